@@ -1,0 +1,154 @@
+"""The embedded backend: a FalkorDB server in a data directory, spoken to over its socket."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from kgrec.errors import CypherError, StoreUnavailable
+from kgrec.kg.dialect import FALKORDB
+from kgrec.kg.embedded import ensure_server, socket_path, stop_server
+from kgrec.kg.store import GraphStore, Row, WriteCounters
+
+log = logging.getLogger(__name__)
+
+
+def plain(value: Any) -> Any:
+    """Convert FalkorDB result values (nodes, edges, paths, nested lists) to plain values.
+
+    Nodes become ``{"labels": [...], "properties": {...}}``, relationships
+    ``{"type": ..., "properties": {...}}`` and paths ``{"nodes": [...], "relationships": [...]}``.
+    """
+    from falkordb import Edge, Node, Path
+
+    if isinstance(value, Node):
+        return {"labels": list(value.labels or []), "properties": dict(value.properties)}
+    if isinstance(value, Edge):
+        return {"type": value.relation, "properties": dict(value.properties)}
+    if isinstance(value, Path):
+        return {
+            "nodes": [plain(n) for n in value.nodes()],
+            "relationships": [plain(e) for e in value.edges()],
+        }
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+class FalkorStore(GraphStore):
+    """A graph in the embedded FalkorDB server of ``data_dir``.
+
+    The first store opened on a directory starts its server; later ones (in this or another
+    process) reuse it. When the last kgrec client closes, the server is shut down cleanly,
+    unless ``KGREC_KEEP_SERVER=1`` is set (for analysts who keep a redis-cli open, say).
+
+    Args:
+        data_dir: the store directory (created if missing).
+        graph: the graph's name inside the server.
+    """
+
+    dialect = FALKORDB
+
+    def __init__(self, data_dir: Path, graph: str = "kgrec") -> None:
+        from falkordb import FalkorDB
+
+        self.data_dir = Path(data_dir)
+        self.uri = str(self.data_dir)
+        self.graph_name = graph
+        self._client_name = f"kgrec-{os.getpid()}-{id(self)}"
+        sock, self.started_server = ensure_server(self.data_dir)
+        try:
+            self._db = FalkorDB(unix_socket_path=str(sock), client_name=self._client_name)
+            self._graph = self._db.select_graph(graph)
+        except Exception as e:  # the client raises redis' own errors
+            raise StoreUnavailable(f"cannot connect to the embedded store at {sock}: {e}") from e
+        self._closed = False
+
+    @property
+    def socket(self) -> Path:
+        """The unix socket the server listens on."""
+        return socket_path(self.data_dir)
+
+    def _query(self, cypher: str, params: dict[str, Any] | None, read_only: bool):
+        import redis
+
+        try:
+            if read_only:
+                return self._graph.ro_query(cypher, params)
+            return self._graph.query(cypher, params)
+        except redis.ResponseError as e:
+            raise CypherError(f"{e} (in: {cypher.strip().splitlines()[0][:120]})") from e
+        except (redis.ConnectionError, OSError) as e:
+            raise StoreUnavailable(f"lost the embedded store at {self.socket}: {e}") from e
+
+    def run(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
+        result = self._query(cypher, params, read_only=False)
+        return self._rows(result)
+
+    def write(
+        self, cypher: str, params: dict[str, Any] | None = None
+    ) -> tuple[list[Row], WriteCounters]:
+        result = self._query(cypher, params, read_only=False)
+        counters = WriteCounters(
+            nodes_created=int(result.nodes_created),
+            nodes_deleted=int(result.nodes_deleted),
+            relationships_created=int(result.relationships_created),
+            relationships_deleted=int(result.relationships_deleted),
+            properties_set=int(result.properties_set),
+            indexes_added=int(result.indices_created),
+        )
+        return self._rows(result), counters
+
+    @staticmethod
+    def _rows(result) -> list[Row]:
+        if not result.header:
+            return []
+        names = [h[1] if isinstance(h, (list, tuple)) else h for h in result.header]
+        return [dict(zip(names, (plain(v) for v in row), strict=True)) for row in result.result_set]
+
+    def compact(self, timeout_s: float = 120.0) -> None:
+        """Rewrite the append-only file as a snapshot, so the next start loads fast."""
+        conn = self._db.connection
+        conn.execute_command("BGREWRITEAOF")
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            info = conn.info("persistence")
+            if not info.get("aof_rewrite_in_progress") and not info.get(
+                "aof_rewrite_scheduled"
+            ):
+                return
+            time.sleep(0.1)
+        log.warning("AOF rewrite still running after %.0f s", timeout_s)
+
+    def drop(self) -> None:
+        """Delete this graph and everything in it."""
+        import redis
+
+        try:
+            self._graph.delete()
+        except redis.ResponseError as e:
+            if "empty key" not in str(e).lower() and "invalid graph" not in str(e).lower():
+                raise
+
+    def _other_clients(self) -> int:
+        clients = self._db.connection.client_list()
+        return sum(1 for c in clients if c.get("name") != self._client_name)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        keep = os.environ.get("KGREC_KEEP_SERVER", "") not in ("", "0", "false")
+        try:
+            if not keep and self._other_clients() == 0:
+                self._db.connection.close()
+                stop_server(self.data_dir)
+                return
+        except Exception as e:  # closing must not mask the caller's error
+            log.debug("while closing %s: %s", self.data_dir, e)
+        self._db.connection.close()

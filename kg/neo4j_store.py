@@ -1,0 +1,109 @@
+"""The server backend: Neo4j 5 through the official driver."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, LiteralString, cast
+
+from kgrec.errors import CypherError, StoreUnavailable
+from kgrec.kg.dialect import NEO4J
+from kgrec.kg.store import GraphStore, Row, WriteCounters
+
+
+def neo4j_auth() -> tuple[str, str] | None:
+    """Credentials from ``KGREC_NEO4J_USER``/``_PASSWORD`` or ``NEO4J_USER``/``_PASSWORD``.
+
+    ``NEO4J_AUTH=user/password`` (the Docker image's variable) is understood too.
+    """
+    user = os.environ.get("KGREC_NEO4J_USER") or os.environ.get("NEO4J_USER")
+    password = os.environ.get("KGREC_NEO4J_PASSWORD") or os.environ.get("NEO4J_PASSWORD")
+    if not (user and password) and "/" in os.environ.get("NEO4J_AUTH", ""):
+        user, password = os.environ["NEO4J_AUTH"].split("/", 1)
+    return (user, password) if user and password else None
+
+
+def plain(value: Any) -> Any:
+    """Convert driver values (nodes, relationships, paths) to the same plain shapes as FalkorDB's."""
+    from neo4j.graph import Node, Path, Relationship
+
+    if isinstance(value, Node):
+        return {"labels": sorted(value.labels), "properties": dict(value)}
+    if isinstance(value, Relationship):
+        return {"type": value.type, "properties": dict(value)}
+    if isinstance(value, Path):
+        return {
+            "nodes": [plain(n) for n in value.nodes],
+            "relationships": [plain(r) for r in value.relationships],
+        }
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+class Neo4jStore(GraphStore):
+    """A Neo4j 5 database behind a ``neo4j://`` or ``bolt://`` URI.
+
+    Args:
+        uri: the server URI.
+        database: database name; None for the server's default.
+    """
+
+    dialect = NEO4J
+
+    def __init__(self, uri: str, database: str | None = None) -> None:
+        import neo4j
+
+        self.uri = uri
+        self.database = database
+        try:
+            self._driver = neo4j.GraphDatabase.driver(uri, auth=neo4j_auth())
+            self._driver.verify_connectivity()
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError) as e:
+            raise StoreUnavailable(
+                f"cannot reach Neo4j at {uri}: {e}; check the URI and NEO4J_USER/NEO4J_PASSWORD"
+            ) from e
+
+    def _execute(self, cypher: str, params: dict[str, Any] | None):
+        from neo4j.exceptions import Neo4jError
+
+        # Queries come from the project's own .cypher files; values are parameters.
+        query = cast(LiteralString, cypher)
+        try:
+            with self._driver.session(database=self.database) as session:
+                result = session.run(query, params or {})
+                records = [dict(r.items()) for r in result]
+                return records, result.consume().counters
+        except Neo4jError as e:
+            raise CypherError(f"{e.message} (in: {cypher.strip().splitlines()[0][:120]})") from e
+
+    def run(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
+        records, _ = self._execute(cypher, params)
+        return [{k: plain(v) for k, v in r.items()} for r in records]
+
+    def write(
+        self, cypher: str, params: dict[str, Any] | None = None
+    ) -> tuple[list[Row], WriteCounters]:
+        records, c = self._execute(cypher, params)
+        counters = WriteCounters(
+            nodes_created=c.nodes_created,
+            nodes_deleted=c.nodes_deleted,
+            relationships_created=c.relationships_created,
+            relationships_deleted=c.relationships_deleted,
+            properties_set=c.properties_set,
+            indexes_added=c.indexes_added + c.constraints_added,
+        )
+        return [{k: plain(v) for k, v in r.items()} for r in records], counters
+
+    def drop(self) -> None:
+        """Delete every node and relationship of the database (batched)."""
+        self._execute(
+            "MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS", None
+        )
+
+    def compact(self, timeout_s: float = 0.0) -> None:
+        """Nothing to do: Neo4j manages its own store files."""
+
+    def close(self) -> None:
+        self._driver.close()

@@ -1,0 +1,103 @@
+"""The graph-store interface and the function that opens one from a store URI."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from kgrec.kg.dialect import Dialect
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+
+@dataclass
+class WriteCounters:
+    """What a write statement changed, summed over batches."""
+
+    nodes_created: int = 0
+    nodes_deleted: int = 0
+    relationships_created: int = 0
+    relationships_deleted: int = 0
+    properties_set: int = 0
+    indexes_added: int = 0
+
+    def __iadd__(self, other: WriteCounters) -> WriteCounters:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        return self
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class GraphStore(ABC):
+    """Cypher in, rows of plain Python values out. One instance per connection.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    dialect: Dialect
+    uri: str
+
+    @abstractmethod
+    def run(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
+        """Run one read statement; rows are dicts of plain values (see :func:`plain`)."""
+
+    @abstractmethod
+    def write(
+        self, cypher: str, params: dict[str, Any] | None = None
+    ) -> tuple[list[Row], WriteCounters]:
+        """Run one write statement in its own transaction; return its rows and counters."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection (and the embedded server when this was its last client)."""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"
+
+
+def is_server_uri(store: str) -> bool:
+    """True for ``neo4j://``, ``neo4j+s://``, ``bolt://`` and ``bolt+s://`` URIs."""
+    scheme = store.split("://", 1)[0].lower() if "://" in store else ""
+    return scheme.split("+")[0] in ("neo4j", "bolt")
+
+
+def open_store(store: str, graph: str = "kgrec") -> GraphStore:
+    """Open the store a URI names.
+
+    Args:
+        store: ``neo4j://host:7687`` / ``bolt://...`` for Neo4j (credentials from
+            ``NEO4J_USER``/``NEO4J_PASSWORD`` or ``KGREC_NEO4J_USER``/``KGREC_NEO4J_PASSWORD``),
+            or a directory (``file://`` prefix optional) for the embedded FalkorDB store.
+        graph: FalkorDB graph name, or Neo4j database name (``kgrec`` maps to Neo4j's
+            default database, since Community edition has one).
+
+    Raises:
+        StoreUnavailable: the store cannot be reached or started.
+    """
+    if is_server_uri(store):
+        from kgrec.kg.neo4j_store import Neo4jStore
+
+        return Neo4jStore(store, database=None if graph == "kgrec" else graph)
+    from kgrec.kg.falkordb_store import FalkorStore
+
+    path = store[len("file://") :] if store.startswith("file://") else store
+    if "://" in path:
+        from kgrec.errors import StoreUnavailable
+
+        raise StoreUnavailable(
+            f"unsupported store URI {store!r}: use neo4j://, bolt:// or a directory path"
+        )
+    return FalkorStore(Path(path).expanduser(), graph=graph)

@@ -1,0 +1,67 @@
+"""Configuration: CLI flags > environment (``KGREC_*``) > defaults. No global state."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+def data_home() -> Path:
+    """The user's kgrec data directory (``KGREC_HOME`` or the platform's user data dir)."""
+    env = os.environ.get("KGREC_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("kgrec", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings for one command or API session.
+
+    Attributes:
+        store: store URI: ``neo4j://``/``bolt://`` URL or a directory for the embedded store.
+        graph: graph (FalkorDB) or database (Neo4j) name.
+        embedding_model: sentence-transformers model name or path.
+        cache_dir: where embeddings are cached.
+        model_dir: where trained models (versioned, with a ``live`` pointer) live.
+    """
+
+    store: str
+    graph: str
+    embedding_model: str
+    cache_dir: Path
+    model_dir: Path
+
+    @classmethod
+    def resolve(
+        cls,
+        store: str | None = None,
+        graph: str | None = None,
+        embedding_model: str | None = None,
+        cache_dir: str | Path | None = None,
+        model_dir: str | Path | None = None,
+    ) -> Settings:
+        """Resolve each setting from the argument, then ``KGREC_*`` env, then the default."""
+        home = data_home()
+        store = store or os.environ.get("KGREC_STORE") or str(home / "store")
+        return cls(
+            store=store,
+            graph=graph or os.environ.get("KGREC_GRAPH") or "kgrec",
+            embedding_model=embedding_model
+            or os.environ.get("KGREC_EMBEDDING_MODEL")
+            or DEFAULT_EMBEDDING_MODEL,
+            cache_dir=Path(cache_dir or os.environ.get("KGREC_CACHE_DIR") or home / "cache"),
+            model_dir=Path(model_dir or os.environ.get("KGREC_MODEL_DIR") or _model_dir(store)),
+        )
+
+
+def _model_dir(store: str) -> Path:
+    """Models sit beside an embedded store; for a server store, in the data home."""
+    if "://" in store:
+        return data_home() / "models"
+    return Path(store).expanduser() / "models"

@@ -1,0 +1,75 @@
+"""Project exceptions. Every message says what went wrong, the value at fault and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class KgrecError(Exception):
+    """Base class of every error kgrec raises on purpose."""
+
+
+class StoreUnavailable(KgrecError):
+    """The graph store cannot be reached, started or opened."""
+
+
+class StoreLocked(StoreUnavailable):
+    """The embedded store's directory is held by a server that no longer answers."""
+
+
+class CypherError(KgrecError):
+    """The store rejected a statement (syntax, constraint or runtime error)."""
+
+
+class QueryNotFound(KgrecError):
+    """A named query does not exist in the catalogue."""
+
+
+class QueryParameterError(KgrecError):
+    """A query parameter is missing, unknown or of the wrong type."""
+
+
+class DatasetError(KgrecError):
+    """Input data is malformed. Carries the file, the 1-based line and the field at fault."""
+
+    def __init__(
+        self,
+        message: str,
+        path: str | Path | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.field = field
+        self.reason = message
+        where = []
+        if self.path is not None:
+            where.append(self.path)
+        if line is not None:
+            where.append(f"line {line}")
+        if field is not None:
+            where.append(f"field '{field}'")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class ModelNotTrained(KgrecError):
+    """No (live) model exists where one is needed."""
+
+
+class UnknownIdError(KgrecError):
+    """A user or item id is not in the graph or not known to the model."""
+
+
+__all__ = [
+    "KgrecError",
+    "StoreUnavailable",
+    "StoreLocked",
+    "CypherError",
+    "QueryNotFound",
+    "QueryParameterError",
+    "DatasetError",
+    "ModelNotTrained",
+    "UnknownIdError",
+]

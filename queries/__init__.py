@@ -1,0 +1,1 @@
+"""Named Cypher queries (``*.cypher``) and the code that runs them."""
