@@ -25,8 +25,11 @@ log = logging.getLogger(__name__)
 SOCKET_NAME = "falkordb.sock"
 PID_NAME = "falkordb.pid"
 LOG_NAME = "falkordb.log"
+KEEP_NAME = "keep-running"
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux
 START_TIMEOUT_S = float(os.environ.get("KGREC_START_TIMEOUT", "60"))
+#: How long to wait for a live server that does not answer before calling the store locked.
+LOCK_WAIT_S = 10.0
 
 
 def socket_path(data_dir: Path) -> Path:
@@ -36,6 +39,11 @@ def socket_path(data_dir: Path) -> Path:
         return path
     digest = hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"kgrec-{os.getuid()}" / f"{digest}.sock"
+
+
+def keep_running(data_dir: Path) -> bool:
+    """True when the server should outlive its clients (`kgrec store start`)."""
+    return (data_dir / KEEP_NAME).exists()
 
 
 def read_pid(data_dir: Path) -> int | None:
@@ -71,11 +79,25 @@ def _start_lock(data_dir: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _ping(sock: Path) -> bool:
+def admin_client(sock: Path):
+    """A plain redis client on the socket that fails at once instead of retrying."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis(
+        unix_socket_path=str(sock), socket_timeout=5, retry=Retry(NoBackoff(), 0)
+    )
+
+
+def ping(sock: Path) -> bool:
+    """True when a server answers on ``sock``."""
     import redis
 
+    if not sock.exists():
+        return False
     try:
-        client = redis.Redis(unix_socket_path=str(sock), socket_timeout=2)
+        client = admin_client(sock)
         try:
             return bool(client.ping())
         finally:
@@ -96,16 +118,16 @@ def ensure_server(data_dir: Path) -> tuple[Path, bool]:
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     sock = socket_path(data_dir)
-    if _ping(sock):
+    if ping(sock):
         return sock, False
     with _start_lock(data_dir):
-        if _ping(sock):
+        if ping(sock):
             return sock, False
         pid = read_pid(data_dir)
         if pid is not None and pid_alive(pid):
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + LOCK_WAIT_S
             while time.monotonic() < deadline and pid_alive(pid):
-                if _ping(sock):
+                if ping(sock):
                     return sock, False
                 time.sleep(0.2)
             if pid_alive(pid):
@@ -122,7 +144,7 @@ def ensure_server(data_dir: Path) -> tuple[Path, bool]:
 
 
 def _remove_stale(data_dir: Path, sock: Path) -> None:
-    for path in (sock, data_dir / PID_NAME):
+    for path in (sock, data_dir / PID_NAME, data_dir / KEEP_NAME):
         path.unlink(missing_ok=True)
 
 
@@ -154,7 +176,7 @@ def _spawn(data_dir: Path, sock: Path) -> None:
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        if _ping(sock):
+        if ping(sock):
             log.info("started embedded FalkorDB in %s (socket %s)", data_dir, sock)
             return
         pid = read_pid(data_dir)
@@ -179,8 +201,8 @@ def stop_server(data_dir: Path, force: bool = False, timeout_s: float = 30.0) ->
 
     sock = socket_path(data_dir)
     pid = read_pid(data_dir)
-    if _ping(sock):
-        client = redis.Redis(unix_socket_path=str(sock))
+    if ping(sock):
+        client = admin_client(sock)
         try:
             client.shutdown()
         except redis.ConnectionError:

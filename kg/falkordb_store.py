@@ -10,7 +10,7 @@ from typing import Any
 
 from kgrec.errors import CypherError, StoreUnavailable
 from kgrec.kg.dialect import FALKORDB
-from kgrec.kg.embedded import ensure_server, socket_path, stop_server
+from kgrec.kg.embedded import ensure_server, keep_running, socket_path, stop_server
 from kgrec.kg.store import GraphStore, Row, WriteCounters
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class FalkorStore(GraphStore):
 
     The first store opened on a directory starts its server; later ones (in this or another
     process) reuse it. When the last kgrec client closes, the server is shut down cleanly,
-    unless ``KGREC_KEEP_SERVER=1`` is set (for analysts who keep a redis-cli open, say).
+    unless it was started with ``kgrec store start`` or ``KGREC_KEEP_SERVER=1`` is set.
 
     Args:
         data_dir: the store directory (created if missing).
@@ -143,7 +143,11 @@ class FalkorStore(GraphStore):
         if self._closed:
             return
         self._closed = True
-        keep = os.environ.get("KGREC_KEEP_SERVER", "") not in ("", "0", "false")
+        keep = keep_running(self.data_dir) or os.environ.get("KGREC_KEEP_SERVER", "") not in (
+            "",
+            "0",
+            "false",
+        )
         try:
             if not keep and self._other_clients() == 0:
                 self._db.connection.close()

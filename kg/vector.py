@@ -30,3 +30,25 @@ def vector_search(
         "ORDER BY similarity DESC"
     )
     return store.run(cypher, {"k": int(k), "vector": [float(x) for x in vector]})
+
+
+def similar_items(
+    store: GraphStore, item_id: str, k: int = 10, prop: str = "embedding"
+) -> list[dict]:
+    """The ``k`` items nearest to ``item_id`` by the vector property ``prop``, itself excluded.
+
+    Raises:
+        UnknownIdError: no such item, or it carries no ``prop`` vector.
+    """
+    from kgrec.errors import UnknownIdError
+    from kgrec.kg.writer import WRITES
+
+    rows = store.run(WRITES.get("item_vector").text, {"id": str(item_id), "prop": prop})
+    if not rows:
+        raise UnknownIdError(f"unknown item {item_id!r}: no Item with that id in {store.uri}")
+    if rows[0]["vector"] is None:
+        raise UnknownIdError(
+            f"item {item_id!r} has no {prop}; run `kgrec ingest` (text) or `kgrec train` (gnn)"
+        )
+    hits = vector_search(store, rows[0]["vector"], k + 1, prop=prop)
+    return [h for h in hits if h["id"] != str(item_id)][:k]

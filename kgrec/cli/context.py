@@ -1,0 +1,102 @@
+"""What every command shares: resolved settings, output mode, progress bars, the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+
+from kgrec.config import Settings
+
+
+@dataclass
+class CliContext:
+    """Global options of one ``kgrec`` invocation."""
+
+    settings: Settings
+    json: bool = False
+    quiet: bool = False
+    debug: bool = False
+
+    @property
+    def show_progress(self) -> bool:
+        return not (self.json or self.quiet)
+
+    @contextmanager
+    def store(self):
+        """Open the configured store for the duration of a command."""
+        from kgrec.kg import open_store
+
+        store = open_store(self.settings.store, self.settings.graph)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def progress(self):
+        """A ``(step, done, total)`` callback drawing one tqdm bar per step on stderr."""
+        if not self.show_progress:
+            return None
+        from tqdm.auto import tqdm
+
+        bars: dict[str, Any] = {}
+
+        def update(step: str, done: int, total: int) -> None:
+            bar = bars.get(step)
+            if bar is None:
+                bar = bars[step] = tqdm(total=total, desc=step, unit="row", file=sys.stderr)
+            bar.update(done - bar.n)
+            if done >= total:
+                bar.close()
+
+        return update
+
+    def info(self, message: str) -> None:
+        """A message for a person: stderr, silent under --quiet or --json."""
+        if not (self.quiet or self.json):
+            typer.echo(message, err=True)
+
+    def emit(self, value: Any, text: str | None = None) -> None:
+        """The command's result: JSON under --json, else ``text`` (or the value) on stdout."""
+        if self.json:
+            typer.echo(json.dumps(value, default=_jsonable))
+        else:
+            typer.echo(text if text is not None else str(value))
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def get(ctx: typer.Context) -> CliContext:
+    """The CliContext stored by the top-level callback."""
+    return ctx.find_root().obj
+
+
+def table(rows: list[dict], columns: list[str] | None = None) -> str:
+    """Rows as an aligned plain-text table."""
+    if not rows:
+        return "(no rows)"
+    columns = columns or list(rows[0])
+    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if value is None:
+        return ""
+    return str(value)

@@ -1,0 +1,108 @@
+"""The embedded FalkorDB server: socket only, persistence, reuse, recovery, locking."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from kgrec.errors import StoreLocked
+from kgrec.kg import embedded, open_store
+
+
+def _server_pid(directory) -> int:
+    pid = embedded.read_pid(directory)
+    assert pid is not None and embedded.pid_alive(pid)
+    return pid
+
+
+def test_listens_on_unix_socket_only(tmp_path):
+    with open_store(str(tmp_path)) as store:
+        pid = _server_pid(tmp_path)
+        assert store.socket.exists()
+        inet = psutil.Process(pid).net_connections(kind="inet")
+        assert inet == [], f"server has TCP/UDP sockets: {inet}"
+        assert store.run("RETURN 1 AS one") == [{"one": 1}]
+
+
+def test_data_persists_after_clean_shutdown(tmp_path):
+    with open_store(str(tmp_path)) as store:
+        store.write("CREATE (:User {id: $id})", {"id": "u-1"})
+        pid = _server_pid(tmp_path)
+    assert not embedded.pid_alive(pid), "last client out should stop the server"
+    assert not (tmp_path / embedded.SOCKET_NAME).exists()
+    with open_store(str(tmp_path)) as store:
+        assert store.run("MATCH (u:User) RETURN u.id AS id") == [{"id": "u-1"}]
+
+
+def test_second_process_reuses_running_server(tmp_path):
+    with open_store(str(tmp_path)) as store:
+        assert store.started_server
+        pid = _server_pid(tmp_path)
+        store.write("CREATE (:Item {id: 'x'})")
+        code = (
+            "import sys; from kgrec.kg import open_store;"
+            f"s = open_store({str(tmp_path)!r});"
+            "n = s.run('MATCH (i:Item) RETURN count(i) AS n')[0]['n'];"
+            "print(int(s.started_server), n); s.close()"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["0", "1"]
+        assert _server_pid(tmp_path) == pid, "the other process must not stop a shared server"
+        assert store.run("RETURN 2 AS two") == [{"two": 2}]
+
+
+def test_recovers_from_a_dead_servers_lock(tmp_path, caplog):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / embedded.PID_NAME).write_text(str(dead.pid))
+    (tmp_path / embedded.SOCKET_NAME).write_text("")
+    with open_store(str(tmp_path)) as store:
+        assert store.run("RETURN 1 AS one") == [{"one": 1}]
+    assert "dead server" in caplog.text
+
+
+def test_live_but_silent_holder_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(embedded, "LOCK_WAIT_S", 0.5)
+    holder = subprocess.Popen(["sleep", "30"])
+    try:
+        (tmp_path / embedded.PID_NAME).write_text(str(holder.pid))
+        with pytest.raises(StoreLocked) as err:
+            open_store(str(tmp_path))
+        message = str(err.value)
+        assert str(holder.pid) in message and "kgrec store stop --force" in message
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_long_directory_paths_get_a_short_socket(tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    with open_store(str(deep)) as store:
+        assert len(str(store.socket)) <= 107
+        assert store.run("RETURN 3 AS three") == [{"three": 3}]
+
+
+def test_keep_running_marker_outlives_clients(tmp_path):
+    from kgrec.cli.main import app
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["--store", str(tmp_path), "store", "start"])
+    assert result.exit_code == 0, result.output
+    pid = _server_pid(tmp_path)
+    with open_store(str(tmp_path)) as store:
+        store.run("RETURN 1")
+    assert embedded.pid_alive(pid)
+    result = runner.invoke(app, ["--store", str(tmp_path), "store", "stop"])
+    assert result.exit_code == 0, result.output
+    deadline = time.monotonic() + 5
+    while embedded.pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not embedded.pid_alive(pid)
+    assert os.listdir(tmp_path)  # data stays
