@@ -1,0 +1,147 @@
+"""Ingestion into the real embedded store: ml-latest-small end to end, idempotency, resume."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from kgrec.ingest import ingest
+from kgrec.kg import open_store
+from kgrec.kg.writer import WRITES
+
+FINGERPRINT = """
+MATCH (u:User)-[e:INTERACTED]->(i:Item)
+RETURN u.id AS u, i.id AS i, e.kind AS kind, e.rating AS rating, e.weight AS weight, e.ts AS ts
+ORDER BY u, i
+"""
+
+
+def counts(store) -> dict[str, int]:
+    return store.run(WRITES.get("count_graph").text)[0]
+
+
+def fingerprint(store) -> str:
+    rows = store.run(FINGERPRINT)
+    items = store.run("MATCH (i:Item) RETURN i.id AS id, i.text_hash AS h, "
+                      "i.embedding_hash AS e ORDER BY id")
+    tags = store.run("MATCH (i:Item)-[r:HAS_TAG]->(t:Tag) RETURN i.id AS i, t.name AS t, "
+                     "r.source AS s, r.count AS c ORDER BY i, t, s")
+    return hashlib.sha256(repr((rows, items, tags, counts(store))).encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def movielens(movielens_dir):
+    from kgrec.loaders.movielens import read_movielens
+
+    return read_movielens(movielens_dir)
+
+
+@pytest.fixture(scope="module")
+def movielens_store(tmp_path_factory, movielens, embedder):
+    directory = tmp_path_factory.mktemp("ml-store")
+    with open_store(str(directory)) as store:
+        report = ingest(movielens, store, embedder)
+        yield store, report
+
+
+def test_movielens_end_to_end_counts(movielens_store):
+    store, report = movielens_store
+    c = counts(store)
+    assert (c["users"], c["items"], c["interactions"]) == (671, 9125, 100_004)
+    assert c["user_tags"] == 1296
+    genres = store.run("MATCH (:Item)-[:HAS_TAG {source: 'genre'}]->(t:Tag) "
+                       "RETURN count(DISTINCT t) AS n")[0]["n"]
+    assert genres == 19  # 20 distinct values in movies.csv, one is "(no genres listed)"
+    assert report.steps["merge_interactions"].created == 100_004
+    missing = store.run("MATCH (i:Item) WHERE i.embedding IS NULL RETURN count(i) AS n")[0]["n"]
+    assert missing == 0
+
+
+def test_items_carry_their_text(movielens_store):
+    store, _ = movielens_store
+    row = store.run("MATCH (i:Item {id: '1'}) RETURN i.title AS title, i.text AS text")[0]
+    assert row["title"] == "Toy Story (1995)"
+    assert row["text"].startswith("Toy Story (1995). Genres: ")
+    assert "animation" in row["text"]
+
+
+def test_reingest_of_unchanged_data_changes_nothing(movielens_store, movielens, embedder):
+    store, _ = movielens_store
+    before = fingerprint(store)
+    report = ingest(movielens, store, embedder)
+    assert report.texts_embedded == 0
+    assert report.embeddings_written == 0
+    assert report.relationships_changed == 0
+    assert report.nodes_changed == 0
+    assert fingerprint(store) == before
+
+
+def test_a_changed_rating_and_title_are_updated_in_place(tmp_path, movielens, embedder):
+    small = _subset(movielens, 40)
+    with open_store(str(tmp_path / "s")) as store:
+        ingest(small, store, embedder)
+        before = counts(store)
+        small.interactions.loc[small.interactions.index[0], "rating"] = 0.5
+        small.items.loc[small.items.index[0], "title"] = "Renamed (1999)"
+        report = ingest(small, store, embedder)
+        assert report.steps["merge_interactions"].updated == 1
+        assert report.steps["merge_items"].updated == 1
+        assert report.embeddings_written == 1
+        assert counts(store) == before
+
+
+def _subset(dataset, num_users):
+    """The first ``num_users`` users with everything they touch."""
+    from copy import deepcopy
+
+    ds = deepcopy(dataset)
+    users = set(ds.users["id"].iloc[:num_users])
+    ds.users = ds.users[ds.users["id"].isin(users)]
+    ds.interactions = ds.interactions[ds.interactions["user_id"].isin(users)]
+    ds.user_tags = ds.user_tags[ds.user_tags["user_id"].isin(users)]
+    items = set(ds.interactions["item_id"]) | set(ds.user_tags["item_id"])
+    ds.items = ds.items[ds.items["id"].isin(items)]
+    ds.item_tags = ds.item_tags[ds.item_tags["item_id"].isin(items)]
+    ds.tags = ds.tags[ds.tags["name"].isin(set(ds.item_tags["tag"]))]
+    return ds
+
+
+def _kgrec(*args, env=None):
+    return [sys.executable, "-m", "kgrec.cli.main", *args]
+
+
+def test_killed_ingest_then_rerun_equals_an_uninterrupted_one(tmp_path, cache_dir):
+    args = ["ingest", "synthetic", "--users", "400", "--items", "500", "--interactions", "150000"]
+    env = {**os.environ, "KGREC_CACHE_DIR": str(cache_dir)}
+    reference = tmp_path / "reference"
+    done = subprocess.run(_kgrec("--quiet", "--store", str(reference), *args), env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+    crashed = tmp_path / "crashed"
+    proc = subprocess.Popen(_kgrec("--store", str(crashed), *args), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # Kill it once interactions are being written (the progress bar names the step).
+    deadline = time.monotonic() + 120
+    seen = ""
+    while time.monotonic() < deadline and "merge_interactions" not in seen:
+        seen += proc.stderr.read(64)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert "merge_interactions" in seen, "ingest never reached the interaction writes"
+    with open_store(str(crashed)) as store:
+        partial = counts(store)["interactions"]
+    assert partial < 150_000, "the kill came too late to interrupt anything"
+
+    rerun = subprocess.run(_kgrec("--quiet", "--store", str(crashed), *args), env=env,
+                           capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    with open_store(str(crashed)) as a, open_store(str(reference)) as b:
+        assert counts(a) == counts(b)
+        assert fingerprint(a) == fingerprint(b)
