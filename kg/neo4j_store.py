@@ -23,7 +23,7 @@ def neo4j_auth() -> tuple[str, str] | None:
 
 
 def plain(value: Any) -> Any:
-    """Convert driver values (nodes, relationships, paths) to the same plain shapes as FalkorDB's."""
+    """Driver values (nodes, relationships, paths) as the same plain shapes as FalkorDB's."""
     from neo4j.graph import Node, Path, Relationship
 
     if isinstance(value, Node):

@@ -32,7 +32,7 @@ def _ddl(store: GraphStore, statement: str) -> bool:
 
 
 def ensure_schema(store: GraphStore) -> int:
-    """Create the id index (unique constraint on Neo4j) of every label. Returns how many were new."""
+    """Create the id index (unique constraint on Neo4j) of every label; return how many are new."""
     created = 0
     for label, key in ID_KEYS.items():
         ddl = store.dialect.id_index.format(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from kgrec.kg.schema import VECTOR_INDEXES
 from kgrec.kg.store import GraphStore

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,7 @@ class StepReport:
     rows: int = 0
     created: int = 0
     updated: int = 0
+    seconds: float = 0.0
     counters: WriteCounters = field(default_factory=WriteCounters)
 
 
@@ -92,6 +94,7 @@ class BatchWriter:
         query = WRITES.get(name)
         text = render(query, self.store)
         report = StepReport(rows=len(rows))
+        start = time.perf_counter()
         done = 0
         for batch in batches(rows, batch_size):
             result, counters = self.store.write(text, {"rows": batch})
@@ -104,6 +107,7 @@ class BatchWriter:
         created = report.counters.nodes_created + report.counters.relationships_created
         report.created = created
         report.updated = max(report.updated - created, 0)
+        report.seconds = time.perf_counter() - start
         return report
 
     def write_frames(self, steps: Iterable[tuple[str, pd.DataFrame]]) -> dict[str, StepReport]:

@@ -34,6 +34,7 @@ class IngestReport:
         steps: per write statement, rows sent and entities created / updated.
         texts_embedded: texts run through the model (cache misses).
         embeddings_written: item and tag vectors written to the store.
+        embed_seconds: time spent in the embedding model (and its cache).
         rejects: rows skipped under ``skip_bad``.
         seconds: wall time of the write phase, including embedding.
     """
@@ -42,6 +43,7 @@ class IngestReport:
     steps: dict[str, StepReport] = field(default_factory=dict)
     texts_embedded: int = 0
     embeddings_written: int = 0
+    embed_seconds: float = 0.0
     rejects: int = 0
     seconds: float = 0.0
 
@@ -65,11 +67,17 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "texts_embedded": self.texts_embedded,
             "embeddings_written": self.embeddings_written,
+            "embed_seconds": round(self.embed_seconds, 3),
             "nodes_changed": self.nodes_changed,
             "relationships_changed": self.relationships_changed,
             "rejects": self.rejects,
             "steps": {
-                name: {"rows": s.rows, "created": s.created, "updated": s.updated}
+                name: {
+                    "rows": s.rows,
+                    "created": s.created,
+                    "updated": s.updated,
+                    "seconds": round(s.seconds, 3),
+                }
                 for name, s in self.steps.items()
             },
         }
@@ -126,7 +134,9 @@ def ingest(
     embedded_before = embedder.num_embedded
     stale_items = items[_stale(item_state, "id", items.set_index("id")["text_hash"])]
     if len(stale_items):
+        t0 = time.perf_counter()
         vectors = embedder.embed(stale_items["text"].tolist(), show_progress=show_progress)
+        report.embed_seconds += time.perf_counter() - t0
         ensure_vector_index(store, "Item", "embedding", vectors.shape[1])
         rows = [
             {"id": i, "embedding": v, "text_hash": h}
@@ -136,7 +146,9 @@ def ingest(
         report.embeddings_written += len(rows)
     stale_tags = tags[_stale(tag_state, "name", tags.set_index("name")["text_hash"])]
     if len(stale_tags):
+        t0 = time.perf_counter()
         vectors = embedder.embed(tag_texts(stale_tags).tolist(), show_progress=show_progress)
+        report.embed_seconds += time.perf_counter() - t0
         rows = [
             {"name": n, "embedding": v, "text_hash": h}
             for n, v, h in zip(stale_tags["name"], vectors, stale_tags["text_hash"], strict=True)

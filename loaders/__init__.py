@@ -1,5 +1,20 @@
 """Dataset readers producing canonical frames, item-text building and the embedding cache."""
 
 from kgrec.loaders.frames import COLUMNS, Dataset, normalise_tag
+from kgrec.loaders.lightgcn import read_lightgcn
+from kgrec.loaders.movielens import fetch_movielens, read_movielens
+from kgrec.loaders.synthetic import generate_synthetic, generate_synthetic_world, tag_vocabulary
+from kgrec.loaders.tabular import read_table
 
-__all__ = ["COLUMNS", "Dataset", "normalise_tag"]
+__all__ = [
+    "COLUMNS",
+    "Dataset",
+    "fetch_movielens",
+    "generate_synthetic",
+    "generate_synthetic_world",
+    "normalise_tag",
+    "read_lightgcn",
+    "read_movielens",
+    "read_table",
+    "tag_vocabulary",
+]

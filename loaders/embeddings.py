@@ -117,10 +117,8 @@ class TextEmbedder:
     def dim(self) -> int:
         """The model's output dimension (loads the model)."""
         model = self._load()
-        getter = getattr(model, "get_embedding_dimension", None) or getattr(
-            model, "get_sentence_embedding_dimension"
-        )
-        return int(getter())
+        getter = getattr(model, "get_embedding_dimension", None)
+        return int(getter() if getter else model.get_sentence_embedding_dimension())
 
     def embed(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """L2-normalised embeddings of ``texts``.

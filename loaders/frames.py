@@ -41,7 +41,7 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalise_tag(name: str) -> str:
-    """Lower-case, trim and collapse inner whitespace: ``' Space  Horror'`` -> ``'space horror'``."""
+    """Lower-case, trim, collapse inner whitespace: ``' Space  Horror'`` -> ``'space horror'``."""
     return _SPACES.sub(" ", str(name).strip().lower())
 
 

@@ -28,10 +28,13 @@ def counts(store) -> dict[str, int]:
 
 def fingerprint(store) -> str:
     rows = store.run(FINGERPRINT)
-    items = store.run("MATCH (i:Item) RETURN i.id AS id, i.text_hash AS h, "
-                      "i.embedding_hash AS e ORDER BY id")
-    tags = store.run("MATCH (i:Item)-[r:HAS_TAG]->(t:Tag) RETURN i.id AS i, t.name AS t, "
-                     "r.source AS s, r.count AS c ORDER BY i, t, s")
+    items = store.run(
+        "MATCH (i:Item) RETURN i.id AS id, i.text_hash AS h, i.embedding_hash AS e ORDER BY id"
+    )
+    tags = store.run(
+        "MATCH (i:Item)-[r:HAS_TAG]->(t:Tag) RETURN i.id AS i, t.name AS t, "
+        "r.source AS s, r.count AS c ORDER BY i, t, s"
+    )
     return hashlib.sha256(repr((rows, items, tags, counts(store))).encode()).hexdigest()
 
 
@@ -55,8 +58,9 @@ def test_movielens_end_to_end_counts(movielens_store):
     c = counts(store)
     assert (c["users"], c["items"], c["interactions"]) == (671, 9125, 100_004)
     assert c["user_tags"] == 1296
-    genres = store.run("MATCH (:Item)-[:HAS_TAG {source: 'genre'}]->(t:Tag) "
-                       "RETURN count(DISTINCT t) AS n")[0]["n"]
+    genres = store.run(
+        "MATCH (:Item)-[:HAS_TAG {source: 'genre'}]->(t:Tag) RETURN count(DISTINCT t) AS n"
+    )[0]["n"]
     assert genres == 19  # 20 distinct values in movies.csv, one is "(no genres listed)"
     assert report.steps["merge_interactions"].created == 100_004
     missing = store.run("MATCH (i:Item) WHERE i.embedding IS NULL RETURN count(i) AS n")[0]["n"]
@@ -120,13 +124,19 @@ def test_killed_ingest_then_rerun_equals_an_uninterrupted_one(tmp_path, cache_di
     args = ["ingest", "synthetic", "--users", "400", "--items", "500", "--interactions", "150000"]
     env = {**os.environ, "KGREC_CACHE_DIR": str(cache_dir)}
     reference = tmp_path / "reference"
-    done = subprocess.run(_kgrec("--quiet", "--store", str(reference), *args), env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        _kgrec("--quiet", "--store", str(reference), *args), env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
 
     crashed = tmp_path / "crashed"
-    proc = subprocess.Popen(_kgrec("--store", str(crashed), *args), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _kgrec("--store", str(crashed), *args),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     # Kill it once interactions are being written (the progress bar names the step).
     deadline = time.monotonic() + 120
     seen = ""
@@ -139,8 +149,9 @@ def test_killed_ingest_then_rerun_equals_an_uninterrupted_one(tmp_path, cache_di
         partial = counts(store)["interactions"]
     assert partial < 150_000, "the kill came too late to interrupt anything"
 
-    rerun = subprocess.run(_kgrec("--quiet", "--store", str(crashed), *args), env=env,
-                           capture_output=True, text=True)
+    rerun = subprocess.run(
+        _kgrec("--quiet", "--store", str(crashed), *args), env=env, capture_output=True, text=True
+    )
     assert rerun.returncode == 0, rerun.stderr
     with open_store(str(crashed)) as a, open_store(str(reference)) as b:
         assert counts(a) == counts(b)

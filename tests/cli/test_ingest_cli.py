@@ -9,15 +9,23 @@ import sys
 
 import pytest
 
-MOVIES = "movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n2,Jumanji (1995),Adventure\n3,\"Heat, The (1995)\",Crime\n"
-RATINGS = "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,2,3.5,964981247\n2,1,5.0,964982224\n2,3,2.0,964983815\n"
+MOVIES = (
+    "movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n"
+    '2,Jumanji (1995),Adventure\n3,"Heat, The (1995)",Crime\n'
+)
+RATINGS = (
+    "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,2,3.5,964981247\n"
+    "2,1,5.0,964982224\n2,3,2.0,964983815\n"
+)
 TAGS = "userId,movieId,tag,timestamp\n1,1,pixar,1139045764\n"
 
 
 def write_movielens(directory, movies=MOVIES, ratings=RATINGS, tags=TAGS):
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "movies.csv").write_text(movies)
-    (directory / "ratings.csv").write_bytes(ratings if isinstance(ratings, bytes) else ratings.encode())
+    (directory / "ratings.csv").write_bytes(
+        ratings if isinstance(ratings, bytes) else ratings.encode()
+    )
     (directory / "tags.csv").write_text(tags)
     return directory
 
@@ -25,7 +33,10 @@ def write_movielens(directory, movies=MOVIES, ratings=RATINGS, tags=TAGS):
 def kgrec(*args, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "kgrec.cli.main", *args],
-        capture_output=True, text=True, cwd=cwd, env={**os.environ},
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ},
     )
 
 
@@ -33,8 +44,14 @@ def kgrec(*args, cwd=None):
 def loaded_store(tmp_path, cache_dir):
     """A store holding the small valid dataset."""
     store = tmp_path / "store"
-    result = kgrec("--quiet", "--store", str(store), "ingest", "movielens",
-                   str(write_movielens(tmp_path / "good")))
+    result = kgrec(
+        "--quiet",
+        "--store",
+        str(store),
+        "ingest",
+        "movielens",
+        str(write_movielens(tmp_path / "good")),
+    )
     assert result.returncode == 0, result.stderr
     return store
 
@@ -46,11 +63,26 @@ def stats(store) -> dict:
 
 
 BAD_CASES = {
-    "missing column": (dict(ratings="userId,movieId,timestamp\n1,1,964982703\n"), "ratings.csv", 1, "rating"),
-    "non-numeric rating": (dict(ratings=RATINGS + "3,2,good,964982703\n"), "ratings.csv", 6, "rating"),
+    "missing column": (
+        dict(ratings="userId,movieId,timestamp\n1,1,964982703\n"),
+        "ratings.csv",
+        1,
+        "rating",
+    ),
+    "non-numeric rating": (
+        dict(ratings=RATINGS + "3,2,good,964982703\n"),
+        "ratings.csv",
+        6,
+        "rating",
+    ),
     "unknown item": (dict(ratings=RATINGS + "3,99,4.0,964982703\n"), "ratings.csv", 6, "movieId"),
     "truncated file": (dict(ratings=RATINGS + "3,2"), "ratings.csv", 6, None),
-    "broken encoding": (dict(ratings=RATINGS.encode() + b"3,2,4.0,96498\xff\xfe703\n"), "ratings.csv", 6, None),
+    "broken encoding": (
+        dict(ratings=RATINGS.encode() + b"3,2,4.0,96498\xff\xfe703\n"),
+        "ratings.csv",
+        6,
+        None,
+    ),
 }
 
 
@@ -73,8 +105,9 @@ def test_bad_input_stops_with_one_line_and_loses_nothing(case, tmp_path, loaded_
 
 
 def test_json_error_object(tmp_path):
-    result = kgrec("--json", "--store", str(tmp_path / "s"), "ingest", "movielens",
-                   str(tmp_path / "nowhere"))
+    result = kgrec(
+        "--json", "--store", str(tmp_path / "s"), "ingest", "movielens", str(tmp_path / "nowhere")
+    )
     assert result.returncode == 1
     payload = json.loads(result.stdout)
     assert payload["error"]["type"] == "DatasetError"
@@ -82,10 +115,22 @@ def test_json_error_object(tmp_path):
 
 
 def test_skip_bad_writes_rejects_and_keeps_good_rows(tmp_path, cache_dir):
-    bad = write_movielens(tmp_path / "bad", ratings=RATINGS + "3,2,good,964982703\n3,1,4.5,964982703\n")
+    bad = write_movielens(
+        tmp_path / "bad", ratings=RATINGS + "3,2,good,964982703\n3,1,4.5,964982703\n"
+    )
     store = tmp_path / "store"
-    result = kgrec("--json", "--quiet", "--store", str(store), "ingest", "movielens", str(bad),
-                   "--skip-bad", "--rejects", str(tmp_path / "rejects.csv"))
+    result = kgrec(
+        "--json",
+        "--quiet",
+        "--store",
+        str(store),
+        "ingest",
+        "movielens",
+        str(bad),
+        "--skip-bad",
+        "--rejects",
+        str(tmp_path / "rejects.csv"),
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["rejects"] == 1
@@ -97,7 +142,10 @@ def test_skip_bad_writes_rejects_and_keeps_good_rows(tmp_path, cache_dir):
 def test_stats_and_similar_json(loaded_store):
     counts = stats(loaded_store)
     assert {k: counts[k] for k in ("users", "items", "tags", "interactions")} == {
-        "users": 2, "items": 3, "tags": 4, "interactions": 4,
+        "users": 2,
+        "items": 3,
+        "tags": 4,
+        "interactions": 4,
     }
     result = kgrec("--json", "--store", str(loaded_store), "similar", "1", "--k", "2")
     assert result.returncode == 0, result.stderr

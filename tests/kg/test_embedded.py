@@ -89,8 +89,9 @@ def test_long_directory_paths_get_a_short_socket(tmp_path):
 
 
 def test_keep_running_marker_outlives_clients(tmp_path):
-    from kgrec.cli.main import app
     from typer.testing import CliRunner
+
+    from kgrec.cli.main import app
 
     runner = CliRunner()
     result = runner.invoke(app, ["--store", str(tmp_path), "store", "start"])
