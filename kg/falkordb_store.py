@@ -16,12 +16,23 @@ from kgrec.kg.store import GraphStore, Row, WriteCounters
 log = logging.getLogger(__name__)
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def plain(value: Any) -> Any:
     """Convert FalkorDB result values (nodes, edges, paths, nested lists) to plain values.
 
     Nodes become ``{"labels": [...], "properties": {...}}``, relationships
     ``{"type": ..., "properties": {...}}`` and paths ``{"nodes": [...], "relationships": [...]}``.
     """
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, list):
+        if not value or isinstance(value[0], float):  # vectors: skip the per-element walk
+            return value
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
     from falkordb import Edge, Node, Path
 
     if isinstance(value, Node):
@@ -33,10 +44,6 @@ def plain(value: Any) -> Any:
             "nodes": [plain(n) for n in value.nodes()],
             "relationships": [plain(e) for e in value.edges()],
         }
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
     return value
 
 
