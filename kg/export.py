@@ -82,8 +82,8 @@ def export_graph(
     tags = tags.sort_values("name", kind="stable").reset_index(drop=True)
     entities = pd.DataFrame(paged("export_entities", "ids", "Entity"), columns=COLUMNS["entities"])
 
-    user_edges = pd.DataFrame(paged("export_user_edges", "ids", "User"), columns=[
-        "rel", "user_id", "target", "kind", "rating", "weight", "ts", "split", "item_id"])  # fmt: skip
+    user_cols = ["rel", "user_id", "target", "kind", "rating", "weight", "ts", "split", "item_id"]
+    user_edges = pd.DataFrame(paged("export_user_edges", "ids", "User"), columns=user_cols)
     item_edges = pd.DataFrame(paged("export_item_edges", "ids", "Item"), columns=[
         "rel", "item_id", "target", "source", "count", "relation"])  # fmt: skip
 
