@@ -27,6 +27,14 @@ app.command("similar")(stats.similar)
 app.command("demo")(demo.demo)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from kgrec import __version__
+
+        typer.echo(f"kgrec {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def options(
     ctx: typer.Context,
@@ -40,6 +48,9 @@ def options(
     json_out: bool = typer.Option(False, "--json", help="Print results as JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or messages."),
     debug: bool = typer.Option(False, "--debug", help="Log debug details and tracebacks."),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version."
+    ),
 ) -> None:
     """Knowledge-graph recommendations with path explanations."""
     logging.basicConfig(
