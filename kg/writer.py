@@ -88,16 +88,21 @@ class BatchWriter:
         self.progress = progress
 
     def write(
-        self, name: str, rows: list[dict[str, Any]], batch_size: int = DEFAULT_BATCH_SIZE
+        self,
+        name: str,
+        rows: list[dict[str, Any]],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        params: dict[str, Any] | None = None,
     ) -> StepReport:
-        """Write ``rows`` with the statement ``name``; returns created/updated counts."""
+        """Write ``rows`` with the statement ``name`` (plus fixed ``params``); returns
+        created/updated counts."""
         query = WRITES.get(name)
         text = render(query, self.store)
         report = StepReport(rows=len(rows))
         start = time.perf_counter()
         done = 0
         for batch in batches(rows, batch_size):
-            result, counters = self.store.write(text, {"rows": batch})
+            result, counters = self.store.write(text, {**(params or {}), "rows": batch})
             report.counters += counters
             if result and "updated" in result[0]:
                 report.updated += int(result[0]["updated"])

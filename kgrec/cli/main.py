@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from kgrec.cli import demo, ingest, stats, store
+from kgrec.cli import demo, ingest, stats, store, train
 from kgrec.cli.context import CliContext
 from kgrec.config import Settings
 from kgrec.errors import KgrecError
@@ -24,6 +24,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(store.app, name="store")
 app.command("stats")(stats.stats)
 app.command("similar")(stats.similar)
+app.command("train")(train.train)
 app.command("demo")(demo.demo)
 
 

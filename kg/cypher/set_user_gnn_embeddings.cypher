@@ -1,0 +1,10 @@
+// name: set_user_gnn_embeddings
+// summary: Store the live model's user embeddings and its version on users.
+// mode: write
+// params:
+//   $rows     LIST    maps {id, embedding}
+//   $version  STRING  the model version
+// returns: nothing
+UNWIND $rows AS r
+MATCH (u:User {id: r.id})
+SET u.gnn_embedding = kgrec_vector(r.embedding), u.model_version = $version

@@ -1,0 +1,61 @@
+"""``kgrec train``: the retraining job an operator schedules (see the README for cron)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from kgrec.cli.context import get
+
+
+def train(
+    ctx: typer.Context,
+    model: str = typer.Option("lightgcn", "--model", help="lightgcn | graphsage | mf."),
+    epochs: int = typer.Option(200, "--epochs", min=1, help="Maximum epochs (early stopping)."),
+    split: str = typer.Option("temporal", "--split", help="temporal | random | fixed."),
+    tolerance: float = typer.Option(
+        0.01, "--tolerance", help="Promote unless val Recall@20 falls more than this below live."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    recommendations: int = typer.Option(
+        20, "--recommendations", help="Top-k per user written to the store (0: none)."
+    ),
+) -> None:
+    """Export the graph, train, evaluate, and promote the model only if it did not regress.
+
+    Exit codes: 0 promoted, 3 not promoted (regressed; live model kept), 2 bad arguments,
+    1 error (live model kept).
+    """
+    from kgrec.training import train as run
+
+    cli = get(ctx)
+    with cli.store() as store:
+        result, written = run(
+            store, cli.settings.model_dir, model=model, epochs=epochs, split=split,
+            tolerance=tolerance, seed=seed, device=device, recommendations_k=recommendations,
+            show_progress=cli.show_progress, progress=cli.progress(),
+        )  # fmt: skip
+    payload = {
+        **{k: v for k, v in result.metrics.items()},
+        "promoted": result.promoted,
+        "exit_code": result.exit_code,
+        "version": result.version_dir.name if result.version_dir else None,
+        "live_val_recall@20": (result.live_metrics or {}).get("val/recall@20"),
+        "written": written,
+        "error": result.error,
+    }
+    if cli.json:
+        cli.emit(payload)
+    elif result.error:
+        typer.echo(f"error: {result.error}", err=True)
+    else:
+        keys = ["recall@10", "recall@20", "ndcg@10", "ndcg@20", "precision@20", "hit@20",
+                "mrr@20", "coverage@20", "novelty@20", "diversity@20", "val/recall@20",
+                "epochs", "train_seconds", "seconds_per_epoch"]  # fmt: skip
+        lines = [f"{k:<22}{result.metrics[k]:.4f}" for k in keys if k in result.metrics]
+        state = "promoted to live" if result.promoted else "NOT promoted (live model kept)"
+        lines.append(f"version {payload['version']}: {state}")
+        cli.emit(None, "\n".join(lines))
+    sys.exit(result.exit_code)
