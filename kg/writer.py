@@ -47,11 +47,14 @@ class StepReport:
 
 
 def clean_value(value: Any) -> Any:
-    """A parameter value the drivers accept: numpy scalars unwrapped, NaN -> None."""
+    """A parameter value the drivers accept: numpy scalars unwrapped, NaN -> None (a missing
+    value); infinities are refused."""
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return None
+        raise ValueError(f"cannot store the non-finite number {value} in the graph")
     if isinstance(value, np.ndarray):
         return [float(x) for x in value]
     return value

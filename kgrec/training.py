@@ -70,7 +70,7 @@ def write_back(store: GraphStore, model_dir: Path, tensors, k: int = 20) -> dict
     items = live.item_embeddings.numpy().astype(np.float32)
     user_ids, item_ids = live.id_maps["users"], live.id_maps["items"]
     writer = BatchWriter(store)
-    fixed = {"version": version}
+    fixed = {"model_version": version}
     ensure_vector_index(store, "User", "gnn_embedding", users.shape[1])
     ensure_vector_index(store, "Item", "gnn_embedding", items.shape[1])
     writer.write("set_user_gnn_embeddings", [
@@ -91,6 +91,7 @@ def write_back(store: GraphStore, model_dir: Path, tensors, k: int = 20) -> dict
             {"user_id": user_ids[u], "item_id": item_ids[i], "rank": r + 1, "score": float(s)}
             for u in range(len(user_ids))
             for r, (i, s) in enumerate(zip(top_idx[u], top_score[u], strict=True))
+            if np.isfinite(s)  # a user with fewer than k unseen items
         ]
         written = writer.write("create_recommendations", rows, params=fixed).created
     return {"version": version, "users": len(user_ids), "items": len(item_ids),

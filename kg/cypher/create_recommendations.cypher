@@ -3,9 +3,9 @@
 // mode: write
 // params:
 //   $rows     LIST    maps {user_id, item_id, rank, score}
-//   $version  STRING  the model version
+//   $model_version  STRING  the model version
 // returns: nothing
 UNWIND $rows AS r
 MATCH (u:User {id: r.user_id})
 MATCH (i:Item {id: r.item_id})
-CREATE (u)-[:RECOMMENDED {rank: r.rank, score: r.score, model_version: $version}]->(i)
+CREATE (u)-[:RECOMMENDED {rank: r.rank, score: r.score, model_version: $model_version}]->(i)

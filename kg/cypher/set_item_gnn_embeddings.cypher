@@ -3,8 +3,8 @@
 // mode: write
 // params:
 //   $rows     LIST    maps {id, embedding}
-//   $version  STRING  the model version
+//   $model_version  STRING  the model version
 // returns: nothing
 UNWIND $rows AS r
 MATCH (i:Item {id: r.id})
-SET i.gnn_embedding = kgrec_vector(r.embedding), i.model_version = $version
+SET i.gnn_embedding = kgrec_vector(r.embedding), i.model_version = $model_version

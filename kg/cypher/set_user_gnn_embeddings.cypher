@@ -3,8 +3,8 @@
 // mode: write
 // params:
 //   $rows     LIST    maps {id, embedding}
-//   $version  STRING  the model version
+//   $model_version  STRING  the model version
 // returns: nothing
 UNWIND $rows AS r
 MATCH (u:User {id: r.id})
-SET u.gnn_embedding = kgrec_vector(r.embedding), u.model_version = $version
+SET u.gnn_embedding = kgrec_vector(r.embedding), u.model_version = $model_version

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from kgrec.cli import demo, ingest, stats, store, train
+from kgrec.cli import bench, demo, ingest, recommend, stats, store, train
 from kgrec.cli.context import CliContext
 from kgrec.config import Settings
 from kgrec.errors import KgrecError
@@ -22,9 +22,12 @@ app = typer.Typer(
 )
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(store.app, name="store")
+app.add_typer(bench.app, name="bench")
 app.command("stats")(stats.stats)
 app.command("similar")(stats.similar)
 app.command("train")(train.train)
+app.command("recommend")(recommend.recommend)
+app.command("explain")(recommend.explain)
 app.command("demo")(demo.demo)
 
 

@@ -1,0 +1,70 @@
+"""``kgrec recommend`` and ``kgrec explain``: the Python API from the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from kgrec.cli.context import CliContext, get, table
+
+
+def _open(cli: CliContext):
+    from kgrec.recommender import Recommender
+
+    return Recommender.open(cli.settings.store, cli.settings.model_dir, cli.settings.graph)
+
+
+def recommend(
+    ctx: typer.Context,
+    user: str = typer.Argument(..., help="User id."),
+    k: int = typer.Option(10, "--k", "-k", min=0, help="How many items."),
+    explain: bool = typer.Option(False, "--explain", help="Show the top path of each item."),
+    tag: list[str] = typer.Option(None, "--tag", help="Only items with this tag (repeatable)."),
+    include_seen: bool = typer.Option(False, "--include-seen", help="Keep items already seen."),
+) -> None:
+    """Top-k items for USER from the live model (with --explain: why, as paths)."""
+    cli = get(ctx)
+    with _open(cli) as rec:
+        recs = rec.recommend(user, k=k, explain=explain or cli.json, tags=tag or None,
+                             exclude_seen=not include_seen)  # fmt: skip
+    if cli.json:
+        cli.emit(recs.to_dicts())
+        return
+    rows = [r.to_dict() for r in recs]
+    text = table(rows, ["rank", "item_id", "title", "score"])
+    if explain:
+        lines = [text, ""]
+        for r in recs:
+            ex = r.explanation
+            share = f" [{ex.paths[0].share:.1%} of the score]" if ex.paths and \
+                ex.paths[0].share is not None else ""  # fmt: skip
+            lines.append(f"{r.rank:>2}. {r.title}: {ex.sentence}{share}")
+        text = "\n".join(lines)
+    cli.emit(None, text)
+
+
+def explain(
+    ctx: typer.Context,
+    user: str = typer.Argument(..., help="User id."),
+    item: str = typer.Argument(..., help="Item id."),
+    html: Path = typer.Option(None, "--html", help="Also draw the explanation subgraph here."),
+) -> None:
+    """Why the live model scores ITEM as it does for USER: paths, ranked by their share."""
+    cli = get(ctx)
+    with _open(cli) as rec:
+        ex = rec.explain(user, item)
+    if html is not None:
+        from kgrec.queries.html import render_explanation_html
+
+        html.write_text(render_explanation_html(ex.to_networkx(), f"Why {ex.title} for user "
+                                                f"{user}"), encoding="utf-8")  # fmt: skip
+        cli.info(f"wrote {html}")
+    if cli.json:
+        cli.emit(ex.to_dict())
+        return
+    lines = [f"user {user} -> {ex.title} ({item}): score {ex.score:.4f}", ex.note, ""]
+    for n, p in enumerate(ex.paths, start=1):
+        share = f"{p.share:6.1%}" if p.share is not None else "   n/a"
+        lines.append(f"{n:>2}. {share}  {p.sentence}")
+    cli.emit(None, "\n".join(lines))

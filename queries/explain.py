@@ -1,0 +1,257 @@
+"""Explanation paths: fetched from the store by Cypher, weighted by the model, told in words.
+
+For a user and a batch of recommended items, four queries find the paths of up to three
+hops that join them (``explain_co_users``, ``explain_shared_tags``, ``explain_user_tags``,
+``explain_entities``). A :class:`~kgrec.gnn.paths.PathScorer` gives each path its exact
+share of the LightGCN score; paths are ranked by that share. An item no path reaches gets a
+plain note saying so and where its score came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kgrec.kg.store import GraphStore
+from kgrec.queries.runner import run_query
+
+PATH_QUERIES = ("explain_co_users", "explain_shared_tags", "explain_user_tags",
+                "explain_entities")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node on a path: ``kind`` is user / item / tag / entity."""
+
+    kind: str
+    id: str
+    label: str
+
+
+@dataclass
+class ExplanationPath:
+    """One path from the user to the recommended item.
+
+    Attributes:
+        kind: ``co_user`` | ``shared_tag`` | ``user_tag`` | ``entity``.
+        nodes: user first, recommended item last.
+        relationships: relationship types between consecutive nodes.
+        contribution: the path's exact term of the model score (0 when the model's graph
+            lacks one of its edges).
+        share: ``contribution / score`` (None when the model is not LightGCN).
+        sentence: the path told as one sentence.
+    """
+
+    kind: str
+    nodes: list[Node]
+    relationships: list[str]
+    contribution: float
+    share: float | None
+    sentence: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "nodes": [{"kind": n.kind, "id": n.id, "label": n.label} for n in self.nodes],
+            "relationships": list(self.relationships),
+            "contribution": self.contribution,
+            "share": self.share,
+            "sentence": self.sentence,
+        }
+
+
+@dataclass
+class Explanation:
+    """Why ``item_id`` was scored ``score`` for ``user_id``.
+
+    Attributes:
+        paths: the best paths, highest share first (may be empty).
+        explained_share: the summed share of all paths found (not only those kept).
+        note: where the score came from when no path exists, else a short summary.
+    """
+
+    user_id: str
+    item_id: str
+    title: str
+    score: float
+    paths: list[ExplanationPath] = field(default_factory=list)
+    explained_share: float | None = None
+    num_paths: int = 0
+    note: str = ""
+
+    @property
+    def sentence(self) -> str:
+        """The top path's sentence, or the note when there is no path."""
+        return self.paths[0].sentence if self.paths else self.note
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "item_id": self.item_id,
+            "title": self.title,
+            "score": self.score,
+            "explained_share": self.explained_share,
+            "num_paths": self.num_paths,
+            "note": self.note,
+            "paths": [p.to_dict() for p in self.paths],
+        }
+
+    def to_networkx(self):
+        """The explanation subgraph as a ``networkx.MultiDiGraph``.
+
+        Nodes are ``"kind:id"`` with attributes kind, id, label; edges carry ``type`` and the
+        ``share`` of the path they first appear on.
+        """
+        import networkx as nx
+
+        graph = nx.MultiDiGraph(user_id=self.user_id, item_id=self.item_id, score=self.score)
+        seen: set[tuple[str, str, str]] = set()
+        for path in self.paths:
+            for node in path.nodes:
+                graph.add_node(f"{node.kind}:{node.id}", kind=node.kind, id=node.id,
+                               label=node.label)  # fmt: skip
+            pairs = zip(path.nodes[:-1], path.nodes[1:], strict=True)
+            for (a, b), rel in zip(pairs, path.relationships, strict=True):
+                src, dst = _direction(a, b, rel)
+                key = (src, dst, rel)
+                if key not in seen:
+                    seen.add(key)
+                    graph.add_edge(src, dst, type=rel, share=path.share)
+        return graph
+
+
+def _direction(a: Node, b: Node, rel: str) -> tuple[str, str]:
+    """Stored direction of a relationship between two path nodes."""
+    forward = {("user", "item"), ("item", "tag"), ("user", "tag"), ("item", "entity")}
+    src, dst = (a, b) if (a.kind, b.kind) in forward else (b, a)
+    return f"{src.kind}:{src.id}", f"{dst.kind}:{dst.id}"
+
+
+def _rated(title: str, rating: Any) -> str:
+    if rating is None or (isinstance(rating, float) and np.isnan(rating)):
+        return f"You interacted with {title}"
+    return f"You rated {title} ({float(rating):.1f})"
+
+
+@dataclass
+class PathContext:
+    """What path weighting needs to know about the model.
+
+    Attributes:
+        scorer: a PathScorer, or None when the live model is not LightGCN.
+        index: maps (kind, id) to the model's global node index, or None if unknown.
+    """
+
+    scorer: Any
+    index: Callable[[str, str], int | None]
+
+
+def _rows_to_paths(name: str, rows: list[dict], user: Node, titles: dict[str, str]):
+    """(item_id, kind, nodes, relationships, sentence) for each row of one path query."""
+    for r in rows:
+        rec = Node("item", r["item_id"], titles.get(r["item_id"], r["item_id"]))
+        if name == "explain_shared_tags":
+            via = Node("item", r["via_id"], r["via_title"])
+            tag = Node("tag", r["tag"], r["tag"])
+            sentence = f"{_rated(via.label, r.get('rating'))}; {via.label} and {rec.label} " \
+                       f"share the tag '{tag.label}'."  # fmt: skip
+            yield rec.id, "shared_tag", [user, via, tag, rec], \
+                ["INTERACTED", "HAS_TAG", "HAS_TAG"], sentence  # fmt: skip
+        elif name == "explain_user_tags":
+            tag = Node("tag", r["tag"], r["tag"])
+            tagged = titles.get(r.get("tagged_item_id"), r.get("tagged_item_id"))
+            sentence = f"You tagged {tagged} '{tag.label}'; {rec.label} has that tag too."
+            yield rec.id, "user_tag", [user, tag, rec], ["TAGGED", "HAS_TAG"], sentence
+        elif name == "explain_entities":
+            via = Node("item", r["via_id"], r["via_title"])
+            ent = Node("entity", r["entity_id"], r.get("entity_name") or r["entity_id"])
+            sentence = f"{_rated(via.label, r.get('rating'))}; {via.label} and {rec.label} " \
+                       f"are both linked to {ent.label} ({r.get('relation')})."  # fmt: skip
+            yield rec.id, "entity", [user, via, ent, rec], \
+                ["INTERACTED", "RELATED", "RELATED"], sentence  # fmt: skip
+        elif name == "explain_co_users":
+            via = Node("item", r["via_id"], r["via_title"])
+            others = r.get("other_user_ids")
+            if others is None:
+                others = [(r["other_user_id"], r.get("other_rating"))]
+            else:
+                others = [(o, None) for o in others]
+            for other_id, other_rating in others:
+                other = Node("user", str(other_id), f"user {other_id}")
+                liked = f"rated {rec.label} ({float(other_rating):.1f})" \
+                    if other_rating is not None else f"also chose {rec.label}"  # fmt: skip
+                sentence = f"{_rated(via.label, r.get('rating'))}; {other.label}, who also " \
+                           f"chose {via.label}, {liked}."  # fmt: skip
+                yield rec.id, "co_user", [user, via, other, rec], \
+                    ["INTERACTED", "INTERACTED", "INTERACTED"], sentence  # fmt: skip
+
+
+def find_paths(
+    store: GraphStore,
+    user_id: str,
+    item_ids: Sequence[str],
+    titles: dict[str, str],
+    context: PathContext,
+    scores: dict[str, float],
+    max_paths: int = 5,
+    limit: int = 500,
+    skip: Sequence[str] = (),
+) -> dict[str, tuple[list[ExplanationPath], float | None, int]]:
+    """Paths for each item, weighted and ranked: ``{item_id: (top paths, share, count)}``.
+
+    Args:
+        titles: item id -> title (for sentences).
+        scores: item id -> the model's score.
+        max_paths: paths kept per item.
+        limit: row cap handed to each path query.
+        skip: path queries not to run (e.g. ``explain_entities`` on a graph with none).
+    """
+    user = Node("user", user_id, f"user {user_id}")
+    found: dict[str, list[tuple[str, list[Node], list[str], str]]] = {i: [] for i in item_ids}
+    params = {"user_id": user_id, "item_ids": list(item_ids), "limit": int(limit)}
+    for name in PATH_QUERIES:
+        if name in skip:
+            continue
+        rows = run_query(store, name, params)
+        for item_id, kind, nodes, rels, sentence in _rows_to_paths(name, rows, user, titles):
+            if item_id in found:
+                found[item_id].append((kind, nodes, rels, sentence))
+    out: dict[str, tuple[list[ExplanationPath], float | None, int]] = {}
+    for item_id, paths in found.items():
+        contribs = _contributions(paths, context)
+        score = scores.get(item_id, 0.0)
+        shares = (contribs / score if score else np.zeros_like(contribs)) \
+            if context.scorer is not None else None  # fmt: skip
+        order = np.argsort(-contribs, kind="stable")[:max_paths]
+        kept = [
+            ExplanationPath(kind=paths[j][0], nodes=paths[j][1], relationships=paths[j][2],
+                            contribution=float(contribs[j]),
+                            share=None if shares is None else float(shares[j]),
+                            sentence=paths[j][3])  # fmt: skip
+            for j in order
+        ]
+        total = None if shares is None else float(shares.sum())
+        out[item_id] = (kept, total, len(paths))
+    return out
+
+
+def _contributions(paths: list, context: PathContext) -> np.ndarray:
+    """Exact contribution of each path (zeros without a LightGCN scorer)."""
+    if not paths or context.scorer is None:
+        return np.zeros(len(paths))
+    contrib = np.zeros(len(paths))
+    by_length: dict[int, list[int]] = {}
+    for j, (_, nodes, _, _) in enumerate(paths):
+        by_length.setdefault(len(nodes), []).append(j)
+    for rows in by_length.values():
+        idx = np.array([[context.index(n.kind, n.id) for n in paths[j][1]] for j in rows],
+                       dtype=object)  # fmt: skip
+        known = np.array([all(v is not None for v in row) for row in idx], dtype=bool)
+        if known.any():
+            contrib[np.array(rows)[known]] = context.scorer.contributions(
+                idx[known].astype(np.int64)
+            )
+    return contrib

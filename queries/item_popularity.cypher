@@ -1,0 +1,7 @@
+// name: item_popularity
+// summary: Number of interactions of every item that has any.
+// mode: read
+// params:
+// returns: item_id STRING, interactions INTEGER
+MATCH (:User)-[r:INTERACTED]->(i:Item)
+RETURN i.id AS item_id, count(r) AS interactions
