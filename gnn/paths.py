@@ -1,20 +1,25 @@
 r"""Each explanation path's exact share of a LightGCN score, vectorised for serving.
 
-LightGCN's score is :math:`\hat y_{ui} = e_u^\top e_i` with
-:math:`e = \frac{1}{K+1}\sum_{k\le K}\hat A^k x^{(0)}`. Expanding both sides over walks,
-the score is a sum of terms, one per pair of walks ``u -> a`` and ``i -> b`` of length at
-most ``K`` each (see :class:`kgrec.gnn.lightgcn.LightGCN`). The pairs that meet (``a == b``)
-form one graph path ``u -> ... -> a -> ... -> i``; a path ``p`` of length ``L`` therefore
-contributes
+LightGCN scores :math:`\hat y_{ui} = e_u^\top e_i` with
+:math:`e = \frac{1}{K+1}\sum_{k\le K}\hat A^k x^{(0)}`. Splitting off the first step of the
+propagation on both sides gives an exact decomposition of the score:
 
 .. math::
-    c(p) = \mathrm{wt}(p)\,\frac{\sum_{j:\ j\le K,\ L-j\le K} \lVert x^{(0)}_{p_j}\rVert^2}{(K+1)^2},
-    \qquad \mathrm{wt}(p) = \prod_{(a,b)\in p}\hat A_{ab}
+    e_u = \tfrac{1}{K+1}x^{(0)}_u + \sum_{v\in N(u)} \hat A_{uv} H_v,\qquad
+    H = \tfrac{1}{K+1}\sum_{k=0}^{K-1}\hat A^k x^{(0)}
 
-exactly, and its share is :math:`c(p)/\hat y_{ui}`. Walks along edges the model was not
-trained on (a test interaction, a user's own tag) have weight 0: such paths are shown but
-explain nothing of the score. What the paths do not explain comes from the similarity of
-initial (id + text) states of nodes that no short path joins.
+.. math::
+    \hat y_{ui} = \underbrace{\tfrac{1}{K+1}x^{(0)}_u\cdot e_i
+        + \sum_{v}\hat A_{uv}\,\tfrac{1}{K+1}H_v\cdot x^{(0)}_i}_{\text{own states}}
+      + \sum_{v\in N(u)}\sum_{n\in N(i)} \underbrace{\hat A_{uv}\hat A_{in}\,H_v\cdot H_n}_{T(v,n)}
+
+:math:`T(v, n)` is the sum of every walk-pair term of the propagation whose user walk
+leaves ``u`` through ``v`` and whose item walk leaves ``i`` through ``n``. When ``v`` and
+``n`` are joined (or equal), ``u - v - n - i`` (or ``u - v - i``) is a path in the graph,
+and :math:`T(v, n)` is what that path carries of the score: its share is
+:math:`T/\hat y_{ui}`. Edges the model was not trained on (a test interaction, a user's own
+tag) have :math:`\hat A = 0`: such paths are shown but carry nothing. The rest of the score
+comes from the own states (id + text) and from neighbour pairs no short path joins.
 
 This module needs numpy only; :meth:`PathScorer.from_lightgcn` reads a trained model once.
 """
@@ -32,41 +37,45 @@ class PathScorer:
     Args:
         keys: sorted ``a * num_nodes + b`` of every non-zero :math:`\\hat A_{ab}`.
         values: the matching :math:`\\hat A_{ab}`.
-        sq_norms: :math:`\\lVert x^{(0)}_a\\rVert^2` per node.
-        num_layers: ``K``.
+        partial: :math:`H`, the propagation summed over layers ``0..K-1`` and divided by
+            ``K+1``.
         offsets: first global node index of ``user``, ``item``, ``tag``, ``entity``.
 
     Shapes:
-        keys, values: ``[nnz]``; sq_norms: ``[N]``.
+        keys, values: ``[nnz]``; partial: ``[N, d]``.
     """
 
     def __init__(
         self,
         keys: np.ndarray,
         values: np.ndarray,
-        sq_norms: np.ndarray,
-        num_layers: int,
+        partial: np.ndarray,
         offsets: dict[str, int],
     ) -> None:
         self.keys = keys
         self.values = values
-        self.sq_norms = sq_norms
-        self.num_layers = num_layers
+        self.partial = partial
         self.offsets = dict(offsets)
-        self.num_nodes = int(sq_norms.shape[0])
+        self.num_nodes = int(partial.shape[0])
 
     @classmethod
     def from_lightgcn(cls, model) -> PathScorer:
-        """Read :math:`\\hat A` and :math:`x^{(0)}` from a trained ``LightGCN``."""
+        """Read :math:`\\hat A` and compute :math:`H` from a trained ``LightGCN``."""
         import torch
 
         with torch.no_grad():
+            adj = model.propagation_matrix()
+            x = model.initial_states().detach().float()
+            partial = x.clone()
+            for _ in range(model.num_layers - 1):
+                x = adj @ x
+                partial = partial + x
+            partial = (partial / (model.num_layers + 1)).cpu().numpy()
             index = model.adj_index.cpu().numpy().astype(np.int64)
             values = model.adj_value.cpu().numpy().astype(np.float64)
-            x0 = model.initial_states().detach().cpu().double().numpy()
         keys = index[0] * model.num_nodes + index[1]
         order = np.argsort(keys, kind="stable")
-        return cls(keys[order], values[order], (x0 * x0).sum(1), model.num_layers, model.offsets)
+        return cls(keys[order], values[order], partial.astype(np.float64), model.offsets)
 
     def node(self, kind: str, local_index: int | np.ndarray) -> int | np.ndarray:
         """Global node index of a user / item / tag / entity local index."""
@@ -75,30 +84,58 @@ class PathScorer:
     def edge_weights(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """:math:`\\hat A_{ab}` for arrays of node pairs (0 where there is no edge)."""
         query = np.asarray(a, dtype=np.int64) * self.num_nodes + np.asarray(b, dtype=np.int64)
-        pos = np.searchsorted(self.keys, query)
-        pos = np.minimum(pos, len(self.keys) - 1)
-        hit = self.keys[pos] == query
-        return np.where(hit, self.values[pos], 0.0)
+        pos = np.minimum(np.searchsorted(self.keys, query), len(self.keys) - 1)
+        return np.where(self.keys[pos] == query, self.values[pos], 0.0)
+
+    def pair_terms(self, u: int, i: int, v: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """:math:`T(v, n) = \\hat A_{uv}\\hat A_{in} H_v\\cdot H_n` for arrays of (v, n)."""
+        v, n = np.asarray(v, dtype=np.int64), np.asarray(n, dtype=np.int64)
+        weight = self.edge_weights(np.full(v.shape, u), v) * self.edge_weights(
+            np.full(n.shape, i), n
+        )
+        return weight * np.einsum("pd,pd->p", self.partial[v], self.partial[n])
 
     def contributions(self, paths: np.ndarray) -> np.ndarray:
-        """:math:`c(p)` for many paths of one length.
+        """What each path carries of its score.
 
         Shapes:
-            paths: ``[P, L+1]`` global node indices, user first, item last; output ``[P]``.
+            paths: ``[P, 3]`` (``u, t, i``) or ``[P, 4]`` (``u, v, n, i``) global node
+            indices, user first, item last; output ``[P]``.
         """
         paths = np.asarray(paths, dtype=np.int64)
         if paths.size == 0:
             return np.zeros(paths.shape[0])
-        length, k = paths.shape[1] - 1, self.num_layers
-        weight = np.ones(paths.shape[0])
-        for j in range(length):
-            weight *= self.edge_weights(paths[:, j], paths[:, j + 1])
-        cuts = [j for j in range(length + 1) if j <= k and length - j <= k]
-        if not cuts:
-            return np.zeros(paths.shape[0])
-        norms = self.sq_norms[paths[:, cuts]].sum(1)
-        return weight * norms / (k + 1) ** 2
+        if paths.shape[1] not in (3, 4):
+            raise ValueError(f"paths of 2 or 3 hops only, got {paths.shape[1] - 1}")
+        v, n = paths[:, 1], paths[:, -2]
+        weight = self.edge_weights(paths[:, 0], v) * self.edge_weights(paths[:, -1], n)
+        if paths.shape[1] == 4:  # the middle edge must exist for this to be a path
+            weight = weight * (self.edge_weights(v, n) != 0)
+        return weight * np.einsum("pd,pd->p", self.partial[v], self.partial[n])
 
     def contribution(self, path: Sequence[int]) -> float:
-        """:math:`c(p)` of one path."""
+        """What one path carries of its score."""
         return float(self.contributions(np.asarray([path]))[0])
+
+    def group_contribution(self, u: int, i: int, v: int, kind: str) -> tuple[float, int]:
+        """Summed :math:`T(v, n)` over every ``n`` of ``kind`` joined to both ``v`` and ``i``.
+
+        For co-user paths ``u -> v <- n -> i`` this is what all of them carry together.
+
+        Returns:
+            The summed contribution and the number of such ``n``.
+        """
+        lo = self.offsets[kind]
+        hi = min((o for o in self.offsets.values() if o > lo), default=self.num_nodes)
+        common = np.intersect1d(self.neighbours(v), self.neighbours(i), assume_unique=True)
+        common = common[(common >= lo) & (common < hi)]
+        if not len(common):
+            return 0.0, 0
+        terms = self.pair_terms(u, i, np.full(common.shape, v), common)
+        return float(terms.sum()), int(len(common))
+
+    def neighbours(self, node: int) -> np.ndarray:
+        """Global indices of the nodes joined to ``node`` in the model's graph."""
+        start = node * self.num_nodes
+        lo, hi = np.searchsorted(self.keys, [start, start + self.num_nodes])
+        return self.keys[lo:hi] - start

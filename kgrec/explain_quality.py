@@ -129,10 +129,6 @@ def explanation_quality(rec, num_users: int = 50, k: int = 10, seed: int = 0,
 
 def _neighbour_items(rec, u: int) -> list[int]:
     """Local indices of the items user ``u`` is joined to in the model's graph."""
-    scorer = rec.scorer
-    start = scorer.node("user", u) * scorer.num_nodes
-    lo = np.searchsorted(scorer.keys, start)
-    hi = np.searchsorted(scorer.keys, start + scorer.num_nodes)
-    targets = scorer.keys[lo:hi] - start
-    first, last = scorer.offsets["item"], scorer.offsets["item"] + len(rec.item_ids)
-    return [int(t - first) for t in targets if first <= t < last]
+    first = rec.scorer.offsets["item"]
+    nodes = rec.scorer.neighbours(rec.scorer.node("user", u))
+    return [int(t - first) for t in nodes if first <= t < first + len(rec.item_ids)]

@@ -47,7 +47,7 @@ class Recommendation:
         return out
 
 
-def _percent(share: float) -> str:
+def percent(share: float) -> str:
     """A share as a percentage with two significant digits: 0.0123 -> '1.2%'."""
     return f"{share * 100:.2g}%"
 
@@ -300,7 +300,7 @@ class Recommender:
             if ex.explained_share is None:
                 return f"{ex.num_paths} paths join you to {ex.title}{basis}."
             return (f"{ex.num_paths} paths of up to 3 hops join you to {ex.title}; together "
-                    f"they account for {_percent(ex.explained_share)} of its score{basis}.")  # fmt: skip
+                    f"they account for {percent(ex.explained_share)} of its score{basis}.")  # fmt: skip
         nearest = self._nearest_rated(ex.item_id, history)
         if nearest:
             return (f"No path of up to 3 hops joins you to {ex.title}; its score comes from "

@@ -36,7 +36,9 @@ class ExplanationPath:
     """One path from the user to the recommended item.
 
     Attributes:
-        kind: ``co_user`` | ``shared_tag`` | ``user_tag`` | ``entity``.
+        kind: ``co_users`` | ``shared_tag`` | ``user_tag`` | ``entity``. A ``co_users``
+            path names one other user but stands for all who chose both items: its
+            contribution is theirs together.
         nodes: user first, recommended item last.
         relationships: relationship types between consecutive nodes.
         contribution: the path's exact term of the model score (0 when the model's graph
@@ -174,19 +176,15 @@ def _rows_to_paths(name: str, rows: list[dict], user: Node, titles: dict[str, st
                 ["INTERACTED", "RELATED", "RELATED"], sentence  # fmt: skip
         elif name == "explain_co_users":
             via = Node("item", r["via_id"], r["via_title"])
-            others = r.get("other_user_ids")
-            if others is None:
-                others = [(r["other_user_id"], r.get("other_rating"))]
-            else:
-                others = [(o, None) for o in others]
-            for other_id, other_rating in others:
-                other = Node("user", str(other_id), f"user {other_id}")
-                liked = f"rated {rec.label} ({float(other_rating):.1f})" \
-                    if other_rating is not None else f"also chose {rec.label}"  # fmt: skip
-                sentence = f"{_rated(via.label, r.get('rating'))}; {other.label}, who also " \
-                           f"chose {via.label}, {liked}."  # fmt: skip
-                yield rec.id, "co_user", [user, via, other, rec], \
-                    ["INTERACTED", "INTERACTED", "INTERACTED"], sentence  # fmt: skip
+            others = r.get("other_user_ids") or [r.get("other_user_id")]
+            count = int(r.get("co_users") or len(others))
+            other = Node("user", str(others[0]), f"user {others[0]}")
+            who = f"{count} other users" if count > 1 else other.label
+            example = f", {other.label} among them" if count > 1 else ""
+            sentence = f"{_rated(via.label, r.get('rating'))}; {who} who chose {via.label} " \
+                       f"also chose {rec.label}{example}."  # fmt: skip
+            yield rec.id, "co_users", [user, via, other, rec], \
+                ["INTERACTED", "INTERACTED", "INTERACTED"], sentence  # fmt: skip
 
 
 def find_paths(
@@ -244,7 +242,12 @@ def _contributions(paths: list, context: PathContext) -> np.ndarray:
         return np.zeros(len(paths))
     contrib = np.zeros(len(paths))
     by_length: dict[int, list[int]] = {}
-    for j, (_, nodes, _, _) in enumerate(paths):
+    for j, (kind, nodes, _, _) in enumerate(paths):
+        if kind == "co_users":  # one path stands for all co-users of the via item
+            idx = [context.index(n.kind, n.id) for n in nodes]
+            if None not in (idx[0], idx[1], idx[3]):
+                contrib[j] = context.scorer.group_contribution(idx[0], idx[3], idx[1], "user")[0]
+            continue
         by_length.setdefault(len(nodes), []).append(j)
     for rows in by_length.values():
         idx = np.array([[context.index(n.kind, n.id) for n in paths[j][1]] for j in rows],

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from kgrec.cli.context import CliContext, get, table
+from kgrec.recommender import percent as _percent
 
 
 def _open(cli: CliContext):
@@ -37,7 +38,7 @@ def recommend(
         lines = [text, ""]
         for r in recs:
             ex = r.explanation
-            share = f" [{ex.paths[0].share:.1%} of the score]" if ex.paths and \
+            share = f" [{_percent(ex.paths[0].share)} of the score]" if ex.paths and \
                 ex.paths[0].share is not None else ""  # fmt: skip
             lines.append(f"{r.rank:>2}. {r.title}: {ex.sentence}{share}")
         text = "\n".join(lines)
@@ -65,6 +66,6 @@ def explain(
         return
     lines = [f"user {user} -> {ex.title} ({item}): score {ex.score:.4f}", ex.note, ""]
     for n, p in enumerate(ex.paths, start=1):
-        share = f"{p.share:6.1%}" if p.share is not None else "   n/a"
+        share = f"{_percent(p.share):>7}" if p.share is not None else "    n/a"
         lines.append(f"{n:>2}. {share}  {p.sentence}")
     cli.emit(None, "\n".join(lines))

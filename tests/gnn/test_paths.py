@@ -1,9 +1,7 @@
-"""Vectorised path contributions equal the model's own walk decomposition, and all walks sum
-to the score."""
+"""The path decomposition is exact: own-state terms plus every neighbour-pair term sum to
+the score, and a path's contribution is its neighbour pair's term."""
 
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 import pytest
@@ -23,40 +21,35 @@ def model():
     return m.eval()
 
 
-def _neighbours(scorer: PathScorer, node: int) -> list[int]:
-    return [b for b in range(scorer.num_nodes) if scorer.edge_weights([node], [b])[0] != 0]
+@pytest.mark.parametrize(("user", "item"), [(0, 2), (1, 0), (2, 1), (0, 3)])
+def test_terms_sum_to_the_score(model, user, item):
+    scorer = PathScorer.from_lightgcn(model)
+    u, i = scorer.node("user", user), scorer.node("item", item)
+    x0 = model.initial_states().detach().double().numpy()
+    users, items = (t.double().numpy() for t in model.final_embeddings())
+    e_i = items[item]
+    k1 = model.num_layers + 1
+    nu, ni = scorer.neighbours(u), scorer.neighbours(i)
+    v, n = np.repeat(nu, len(ni)), np.tile(ni, len(nu))
+    own = x0[u] @ e_i / k1 + sum(
+        scorer.edge_weights([u], [a])[0] * scorer.partial[a] @ x0[i] / k1 for a in nu
+    )
+    total = own + scorer.pair_terms(u, i, v, n).sum()
+    assert total == pytest.approx(users[user] @ e_i, rel=1e-5)
 
 
-def test_contributions_match_the_model(model):
+def test_path_contribution_is_its_pair_term(model):
     scorer = PathScorer.from_lightgcn(model)
     u, i = scorer.node("user", 0), scorer.node("item", 2)
-    paths = [[u, v, t, i] for v in _neighbours(scorer, u) for t in _neighbours(scorer, v)
-             if i in _neighbours(scorer, t)]  # fmt: skip
+    paths = [[u, v, n, i] for v in scorer.neighbours(u) for n in scorer.neighbours(v)
+             if i in scorer.neighbours(n)]  # fmt: skip
     assert paths, "the fixture has 3-hop paths from user 0 to item 2"
     got = scorer.contributions(np.array(paths))
-    want = [model.path_contribution(p) for p in paths]
-    np.testing.assert_allclose(got, want, rtol=1e-5)
-    assert scorer.contribution([u, scorer.node("item", 3)]) == 0.0  # no such edge
-
-
-def test_all_walk_pairs_sum_to_the_score(model):
-    """Brute force over all walk pairs: the decomposition the shares rely on is exact."""
-    scorer = PathScorer.from_lightgcn(model)
-    x0 = model.initial_states().detach().double().numpy()
-    k = model.num_layers
-    u, i = scorer.node("user", 1), scorer.node("item", 0)
-
-    def walks(start):
-        out = [[start]]
-        frontier = [[start]]
-        for _ in range(k):
-            frontier = [w + [b] for w in frontier for b in _neighbours(scorer, w[-1])]
-            out += frontier
-        return out
-
-    def wt(w):
-        return float(np.prod([scorer.edge_weights([a], [b])[0] for a, b in itertools.pairwise(w)]))
-
-    total = sum(wt(wu) * wt(wi) * x0[wu[-1]] @ x0[wi[-1]]
-                for wu in walks(u) for wi in walks(i)) / (k + 1) ** 2  # fmt: skip
-    assert total == pytest.approx(model.score(1, 0), rel=1e-5)
+    want = [scorer.pair_terms(u, i, [p[1]], [p[2]])[0] for p in paths]
+    np.testing.assert_allclose(got, want)
+    assert np.any(got != 0)
+    t = scorer.node("tag", 0)
+    two_hop = scorer.contribution([u, t, i])  # no user-tag edge in the model: carries 0
+    assert two_hop == 0.0
+    not_a_path = [u, scorer.node("item", 0), scorer.node("item", 3), i]  # no item-item edge
+    assert scorer.contribution(not_a_path) == 0.0
