@@ -299,8 +299,9 @@ class Recommender:
         if ex.paths:
             if ex.explained_share is None:
                 return f"{ex.num_paths} paths join you to {ex.title}{basis}."
+            share = percent(ex.explained_share)
             return (f"{ex.num_paths} paths of up to 3 hops join you to {ex.title}; together "
-                    f"they account for {percent(ex.explained_share)} of its score{basis}.")  # fmt: skip
+                    f"they account for {share} of its score{basis}.")
         nearest = self._nearest_rated(ex.item_id, history)
         if nearest:
             return (f"No path of up to 3 hops joins you to {ex.title}; its score comes from "

@@ -69,7 +69,10 @@ def test_path_shares_are_the_models_own_decomposition(rec, world):
             walk = [rec._node_index(n.kind, n.id) for n in p.nodes]
             if None in walk:
                 continue
-            term = rec.scorer.pair_terms(walk[0], walk[-1], [walk[1]], [walk[-2]])[0]
+            if p.kind == "co_users":  # stands for every user who chose both items
+                term = rec.scorer.group_contribution(walk[0], walk[-1], walk[1], "user")[0]
+            else:
+                term = rec.scorer.pair_terms(walk[0], walk[-1], [walk[1]], [walk[-2]])[0]
             assert p.contribution == pytest.approx(term, rel=1e-6)
             assert p.share == pytest.approx(p.contribution / r.score, rel=1e-6)
             checked += p.contribution != 0
