@@ -57,6 +57,7 @@ class PathScorer:
         self.partial = partial
         self.offsets = dict(offsets)
         self.num_nodes = int(partial.shape[0])
+        self._csr = None
 
     @classmethod
     def from_lightgcn(cls, model) -> PathScorer:
@@ -134,8 +135,40 @@ class PathScorer:
         terms = self.pair_terms(u, i, np.full(common.shape, v), common)
         return float(terms.sum()), int(len(common))
 
-    def neighbours(self, node: int) -> np.ndarray:
-        """Global indices of the nodes joined to ``node`` in the model's graph."""
+    def kind_of(self, nodes: np.ndarray) -> np.ndarray:
+        """The node kind (user / item / tag / entity) of global indices."""
+        kinds = sorted(self.offsets.items(), key=lambda kv: kv[1])
+        starts = np.array([start for _, start in kinds])
+        names = np.array([kind for kind, _ in kinds])
+        return names[np.searchsorted(starts, nodes, side="right") - 1]
+
+    def adjacent_pairs(self, u: int, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every 3-hop path ``u - v - n - i`` of the model's graph and what it carries.
+
+        Returns:
+            ``(v, n, T(v, n))`` arrays, one entry per path.
+        """
+        (nu, au), (ni, ai) = self._row(u), self._row(i)
+        if not len(nu) or not len(ni):
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0)
+        if self._csr is None:
+            from scipy.sparse import csr_matrix
+
+            rows, cols = np.divmod(self.keys, self.num_nodes)
+            self._csr = csr_matrix((self.values, (rows, cols)),
+                                   shape=(self.num_nodes, self.num_nodes))  # fmt: skip
+        sub = self._csr[nu][:, ni].tocoo()
+        v, n = nu[sub.row], ni[sub.col]
+        dots = np.einsum("pd,pd->p", self.partial[v], self.partial[n])
+        return v, n, au[sub.row] * ai[sub.col] * dots
+
+    def _row(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        """Neighbours of ``node`` and the matching :math:`\hat A` entries."""
         start = node * self.num_nodes
         lo, hi = np.searchsorted(self.keys, [start, start + self.num_nodes])
-        return self.keys[lo:hi] - start
+        return self.keys[lo:hi] - start, self.values[lo:hi]
+
+    def neighbours(self, node: int) -> np.ndarray:
+        """Global indices of the nodes joined to ``node`` in the model's graph."""
+        return self._row(node)[0]

@@ -89,8 +89,14 @@ class Recommender:
         embedding_model: str = "all-MiniLM-L6-v2",
         cache_dir: Path | None = None,
     ) -> None:
+        from threadpoolctl import threadpool_limits
+
         from kgrec.gnn.checkpoint import load_live
 
+        # Small matrix products per request: one BLAS thread each. With torch loaded, a
+        # multi-threaded OpenBLAS fights torch's OpenMP pool and a 9k x 64 product takes
+        # 8 ms instead of 0.1 ms; concurrency comes from callers instead.
+        self._blas_limit = threadpool_limits(1, user_api="blas")
         self.store = store
         self.live = load_live(model_dir)
         self.version = self.live.version_dir.name
@@ -116,7 +122,8 @@ class Recommender:
         counts = store.run("MATCH (e:Entity) RETURN count(e) AS n")[0]["n"]
         self._skip = () if counts else ("explain_entities",)
         self._embedding_model, self._cache_dir, self._embedder = embedding_model, cache_dir, None
-        self._context = PathContext(self.scorer, self._node_index)
+        self._node_ids = [*self.user_ids, *self.item_ids, *maps["tags"], *maps["entities"]]
+        self._context = PathContext(self.scorer, self._node_index, self._node_ids.__getitem__)
 
     @classmethod
     def open(cls, store: str | None = None, model_dir: str | Path | None = None,
@@ -133,6 +140,7 @@ class Recommender:
             raise
 
     def close(self) -> None:
+        self._blas_limit.restore_original_limits()
         if self._embedder is not None:
             self._embedder.close()
         self.store.close()

@@ -145,10 +145,12 @@ class PathContext:
     Attributes:
         scorer: a PathScorer, or None when the live model is not LightGCN.
         index: maps (kind, id) to the model's global node index, or None if unknown.
+        node_id: maps a global node index back to its id (or tag name).
     """
 
     scorer: Any
     index: Callable[[str, str], int | None]
+    node_id: Callable[[int], str] = str
 
 
 def _rows_to_paths(name: str, rows: list[dict], user: Node, titles: dict[str, str]):
@@ -200,40 +202,115 @@ def find_paths(
 ) -> dict[str, tuple[list[ExplanationPath], float | None, int]]:
     """Paths for each item, weighted and ranked: ``{item_id: (top paths, share, count)}``.
 
+    With a LightGCN scorer that knows the user, the model's own graph says which 3-hop
+    paths carry the score (all of them, exactly); the best ``max_paths`` per item are then
+    read from the store by id (``path_*`` queries), and the user's own tags are added
+    (``explain_user_tags``; they carry nothing, as the model has no user-tag edges).
+    Otherwise the ``explain_*`` queries enumerate the paths in the store.
+
     Args:
         titles: item id -> title (for sentences).
         scores: item id -> the model's score.
         max_paths: paths kept per item.
-        limit: row cap handed to each path query.
-        skip: path queries not to run (e.g. ``explain_entities`` on a graph with none).
+        limit: row cap handed to each enumeration query.
+        skip: enumeration queries not to run (e.g. ``explain_entities`` on a graph with none).
+
+    Returns:
+        Per item: the kept paths, the share of the score all paths together carry (None
+        without a scorer), and how many paths there are.
     """
     user = Node("user", user_id, f"user {user_id}")
+    u = context.index("user", user_id) if context.scorer is not None else None
     found: dict[str, list[tuple[str, list[Node], list[str], str]]] = {i: [] for i in item_ids}
-    params = {"user_id": user_id, "item_ids": list(item_ids), "limit": int(limit)}
-    for name in PATH_QUERIES:
-        if name in skip:
-            continue
-        rows = run_query(store, name, params)
-        for item_id, kind, nodes, rels, sentence in _rows_to_paths(name, rows, user, titles):
+    totals: dict[str, tuple[float, int]] = {}
+    if u is None:
+        params = {"user_id": user_id, "item_ids": list(item_ids), "limit": int(limit)}
+        batches = [(name, run_query(store, name, params)) for name in PATH_QUERIES
+                   if name not in skip]  # fmt: skip
+    else:
+        requests, totals = _model_candidates(context, u, item_ids, max_paths)
+        batches = [(name, run_query(store, name, {"user_id": user_id, "rows": rows}))
+                   for name, rows in requests.items() if rows]  # fmt: skip
+        batches.append(("explain_user_tags", run_query(store, "explain_user_tags", {
+            "user_id": user_id, "item_ids": list(item_ids), "limit": int(limit)})))  # fmt: skip
+    for name, rows in batches:
+        kind_of = _ROW_KIND.get(name, name)
+        for item_id, kind, nodes, rels, sentence in _rows_to_paths(kind_of, rows, user, titles):
             if item_id in found:
                 found[item_id].append((kind, nodes, rels, sentence))
     out: dict[str, tuple[list[ExplanationPath], float | None, int]] = {}
     for item_id, paths in found.items():
         contribs = _contributions(paths, context)
         score = scores.get(item_id, 0.0)
-        shares = (contribs / score if score else np.zeros_like(contribs)) \
-            if context.scorer is not None else None  # fmt: skip
         order = np.argsort(-contribs, kind="stable")[:max_paths]
         kept = [
             ExplanationPath(kind=paths[j][0], nodes=paths[j][1], relationships=paths[j][2],
                             contribution=float(contribs[j]),
-                            share=None if shares is None else float(shares[j]),
+                            share=float(contribs[j] / score) if u is not None and score
+                            else None,
                             sentence=paths[j][3])  # fmt: skip
             for j in order
         ]
-        total = None if shares is None else float(shares.sum())
-        out[item_id] = (kept, total, len(paths))
+        if u is None:
+            out[item_id] = (kept, None, len(paths))
+        else:
+            total, count = totals.get(item_id, (0.0, 0))
+            user_tags = sum(1 for p in paths if p[0] == "user_tag")
+            out[item_id] = (kept, total / score if score else 0.0, count + user_tags)
     return out
+
+
+# The path_* fetch queries return the same columns as the explain_* enumeration ones.
+_ROW_KIND = {"path_shared_tags": "explain_shared_tags", "path_co_users": "explain_co_users",
+             "path_entities": "explain_entities"}  # fmt: skip
+
+
+def _model_candidates(context: PathContext, u: int, item_ids: Sequence[str], max_paths: int):
+    """The model's best paths per item, as rows for the ``path_*`` queries, and totals.
+
+    Co-user paths through one via item are grouped (they share one sentence); the group is
+    represented by the co-user whose own path carries most.
+    """
+    scorer = context.scorer
+    requests: dict[str, list[dict]] = {"path_shared_tags": [], "path_co_users": [],
+                                       "path_entities": []}  # fmt: skip
+    totals: dict[str, tuple[float, int]] = {}
+    for item_id in item_ids:
+        i = context.index("item", item_id)
+        if i is None:
+            continue
+        v, n, t = scorer.adjacent_pairs(u, i)
+        totals[item_id] = (float(t.sum()), len(t))
+        if not len(t):
+            continue
+        kinds = scorer.kind_of(n)
+        # Co-user paths through one via item form one group: sum them, keep the best member.
+        users = kinds == "user"
+        vias, inverse = np.unique(v[users], return_inverse=True)
+        group_sum = np.bincount(inverse, weights=t[users], minlength=len(vias))
+        group_size = np.bincount(inverse, minlength=len(vias))
+        order = np.lexsort((-t[users], inverse))  # by group, best member first
+        first = order[np.searchsorted(inverse[order], np.arange(len(vias)))]
+        best_user = n[users][first] if len(vias) else n[:0]
+        other = ~users
+        values = np.concatenate([group_sum, t[other]])
+        top = np.argsort(-values, kind="stable")[:max_paths]
+        for j in top:
+            if j < len(vias):
+                requests["path_co_users"].append({
+                    "item_id": item_id, "via_id": context.node_id(int(vias[j])),
+                    "other_id": context.node_id(int(best_user[j])),
+                    "co_users": int(group_size[j])})  # fmt: skip
+                continue
+            k = np.flatnonzero(other)[j - len(vias)]
+            via, node = context.node_id(int(v[k])), context.node_id(int(n[k]))
+            if kinds[k] == "tag":
+                requests["path_shared_tags"].append(
+                    {"item_id": item_id, "via_id": via, "tag": node})
+            else:
+                requests["path_entities"].append(
+                    {"item_id": item_id, "via_id": via, "entity_id": node})
+    return requests, totals
 
 
 def _contributions(paths: list, context: PathContext) -> np.ndarray:
