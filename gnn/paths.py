@@ -164,7 +164,7 @@ class PathScorer:
         return v, n, au[sub.row] * ai[sub.col] * dots
 
     def _row(self, node: int) -> tuple[np.ndarray, np.ndarray]:
-        """Neighbours of ``node`` and the matching :math:`\hat A` entries."""
+        """Neighbours of ``node`` and the matching entries of the normalised adjacency."""
         start = node * self.num_nodes
         lo, hi = np.searchsorted(self.keys, [start, start + self.num_nodes])
         return self.keys[lo:hi] - start, self.values[lo:hi]
