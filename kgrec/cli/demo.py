@@ -1,4 +1,8 @@
-"""``kgrec demo``: the whole path on synthetic data, offline, in its own store directory."""
+"""``kgrec demo``: the whole path on synthetic data, offline, in its own store directory.
+
+synthetic world -> ingest (with text embeddings) -> train LightGCN -> recommend with
+explanation paths -> an HTML drawing of one explanation.
+"""
 
 from __future__ import annotations
 
@@ -13,37 +17,64 @@ from kgrec.config import Settings, data_home
 def demo(
     ctx: typer.Context,
     directory: Path = typer.Option(
-        None, "--dir", help="Store directory for the demo (default: <data home>/demo)."
+        None, "--dir", help="Directory for the demo's store, models and HTML (default: "
+        "<data home>/demo)."
     ),
     users: int = typer.Option(300, "--users", help="Synthetic users."),
     items: int = typer.Option(600, "--items", help="Synthetic items."),
     interactions: int = typer.Option(12000, "--interactions", help="Synthetic interactions."),
+    epochs: int = typer.Option(40, "--epochs", help="Maximum training epochs."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
 ) -> None:
-    """Generate a synthetic world, ingest it, and show similar items by text embedding."""
+    """Generate a synthetic world, ingest it, train, and explain recommendations."""
     from kgrec.cli.ingest import run_ingest
-    from kgrec.kg.vector import similar_items
     from kgrec.loaders.synthetic import generate_synthetic
+    from kgrec.queries.html import render_explanation_html
+    from kgrec.recommender import Recommender, percent
+    from kgrec.training import train
 
     parent = get(ctx)
     directory = directory or data_home() / "demo"
     cli = CliContext(
-        settings=Settings.resolve(store=str(directory), graph=parent.settings.graph),
-        json=parent.json,
-        quiet=parent.quiet,
-        debug=parent.debug,
-    )
-    cli.info(f"demo store: {directory}")
-    dataset = generate_synthetic(
-        num_users=users, num_items=items, num_tags=30, num_interactions=interactions, seed=seed
-    )
-    summary = run_ingest(cli, dataset, emit=not cli.json)
-    item = dataset.items["id"].iloc[0]
+        settings=Settings.resolve(store=str(directory / "store"), graph=parent.settings.graph,
+                                  model_dir=directory / "models"),  # fmt: skip
+        json=parent.json, quiet=parent.quiet, debug=parent.debug,
+    )  # fmt: skip
+    cli.info(f"1/4 generating a synthetic world and ingesting it into {directory / 'store'}")
+    dataset = generate_synthetic(num_users=users, num_items=items, num_tags=30,
+                                 num_interactions=interactions, seed=seed)  # fmt: skip
+    summary = run_ingest(cli, dataset, emit=False)
+    cli.info(f"    {summary['steps']['merge_interactions']['rows']:,} interactions, "
+             f"{summary['texts_embedded']} texts embedded in {summary['seconds']:.1f} s")
+
+    cli.info(f"2/4 training LightGCN (up to {epochs} epochs, early stopping on validation)")
     with cli.store() as store:
-        neighbours = similar_items(store, item, 5)
-    title = dataset.items["title"].iloc[0]
+        result, _ = train(store, cli.settings.model_dir, epochs=epochs, seed=seed,
+                          show_progress=cli.show_progress)  # fmt: skip
+    if result.error:
+        from kgrec.errors import KgrecError
+
+        raise KgrecError(f"training failed: {result.error}")
+    metrics = {k: result.metrics[k] for k in ("recall@20", "ndcg@20") if k in result.metrics}
+    cli.info("    test " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+             + f"; version {result.version_dir.name} is live")  # fmt: skip
+
+    user = dataset.users["id"].iloc[0]
+    cli.info(f"3/4 recommendations for user {user}, with the path that carries most")
+    html_path = directory / "explanation.html"
+    with Recommender.open(cli.settings.store, cli.settings.model_dir) as rec:
+        recs = rec.recommend(user, k=5, explain=True)
+        top = recs[0].explanation
+        html_path.write_text(render_explanation_html(top), encoding="utf-8")
+    cli.info(f"4/4 the explanation of the first one is drawn in {html_path}")
     if cli.json:
-        cli.emit({"ingest": summary, "similar": {"item": item, "neighbours": neighbours}})
-    else:
-        cli.emit(None, f"\nitems most similar to {title!r} ({item}) by text:\n"
-                 + table(neighbours, ["id", "title", "similarity"]))
+        cli.emit({"ingest": summary, "metrics": result.metrics, "user": user,
+                  "recommendations": recs.to_dicts(), "html": str(html_path)})  # fmt: skip
+        return
+    lines = [table([r.to_dict() for r in recs], ["rank", "item_id", "title", "score"]), ""]
+    for r in recs:
+        ex = r.explanation
+        share = f" [{percent(ex.paths[0].share)} of the score]" if ex.paths else ""
+        lines.append(f"{r.rank}. {r.title}: {ex.sentence}{share}")
+    lines += ["", top.note, f"open {html_path} in a browser to see the paths"]
+    cli.emit(None, "\n".join(lines))

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from kgrec.cli import bench, demo, ingest, recommend, stats, store, train
+from kgrec.cli import bench, demo, ingest, query, recommend, stats, store, train
 from kgrec.cli.context import CliContext
 from kgrec.config import Settings
 from kgrec.errors import KgrecError
@@ -28,6 +28,7 @@ app.command("similar")(stats.similar)
 app.command("train")(train.train)
 app.command("recommend")(recommend.recommend)
 app.command("explain")(recommend.explain)
+app.command("query")(query.query)
 app.command("demo")(demo.demo)
 
 

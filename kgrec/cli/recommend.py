@@ -58,8 +58,7 @@ def explain(
     if html is not None:
         from kgrec.queries.html import render_explanation_html
 
-        html.write_text(render_explanation_html(ex.to_networkx(), f"Why {ex.title} for user "
-                                                f"{user}"), encoding="utf-8")  # fmt: skip
+        html.write_text(render_explanation_html(ex), encoding="utf-8")
         cli.info(f"wrote {html}")
     if cli.json:
         cli.emit(ex.to_dict())

@@ -1,0 +1,150 @@
+"""Median training-epoch time on synthetic data at several interaction counts.
+
+    python benchmarks/train_epoch.py                      # 100k, 1M, 5M; LightGCN+text
+    python benchmarks/train_epoch.py --sizes 100000 --model mf --device cpu
+    python benchmarks/train_epoch.py --propagation --sizes 100000   # spmm vs PyG LGConv
+
+Each epoch is a pass over the training interactions in mini-batches with one full graph
+propagation per batch (as the trainer does); no validation runs inside the timed epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def synthetic_tensors(num_interactions: int, seed: int = 0, text_dim: int = 384):
+    """A synthetic world sized from ``num_interactions`` with tag-correlated text vectors."""
+    from kgrec.gnn.data import GraphTensors
+    from kgrec.loaders.synthetic import generate_synthetic
+
+    num_users = max(200, num_interactions // 50)
+    num_items = max(500, num_interactions // 25)
+    ds = generate_synthetic(num_users, num_items, 100, num_interactions, seed)
+    rng = np.random.default_rng(seed)
+    tag_vec = rng.normal(size=(len(ds.tags), text_dim)).astype(np.float32)
+    item_pos = {item: k for k, item in enumerate(ds.items["id"])}
+    tag_pos = {name: k for k, name in enumerate(ds.tags["name"])}
+    rows = ds.item_tags["item_id"].map(item_pos).to_numpy()
+    cols = ds.item_tags["tag"].map(tag_pos).to_numpy()
+    items = 0.3 * rng.normal(size=(len(ds.items), text_dim)).astype(np.float32)
+    np.add.at(items, rows, tag_vec[cols])
+    items /= np.linalg.norm(items, axis=1, keepdims=True)
+    return GraphTensors.from_dataset(ds, items, tag_vec)
+
+
+def time_epochs(tensors, model: str, epochs: int, batch_size: int, device: str,
+                amp: bool, warmup: int = 1) -> tuple[float, int, int]:
+    """``(median epoch seconds, training interactions, steps per epoch)``.
+
+    The first ``warmup`` epochs are run and not counted: a fresh process pays for first-touch
+    page faults and allocator growth there (several times a steady epoch in a small VM).
+    """
+    from kgrec.gnn.job import build_model
+    from kgrec.gnn.splits import Split, temporal_split
+    from kgrec.gnn.train import fit
+
+    split = temporal_split(tensors)
+    no_val = Split(split.kind, split.train, split.val[:0], split.test)
+    net = build_model(model, tensors, split.train)
+    history = fit(net, tensors, no_val, epochs=warmup + epochs, batch_size=batch_size,
+                  device=device, amp=amp)
+    steps = -(-len(split.train) // batch_size)
+    return statistics.median(history.epoch_seconds[warmup:]), len(split.train), steps
+
+
+def time_propagation(tensors, device: str, repeats: int = 5) -> list[tuple[str, float]]:
+    """Seconds per 3-layer forward + backward: our CSR spmm vs COO vs PyG ``LGConv``."""
+    from torch_geometric.nn import LGConv
+
+    from kgrec.gnn.lightgcn import LightGCN, sym_spmm
+    from kgrec.gnn.splits import temporal_split
+
+    dev = torch.device(device)
+    model = LightGCN.from_tensors(tensors, temporal_split(tensors).train).to(dev)
+    n = model.num_nodes
+    csr = model.propagation_matrix()
+    coo = csr.to_sparse_coo()
+    edge_index = model.adj_index
+    conv = LGConv(normalize=True).to(dev)
+    x = torch.randn(n, 64, device=dev, requires_grad=True)
+
+    def run_csr():
+        h = x
+        for _ in range(3):
+            h = sym_spmm(csr, h)
+        return h
+
+    def run_coo():
+        h = x
+        for _ in range(3):
+            h = torch.sparse.mm(coo, h)
+        return h
+
+    def run_lgconv():
+        h = x
+        for _ in range(3):
+            h = conv(h, edge_index)
+        return h
+
+    out = []
+    for name, fn in [("torch CSR spmm (used)", run_csr), ("torch COO sparse.mm", run_coo),
+                     ("PyG LGConv(edge_index)", run_lgconv)]:
+        times = []
+        for _ in range(repeats + 1):
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            fn().sum().backward()
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t0)
+        out.append((name, statistics.median(times[1:])))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 5_000_000])
+    parser.add_argument("--model", default="lightgcn", choices=["lightgcn", "graphsage", "mf"])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first")
+    parser.add_argument("--batch-size", type=int, default=8192)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--amp", action="store_true")
+    parser.add_argument("--propagation", action="store_true",
+                        help="also time one propagation with each sparse backend")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    from kgrec.gnn.train import resolve_device
+
+    device = str(resolve_device(args.device))
+    name = torch.cuda.get_device_name() if device.startswith("cuda") else \
+        f"cpu x{torch.get_num_threads()} threads"
+    print(f"model={args.model} batch={args.batch_size} epochs={args.epochs} "
+          f"(+{args.warmup} warm-up) device={name}")
+    print(f"{'interactions':>12} {'users':>8} {'items':>8} {'train':>10} {'steps':>6} "
+          f"{'median epoch s':>15} {'gen s':>7}")
+    for size in args.sizes:
+        t0 = time.perf_counter()
+        tensors = synthetic_tensors(size)
+        gen = time.perf_counter() - t0
+        sec, n_train, steps = time_epochs(tensors, args.model, args.epochs, args.batch_size,
+                                          device, args.amp, args.warmup)
+        print(f"{size:>12,} {tensors.num_users:>8,} {tensors.num_items:>8,} {n_train:>10,} "
+              f"{steps:>6} {sec:>15.3f} {gen:>7.1f}", flush=True)
+        if args.propagation:
+            for backend, s in time_propagation(tensors, device):
+                print(f"    propagation 3 layers fwd+bwd, {backend:<24} {s * 1000:9.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,170 @@
+"""Baselines sharing the evaluator's scorer interface (``score_users(users) -> [n, I]``).
+
+- :class:`MostPopular`: training interaction counts.
+- :class:`ItemKNN`: item-item cosine over the binary user-item training matrix, each item's
+  ``k`` nearest neighbours kept (Deshpande & Karypis, TOIS 2004); ``score(u, j) =
+  sum over i in the user's history of sim(i, j)`` for ``j`` among ``i``'s neighbours.
+- :class:`TextSimilarity`: cosine between an item's text vector and the mean text vector of
+  the user's training items.
+- :class:`MFBPR`: matrix factorisation ``y_ui = p_u . q_i`` trained by :func:`kgrec.gnn.fit`
+  with BPR (Rendle et al., UAI 2009).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from kgrec.gnn.data import GraphTensors
+
+
+def user_item_matrix(tensors: GraphTensors, train_idx: torch.Tensor) -> sp.csr_matrix:
+    """Binary training matrix ``[U, I]`` (float32 CSR)."""
+    edges = tensors.edge_index[:, train_idx].numpy()
+    data = np.ones(edges.shape[1], dtype=np.float32)
+    mat = sp.csr_matrix((data, (edges[0], edges[1])), shape=(tensors.num_users, tensors.num_items))
+    mat.data[:] = 1.0  # duplicates summed -> binary
+    return mat
+
+
+def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+
+class MostPopular:
+    """Every user gets the items with the most training interactions.
+
+    Shapes:
+        score_users: ``[n] -> [n, I]``.
+    """
+
+    def __init__(self, tensors: GraphTensors, train_idx: torch.Tensor) -> None:
+        items = tensors.edge_index[1, train_idx]
+        self.counts = torch.bincount(items, minlength=tensors.num_items).float()
+
+    def score_users(self, users: torch.Tensor) -> torch.Tensor:
+        return self.counts.unsqueeze(0).expand(len(users), -1)
+
+    def __repr__(self) -> str:
+        return f"MostPopular({len(self.counts)})"
+
+
+class ItemKNN:
+    """Item-based k-nearest-neighbour collaborative filtering (cosine, top-``k`` pruning).
+
+    Args:
+        tensors, train_idx: the data and the training interactions.
+        k: neighbours kept per item. shrink: added to the cosine denominator.
+        block: items per similarity block (memory ``block * I`` floats).
+
+    Shapes:
+        score_users: ``[n] -> [n, I]``.
+    """
+
+    def __init__(self, tensors: GraphTensors, train_idx: torch.Tensor, k: int = 100,
+                 shrink: float = 0.0, block: int = 2048) -> None:
+        self.k = k
+        self.matrix = user_item_matrix(tensors, train_idx)
+        num_items = tensors.num_items
+        norms = np.sqrt(np.asarray(self.matrix.sum(axis=0)).ravel()).astype(np.float32)
+        xt = self.matrix.T.tocsr()
+        rows, cols, vals = [], [], []
+        kk = min(k, num_items - 1)
+        for lo in range(0, num_items, block):
+            hi = min(lo + block, num_items)
+            sim = (xt[lo:hi] @ self.matrix).toarray()
+            sim /= norms[lo:hi, None] * norms[None, :] + shrink + 1e-9
+            sim[np.arange(hi - lo), np.arange(lo, hi)] = 0.0
+            if kk <= 0:
+                continue
+            top = np.argpartition(-sim, kk - 1, axis=1)[:, :kk]
+            val = np.take_along_axis(sim, top, axis=1)
+            keep = val > 0
+            rows.append(np.repeat(np.arange(lo, hi), kk)[keep.ravel()])
+            cols.append(top.ravel()[keep.ravel()])
+            vals.append(val.ravel()[keep.ravel()])
+        self.similarity = sp.csr_matrix(
+            (_cat(vals, np.float32), (_cat(rows, np.int64), _cat(cols, np.int64))),
+            shape=(num_items, num_items),
+        )
+
+    def score_users(self, users: torch.Tensor) -> torch.Tensor:
+        idx = users.cpu().numpy()
+        return torch.from_numpy((self.matrix[idx] @ self.similarity).toarray())
+
+    def __repr__(self) -> str:
+        return f"ItemKNN({self.similarity.shape[0]}, k={self.k})"
+
+
+class TextSimilarity:
+    """Cosine between item text vectors and the mean text vector of the user's history.
+
+    Shapes:
+        score_users: ``[n] -> [n, I]``.
+    """
+
+    def __init__(self, tensors: GraphTensors, train_idx: torch.Tensor) -> None:
+        if tensors.item_text is None:
+            raise ValueError("TextSimilarity needs item text vectors")
+        self.text = nn.functional.normalize(tensors.item_text.float(), dim=1)
+        mat = user_item_matrix(tensors, train_idx)
+        counts = np.maximum(np.asarray(mat.sum(axis=1)).ravel(), 1.0)
+        profile = (mat @ self.text.numpy()) / counts[:, None]
+        self.profile = nn.functional.normalize(torch.from_numpy(profile.astype(np.float32)), dim=1)
+
+    def score_users(self, users: torch.Tensor) -> torch.Tensor:
+        return self.profile[users.cpu()] @ self.text.T
+
+    def __repr__(self) -> str:
+        return f"TextSimilarity({self.text.size(0)}, {self.text.size(1)})"
+
+
+class MFBPR(nn.Module):
+    r"""Matrix factorisation :math:`\hat y_{ui} = p_u^\top q_i` for BPR training.
+
+    Shapes:
+        forward: ``() -> (P [U, d], Q [I, d], P, Q)`` (final = initial embeddings).
+        score_users: ``[n] -> [n, I]``.
+    """
+
+    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64) -> None:
+        super().__init__()
+        self.num_users, self.num_items, self.embedding_dim = num_users, num_items, embedding_dim
+        self.user_emb = nn.Embedding(num_users, embedding_dim)
+        self.item_emb = nn.Embedding(num_items, embedding_dim)
+        nn.init.normal_(self.user_emb.weight, std=0.1)
+        nn.init.normal_(self.item_emb.weight, std=0.1)
+
+    @classmethod
+    def from_tensors(cls, tensors: GraphTensors, train_idx: torch.Tensor | None = None,
+                     **kwargs: Any) -> MFBPR:
+        return cls(tensors.num_users, tensors.num_items, **kwargs)
+
+    def config(self) -> dict[str, Any]:
+        return {"num_users": self.num_users, "num_items": self.num_items,
+                "embedding_dim": self.embedding_dim}
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> MFBPR:
+        model = cls(**config)
+        model.load_state_dict(state)
+        return model
+
+    def forward(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        p, q = self.user_emb.weight, self.item_emb.weight
+        return p, q, p, q
+
+    def final_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.user_emb.weight.detach(), self.item_emb.weight.detach()
+
+    @torch.no_grad()
+    def score_users(self, users: torch.Tensor) -> torch.Tensor:
+        p, q = self.final_embeddings()
+        return p[users.to(p.device)] @ q.T
+
+    def __repr__(self) -> str:
+        return f"MFBPR({self.num_users + self.num_items}, {self.embedding_dim})"

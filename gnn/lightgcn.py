@@ -1,0 +1,275 @@
+"""LightGCN over the unified user / item / tag / entity graph, fused with text vectors."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from kgrec.gnn.data import GraphTensors
+
+
+class _SymSpMM(torch.autograd.Function):
+    """``adj @ x`` for a symmetric sparse ``adj``; the gradient is ``adj @ grad``."""
+
+    @staticmethod
+    def forward(ctx: Any, adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        ctx.adj = adj
+        return adj @ x
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
+        return None, ctx.adj @ grad
+
+
+def sym_spmm(adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``adj @ x`` with autograd for a symmetric sparse (CSR) ``adj``; only ``x`` gets a grad.
+
+    Shapes:
+        adj: ``[N, N]``; x: ``[N, d]``; output: ``[N, d]``.
+    """
+    return _SymSpMM.apply(adj, x)
+
+
+def normalised_adjacency(edges: torch.Tensor, num_nodes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric ``D^-1/2 A D^-1/2`` of an undirected graph given by one direction of its edges.
+
+    Shapes:
+        edges: ``[2, m]`` node pairs (duplicates and self loops allowed, made unique).
+        output: ``(index [2, nnz], value [nnz])``, coalesced, both directions.
+    """
+    both = torch.cat([edges, edges.flip(0)], dim=1)
+    both = both[:, both[0] != both[1]]
+    key = torch.unique(both[0] * num_nodes + both[1])
+    index = torch.stack([key // num_nodes, key % num_nodes])
+    deg = torch.bincount(index[0], minlength=num_nodes).float()
+    inv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
+    return index, inv[index[0]] * inv[index[1]]
+
+
+class LightGCN(nn.Module):
+    r"""LightGCN (He et al., "LightGCN: Simplifying and Powering Graph Convolution Network
+    for Recommendation", SIGIR 2020) on users + items + tags + entities, with text fusion.
+
+    .. math::
+        x^{(0)}_v = E_v + W t_v,\qquad x^{(k+1)} = \hat A x^{(k)},\qquad
+        e = \frac{1}{K+1}\sum_{k=0}^{K} x^{(k)} = \frac{1}{K+1}\sum_{k=0}^{K}\hat A^k x^{(0)},
+        \qquad \hat y_{ui} = e_u^\top e_i
+
+    where :math:`E` is the id embedding, :math:`t_v` the text vector of an item or tag (zero
+    otherwise, ``use_text``) and :math:`\hat A = D^{-1/2} A D^{-1/2}` the normalised adjacency
+    of training interactions plus item-tag and item-entity edges (``use_kg_edges``).
+
+    **Walk decomposition.** :math:`(\hat A^k)_{ua}` is the sum over walks of length ``k``
+    from ``u`` to ``a`` of the product of the :math:`\hat A` entries along the walk, so
+
+    .. math::
+        \hat y_{ui} = \frac{1}{(K+1)^2}\sum_{k,l\le K}\ \sum_{w:u\to a,|w|=k}\
+        \sum_{w':i\to b,|w'|=l} \mathrm{wt}(w)\,\mathrm{wt}(w')\,x^{(0)}_a\cdot x^{(0)}_b
+
+    exactly (:meth:`walk_pair_score`). The pairs with ``a == b`` join into one graph walk
+    ``u -> ... -> a -> ... -> i``; :meth:`path_contribution` sums them for one such walk
+    (``wt(walk) * sum over split nodes a of |x_a|^2 / (K+1)^2``). The rest (``a != b``) is
+    the part explained by similarity of initial (id + text) states rather than by a path.
+
+    Node numbering: users ``[0, U)``, items ``[U, U+I)``, tags, then entities (:attr:`offsets`).
+
+    Shapes:
+        forward: ``() -> (users [U, d], items [I, d], users0 [U, d], items0 [I, d])``.
+        score_users: ``[n] -> [n, I]``.
+    """
+
+    def __init__(
+        self,
+        num_users: int,
+        num_items: int,
+        num_tags: int = 0,
+        num_entities: int = 0,
+        embedding_dim: int = 64,
+        num_layers: int = 3,
+        text_dim: int = 0,
+        use_text: bool = True,
+        use_kg_edges: bool = True,
+    ) -> None:
+        super().__init__()
+        self.num_users, self.num_items = num_users, num_items
+        self.num_tags, self.num_entities = num_tags, num_entities
+        self.embedding_dim, self.num_layers = embedding_dim, num_layers
+        self.text_dim = text_dim if use_text else 0
+        self.use_text, self.use_kg_edges = use_text and text_dim > 0, use_kg_edges
+        self.num_nodes = num_users + num_items + num_tags + num_entities
+        self.offsets = {"user": 0, "item": num_users, "tag": num_users + num_items,
+                        "entity": num_users + num_items + num_tags}
+        self.embedding = nn.Embedding(self.num_nodes, embedding_dim)
+        nn.init.normal_(self.embedding.weight, std=0.1)
+        self.text_proj = nn.Linear(self.text_dim, embedding_dim, bias=False) if self.use_text \
+            else None
+        if self.text_proj is not None:
+            nn.init.normal_(self.text_proj.weight, std=0.1 / math.sqrt(max(self.text_dim, 1)))
+        self.register_buffer("adj_index", torch.zeros(2, 0, dtype=torch.long))
+        self.register_buffer("adj_value", torch.zeros(0))
+        self.register_buffer("item_text", torch.zeros(num_items, self.text_dim))
+        self.register_buffer("tag_text", torch.zeros(num_tags, self.text_dim))
+        self._adj: torch.Tensor | None = None
+        self._final: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    # construction -------------------------------------------------------------------------
+    @classmethod
+    def from_tensors(cls, tensors: GraphTensors, train_idx: torch.Tensor,
+                     **kwargs: Any) -> LightGCN:
+        """Build on ``tensors`` with the interactions ``train_idx`` as the only user edges."""
+        text_dim = tensors.item_text.size(1) if tensors.item_text is not None else 0
+        model = cls(tensors.num_users, tensors.num_items, tensors.num_tags,
+                    tensors.num_entities, text_dim=text_dim, **kwargs)
+        model.set_graph(tensors.edge_index[:, train_idx], tensors.item_tag_index,
+                        tensors.item_entity_index, tensors.item_text, tensors.tag_text)
+        return model
+
+    def set_graph(self, interactions: torch.Tensor, item_tags: torch.Tensor | None = None,
+                  item_entities: torch.Tensor | None = None, item_text: torch.Tensor | None = None,
+                  tag_text: torch.Tensor | None = None) -> None:
+        """Set the propagation graph and text features (local indices per node type)."""
+        o = self.offsets
+        parts = [torch.stack([interactions[0], interactions[1] + o["item"]])]
+        if self.use_kg_edges and item_tags is not None and item_tags.numel():
+            parts.append(torch.stack([item_tags[0] + o["item"], item_tags[1] + o["tag"]]))
+        if self.use_kg_edges and item_entities is not None and item_entities.numel():
+            parts.append(torch.stack([item_entities[0] + o["item"],
+                                      item_entities[1] + o["entity"]]))
+        dev = self.embedding.weight.device
+        index, value = normalised_adjacency(torch.cat(parts, 1).cpu(), self.num_nodes)
+        self.adj_index, self.adj_value = index.to(dev), value.to(dev)
+        if self.use_text and item_text is not None:
+            self.item_text = item_text.to(dev, torch.float32)
+        if self.use_text and tag_text is not None:
+            self.tag_text = tag_text.to(dev, torch.float32)
+        self._adj, self._final = None, None
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments (for checkpoints)."""
+        return {"num_users": self.num_users, "num_items": self.num_items,
+                "num_tags": self.num_tags, "num_entities": self.num_entities,
+                "embedding_dim": self.embedding_dim, "num_layers": self.num_layers,
+                "text_dim": self.text_dim, "use_text": self.use_text,
+                "use_kg_edges": self.use_kg_edges}
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> LightGCN:
+        model = cls(**config)
+        model.adj_index, model.adj_value = state["adj_index"], state["adj_value"]
+        model.load_state_dict(state)
+        return model
+
+    # propagation --------------------------------------------------------------------------
+    def propagation_matrix(self) -> torch.Tensor:
+        """The normalised adjacency :math:`\\hat A` (sparse CSR, ``[N, N]``, symmetric)."""
+        dev = self.embedding.weight.device
+        if self._adj is None or self._adj.device != dev:
+            coo = torch.sparse_coo_tensor(self.adj_index, self.adj_value,
+                                          (self.num_nodes, self.num_nodes),
+                                          check_invariants=False).coalesce()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "CSR support is in beta"
+                self._adj = coo.to_sparse_csr().to(dev)
+        return self._adj
+
+    def initial_states(self) -> torch.Tensor:
+        """:math:`x^{(0)}` for all nodes, ``[N, d]``."""
+        x = self.embedding.weight
+        if self.text_proj is None:
+            return x
+        n_after = self.num_entities
+        text = torch.cat([x.new_zeros(self.num_users, self.embedding_dim),
+                          self.text_proj(self.item_text), self.text_proj(self.tag_text),
+                          x.new_zeros(n_after, self.embedding_dim)])
+        return x + text
+
+    def forward(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        adj = self.propagation_matrix()
+        with torch.autocast(device_type=adj.device.type, enabled=False):
+            x0 = self.initial_states().float()
+            h, out = x0, x0
+            for _ in range(self.num_layers):
+                h = sym_spmm(adj, h)
+                out = out + h
+            out = out / (self.num_layers + 1)
+        u, i = self.num_users, self.num_items
+        return out[:u], out[u : u + i], x0[:u], x0[u : u + i]
+
+    def train(self, mode: bool = True) -> LightGCN:
+        self._final = None
+        return super().train(mode)
+
+    def _apply(self, fn, *args, **kwargs):  # .to() / .cpu() / .cuda(): drop device caches
+        self._final = None
+        self._adj = None
+        return super()._apply(fn, *args, **kwargs)
+
+    @torch.no_grad()
+    def final_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final user and item embeddings (cached until the next ``train()``)."""
+        if self._final is None or self.training:
+            users, items, _, _ = self.forward()
+            self._final = (users, items)
+        return self._final
+
+    @torch.no_grad()
+    def score_users(self, users: torch.Tensor) -> torch.Tensor:
+        """Scores of every item for ``users`` (``[n] -> [n, I]``)."""
+        u, i = self.final_embeddings()
+        return u[users.to(u.device)] @ i.T
+
+    # explanation helpers ------------------------------------------------------------------
+    def _entry(self, a: int, b: int) -> float:
+        adj = self.propagation_matrix()
+        crow, col = adj.crow_indices(), adj.col_indices()
+        lo, hi = int(crow[a]), int(crow[a + 1])
+        pos = int(torch.searchsorted(col[lo:hi], torch.tensor(b, device=col.device))) + lo
+        return float(adj.values()[pos]) if pos < hi and int(col[pos]) == b else 0.0
+
+    def path_weight(self, walk: Sequence[int]) -> float:
+        """Product of :math:`\\hat A` entries along ``walk`` (global node indices); 1 if empty."""
+        return math.prod(self._entry(a, b) for a, b in itertools.pairwise(walk))
+
+    @torch.no_grad()
+    def walk_pair_score(self, user_walk: Sequence[int], item_walk: Sequence[int]) -> float:
+        """The term of one pair of walks (from the user node, from the item node) in the score.
+
+        Summed over all walk pairs of length ``<= num_layers`` each it equals ``score``.
+        """
+        if max(len(user_walk), len(item_walk)) - 1 > self.num_layers:
+            return 0.0
+        x0 = self.initial_states()
+        dot = float(x0[user_walk[-1]] @ x0[item_walk[-1]])
+        k2 = (self.num_layers + 1) ** 2
+        return self.path_weight(user_walk) * self.path_weight(item_walk) * dot / k2
+
+    @torch.no_grad()
+    def path_contribution(self, path: Sequence[int]) -> float:
+        """Contribution of the graph walk ``path`` (user node first, item node last).
+
+        The sum of :meth:`walk_pair_score` over the ways of cutting ``path`` at a node
+        ``a`` into ``u -> a`` and ``i -> a`` with both parts at most ``num_layers`` long.
+        """
+        length, k = len(path) - 1, self.num_layers
+        cuts = [j for j in range(length + 1) if j <= k and length - j <= k]
+        if not cuts:
+            return 0.0
+        x0 = self.initial_states()
+        norms = sum(float(x0[path[j]] @ x0[path[j]]) for j in cuts)
+        return self.path_weight(path) * norms / (k + 1) ** 2
+
+    @torch.no_grad()
+    def score(self, user: int, item: int) -> float:
+        """:math:`e_u^\\top e_i` for local user and item indices."""
+        u, i = self.final_embeddings()
+        return float(u[user] @ i[item])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.num_nodes}, {self.embedding_dim}, " \
+               f"num_layers={self.num_layers})"

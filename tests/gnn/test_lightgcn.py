@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from kgrec.gnn.data import GraphTensors
+from kgrec.gnn.evaluate import evaluate
+from kgrec.gnn.lightgcn import LightGCN
+from kgrec.gnn.splits import temporal_split
+from kgrec.gnn.train import fit
+
+
+def test_repr():
+    assert repr(LightGCN(9000, 125, 0, 0, 64, 3)) == "LightGCN(9125, 64, num_layers=3)"
+
+
+@pytest.fixture()
+def tiny():
+    """2 users, 3 items, 1 tag, 1 entity, with text; K = 2."""
+    pairs = [("u0", "a"), ("u0", "b"), ("u1", "b"), ("u1", "c")]
+    inter = pd.DataFrame({"user_id": [u for u, _ in pairs], "item_id": [i for _, i in pairs],
+                          "kind": "click", "rating": np.nan, "weight": 1.0, "ts": -1,
+                          "split": ""})
+    items = pd.DataFrame({"id": ["a", "b", "c"], "title": "", "description": None})
+    item_tags = pd.DataFrame({"item_id": ["a", "c"], "tag": ["x", "x"], "source": "genre",
+                              "count": 1})
+    triples = pd.DataFrame({"item_id": ["c"], "relation": ["r"], "entity_id": ["e"]})
+    rng = np.random.default_rng(0)
+    t = GraphTensors.from_frames(pd.DataFrame({"id": ["u0", "u1"]}), items,
+                                 pd.DataFrame({"name": ["x"]}), inter, item_tags, triples,
+                                 item_embeddings=rng.normal(size=(3, 5)).astype(np.float32),
+                                 tag_embeddings=rng.normal(size=(1, 5)).astype(np.float32))
+    torch.manual_seed(0)
+    return LightGCN.from_tensors(t, torch.arange(4), embedding_dim=4, num_layers=2).eval()
+
+
+def _walks(adj: np.ndarray, start: int, max_len: int):
+    yield [start]
+    frontier = [[start]]
+    for _ in range(max_len):
+        frontier = [w + [n] for w in frontier for n in np.flatnonzero(adj[w[-1]])]
+        yield from frontier
+
+
+def test_propagation_matrix_is_symmetric_normalised(tiny):
+    a = tiny.propagation_matrix().to_dense()
+    assert torch.allclose(a, a.T)
+    deg = (a > 0).sum(1).float()
+    i, j = torch.nonzero(a, as_tuple=True)
+    assert torch.allclose(a[i, j], 1 / torch.sqrt(deg[i] * deg[j]))
+    assert a.shape == (7, 7) and int((a > 0).sum()) == 2 * (4 + 2 + 1)
+
+
+def test_walk_pairs_sum_to_score(tiny):
+    adj = tiny.propagation_matrix().to_dense().numpy()
+    k = tiny.num_layers
+    for user, item in itertools.product(range(2), range(3)):
+        u_node, i_node = user, tiny.offsets["item"] + item
+        total = sum(tiny.walk_pair_score(wu, wi) for wu in _walks(adj, u_node, k)
+                    for wi in _walks(adj, i_node, k))
+        assert total == pytest.approx(tiny.score(user, item), rel=1e-4, abs=1e-6)
+
+
+def test_path_contributions_equal_shared_endpoint_part(tiny):
+    adj = tiny.propagation_matrix().to_dense().double()
+    x0 = tiny.initial_states().detach().double()
+    k = tiny.num_layers
+    p = sum(torch.linalg.matrix_power(adj, j) for j in range(k + 1)) / (k + 1)
+    user, item = 0, 2
+    i_node = tiny.offsets["item"] + item
+    expected = float((p[user] * p[i_node] * (x0 * x0).sum(1)).sum())
+    paths = [w for w in _walks(adj.numpy(), user, 2 * k) if w[-1] == i_node]
+    got = sum(tiny.path_contribution(w) for w in paths)
+    assert got == pytest.approx(expected, rel=1e-4)
+    assert tiny.path_weight([0, 2]) == pytest.approx(float(adj[0, 2]))
+    assert tiny.path_weight([0, 4]) == 0.0  # u0 never met c
+
+
+def test_state_round_trip(tiny):
+    clone = LightGCN.from_state(tiny.config(), tiny.state_dict()).eval()
+    assert torch.allclose(clone.score_users(torch.arange(2)), tiny.score_users(torch.arange(2)))
+
+
+@pytest.mark.parametrize("options", [{}, {"use_text": False, "use_kg_edges": False}])
+def test_training_lowers_loss_and_beats_random(tensors, options):
+    split = temporal_split(tensors)
+    torch.manual_seed(0)
+    model = LightGCN.from_tensors(tensors, split.train, **options)
+    seen = []
+    history = fit(model, tensors, split, epochs=15, batch_size=512, lr=5e-3, patience=100,
+                  callback=lambda e, loss, val: seen.append(e))
+    assert seen == list(range(15))
+    assert history.loss[-1] < 0.7 * history.loss[0]
+    trained = evaluate(model, tensors, split.train, split.test, split.val)
+
+    class Random:
+        def score_users(self, users):
+            return torch.rand(len(users), tensors.num_items, generator=gen)
+
+    gen = torch.Generator().manual_seed(0)
+    rand = evaluate(Random(), tensors, split.train, split.test, split.val)
+    assert trained["recall@20"] > 2 * rand["recall@20"]
+    assert trained["ndcg@20"] > 2 * rand["ndcg@20"]
+
+
+def test_fit_is_deterministic(tensors):
+    split = temporal_split(tensors)
+    losses = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = LightGCN.from_tensors(tensors, split.train)
+        losses.append(fit(model, tensors, split, epochs=3, batch_size=512, seed=7).loss)
+    # same draws and batches; float sums over 2 threads may differ in the last bits
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+
+
+def test_import_is_lazy():
+    import subprocess
+    import sys
+
+    code = "import sys, kgrec.gnn; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_progress_bar_and_no_validation(tensors, capsys):
+    from kgrec.gnn.splits import Split
+
+    split = temporal_split(tensors)
+    no_val = Split(split.kind, split.train, split.val[:0], split.test)
+    model = LightGCN.from_tensors(tensors, split.train)
+    history = fit(model, tensors, no_val, epochs=2, batch_size=1024, show_progress=True)
+    assert history.val_metric == [None, None] and history.best_epoch == 1
+    assert "LightGCN" in capsys.readouterr().err
