@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 _CHILD = """
 import pathlib, sys
 sys.path.insert(0, {here!r})
-from .conftest import make_world
+from conftest import make_world
 from kgrec.gnn.job import run_job
 
 marker = pathlib.Path({marker!r})
