@@ -3,6 +3,7 @@
     python benchmarks/train_epoch.py                      # 100k, 1M, 5M; LightGCN+text
     python benchmarks/train_epoch.py --sizes 100000 --model mf --device cpu
     python benchmarks/train_epoch.py --propagation --sizes 100000   # spmm vs PyG LGConv
+    python benchmarks/train_epoch.py --max-steps 20       # time 20 steps, scale to an epoch
 
 Each epoch is a pass over the training interactions in mini-batches with one full graph
 propagation per batch (as the trainer does); no validation runs inside the timed epochs.
@@ -41,8 +42,12 @@ def synthetic_tensors(num_interactions: int, seed: int = 0, text_dim: int = 384)
 
 
 def time_epochs(tensors, model: str, epochs: int, batch_size: int, device: str,
-                amp: bool, warmup: int = 1) -> tuple[float, int, int]:
+                amp: bool, warmup: int = 1, max_steps: int = 0) -> tuple[float, int, int]:
     """``(median epoch seconds, training interactions, steps per epoch)``.
+
+    With ``max_steps`` > 0 and an epoch longer than that, each timed "epoch" runs only
+    ``max_steps`` steps (over the full graph: every step costs the same) and the time is
+    scaled to the full number of steps: for sizes where a whole epoch takes many minutes.
 
     The first ``warmup`` epochs are run and not counted: a fresh process pays for first-touch
     page faults and allocator growth there (several times a steady epoch in a small VM).
@@ -52,12 +57,17 @@ def time_epochs(tensors, model: str, epochs: int, batch_size: int, device: str,
     from kgrec.gnn.train import fit
 
     split = temporal_split(tensors)
-    no_val = Split(split.kind, split.train, split.val[:0], split.test)
     net = build_model(model, tensors, split.train)
+    steps = -(-len(split.train) // batch_size)
+    timed = split.train
+    if 0 < max_steps < steps:  # same graph and step cost, fewer steps: scale up afterwards
+        pick = torch.randperm(len(split.train))[: max_steps * batch_size]
+        timed = split.train[pick].sort().values
+    no_val = Split(split.kind, timed, split.val[:0], split.test)
     history = fit(net, tensors, no_val, epochs=warmup + epochs, batch_size=batch_size,
                   device=device, amp=amp)
-    steps = -(-len(split.train) // batch_size)
-    return statistics.median(history.epoch_seconds[warmup:]), len(split.train), steps
+    scale = steps / -(-len(timed) // batch_size)
+    return statistics.median(history.epoch_seconds[warmup:]) * scale, len(split.train), steps
 
 
 def time_propagation(tensors, device: str, repeats: int = 5) -> list[tuple[str, float]]:
@@ -119,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=8192)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--amp", action="store_true")
+    parser.add_argument("--max-steps", type=int, default=0,
+                        help="time only this many steps per epoch and scale to a full epoch")
     parser.add_argument("--propagation", action="store_true",
                         help="also time one propagation with each sparse backend")
     args = parser.parse_args(argv)
@@ -137,9 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         tensors = synthetic_tensors(size)
         gen = time.perf_counter() - t0
         sec, n_train, steps = time_epochs(tensors, args.model, args.epochs, args.batch_size,
-                                          device, args.amp, args.warmup)
+                                          device, args.amp, args.warmup, args.max_steps)
         print(f"{size:>12,} {tensors.num_users:>8,} {tensors.num_items:>8,} {n_train:>10,} "
-              f"{steps:>6} {sec:>15.3f} {gen:>7.1f}", flush=True)
+              f"{steps:>6} {sec:>15.3f} {gen:>7.1f}"
+              + (" (scaled from max-steps)" if 0 < args.max_steps < steps else ""), flush=True)
         if args.propagation:
             for backend, s in time_propagation(tensors, device):
                 print(f"    propagation 3 layers fwd+bwd, {backend:<24} {s * 1000:9.1f} ms")

@@ -2,7 +2,8 @@
 
 The drawing is plain SVG computed here (no script, no network access): the user on the
 left, the recommended item on the right, the nodes between in columns by their distance
-from the user. Edge width follows the share of the path an edge first appears on.
+from the user. Edge width follows the share of the path an edge first appears on, relative
+to the largest.
 """
 
 from __future__ import annotations
@@ -62,10 +63,11 @@ def render_explanation_html(explanation: Explanation, title: str | None = None) 
     pos = layout(graph, source, target)
     height = max(y for _, y in pos.values()) + ROW / 2
     edges = []
+    top = max((abs(d.get("share") or 0.0) for *_, d in graph.edges(data=True)), default=0.0)
     for src, dst, data in graph.edges(data=True):
         (x1, y1), (x2, y2) = pos[src], pos[dst]
-        share = data.get("share") or 0.0
-        width = 1.5 + 10 * max(0.0, min(abs(share), 1.0))
+        share = abs(data.get("share") or 0.0)
+        width = 1.5 + (6.0 * share / top if top > 0 else 0.0)
         label = escape(data.get("type", ""))
         edges.append(
             f'<line class="edge" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '

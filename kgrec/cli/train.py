@@ -51,7 +51,7 @@ def train(
     elif result.error:
         typer.echo(f"error: {result.error}", err=True)
     else:
-        keys = ["recall@10", "recall@20", "ndcg@10", "ndcg@20", "precision@20", "hit@20",
+        keys = ["recall@10", "recall@20", "ndcg@10", "ndcg@20", "precision@20", "hit_rate@20",
                 "mrr@20", "coverage@20", "novelty@20", "diversity@20", "val/recall@20",
                 "epochs", "train_seconds", "seconds_per_epoch"]  # fmt: skip
         lines = [f"{k:<22}{result.metrics[k]:.4f}" for k in keys if k in result.metrics]
