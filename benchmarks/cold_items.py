@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     split = temporal_split(warm)
     seed_everything(seed)
     model = GraphSAGE.from_tensors(warm, split.train, cold_dropout=args.cold_dropout)
-    options = {**TRAIN_DEFAULTS["graphsage"], "patience": 5}
+    options = {**TRAIN_DEFAULTS["graphsage"], "patience": args.patience}
     t0 = time.perf_counter()
     fit(model, warm, split, epochs=args.epochs, seed=seed, **options)
     seconds = time.perf_counter() - t0
@@ -72,8 +72,8 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     cold_pos = {item: k for k, item in enumerate(cold_ids)}
     tag_pos = {t: k for k, t in enumerate(warm.tag_names)}
     cold_links = links[links["item_id"].isin(cold)]
-    edges = torch.tensor([cold_links["item_id"].map(cold_pos).to_numpy(),
-                          cold_links["tag"].map(tag_pos).to_numpy()])  # fmt: skip
+    edges = torch.from_numpy(np.stack([cold_links["item_id"].map(cold_pos).to_numpy(),
+                                       cold_links["tag"].map(tag_pos).to_numpy()]))  # fmt: skip
     with torch.no_grad():
         cold_emb = model.embed_items(torch.from_numpy(item_vec[~keep]), edges)
         users, _ = model.final_embeddings()
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--holdout", type=float, default=0.1, help="share of items held out")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--cold-dropout", type=float, default=0.2)
+    parser.add_argument("--patience", type=int, default=10, help="early-stopping patience")
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3, help="seeds; medians are printed")
     parser.add_argument("--cache-dir", type=Path,

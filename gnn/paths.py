@@ -21,6 +21,17 @@ and :math:`T(v, n)` is what that path carries of the score: its share is
 tag) have :math:`\hat A = 0`: such paths are shown but carry nothing. The rest of the score
 comes from the own states (id + text) and from neighbour pairs no short path joins.
 
+Summing :math:`T(v, n)` over every ``n`` (and the item's own state) gives what the score
+owes to the user's edge to ``v``, exactly:
+
+.. math::
+    \hat y_{ui} = \tfrac{1}{K+1}x^{(0)}_u\cdot e_i + \sum_{v\in N(u)} C(v),\qquad
+    C(v) = \hat A_{uv}\, H_v\cdot e_i
+
+:math:`C(v)` is the interaction's share of the score ("you rated Alien": 4%). It is what
+removing that interaction takes away, up to the renormalisation of the neighbouring degrees,
+so explanations rank paths by the :math:`C(v)` of the interaction they start from first.
+
 This module needs numpy only; :meth:`PathScorer.from_lightgcn` reads a trained model once.
 """
 
@@ -40,9 +51,11 @@ class PathScorer:
         partial: :math:`H`, the propagation summed over layers ``0..K-1`` and divided by
             ``K+1``.
         offsets: first global node index of ``user``, ``item``, ``tag``, ``entity``.
+        final: :math:`e`, the model's final node states (needed by
+            :meth:`first_hop_contributions` only).
 
     Shapes:
-        keys, values: ``[nnz]``; partial: ``[N, d]``.
+        keys, values: ``[nnz]``; partial, final: ``[N, d]``.
     """
 
     def __init__(
@@ -51,10 +64,12 @@ class PathScorer:
         values: np.ndarray,
         partial: np.ndarray,
         offsets: dict[str, int],
+        final: np.ndarray | None = None,
     ) -> None:
         self.keys = keys
         self.values = values
         self.partial = partial
+        self.final = final
         self.offsets = dict(offsets)
         self.num_nodes = int(partial.shape[0])
         self._csr = None
@@ -71,12 +86,14 @@ class PathScorer:
             for _ in range(model.num_layers - 1):
                 x = adj @ x
                 partial = partial + x
+            final = ((partial + adj @ x) / (model.num_layers + 1)).cpu().numpy()
             partial = (partial / (model.num_layers + 1)).cpu().numpy()
             index = model.adj_index.cpu().numpy().astype(np.int64)
             values = model.adj_value.cpu().numpy().astype(np.float64)
         keys = index[0] * model.num_nodes + index[1]
         order = np.argsort(keys, kind="stable")
-        return cls(keys[order], values[order], partial.astype(np.float64), model.offsets)
+        return cls(keys[order], values[order], partial.astype(np.float64), model.offsets,
+                   final.astype(np.float64))
 
     def node(self, kind: str, local_index: int | np.ndarray) -> int | np.ndarray:
         """Global node index of a user / item / tag / entity local index."""
@@ -113,6 +130,17 @@ class PathScorer:
         if paths.shape[1] == 4:  # the middle edge must exist for this to be a path
             weight = weight * (self.edge_weights(v, n) != 0)
         return weight * np.einsum("pd,pd->p", self.partial[v], self.partial[n])
+
+    def first_hop_contributions(self, u: int, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """:math:`C(v) = \\hat A_{uv} H_v\\cdot e_i` for every neighbour ``v`` of ``u``.
+
+        Returns:
+            ``(v, C(v))`` arrays: what the score of ``(u, i)`` owes to each edge of ``u``.
+        """
+        if self.final is None:
+            raise ValueError("first-hop contributions need the final states (from_lightgcn)")
+        v, weight = self._row(u)
+        return v, weight * (self.partial[v] @ self.final[i])
 
     def contribution(self, path: Sequence[int]) -> float:
         """What one path carries of its score."""

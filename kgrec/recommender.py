@@ -23,7 +23,7 @@ from kgrec.config import Settings
 from kgrec.errors import KgrecError, UnknownIdError
 from kgrec.kg.store import GraphStore
 from kgrec.loaders.frames import normalise_tag
-from kgrec.queries.explain import Explanation, PathContext, find_paths
+from kgrec.queries.explain import Explanation, PathContext, find_paths, percent
 from kgrec.queries.runner import run_query
 
 log = logging.getLogger(__name__)
@@ -45,11 +45,6 @@ class Recommendation:
         if self.explanation is not None:
             out["explanation"] = self.explanation.to_dict()
         return out
-
-
-def percent(share: float) -> str:
-    """A share as a percentage with two significant digits: 0.0123 -> '1.2%'."""
-    return f"{share * 100:.2g}%"
 
 
 class Recommendations(list):

@@ -3,8 +3,10 @@
 For a user and a batch of recommended items, four queries find the paths of up to three
 hops that join them (``explain_co_users``, ``explain_shared_tags``, ``explain_user_tags``,
 ``explain_entities``). A :class:`~kgrec.gnn.paths.PathScorer` gives each path its exact
-share of the LightGCN score; paths are ranked by that share. An item no path reaches gets a
-plain note saying so and where its score came from.
+share of the LightGCN score, and the exact share owed to the interaction the path starts
+from (all walks through that edge); paths are ranked by the interaction's share, then by
+their own. An item no path reaches gets a plain note saying so and where its score came
+from.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from kgrec.queries.runner import run_query
 
 PATH_QUERIES = ("explain_co_users", "explain_shared_tags", "explain_user_tags",
                 "explain_entities")  # fmt: skip
+
+
+def percent(share: float) -> str:
+    """A share as a percentage with two significant digits: 0.0123 -> '1.2%'."""
+    return f"{share * 100:.2g}%"
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,10 @@ class ExplanationPath:
             lacks one of its edges).
         share: ``contribution / score`` (None when the model is not LightGCN).
         sentence: the path told as one sentence.
+        interaction_share: the share of the score owed to the user's first edge on the path
+            (the interaction with ``nodes[1]``, all walks through it:
+            :meth:`~kgrec.gnn.paths.PathScorer.first_hop_contributions`); paths are ranked
+            by it first, then by ``share``. None without a LightGCN model.
     """
 
     kind: str
@@ -53,6 +64,17 @@ class ExplanationPath:
     contribution: float
     share: float | None
     sentence: str
+    interaction_share: float | None = None
+
+    def shares_text(self) -> str:
+        """``[Alien: 4.1% of the score; this path: 0.9%]``, or ``''`` without a model."""
+        if self.share is None:
+            return ""
+        parts = [f"this path: {percent(self.share)}"]
+        if self.interaction_share:
+            parts.insert(0, f"{self.nodes[1].label}: {percent(self.interaction_share)} "
+                            "of the score")  # fmt: skip
+        return f"[{'; '.join(parts)}]"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +83,7 @@ class ExplanationPath:
             "relationships": list(self.relationships),
             "contribution": self.contribution,
             "share": self.share,
+            "interaction_share": self.interaction_share,
             "sentence": self.sentence,
         }
 
@@ -223,12 +246,13 @@ def find_paths(
     u = context.index("user", user_id) if context.scorer is not None else None
     found: dict[str, list[tuple[str, list[Node], list[str], str]]] = {i: [] for i in item_ids}
     totals: dict[str, tuple[float, int]] = {}
+    first_hops: dict[str, dict[int, float]] = {}
     if u is None:
         params = {"user_id": user_id, "item_ids": list(item_ids), "limit": int(limit)}
         batches = [(name, run_query(store, name, params)) for name in PATH_QUERIES
                    if name not in skip]  # fmt: skip
     else:
-        requests, totals = _model_candidates(context, u, item_ids, max_paths)
+        requests, totals, first_hops = _model_candidates(context, u, item_ids, max_paths)
         batches = [(name, run_query(store, name, {"user_id": user_id, "rows": rows}))
                    for name, rows in requests.items() if rows]  # fmt: skip
         batches.append(("explain_user_tags", run_query(store, "explain_user_tags", {
@@ -241,16 +265,20 @@ def find_paths(
     out: dict[str, tuple[list[ExplanationPath], float | None, int]] = {}
     for item_id, paths in found.items():
         contribs = _contributions(paths, context)
+        by_via = first_hops.get(item_id, {})
+        firsts = np.array([by_via.get(context.index(p[1][1].kind, p[1][1].id), 0.0)
+                           for p in paths]) if by_via else np.zeros(len(paths))  # fmt: skip
         score = scores.get(item_id, 0.0)
-        order = np.argsort(-contribs, kind="stable")[:max_paths]
+        shared = u is not None and bool(score)
+        order = np.lexsort((-contribs, -firsts))[:max_paths]
         kept = [
             ExplanationPath(kind=paths[j][0], nodes=paths[j][1], relationships=paths[j][2],
                             contribution=float(contribs[j]),
-                            share=float(contribs[j] / score) if u is not None and score
-                            else None,
-                            sentence=paths[j][3])  # fmt: skip
+                            share=float(contribs[j] / score) if shared else None,
+                            sentence=paths[j][3],
+                            interaction_share=float(firsts[j] / score) if shared else None)
             for j in order
-        ]
+        ]  # fmt: skip
         if u is None:
             out[item_id] = (kept, None, len(paths))
         else:
@@ -266,19 +294,25 @@ _ROW_KIND = {"path_shared_tags": "explain_shared_tags", "path_co_users": "explai
 
 
 def _model_candidates(context: PathContext, u: int, item_ids: Sequence[str], max_paths: int):
-    """The model's best paths per item, as rows for the ``path_*`` queries, and totals.
+    """The model's best paths per item, as rows for the ``path_*`` queries; totals; and
+    each item's first-hop contributions ``{v: C(v)}``.
 
     Co-user paths through one via item are grouped (they share one sentence); the group is
-    represented by the co-user whose own path carries most.
+    represented by the co-user whose own path carries most. Candidates are ranked like the
+    final paths: by the first hop's :math:`C(v)`, then by their own term.
     """
     scorer = context.scorer
     requests: dict[str, list[dict]] = {"path_shared_tags": [], "path_co_users": [],
                                        "path_entities": []}  # fmt: skip
     totals: dict[str, tuple[float, int]] = {}
+    first_hops: dict[str, dict[int, float]] = {}
     for item_id in item_ids:
         i = context.index("item", item_id)
         if i is None:
             continue
+        hop_nodes, hop_values = scorer.first_hop_contributions(u, i)
+        first_hops[item_id] = by_via = dict(zip(hop_nodes.tolist(), hop_values.tolist(),
+                                                strict=True))  # fmt: skip
         v, n, t = scorer.adjacent_pairs(u, i)
         totals[item_id] = (float(t.sum()), len(t))
         if not len(t):
@@ -294,7 +328,8 @@ def _model_candidates(context: PathContext, u: int, item_ids: Sequence[str], max
         best_user = n[users][first] if len(vias) else n[:0]
         other = ~users
         values = np.concatenate([group_sum, t[other]])
-        top = np.argsort(-values, kind="stable")[:max_paths]
+        firsts = np.array([by_via.get(int(x), 0.0) for x in np.concatenate([vias, v[other]])])
+        top = np.lexsort((-values, -firsts))[:max_paths]
         for j in top:
             if j < len(vias):
                 requests["path_co_users"].append({
@@ -310,7 +345,7 @@ def _model_candidates(context: PathContext, u: int, item_ids: Sequence[str], max
             else:
                 requests["path_entities"].append(
                     {"item_id": item_id, "via_id": via, "entity_id": node})
-    return requests, totals
+    return requests, totals, first_hops
 
 
 def _contributions(paths: list, context: PathContext) -> np.ndarray:

@@ -87,8 +87,8 @@ def render_explanation_html(explanation: Explanation, title: str | None = None) 
         )
     items = []
     for path in explanation.paths:
-        share = "" if path.share is None else f"{100 * path.share:.1f}% &middot; "
-        items.append(f"<li>{share}{escape(path.sentence)}</li>")
+        shares = path.shares_text()
+        items.append(f"<li>{escape(path.sentence)} <small>{escape(shares)}</small></li>")
     paths = f"<ol>{''.join(items)}</ol>" if items else ""
     legend = " ".join(
         f'<span class="key" style="background:{c}"></span>{escape(k)}' for k, c in COLOURS.items()

@@ -51,8 +51,8 @@ def test_recommend_ranks_unseen_items_with_explanations(rec, world):
     for r in recs:
         ex = r.explanation
         assert ex.paths or ex.note.startswith("No path of up to 3 hops")
-        shares = [p.share for p in ex.paths]
-        assert shares == sorted(shares, reverse=True)
+        keys = [(p.interaction_share, p.share) for p in ex.paths]
+        assert keys == sorted(keys, reverse=True)  # by the interaction's share, then own
         for p in ex.paths:
             assert p.nodes[0].id == user and p.nodes[-1].id == r.item_id
             assert len(p.relationships) == len(p.nodes) - 1 <= 3
@@ -75,6 +75,9 @@ def test_path_shares_are_the_models_own_decomposition(rec, world):
                 term = rec.scorer.pair_terms(walk[0], walk[-1], [walk[1]], [walk[-2]])[0]
             assert p.contribution == pytest.approx(term, rel=1e-6)
             assert p.share == pytest.approx(p.contribution / r.score, rel=1e-6)
+            hops, owed = rec.scorer.first_hop_contributions(walk[0], walk[-1])
+            first = dict(zip(hops.tolist(), owed.tolist(), strict=True)).get(walk[1], 0.0)
+            assert p.interaction_share == pytest.approx(first / r.score, rel=1e-6)
             checked += p.contribution != 0
     assert checked, "some path should carry part of a score"
 

@@ -30,7 +30,7 @@ def demo(
     from kgrec.cli.ingest import run_ingest
     from kgrec.loaders.synthetic import generate_synthetic
     from kgrec.queries.html import render_explanation_html
-    from kgrec.recommender import Recommender, percent
+    from kgrec.recommender import Recommender
     from kgrec.training import train
 
     parent = get(ctx)
@@ -74,7 +74,7 @@ def demo(
     lines = [table([r.to_dict() for r in recs], ["rank", "item_id", "title", "score"]), ""]
     for r in recs:
         ex = r.explanation
-        share = f" [{percent(ex.paths[0].share)} of the score]" if ex.paths else ""
-        lines.append(f"{r.rank}. {r.title}: {ex.sentence}{share}")
+        shares = f" {ex.paths[0].shares_text()}" if ex.paths else ""
+        lines.append(f"{r.rank}. {r.title}: {ex.sentence}{shares}".rstrip())
     lines += ["", top.note, f"open {html_path} in a browser to see the paths"]
     cli.emit(None, "\n".join(lines))

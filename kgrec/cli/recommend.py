@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from kgrec.cli.context import CliContext, get, table
-from kgrec.recommender import percent as _percent
 
 
 def _open(cli: CliContext):
@@ -38,9 +37,8 @@ def recommend(
         lines = [text, ""]
         for r in recs:
             ex = r.explanation
-            share = f" [{_percent(ex.paths[0].share)} of the score]" if ex.paths and \
-                ex.paths[0].share is not None else ""  # fmt: skip
-            lines.append(f"{r.rank:>2}. {r.title}: {ex.sentence}{share}")
+            shares = f" {ex.paths[0].shares_text()}" if ex.paths else ""
+            lines.append(f"{r.rank:>2}. {r.title}: {ex.sentence}{shares}".rstrip())
         text = "\n".join(lines)
     cli.emit(None, text)
 
@@ -51,7 +49,7 @@ def explain(
     item: str = typer.Argument(..., help="Item id."),
     html: Path = typer.Option(None, "--html", help="Also draw the explanation subgraph here."),
 ) -> None:
-    """Why the live model scores ITEM as it does for USER: paths, ranked by their share."""
+    """Why the live model scores ITEM as it does for USER: paths with their shares."""
     cli = get(ctx)
     with _open(cli) as rec:
         ex = rec.explain(user, item)
@@ -65,6 +63,5 @@ def explain(
         return
     lines = [f"user {user} -> {ex.title} ({item}): score {ex.score:.4f}", ex.note, ""]
     for n, p in enumerate(ex.paths, start=1):
-        share = f"{_percent(p.share):>7}" if p.share is not None else "    n/a"
-        lines.append(f"{n:>2}. {share}  {p.sentence}")
+        lines.append(f"{n:>2}. {p.sentence} {p.shares_text()}".rstrip())
     cli.emit(None, "\n".join(lines))

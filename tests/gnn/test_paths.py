@@ -53,3 +53,21 @@ def test_path_contribution_is_its_pair_term(model):
     assert two_hop == 0.0
     not_a_path = [u, scorer.node("item", 0), scorer.node("item", 3), i]  # no item-item edge
     assert scorer.contribution(not_a_path) == 0.0
+
+
+@pytest.mark.parametrize(("user", "item"), [(0, 2), (1, 0), (2, 3)])
+def test_first_hop_contributions_sum_to_the_score(model, user, item):
+    scorer = PathScorer.from_lightgcn(model)
+    u, i = scorer.node("user", user), scorer.node("item", item)
+    x0 = model.initial_states().detach().double().numpy()
+    users, items = (t.double().numpy() for t in model.final_embeddings())
+    v, c = scorer.first_hop_contributions(u, i)
+    assert sorted(v) == sorted(scorer.neighbours(u))
+    own = x0[u] @ items[item] / (model.num_layers + 1)
+    assert own + c.sum() == pytest.approx(users[user] @ items[item], rel=1e-5)
+    # each C(v) is the sum of its pair terms over every n, plus v's part of the item's state
+    n = scorer.neighbours(i)
+    for a, value in zip(v, c, strict=True):
+        pairs = scorer.pair_terms(u, i, np.full(n.shape, a), n).sum()
+        rest = scorer.edge_weights([u], [a])[0] * scorer.partial[a] @ x0[i] / (model.num_layers + 1)
+        assert value == pytest.approx(pairs + rest, rel=1e-5, abs=1e-9)
