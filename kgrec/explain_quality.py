@@ -26,6 +26,7 @@ class QualityReport:
     coverage: float
     mean_path_length: float
     mean_top_share: float
+    mean_top_interaction_share: float
     faithfulness_pairs: int
     mean_drop_top_path: float
     mean_drop_random: float
@@ -89,7 +90,7 @@ def explanation_quality(rec, num_users: int = 50, k: int = 10, seed: int = 0,
     rng = np.random.default_rng(seed)
     sample = rng.choice(len(rec.user_ids), size=min(num_users, len(rec.user_ids)), replace=False)
     total = covered = 0
-    lengths, top_shares, drops_top, drops_rand = [], [], [], []
+    lengths, top_shares, top_hops, drops_top, drops_rand = [], [], [], [], []
     for u in tqdm(sample, desc="users", disable=not show_progress):
         user_id = rec.user_ids[u]
         recs = rec.recommend(user_id, k=k, explain=True)
@@ -102,6 +103,7 @@ def explanation_quality(rec, num_users: int = 50, k: int = 10, seed: int = 0,
             covered += 1
             lengths.append(len(paths[0].nodes) - 1)
             top_shares.append(paths[0].share or 0.0)
+            top_hops.append(paths[0].interaction_share or 0.0)
             via = paths[0].nodes[1]
             if via.kind != "item" or via.id not in trained or len(trained) < 2:
                 continue
@@ -121,6 +123,7 @@ def explanation_quality(rec, num_users: int = 50, k: int = 10, seed: int = 0,
         coverage=covered / total if total else 0.0,
         mean_path_length=float(np.mean(lengths)) if lengths else 0.0,
         mean_top_share=float(np.mean(top_shares)) if top_shares else 0.0,
+        mean_top_interaction_share=float(np.mean(top_hops)) if top_hops else 0.0,
         faithfulness_pairs=len(drops_top),
         mean_drop_top_path=float(drops_top_a.mean()) if len(drops_top_a) else 0.0,
         mean_drop_random=float(drops_rand_a.mean()) if len(drops_rand_a) else 0.0,
