@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kgrec.cli.context import get, table
+from kgrec.cli.context import get
 
 app = typer.Typer(help="Measure models and explanations on the store's data.",
                   no_args_is_help=True)  # fmt: skip
@@ -19,7 +19,7 @@ def models(
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
 ) -> None:
     """Baselines vs models on one split: Recall@20, NDCG@20, coverage, train time."""
-    from kgrec.gnn.bench import compare
+    from kgrec.gnn.bench import compare, format_table
     from kgrec.training import load_tensors
 
     cli = get(ctx)
@@ -27,8 +27,8 @@ def models(
         tensors = load_tensors(store)
     frame = compare(tensors, split=split, epochs=epochs, seed=seed, device=device,
                     show_progress=cli.show_progress)  # fmt: skip
-    rows = frame.to_dict(orient="records")
-    cli.emit(rows, table(rows))
+    rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    cli.emit(rows, format_table(frame))
 
 
 @app.command("explain")
