@@ -56,8 +56,9 @@ def demo(
 
         raise KgrecError(f"training failed: {result.error}")
     metrics = {k: result.metrics[k] for k in ("recall@20", "ndcg@20") if k in result.metrics}
+    state = "is live" if result.promoted else "was not promoted (the live model is better)"
     cli.info("    test " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
-             + f"; version {result.version_dir.name} is live")  # fmt: skip
+             + f"; version {result.version_dir.name} {state}")  # fmt: skip
 
     user = dataset.users["id"].iloc[0]
     cli.info(f"3/4 recommendations for user {user}, with the path that carries most")
