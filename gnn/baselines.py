@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from kgrec.gnn.data import GraphTensors
+from kgrec.gnn.module import EmbeddingModel
 
 
 def user_item_matrix(tensors: GraphTensors, train_idx: torch.Tensor) -> sp.csr_matrix:
@@ -123,7 +124,7 @@ class TextSimilarity:
         return f"TextSimilarity({self.text.size(0)}, {self.text.size(1)})"
 
 
-class MFBPR(nn.Module):
+class MFBPR(EmbeddingModel):
     r"""Matrix factorisation :math:`\hat y_{ui} = p_u^\top q_i` for BPR training.
 
     Shapes:
@@ -160,11 +161,6 @@ class MFBPR(nn.Module):
 
     def final_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.user_emb.weight.detach(), self.item_emb.weight.detach()
-
-    @torch.no_grad()
-    def score_users(self, users: torch.Tensor) -> torch.Tensor:
-        p, q = self.final_embeddings()
-        return p[users.to(p.device)] @ q.T
 
     def __repr__(self) -> str:
         return f"MFBPR({self.num_users + self.num_items}, {self.embedding_dim})"

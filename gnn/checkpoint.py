@@ -29,6 +29,7 @@ import torch
 
 from kgrec.errors import ModelNotTrained
 from kgrec.gnn.data import load_id_maps, save_id_maps
+from kgrec.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -71,22 +72,12 @@ def _write_json(path: Path, data: Any) -> None:
         os.fsync(fh.fileno())
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clean_partial(model_dir: str | Path) -> int:
     """Remove ``versions/.tmp-*`` left by dead processes; returns how many."""
     removed = 0
     for tmp in (Path(model_dir) / "versions").glob(".tmp-*"):
         pid = tmp.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(tmp, ignore_errors=True)
             removed += 1
     return removed

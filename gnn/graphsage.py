@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from kgrec.gnn.data import GraphTensors
+from kgrec.gnn.module import EmbeddingModel
 
 EDGE_TYPES = (
     ("user", "rates", "item"),
@@ -17,7 +18,7 @@ EDGE_TYPES = (
 )
 
 
-class GraphSAGE(nn.Module):
+class GraphSAGE(EmbeddingModel):
     r"""Heterogeneous GraphSAGE (Hamilton et al., "Inductive Representation Learning on Large
     Graphs", NeurIPS 2017) with one ``SAGEConv`` per edge type, summed per node type
     (PyG ``HeteroConv``):
@@ -63,7 +64,6 @@ class GraphSAGE(nn.Module):
         self.register_buffer("it_index", torch.zeros(2, 0, dtype=torch.long))
         self.register_buffer("item_text", torch.zeros(num_items, text_dim))
         self.register_buffer("tag_text", torch.zeros(num_tags, text_dim))
-        self._final: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @classmethod
     def from_tensors(cls, tensors: GraphTensors, train_idx: torch.Tensor,
@@ -123,27 +123,6 @@ class GraphSAGE(nn.Module):
 
     def forward(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         return self._propagate(self.item_text, self.it_index, self.num_items)
-
-    def train(self, mode: bool = True) -> GraphSAGE:
-        self._final = None
-        return super().train(mode)
-
-    def _apply(self, fn, *args, **kwargs):  # .to() / .cpu() / .cuda(): drop device caches
-        self._final = None
-        return super()._apply(fn, *args, **kwargs)
-
-    @torch.no_grad()
-    def final_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Final user and item embeddings (cached until the next ``train()``)."""
-        if self._final is None or self.training:
-            users, items, _, _ = self.forward()
-            self._final = (users, items)
-        return self._final
-
-    @torch.no_grad()
-    def score_users(self, users: torch.Tensor) -> torch.Tensor:
-        u, i = self.final_embeddings()
-        return u[users.to(u.device)] @ i.T
 
     @torch.no_grad()
     def embed_items(self, item_text: torch.Tensor, item_tags: torch.Tensor) -> torch.Tensor:

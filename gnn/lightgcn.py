@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from kgrec.gnn.data import GraphTensors
+from kgrec.gnn.module import EmbeddingModel
 
 
 class _SymSpMM(torch.autograd.Function):
@@ -52,7 +53,7 @@ def normalised_adjacency(edges: torch.Tensor, num_nodes: int) -> tuple[torch.Ten
     return index, inv[index[0]] * inv[index[1]]
 
 
-class LightGCN(nn.Module):
+class LightGCN(EmbeddingModel):
     r"""LightGCN (He et al., "LightGCN: Simplifying and Powering Graph Convolution Network
     for Recommendation", SIGIR 2020) on users + items + tags + entities, with text fusion.
 
@@ -116,7 +117,6 @@ class LightGCN(nn.Module):
         self.register_buffer("item_text", torch.zeros(num_items, self.text_dim))
         self.register_buffer("tag_text", torch.zeros(num_tags, self.text_dim))
         self._adj: torch.Tensor | None = None
-        self._final: tuple[torch.Tensor, torch.Tensor] | None = None
 
     # construction -------------------------------------------------------------------------
     @classmethod
@@ -148,7 +148,7 @@ class LightGCN(nn.Module):
             self.item_text = item_text.to(dev, torch.float32)
         if self.use_text and tag_text is not None:
             self.tag_text = tag_text.to(dev, torch.float32)
-        self._adj, self._final = None, None
+        self._drop_caches()
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments (for checkpoints)."""
@@ -201,28 +201,9 @@ class LightGCN(nn.Module):
         u, i = self.num_users, self.num_items
         return out[:u], out[u : u + i], x0[:u], x0[u : u + i]
 
-    def train(self, mode: bool = True) -> LightGCN:
-        self._final = None
-        return super().train(mode)
-
-    def _apply(self, fn, *args, **kwargs):  # .to() / .cpu() / .cuda(): drop device caches
-        self._final = None
+    def _drop_caches(self) -> None:
+        super()._drop_caches()
         self._adj = None
-        return super()._apply(fn, *args, **kwargs)
-
-    @torch.no_grad()
-    def final_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Final user and item embeddings (cached until the next ``train()``)."""
-        if self._final is None or self.training:
-            users, items, _, _ = self.forward()
-            self._final = (users, items)
-        return self._final
-
-    @torch.no_grad()
-    def score_users(self, users: torch.Tensor) -> torch.Tensor:
-        """Scores of every item for ``users`` (``[n] -> [n, I]``)."""
-        u, i = self.final_embeddings()
-        return u[users.to(u.device)] @ i.T
 
     # explanation helpers ------------------------------------------------------------------
     def _entry(self, a: int, b: int) -> float:

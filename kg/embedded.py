@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kgrec.errors import StoreLocked, StoreUnavailable
+from kgrec.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +53,6 @@ def read_pid(data_dir: Path) -> int | None:
         return int((data_dir / PID_NAME).read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-
-
-def pid_alive(pid: int) -> bool:
-    """True when a process with this pid exists (and is not a zombie)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 @contextmanager
