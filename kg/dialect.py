@@ -1,39 +1,57 @@
 """Where Neo4j 5 and FalkorDB Cypher differ: one table per backend, nothing else.
 
 Labels and property names put into these templates come from the fixed data model
-(:data:`kgrec.kg.schema.ID_KEYS`), never from user input; values always travel as parameters.
+(:data:`kgrec.kg.schema.ID_KEYS`, :data:`kgrec.kg.schema.VECTOR_INDEXES`), never from user
+input; values always travel as parameters.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Dialect:
-    """Cypher snippets for one backend.
+    """Cypher snippets and known behaviours of one backend.
 
     Attributes:
         name: backend name.
         id_index: DDL making ``{label}.{key}`` indexed (unique where the backend can).
-        vector_index: DDL for a cosine vector index on ``{label}.{prop}`` of ``{dim}`` dims.
+        vector_index: DDL for an exact-similarity cosine vector index on ``{label}.{prop}``
+            of ``{dim}`` dims, named ``{name}`` where the backend names indexes.
+        drop_vector_index: DDL dropping the vector index on ``{label}.{prop}`` / ``{name}``.
         vector_value: wraps a list-of-floats expression so it is stored as a vector.
         vector_search: procedure call yielding ``node`` and ``similarity`` (cosine, -1..1)
             for the ``$k`` nearest neighbours of ``$vector``.
         index_exists_errors: lower-case fragments of the error a backend raises when an
             index already exists (treated as success).
+        index_states: the backend's index states (lower case) -> the project's vocabulary,
+            ``online`` | ``populating`` | ``failed``.
+        reindex_after_vector_update: the backend's vector index keeps stale entries for
+            overwritten vectors (FalkorDB 4.x: a top-k query then returns fewer than k
+            nodes), so the index is rebuilt after vectors are overwritten.
+        await_indexes: a statement that returns once every index is online, for backends
+            that populate new indexes in the background.
     """
 
     name: str
     id_index: str
     vector_index: str
+    drop_vector_index: str
     vector_value: str
     vector_search: str
     index_exists_errors: tuple[str, ...] = ()
+    index_states: dict[str, str] = field(default_factory=dict)
+    reindex_after_vector_update: bool = False
+    await_indexes: str | None = None
 
     def vector(self, expr: str) -> str:
         """``expr`` as a stored vector (``vecf32(expr)`` on FalkorDB)."""
         return self.vector_value.format(expr=expr)
+
+    def index_state(self, state: str) -> str:
+        """The backend's index state in the project's vocabulary (unknown ones as given)."""
+        return self.index_states.get(state.lower(), state.lower())
 
 
 FALKORDB = Dialect(
@@ -43,29 +61,35 @@ FALKORDB = Dialect(
         "CREATE VECTOR INDEX FOR (n:{label}) ON (n.{prop}) "
         "OPTIONS {{dimension: {dim}, similarityFunction: 'cosine'}}"
     ),
+    drop_vector_index="DROP VECTOR INDEX FOR (n:{label}) ON (n.{prop})",
     vector_value="vecf32({expr})",
     vector_search=(
         "CALL db.idx.vector.queryNodes('{label}', '{prop}', $k, vecf32($vector)) "
         "YIELD node, score WITH node, 1.0 - score AS similarity"
     ),
     index_exists_errors=("already indexed", "already exists"),
+    index_states={"operational": "online", "under construction": "populating"},
+    reindex_after_vector_update=True,
 )
 
 NEO4J = Dialect(
     name="neo4j",
-    id_index=(
-        "CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{key} IS UNIQUE"
-    ),
+    id_index=("CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{key} IS UNIQUE"),
+    # Quantization (on by default since 5.23) trades exact similarities for memory: off, so
+    # both backends return the true cosine.
     vector_index=(
         "CREATE VECTOR INDEX {name} IF NOT EXISTS FOR (n:{label}) ON n.{prop} "
         "OPTIONS {{indexConfig: {{`vector.dimensions`: {dim}, "
-        "`vector.similarity_function`: 'cosine'}}}}"
+        "`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}}}}"
     ),
+    drop_vector_index="DROP INDEX {name} IF EXISTS",
     vector_value="{expr}",
     vector_search=(
         "CALL db.index.vector.queryNodes('{name}', $k, $vector) "
         "YIELD node, score WITH node, 2.0 * score - 1.0 AS similarity"
     ),
+    index_states={"online": "online", "populating": "populating", "failed": "failed"},
+    await_indexes="CALL db.awaitIndexes(300)",
 )
 
 DIALECTS = {d.name: d for d in (FALKORDB, NEO4J)}

@@ -42,6 +42,11 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _quoted(name: str) -> str:
+    """A schema name as a quoted Cypher identifier (names come from the server's own list)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
 class Neo4jStore(GraphStore):
     """A Neo4j 5 database behind a ``neo4j://`` or ``bolt://`` URI.
 
@@ -97,10 +102,17 @@ class Neo4jStore(GraphStore):
         return [{k: plain(v) for k, v in r.items()} for r in records], counters
 
     def drop(self) -> None:
-        """Delete every node and relationship of the database (batched)."""
-        self._execute(
-            "MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS", None
+        """Delete every node and relationship (batched), then every index and constraint
+        but the built-in lookup indexes: the database is as new."""
+        self._execute("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS", None)
+        records, _ = self._execute("SHOW CONSTRAINTS YIELD name RETURN name", None)
+        for r in records:
+            self._execute(f"DROP CONSTRAINT {_quoted(r['name'])} IF EXISTS", None)
+        records, _ = self._execute(
+            "SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name", None
         )
+        for r in records:
+            self._execute(f"DROP INDEX {_quoted(r['name'])} IF EXISTS", None)
 
     def compact(self, timeout_s: float = 0.0) -> None:
         """Nothing to do: Neo4j manages its own store files."""

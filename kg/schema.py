@@ -19,6 +19,9 @@ VECTOR_INDEXES: dict[tuple[str, str], str] = {
     ("User", "gnn_embedding"): "user_gnn_embedding",
 }
 
+#: The similarity every vector index uses.
+VECTOR_SIMILARITY = "cosine"
+
 
 def _ddl(store: GraphStore, statement: str) -> bool:
     """Run one DDL statement; an 'already exists' answer counts as done. True if created."""
@@ -35,63 +38,142 @@ def ensure_schema(store: GraphStore) -> int:
     """Create the id index (unique constraint on Neo4j) of every label; return how many are new."""
     created = 0
     for label, key in ID_KEYS.items():
-        ddl = store.dialect.id_index.format(
-            label=label, key=key, name=f"{label.lower()}_{key}"
-        )
+        ddl = store.dialect.id_index.format(label=label, key=key, name=f"{label.lower()}_{key}")
         created += _ddl(store, ddl)
     return created
 
 
 def ensure_vector_index(store: GraphStore, label: str, prop: str, dim: int) -> bool:
-    """Create the cosine vector index on ``label.prop`` with ``dim`` dimensions, if missing."""
-    name = VECTOR_INDEXES[(label, prop)]
-    if vector_index_dims(store, label, prop) == dim:
+    """Make ``label.prop`` carry an exact cosine vector index of ``dim`` dimensions.
+
+    An index of another dimension, another similarity or with quantization (vectors of
+    another model, say) is dropped and created anew; creating an index whose twin exists
+    would otherwise be skipped silently by ``IF NOT EXISTS``.
+
+    Returns:
+        True if an index was created.
+    """
+    current = vector_index(store, label, prop)
+    if current is not None and _matches(current, dim):
         return False
+    if current is not None:
+        log.info(
+            "recreating the vector index on %s.%s: it has %s dims (%s), %d wanted",
+            label, prop, current["dimension"], current["similarity"], dim,
+        )  # fmt: skip
+        drop_vector_index(store, label, prop)
+    return _create_vector_index(store, label, prop, dim)
+
+
+def rebuild_vector_index(store: GraphStore, label: str, prop: str, dim: int) -> None:
+    """Drop and create the vector index on ``label.prop`` so it holds only current vectors."""
+    drop_vector_index(store, label, prop)
+    _create_vector_index(store, label, prop, dim)
+
+
+def drop_vector_index(store: GraphStore, label: str, prop: str) -> None:
+    """Drop the vector index on ``label.prop`` if there is one."""
+    if vector_index(store, label, prop) is None:
+        return
+    name = VECTOR_INDEXES[(label, prop)]
+    store.write(store.dialect.drop_vector_index.format(label=label, prop=prop, name=name))
+
+
+def _create_vector_index(store: GraphStore, label: str, prop: str, dim: int) -> bool:
+    name = VECTOR_INDEXES[(label, prop)]
     ddl = store.dialect.vector_index.format(label=label, prop=prop, dim=int(dim), name=name)
-    return _ddl(store, ddl)
+    created = _ddl(store, ddl)
+    if store.dialect.await_indexes:
+        store.run(store.dialect.await_indexes)
+    return created
+
+
+def _matches(index: dict, dim: int) -> bool:
+    return (
+        index["dimension"] == dim
+        and (index["similarity"] or VECTOR_SIMILARITY) == VECTOR_SIMILARITY
+        and not index["quantized"]
+    )
+
+
+def vector_index(store: GraphStore, label: str, prop: str) -> dict | None:
+    """The vector index on ``label.prop`` as listed by :func:`list_indexes`, or None."""
+    for index in list_indexes(store):
+        if index["label"] == label and index["property"] == prop and index["kind"] == "vector":
+            return index
+    return None
 
 
 def vector_index_dims(store: GraphStore, label: str, prop: str) -> int | None:
     """The dimension of the vector index on ``label.prop``, or None if there is none."""
-    for index in list_indexes(store):
-        if index["label"] == label and index["property"] == prop and index["kind"] == "vector":
-            return index.get("dimension")
-    return None
+    index = vector_index(store, label, prop)
+    return index["dimension"] if index else None
 
 
 def list_indexes(store: GraphStore) -> list[dict]:
-    """Indexes as ``{label, property, kind ('range'|'vector'|...), state, dimension}``."""
-    out: list[dict] = []
-    if store.dialect.name == "falkordb":
-        for row in store.run("CALL db.indexes() YIELD label, properties, types, options, status"):
-            for prop in row["properties"]:
-                kinds = [k.lower() for k in row["types"].get(prop, [])]
-                for kind in kinds:
-                    dim = (row.get("options") or {}).get(prop, {}).get("dimension")
-                    out.append(
-                        {
-                            "label": row["label"],
-                            "property": prop,
-                            "kind": kind,
-                            "state": row["status"].lower(),
-                            "dimension": dim if kind == "vector" else None,
-                        }
-                    )
-        return out
+    """Indexes as ``{label, property, kind, state, dimension, similarity, quantized}``.
+
+    ``kind`` is ``range``, ``vector``, ...; ``state`` is ``online``, ``populating`` or
+    ``failed`` on both backends; the last three are None except for vector indexes.
+    Sorted by label, property and kind.
+    """
+    rows = _falkordb_indexes(store) if store.dialect.name == "falkordb" else _neo4j_indexes(store)
+    return sorted(rows, key=lambda i: (i["label"], i["property"], i["kind"]))
+
+
+def _index_row(store, label, prop, kind, state, dim=None, similarity=None, quantized=None):
+    vector = kind == "vector"
+    return {
+        "label": label,
+        "property": prop,
+        "kind": kind,
+        "state": store.dialect.index_state(state),
+        "dimension": int(dim) if vector and dim is not None else None,
+        "similarity": similarity.lower() if vector and similarity else None,
+        "quantized": bool(quantized) if vector else None,
+    }
+
+
+def _falkordb_indexes(store: GraphStore) -> list[dict]:
+    out = []
+    for row in store.run("CALL db.indexes() YIELD label, properties, types, options, status"):
+        for prop in row["properties"]:
+            opts = (row.get("options") or {}).get(prop, {}) or {}
+            for kind in (k.lower() for k in row["types"].get(prop, [])):
+                out.append(
+                    _index_row(
+                        store,
+                        row["label"],
+                        prop,
+                        kind,
+                        row["status"],
+                        opts.get("dimension"),
+                        opts.get("similarityFunction"),
+                        False,
+                    )  # fmt: skip
+                )
+    return out
+
+
+def _neo4j_indexes(store: GraphStore) -> list[dict]:
     rows = store.run(
         "SHOW INDEXES YIELD labelsOrTypes, properties, type, state, options "
         "WHERE labelsOrTypes IS NOT NULL RETURN labelsOrTypes, properties, type, state, options"
     )
+    out = []
     for row in rows:
         config = (row.get("options") or {}).get("indexConfig") or {}
         for prop in row["properties"] or []:
             out.append(
-                {
-                    "label": row["labelsOrTypes"][0],
-                    "property": prop,
-                    "kind": row["type"].lower(),
-                    "state": row["state"].lower(),
-                    "dimension": config.get("vector.dimensions"),
-                }
+                _index_row(
+                    store,
+                    row["labelsOrTypes"][0],
+                    prop,
+                    row["type"].lower(),
+                    row["state"],
+                    config.get("vector.dimensions"),
+                    config.get("vector.similarity_function"),
+                    config.get("vector.quantization.enabled", False),
+                )  # fmt: skip
             )
     return out

@@ -1,11 +1,48 @@
-"""k-nearest-neighbour search over a vector index, the same call on both backends."""
+"""Vector properties: writes that keep their index exact, and k-nearest-neighbour search."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from kgrec.kg.schema import VECTOR_INDEXES
+from kgrec.kg.schema import VECTOR_INDEXES, ensure_vector_index, rebuild_vector_index
 from kgrec.kg.store import GraphStore
+from kgrec.kg.writer import VECTOR_BATCH_SIZE, BatchWriter, StepReport
+
+
+def write_vectors(
+    store: GraphStore,
+    statement: str,
+    label: str,
+    prop: str,
+    rows: list[dict[str, Any]],
+    dim: int,
+    params: dict[str, Any] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> StepReport:
+    """Write vectors of ``label.prop`` with the named statement; leave an exact index behind.
+
+    The index is created (or recreated, when its dimension differs) before the write. On a
+    backend whose index keeps stale entries for overwritten vectors it is rebuilt after the
+    write, so a top-k query returns k current nodes however often vectors change.
+
+    Args:
+        store: the target store.
+        statement: a write statement of the catalogue taking ``$rows`` (and ``params``).
+        label: ``Item`` or ``User``.
+        prop: ``embedding`` or ``gnn_embedding``.
+        rows: the statement's rows, each with a ``dim``-long vector.
+        dim: the vectors' dimension.
+        params: fixed parameters of the statement (a model version).
+        progress: called with (statement, rows written so far, total rows).
+    """
+    if not rows:
+        return StepReport()
+    ensure_vector_index(store, label, prop, dim)
+    report = BatchWriter(store, progress).write(statement, rows, VECTOR_BATCH_SIZE, params)
+    if store.dialect.reindex_after_vector_update:
+        rebuild_vector_index(store, label, prop, dim)
+    return report
 
 
 def vector_search(
@@ -18,7 +55,8 @@ def vector_search(
     """The ``k`` nodes nearest to ``vector`` by cosine similarity, most similar first.
 
     Returns:
-        Rows ``{id, title, similarity}`` (``title`` is None for nodes without one).
+        Rows ``{id, title, similarity}`` (``title`` is None for nodes without one); ties in
+        similarity are broken by id, so both backends give the same order.
     """
     if k <= 0:
         return []
@@ -26,8 +64,7 @@ def vector_search(
         label=label, prop=prop, name=VECTOR_INDEXES[(label, prop)]
     )
     cypher = (
-        f"{call} RETURN node.id AS id, node.title AS title, similarity "
-        "ORDER BY similarity DESC"
+        f"{call} RETURN node.id AS id, node.title AS title, similarity ORDER BY similarity DESC, id"
     )
     return store.run(cypher, {"k": int(k), "vector": [float(x) for x in vector]})
 

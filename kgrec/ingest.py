@@ -14,9 +14,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from kgrec.kg.schema import ensure_schema, ensure_vector_index
+from kgrec.kg.schema import ensure_schema
 from kgrec.kg.store import GraphStore
-from kgrec.kg.writer import VECTOR_BATCH_SIZE, BatchWriter, StepReport, records
+from kgrec.kg.vector import write_vectors
+from kgrec.kg.writer import (
+    DEFAULT_BATCH_SIZE,
+    VECTOR_BATCH_SIZE,
+    BatchWriter,
+    StepReport,
+    batches,
+    records,
+)
 from kgrec.loaders.embeddings import TextEmbedder
 from kgrec.loaders.frames import Dataset
 from kgrec.loaders.text import item_texts, tag_texts, text_hash
@@ -98,6 +106,10 @@ def ingest(
 ) -> IngestReport:
     """Write ``dataset`` into ``store`` with text embeddings on items and tags.
 
+    Catalogue properties the input does not carry (a null title, say) keep their stored
+    value. Item texts are built from what the store holds after the write (title, every
+    tag, description), so adding behaviour or tags never loses what another input gave.
+
     Args:
         dataset: validated canonical frames.
         store: the target store.
@@ -110,40 +122,34 @@ def ingest(
     report = IngestReport(dataset=dataset.name, rejects=len(dataset.rejects))
     writer = BatchWriter(store, progress)
     ensure_schema(store)
+    _warn_about_other_datasets(store, dataset)
 
-    items = dataset.items.copy()
-    items["text"] = item_texts(items, dataset.item_tags)
-    items["text_hash"] = items["text"].map(text_hash)
-    tags = dataset.tags.copy()
-    tags["text_hash"] = tag_texts(tags).map(text_hash)
-
-    item_state = store.run(writer_query("item_embedding_state"))
-    tag_state = store.run(writer_query("tag_embedding_state"))
-
+    report.steps.update(
+        writer.write_frames([("merge_users", dataset.users[["id"]]), ("merge_tags", dataset.tags)])
+    )
+    report.steps["merge_items"] = writer.write(
+        "merge_items", records(dataset.items), params={"dataset": dataset.name}
+    )
     report.steps.update(
         writer.write_frames(
             [
-                ("merge_users", dataset.users[["id"]]),
-                ("merge_tags", tags[["name"]]),
-                ("merge_items", items[["id", "title", "description", "text", "text_hash"]]),
                 ("merge_entities", dataset.entities),
+                ("merge_interactions", dataset.interactions),
+                ("merge_item_tags", dataset.item_tags),
+                ("merge_user_tags", dataset.user_tags),
+                ("merge_triples", dataset.triples),
             ]
         )
     )
 
     embedded_before = embedder.num_embedded
-    stale_items = items[_stale(item_state, "id", items.set_index("id")["text_hash"])]
-    if len(stale_items):
-        t0 = time.perf_counter()
-        vectors = embedder.embed(stale_items["text"].tolist(), show_progress=show_progress)
-        report.embed_seconds += time.perf_counter() - t0
-        ensure_vector_index(store, "Item", "embedding", vectors.shape[1])
-        rows = [
-            {"id": i, "embedding": v, "text_hash": h}
-            for i, v, h in zip(stale_items["id"], vectors, stale_items["text_hash"], strict=True)
-        ]
-        writer.write("set_item_embeddings", records(pd.DataFrame(rows)), VECTOR_BATCH_SIZE)
-        report.embeddings_written += len(rows)
+    touched = pd.unique(pd.concat([dataset.items["id"], dataset.item_tags["item_id"]]))
+    report.embeddings_written += _embed_items(
+        store, writer, embedder, touched, report, show_progress
+    )
+    tags = dataset.tags.copy()
+    tags["text_hash"] = tag_texts(tags).map(text_hash)
+    tag_state = store.run(writer_query("tag_embedding_state"))
     stale_tags = tags[_stale(tag_state, "name", tags.set_index("name")["text_hash"])]
     if len(stale_tags):
         t0 = time.perf_counter()
@@ -157,21 +163,86 @@ def ingest(
         report.embeddings_written += len(rows)
     report.texts_embedded = embedder.num_embedded - embedded_before
 
-    report.steps.update(
-        writer.write_frames(
-            [
-                ("merge_interactions", dataset.interactions),
-                ("merge_item_tags", dataset.item_tags),
-                ("merge_user_tags", dataset.user_tags),
-                ("merge_triples", dataset.triples),
-            ]
-        )
-    )
-    compact = getattr(store, "compact", None)
-    if compact and (report.nodes_changed or report.relationships_changed):
-        compact()
+    if report.nodes_changed or report.relationships_changed or report.embeddings_written:
+        compact = getattr(store, "compact", None)
+        if compact:
+            compact()
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _embed_items(
+    store: GraphStore,
+    writer: BatchWriter,
+    embedder: TextEmbedder,
+    ids: np.ndarray,
+    report: IngestReport,
+    show_progress: bool,
+) -> int:
+    """Rebuild the texts of ``ids`` from the store; store changed texts, embed stale ones.
+
+    Returns:
+        The number of item vectors written.
+    """
+    sources = [
+        row
+        for batch in batches([str(i) for i in ids], DEFAULT_BATCH_SIZE)
+        for row in store.run(writer_query("item_text_sources"), {"ids": batch})
+    ]
+    if not sources:
+        return 0
+    items = pd.DataFrame(
+        {
+            "id": [r["id"] for r in sources],
+            "title": [r["title"] for r in sources],
+            "description": [r["description"] for r in sources],
+        }
+    )
+    item_tags = pd.DataFrame(
+        [{"item_id": r["id"], **t} for r in sources for t in r["tags"]],
+        columns=["item_id", "tag", "source", "count"],
+    )
+    items["text"] = item_texts(items, item_tags)
+    items["text_hash"] = items["text"].map(text_hash)
+    stored_text = np.array([r["text_hash"] for r in sources], dtype=object)
+    stored_vector = np.array([r["embedding_hash"] for r in sources], dtype=object)
+    has_text = (items["text"] != "").to_numpy()
+    changed = items[has_text & (stored_text != items["text_hash"].to_numpy())]
+    report.steps["set_item_texts"] = writer.write(
+        "set_item_texts", records(changed[["id", "text", "text_hash"]])
+    )
+    stale = items[has_text & (stored_vector != items["text_hash"].to_numpy())]
+    if not len(stale):
+        return 0
+    t0 = time.perf_counter()
+    vectors = embedder.embed(stale["text"].tolist(), show_progress=show_progress)
+    report.embed_seconds += time.perf_counter() - t0
+    rows = [
+        {"id": i, "embedding": [float(x) for x in v], "text_hash": h}
+        for i, v, h in zip(stale["id"], vectors, stale["text_hash"], strict=True)
+    ]
+    write_vectors(store, "set_item_embeddings", "Item", "embedding", rows, vectors.shape[1])
+    return len(rows)
+
+
+def _warn_about_other_datasets(store: GraphStore, dataset: Dataset) -> None:
+    """Warn when the dataset's item ids name items another dataset created."""
+    ids = dataset.items["id"].astype(str).tolist()
+    if not ids:
+        return
+    query = writer_query("items_of_other_datasets")
+    counts: dict[str, int] = {}
+    for batch in batches(ids, DEFAULT_BATCH_SIZE):
+        for row in store.run(query, {"ids": batch, "dataset": dataset.name}):
+            counts[row["dataset"]] = counts.get(row["dataset"], 0) + int(row["items"])
+    if counts:
+        found = ", ".join(f"{n:,} from '{name}'" for name, n in sorted(counts.items()))
+        log.warning(
+            "%s of the %s items of dataset '%s' already exist in the store (%s): their stored "
+            "titles and texts are kept and this dataset's links are added to them; if they are "
+            "different items, ingest with an id prefix (--id-prefix %s:) to keep them apart",
+            f"{sum(counts.values()):,}", f"{len(ids):,}", dataset.name, found, dataset.name,
+        )  # fmt: skip
 
 
 def writer_query(name: str) -> str:

@@ -22,7 +22,8 @@ def item_texts(items: pd.DataFrame, item_tags: pd.DataFrame) -> pd.Series:
         item_tags: canonical item_tags frame.
 
     Returns:
-        A Series of texts indexed like ``items``.
+        A Series of texts indexed like ``items``; ``""`` for an item with no title, tags
+        or description (it gets no embedding).
     """
     parts: dict[str, dict[str, list[str]]] = {}
     if len(item_tags):
@@ -38,14 +39,14 @@ def item_texts(items: pd.DataFrame, item_tags: pd.DataFrame) -> pd.Series:
     for item_id, title, description in zip(
         items["id"], items["title"], items["description"], strict=True
     ):
-        text = str(title).strip()
+        pieces = [title.strip()] if isinstance(title, str) and title.strip() else []
         for key in ("Genres", "Tags"):
             tags = parts.get(item_id, {}).get(key)
             if tags:
-                text += f". {key}: {', '.join(tags[:20])}"
+                pieces.append(f"{key}: {', '.join(tags[:20])}")
         if isinstance(description, str) and description.strip():
-            text += f". {description.strip()}"
-        texts.append(text)
+            pieces.append(description.strip())
+        texts.append(". ".join(pieces))
     return pd.Series(texts, index=items.index, dtype=object)
 
 

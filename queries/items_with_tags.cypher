@@ -3,7 +3,8 @@
 // mode: read
 // params:
 //   $tags  LIST  tag names (normalised)
-// returns: item_id STRING
+// returns: item_id STRING (item_id)
 MATCH (i:Item)-[:HAS_TAG]->(t:Tag)
 WHERE t.name IN $tags
 RETURN DISTINCT i.id AS item_id
+ORDER BY item_id

@@ -1,17 +1,27 @@
-"""Shared fixtures: the real dataset, a session-wide embedding cache, store directories, and
-the backends a store test runs against (embedded always; Neo4j when KGREC_TEST_NEO4J_URI is set).
+"""Shared fixtures: the real dataset, a session-wide embedding cache, and the stores a test
+runs against.
+
+Every store-facing test runs on each backend: the embedded store always, and Neo4j 5 when
+``KGREC_TEST_NEO4J_URI`` names a server (``.ci/run`` starts one with ``scripts/neo4j.sh``).
+Without it the Neo4j runs are skipped and reported; with ``KGREC_REQUIRE_NEO4J=1`` (CI) a
+missing server is a failure instead.
+
+Neo4j Community holds one database, so the Neo4j runs share it: :class:`StorePool` remembers
+what the database holds and loads a test's data only when it holds something else.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO.parent / "shared" / "datasets" / "ml-latest-small"
+BACKENDS = ("embedded", "neo4j")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -52,32 +62,121 @@ def embedder(cache_dir):
     emb.close()
 
 
-def _backends() -> list:
-    neo4j_uri = os.environ.get("KGREC_TEST_NEO4J_URI")
+def neo4j_uri() -> str | None:
+    """The test server's URI, or None."""
+    return os.environ.get("KGREC_TEST_NEO4J_URI") or None
+
+
+def _backend_params() -> list:
+    required = os.environ.get("KGREC_REQUIRE_NEO4J", "") not in ("", "0", "false")
+    skip = not neo4j_uri() and not required
     return [
         "embedded",
         pytest.param(
             "neo4j",
             marks=[
                 pytest.mark.neo4j,
-                pytest.mark.skipif(not neo4j_uri, reason="KGREC_TEST_NEO4J_URI is not set"),
+                pytest.mark.skipif(skip, reason="no Neo4j: KGREC_TEST_NEO4J_URI is not set"),
             ],
         ),
     ]
 
 
-@pytest.fixture(params=_backends())
-def store(request, tmp_path):
-    """An empty store of each backend (Neo4j: the database is wiped first and after)."""
-    from kgrec.kg import open_store
+@pytest.fixture(params=_backend_params())
+def backend(request) -> str:
+    """``embedded`` or ``neo4j``: each store-facing test runs once per backend."""
+    if request.param == "neo4j" and not neo4j_uri():
+        pytest.fail("KGREC_REQUIRE_NEO4J is set but KGREC_TEST_NEO4J_URI names no server")
+    return request.param
 
-    if request.param == "embedded":
-        s = open_store(str(tmp_path / "store"), graph=f"t{uuid.uuid4().hex[:8]}")
-        yield s
+
+Loader = Callable[[object, str], object]
+
+
+class StorePool:
+    """The stores of one test session, by backend.
+
+    Embedded stores are cheap: each key gets its own directory and server. Neo4j has one
+    database; the pool wipes it (data, indexes, constraints) and loads a key's data only
+    when the database holds another key's.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._embedded: dict[str, tuple[str, object, object]] = {}
+        self._neo4j = None
+        self._neo4j_key: str | None = None
+        self._neo4j_value: object = None
+
+    def _server(self):
+        from kgrec.kg import open_store
+
+        if self._neo4j is None:
+            self._neo4j = open_store(neo4j_uri())
+        return self._neo4j
+
+    def fresh(self, backend: str, directory: Path):
+        """An empty store: ``(uri, store)``."""
+        from kgrec.kg import open_store
+
+        if backend == "embedded":
+            uri = str(directory / "store")
+            return uri, open_store(uri, graph=f"t{uuid.uuid4().hex[:8]}", create=True)
+        store = self._server()
+        store.drop()
+        self._neo4j_key, self._neo4j_value = None, None
+        return neo4j_uri(), store
+
+    def loaded(self, backend: str, key: str, load: Loader):
+        """A store holding ``load(store, uri)``'s data: ``(uri, store, what load returned)``.
+
+        The store stays open for the session; tests must not write to it.
+        """
+        from kgrec.kg import open_store
+
+        if backend == "embedded":
+            if key not in self._embedded:
+                uri = str(self.root / key / "store")
+                store = open_store(uri, create=True)
+                self._embedded[key] = (uri, store, load(store, uri))
+            return self._embedded[key]
+        store = self._server()
+        if self._neo4j_key != key:
+            store.drop()
+            self._neo4j_key = None
+            self._neo4j_value = load(store, neo4j_uri())
+            self._neo4j_key = key
+        return neo4j_uri(), store, self._neo4j_value
+
+    def close(self) -> None:
+        for _, store, _ in self._embedded.values():
+            store.close()
+        if self._neo4j is not None:
+            self._neo4j.drop()
+            self._neo4j.close()
+
+
+@pytest.fixture(scope="session")
+def store_pool(tmp_path_factory):
+    pool = StorePool(tmp_path_factory.mktemp("stores"))
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def store(backend, store_pool, tmp_path):
+    """An empty store of each backend."""
+    uri, s = store_pool.fresh(backend, tmp_path)
+    yield s
+    if backend == "embedded":
         s.close()
-    else:
-        s = open_store(os.environ["KGREC_TEST_NEO4J_URI"])
-        s.drop()
-        yield s
-        s.drop()
-        s.close()
+
+
+@pytest.fixture
+def store_uri(backend, store_pool, tmp_path) -> str:
+    """The URI of an empty store of each backend, for commands run as subprocesses: a new
+    directory (embedded) or the wiped test server (Neo4j)."""
+    if backend == "embedded":
+        return str(tmp_path / "store")
+    uri, _ = store_pool.fresh(backend, tmp_path)
+    return uri

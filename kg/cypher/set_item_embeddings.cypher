@@ -6,4 +6,6 @@
 // returns: nothing
 UNWIND $rows AS r
 MATCH (i:Item {id: r.id})
+// REMOVE first: FalkorDB skips SET of a vector over one of the same size.
+REMOVE i.embedding
 SET i.embedding = kgrec_vector(r.embedding), i.embedding_hash = r.text_hash

@@ -7,4 +7,6 @@
 // returns: nothing
 UNWIND $rows AS r
 MATCH (i:Item {id: r.id})
+// REMOVE first: FalkorDB skips SET of a vector over one of the same size.
+REMOVE i.gnn_embedding
 SET i.gnn_embedding = kgrec_vector(r.embedding), i.model_version = $model_version

@@ -6,4 +6,6 @@
 // returns: nothing
 UNWIND $rows AS r
 MATCH (t:Tag {name: r.name})
+// REMOVE first: FalkorDB skips SET of a vector over one of the same size.
+REMOVE t.embedding
 SET t.embedding = kgrec_vector(r.embedding), t.text_hash = r.text_hash

@@ -7,4 +7,6 @@
 // returns: nothing
 UNWIND $rows AS r
 MATCH (u:User {id: r.id})
+// REMOVE first: FalkorDB skips SET of a vector over one of the same size.
+REMOVE u.gnn_embedding
 SET u.gnn_embedding = kgrec_vector(r.embedding), u.model_version = $model_version
