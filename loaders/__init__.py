@@ -1,14 +1,26 @@
 """Dataset readers producing canonical frames, item-text building and the embedding cache."""
 
-from kgrec.loaders.frames import COLUMNS, Dataset, normalise_tag
+from kgrec.loaders.frames import (
+    COLUMNS,
+    KEY_COLUMNS,
+    MAX_KEY_BYTES,
+    MAX_TEXT_BYTES,
+    Dataset,
+    normalise_tag,
+)
 from kgrec.loaders.lightgcn import read_lightgcn
 from kgrec.loaders.movielens import fetch_movielens, read_movielens
 from kgrec.loaders.synthetic import generate_synthetic, generate_synthetic_world, tag_vocabulary
 from kgrec.loaders.tabular import read_table
+from kgrec.loaders.validate import InvalidParameter
 
 __all__ = [
     "COLUMNS",
+    "KEY_COLUMNS",
+    "MAX_KEY_BYTES",
+    "MAX_TEXT_BYTES",
     "Dataset",
+    "InvalidParameter",
     "fetch_movielens",
     "generate_synthetic",
     "generate_synthetic_world",

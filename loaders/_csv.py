@@ -11,27 +11,37 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from kgrec.errors import DatasetError
+from kgrec.loaders._table import REJECT_COLUMNS, Issues, Table
 from kgrec.loaders.frames import COLUMNS, Dataset
+from kgrec.loaders.validate import encoding_reason, has_bad_bytes, merge_duplicates, shown
 
-REJECT_COLUMNS = ["file", "line", "field", "reason", "raw"]
-_INT = r"\s*[+-]?\d{1,18}\s*"
+__all__ = [
+    "CSV_FIELD_LIMIT",
+    "ID_COLUMNS",
+    "Issues",
+    "REJECT_COLUMNS",
+    "Table",
+    "conform",
+    "encoding_reason",
+    "has_bad_bytes",
+    "read_csv_table",
+    "read_text",
+    "shown",
+]
+
+#: Python's csv module refuses fields over this many characters; raised from its 128 KiB
+#: default so that over-long values get a reason naming the limit that applies to them.
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
 _BAD_BYTES = re.compile("[\udc80-\udcff]")
-_MAX_SHOWN = 40
-
-
-def shown(value: object) -> str:
-    """A value as a short, single-line ``repr`` for error messages."""
-    text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    if len(text) > _MAX_SHOWN:
-        text = text[: _MAX_SHOWN - 3] + "..."
-    return repr(text)
 
 
 def read_text(path: Path) -> tuple[str, bool]:
@@ -61,21 +71,33 @@ def read_text(path: Path) -> tuple[str, bool]:
         return data.decode("utf-8", "surrogateescape"), True
 
 
-def encoding_reason(text: str) -> str:
-    """The reason reported for a field holding bytes that are not UTF-8."""
-    bad = _BAD_BYTES.search(text)
-    byte = ord(bad.group()) - 0xDC00 if bad else 0
-    return f"bytes are not valid UTF-8 (0x{byte:02x}); re-save the file as UTF-8"
+#: Columns holding user, item and entity ids: the ones ``id_prefix`` applies to.
+ID_COLUMNS: dict[str, list[str]] = {
+    "users": ["id"],
+    "items": ["id"],
+    "interactions": ["user_id", "item_id"],
+    "item_tags": ["item_id"],
+    "user_tags": ["user_id", "item_id"],
+    "entities": ["id"],
+    "triples": ["item_id", "entity_id"],
+}
 
 
-def has_bad_bytes(text: str) -> bool:
-    """Whether ``text`` holds bytes that were not valid UTF-8."""
-    return _BAD_BYTES.search(text) is not None
+def _prefixed(values: pd.Series, prefix: str) -> pd.Series:
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    fresh = np.array([prefix + str(v) for v in uniques], dtype=object)
+    return pd.Series(fresh[codes] if len(codes) else fresh[:0], dtype=object)
 
 
-def conform(ds: Dataset) -> Dataset:
-    """Give every frame its canonical dtypes: ts/count int64, rating/weight float64, others
-    object (Python strings, None for missing), with a fresh index; then ``ds.check()``."""
+def conform(ds: Dataset, id_prefix: str = "") -> Dataset:
+    """Finish a reader's dataset; every reader ends with it.
+
+    Gives every frame its canonical dtypes (ts/count int64, rating/weight float64, others
+    object: Python strings, None for missing) and a fresh index; puts ``id_prefix`` before
+    every user, item and entity id (:data:`ID_COLUMNS`); settles duplicate interactions
+    (:func:`~kgrec.loaders.validate.merge_duplicates`, counted in ``ds.duplicates_merged``);
+    then runs ``ds.check()``.
+    """
     for name, frame in ds.frames().items():
         columns = {}
         for col in COLUMNS[name]:
@@ -86,122 +108,71 @@ def conform(ds: Dataset) -> Dataset:
                 values = values.astype(np.float64)
             else:
                 values = values.astype(object)
-            columns[col] = values.reset_index(drop=True)
+                if values.hasnans:
+                    values = values.where(values.notna(), None)
+            values = values.reset_index(drop=True)
+            if id_prefix and col in ID_COLUMNS.get(name, ()):
+                values = _prefixed(values, id_prefix)
+            columns[col] = values
         setattr(ds, name, pd.DataFrame(columns))
+    ds.interactions, merged = merge_duplicates(ds.interactions)
+    ds.duplicates_merged += merged
     ds.check()
     return ds
 
 
-class Issues:
-    """Rejected rows of all files of one dataset, in the ``Dataset.rejects`` layout."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, object]] = []
-
-    def add(self, path: Path, line: int, field: str | None, reason: str, raw: str) -> None:
-        """Record one bad row."""
-        raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        self.rows.append(
-            {"file": str(path), "line": line, "field": field, "reason": reason, "raw": raw}
-        )
-
-    def settle(self, since: int, skip_bad: bool) -> None:
-        """Raise the earliest issue recorded after index ``since`` unless ``skip_bad``."""
-        if skip_bad or len(self.rows) <= since:
-            return
-        first = min(self.rows[since:], key=lambda r: (r["file"], r["line"]))
-        reason = f"{first['reason']} (--skip-bad, or skip_bad=True in Python, skips bad rows)"
-        raise DatasetError(reason, first["file"], first["line"], first["field"])
-
-    def frame(self) -> pd.DataFrame:
-        """The issues as a rejects frame sorted by file and line."""
-        frame = pd.DataFrame(self.rows, columns=REJECT_COLUMNS)
-        frame["line"] = frame["line"].astype(np.int64)
-        frame["field"] = pd.Series([r["field"] for r in self.rows], dtype=object)
-        return frame.sort_values(["file", "line"], kind="stable").reset_index(drop=True)
+@contextmanager
+def _no_field_limit() -> Iterator[None]:
+    """Lift the csv module's (process-wide) field size limit while a whole file, already in
+    memory, is parsed; fields over ``CSV_FIELD_LIMIT`` are then refused by name."""
+    old = csv.field_size_limit(sys.maxsize)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
 
 
-class Table:
-    """Columns of one file plus the bookkeeping to reject rows.
-
-    Attributes:
-        path: the file.
-        columns: the file's columns by name, as pandas Series aligned with the rows.
-        lines: the 1-based line (CSV) or row number (Parquet, header counted) of each row.
-        bad: rows rejected so far.
-    """
-
-    def __init__(
-        self,
-        path: Path,
-        columns: dict[str, pd.Series],
-        lines: np.ndarray,
-        raw: Callable[[int], str],
-        issues: Issues,
-    ) -> None:
-        self.path = path
-        self.columns = columns
-        self.lines = lines
-        self.raw = raw
-        self.issues = issues
-        self.bad = np.zeros(len(lines), dtype=bool)
-
-    def __len__(self) -> int:
-        return len(self.lines)
-
-    def flag(self, mask: np.ndarray, field: str | None, reason: Callable[[int], str]) -> None:
-        """Reject rows in ``mask`` not rejected yet; ``reason(i)`` words row ``i``'s issue."""
-        new = np.flatnonzero(np.asarray(mask, dtype=bool) & ~self.bad)
-        for i in new:
-            self.issues.add(self.path, int(self.lines[i]), field, reason(int(i)), self.raw(int(i)))
-        self.bad[new] = True
-
-    def ints(self, name: str) -> np.ndarray:
-        """Check that column ``name`` holds integers; returns them (0 where bad)."""
-        col = self.columns[name]
-        if pd.api.types.is_integer_dtype(col.dtype):
-            ok = col.notna().to_numpy()
-        elif pd.api.types.is_float_dtype(col.dtype):
-            floats = col.to_numpy(dtype=np.float64)
-            ok = np.isfinite(floats) & (floats == np.round(floats))
-        else:
-            ok = col.astype(str).str.fullmatch(_INT).fillna(False).to_numpy(dtype=bool)
-            ok = ok & col.notna().to_numpy()
-        values = np.zeros(len(col), dtype=np.int64)
-        values[ok] = pd.to_numeric(col[ok]).astype(np.int64).to_numpy()
-        self.flag(~ok, name, lambda i: f"{name} {shown(col.iat[i])} is not an integer")
-        return values
-
-    def floats(self, name: str, low: float | None = None, high: float | None = None) -> np.ndarray:
-        """Check that column ``name`` holds finite numbers in ``[low, high]``; returns them."""
-        col = self.columns[name]
-        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
-        ok = np.isfinite(values)
-        self.flag(~ok, name, lambda i: f"{name} {shown(col.iat[i])} is not a number")
-        if low is not None and high is not None:
-            out = ok & ((values < low) | (values > high))
-            self.flag(
-                out, name, lambda i: f"{name} {values[i]:g} is out of range {low:g} to {high:g}"
-            )
-        return values
-
-    def known(self, name: str, ids: np.ndarray, universe: pd.Index, where: str) -> None:
-        """Reject rows whose id in column ``name`` is not in ``universe`` (named ``where``)."""
-        missing = ~pd.Series(ids, dtype=object).isin(universe).to_numpy(dtype=bool)
-        self.flag(missing, name, lambda i: f"{name} {ids[i]} is an unknown item: not in {where}")
-
-    def strings(self, name: str) -> np.ndarray:
-        """Column ``name`` as an object array of str ('' for missing values)."""
-        col = self.columns[name]
-        return col.fillna("").astype(str).to_numpy(dtype=object)
+def _parse_rows(
+    path: Path, physical: list[str], issues: Issues
+) -> tuple[list[str], list[list[str]], list[int], list[int]]:
+    """The header and the non-blank rows with their first and last physical line. A line the
+    csv module cannot parse (a stray carriage return) becomes an issue of its own."""
+    reader = csv.reader((line + "\n" for line in physical), strict=False)
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    header: list[str] | None = None
+    start = 1
+    while True:
+        try:
+            for row in reader:
+                if header is None:
+                    header = row
+                elif row:
+                    rows.append(row)
+                    starts.append(start)
+                    ends.append(reader.line_num)
+                start = reader.line_num + 1
+            break
+        except csv.Error as exc:
+            reason = f"broken CSV: {exc}"
+            if "new-line character" in str(exc):
+                reason = "a carriage return (\\r) inside an unquoted field; quote or remove it"
+            if header is None:
+                raise DatasetError(f"unreadable header: {reason}", path, 1) from None
+            raw = "\n".join(physical[start - 1 : reader.line_num])
+            issues.add(path, start, None, reason, raw)
+            start = reader.line_num + 1
+    return header or [], rows, starts, ends
 
 
 def read_csv_table(path: Path, required: Sequence[str], issues: Issues) -> Table:
     """Parse a CSV file with a header into a :class:`Table` and run the structural checks.
 
     Checks: the header names every ``required`` column (raises at line 1, field = the missing
-    column); every row has as many fields as the header (a truncated or broken line); no
-    field holds bytes that are not UTF-8. Blank lines are ignored.
+    column); every row has as many fields as the header (a truncated or broken line) and
+    parses as CSV; no field holds bytes that are not UTF-8, a NUL character, or more than
+    ``CSV_FIELD_LIMIT`` characters. Blank lines are ignored.
 
     Args:
         path: the CSV file.
@@ -213,13 +184,8 @@ def read_csv_table(path: Path, required: Sequence[str], issues: Issues) -> Table
     """
     text, had_bad_bytes = read_text(path)
     physical = text.split("\n")
-    reader = csv.reader((line + "\n" for line in physical), strict=False)
-    try:
-        header = next(reader)
-    except StopIteration:
-        header = []
-    except csv.Error as exc:
-        raise DatasetError(f"unreadable header: {exc}", path, 1) from None
+    with _no_field_limit():
+        header, rows, starts, ends = _parse_rows(path, physical, issues)
     if not header or header == [""]:
         raise DatasetError(f"empty file: expected a header naming {','.join(required)}", path, 1)
     header = [h.strip() for h in header]
@@ -228,21 +194,11 @@ def read_csv_table(path: Path, required: Sequence[str], issues: Issues) -> Table
     for name in required:
         if name not in header:
             raise DatasetError(
-                f"header lacks column '{name}' (found {','.join(header)})", path, 1, name
+                f"header lacks column {shown(name)} (found {','.join(header)})"[:200],
+                path,
+                1,
+                name,
             )
-    rows: list[list[str]] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    start = reader.line_num + 1
-    try:
-        for row in reader:
-            if row:
-                rows.append(row)
-                starts.append(start)
-                ends.append(reader.line_num)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise DatasetError(f"broken CSV: {exc}", path, start) from None
     lines = np.asarray(starts, dtype=np.int64)
     ends_arr = np.asarray(ends, dtype=np.int64)
 
@@ -265,12 +221,24 @@ def read_csv_table(path: Path, required: Sequence[str], issues: Issues) -> Table
         lambda i: (
             f"expected {width} fields ({','.join(header)}), found {counts[i]}; "
             "the line is broken or the file truncated"
-        ),
+        )[:300],
     )
-    if had_bad_bytes:
-        for name, col in columns.items():
+    for name, col in columns.items() if len(text) > CSV_FIELD_LIMIT else ():
+        if len(col) and col.str.len().max() > CSV_FIELD_LIMIT:
+            table.flag(
+                (col.str.len() > CSV_FIELD_LIMIT).to_numpy(dtype=bool),
+                name,
+                lambda i, col=col: (
+                    f"the field is {len(col.iat[i]):,} characters, over the CSV field limit of "
+                    f'{CSV_FIELD_LIMIT:,} (CSV_FIELD_LIMIT); is a quote (") left open?'
+                ),
+            )
+    for name, col in columns.items():
+        if had_bad_bytes:
             mask = col.str.contains(_BAD_BYTES, regex=True).to_numpy(dtype=bool)
             table.flag(mask, name, lambda i, col=col: encoding_reason(col.iat[i]))
             if mask.any():
-                columns[name] = col.where(~mask, "")
+                columns[name] = col = col.where(~mask, "")
+        if "\x00" in text:
+            table.storable(name, col.to_numpy(dtype=object), CSV_FIELD_LIMIT, "text")
     return table

@@ -17,6 +17,11 @@ user_tags      user_id, item_id, tag, ts (int, -1 if unknown)
 entities       id, name, type
 triples        item_id, relation, entity_id
 =============  ============================================================================
+
+Values the stores cannot take are refused by every reader and by :meth:`Dataset.validate`:
+keys (ids, tag names, relation names: the columns in :data:`KEY_COLUMNS`) longer than
+:data:`MAX_KEY_BYTES`, other text longer than :data:`MAX_TEXT_BYTES`, and any string holding a
+NUL character or a character that is not encodable as UTF-8.
 """
 
 from __future__ import annotations
@@ -24,7 +29,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+
+from kgrec.errors import DatasetError
+from kgrec.loaders.validate import fault_reason, string_faults
+
+#: The longest id, tag name or relation name, in UTF-8 bytes. The stores index these values,
+#: and an indexed value of 4,096 bytes or more breaks the embedded store's index silently.
+MAX_KEY_BYTES = 1024
+#: The longest other text value (title, description, entity name...), in UTF-8 bytes.
+MAX_TEXT_BYTES = 65_536
 
 COLUMNS: dict[str, list[str]] = {
     "users": ["id"],
@@ -34,6 +49,18 @@ COLUMNS: dict[str, list[str]] = {
     "item_tags": ["item_id", "tag", "source", "count"],
     "user_tags": ["user_id", "item_id", "tag", "ts"],
     "entities": ["id", "name", "type"],
+    "triples": ["item_id", "relation", "entity_id"],
+}
+
+#: Columns whose values are indexed keys, limited to ``MAX_KEY_BYTES``.
+KEY_COLUMNS: dict[str, list[str]] = {
+    "users": ["id"],
+    "items": ["id"],
+    "tags": ["name"],
+    "interactions": ["user_id", "item_id"],
+    "item_tags": ["item_id", "tag"],
+    "user_tags": ["user_id", "item_id", "tag"],
+    "entities": ["id"],
     "triples": ["item_id", "relation", "entity_id"],
 }
 
@@ -58,6 +85,9 @@ class Dataset:
         name: short name (``movielens``, ``synthetic``, ...).
         rejects: rows that failed validation when reading with ``skip_bad=True``; columns
             file, line, field, reason, raw.
+        duplicates_merged: interaction rows dropped because another row had the same
+            ``(user_id, item_id)``: the latest timestamp wins, on equal timestamps the last
+            row in file order.
     """
 
     name: str
@@ -72,19 +102,65 @@ class Dataset:
     rejects: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["file", "line", "field", "reason", "raw"])
     )
+    duplicates_merged: int = 0
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The canonical frames by name, in write order."""
         return {name: getattr(self, name) for name in COLUMNS}
 
     def check(self) -> None:
-        """Raise ``ValueError`` if a frame lacks or adds canonical columns (a reader bug)."""
+        """Check the canonical columns, then the values (:meth:`validate`).
+
+        Raises:
+            ValueError: a frame lacks or adds canonical columns (a reader bug).
+            DatasetError: a value the stores cannot take, see :meth:`validate`.
+        """
         for name, frame in self.frames().items():
             if list(frame.columns) != COLUMNS[name]:
                 raise ValueError(
                     f"{self.name}.{name} has columns {list(frame.columns)}, "
                     f"expected {COLUMNS[name]}"
                 )
+        self.validate()
+
+    def validate(self) -> None:
+        """Refuse values the stores cannot take, for datasets built in Python.
+
+        Checks every string column: keys (:data:`KEY_COLUMNS`) of at most
+        :data:`MAX_KEY_BYTES` UTF-8 bytes, other text of at most :data:`MAX_TEXT_BYTES`, no NUL,
+        no character that is not encodable as UTF-8; and ratings and weights that are not
+        infinite (a rating may be NaN: none given; a weight may not).
+
+        Raises:
+            DatasetError: naming the frame and column (``field``) and the first bad row's
+                index label.
+        """
+        for name, frame in self.frames().items():
+            for col in COLUMNS[name]:
+                if col not in frame.columns:
+                    continue
+                values = frame[col]
+                if col in ("rating", "weight"):
+                    self._finite(name, col, values)
+                elif col not in ("ts", "count"):
+                    key = col in KEY_COLUMNS[name]
+                    limit = MAX_KEY_BYTES if key else MAX_TEXT_BYTES
+                    mask = string_faults(values, limit)
+                    if mask is not None:
+                        pos = int(np.argmax(mask))
+                        reason = fault_reason(col, values.iat[pos], limit, "key" if key else "text")
+                        self._refuse(name, col, frame.index[pos], reason)
+
+    def _finite(self, name: str, col: str, values: pd.Series) -> None:
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.isinf(numbers) if col == "rating" else ~np.isfinite(numbers)
+        if bad.any():
+            pos = int(np.argmax(bad))
+            reason = f"{col} {values.iat[pos]!r} is not a finite number"
+            self._refuse(name, col, values.index[pos], reason)
+
+    def _refuse(self, name: str, col: str, label: object, reason: str) -> None:
+        raise DatasetError(f"row {label!r} of {self.name}.{name}: {reason}", field=f"{name}.{col}")
 
     def summary(self) -> dict[str, int]:
         """Row counts per frame."""

@@ -13,7 +13,10 @@ Files read from the dataset folder:
   dropped and counted in the log.
 
 ``item_list.txt``, ``entity_list.txt``, ``relation_list.txt`` and ``user_list.txt`` are not
-needed and not read.
+needed and not read. Items are named only by id: their title and description are None (not
+given), so a writer keeps what the store already holds. An item listed twice for one user
+(or in both train and test) is one interaction: the last one read wins (test after train).
+The layout has no ratings, so ``rating_range`` must be None.
 """
 
 from __future__ import annotations
@@ -25,8 +28,15 @@ import numpy as np
 import pandas as pd
 
 from kgrec.errors import DatasetError
-from kgrec.loaders._csv import Issues, conform, encoding_reason, has_bad_bytes, read_text, shown
+from kgrec.loaders._csv import Issues, conform, read_text
 from kgrec.loaders.frames import Dataset
+from kgrec.loaders.validate import (
+    InvalidParameter,
+    check_prefix,
+    encoding_reason,
+    has_bad_bytes,
+    shown,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +80,10 @@ def _int_tokens(
     for pos, token in enumerate(tokens):
         if not (token.isascii() and token.isdigit() and len(token) <= 18):
             field = names[min(pos, len(names) - 1)]
-            reason = f"{field} {shown(token)} (token {pos + 1}) is not a non-negative integer"
+            reason = (
+                f"{field} {shown(token)} (token {pos + 1}) is not a non-negative integer "
+                "of at most 18 digits"
+            )
             issues.add(path, lineno, field, reason, line)
             return None
     return [int(t) for t in tokens]
@@ -132,23 +145,42 @@ def _series(value: str, n: int) -> pd.Series:
     return pd.Series(np.full(n, value, dtype=object), dtype=object)
 
 
-def read_lightgcn(path: str | Path, *, skip_bad: bool = False) -> Dataset:
+def read_lightgcn(
+    path: str | Path,
+    *,
+    skip_bad: bool = False,
+    rating_range: tuple[float, float] | None = None,
+    id_prefix: str = "",
+) -> Dataset:
     """Read a LightGCN/KGAT dataset folder into canonical frames.
 
     Args:
         path: the folder holding ``train.txt`` and optionally ``test.txt``, ``kg_final.txt``.
         skip_bad: collect bad lines in ``Dataset.rejects`` and drop them instead of raising.
             Missing ``train.txt`` raises either way.
+        rating_range: accepted for uniformity with the other readers; the layout has no
+            ratings, so anything but None is refused.
+        id_prefix: put before every user, item and entity id (``'lg:'`` gives ``'lg:10'``
+            and ``'lg:e100'``), to keep datasets apart in one store; relation names are not
+            prefixed.
 
     Returns:
-        The dataset named ``'lightgcn'``; ids are the integers as strings, item titles are
-        ``'item <id>'``.
+        The dataset named ``'lightgcn'``; ids are the integers as strings (with
+        ``id_prefix``), item titles and descriptions are None.
 
     Raises:
+        InvalidParameter: ``rating_range`` is given, or ``id_prefix`` is impossible.
         DatasetError: a missing file or (unless ``skip_bad``) a bad line: a token that is not a
-            non-negative integer, bytes that are not UTF-8, or a kg line without exactly three
-            fields. The error names the file, its 1-based line and the field.
+            non-negative integer of at most 18 digits, bytes that are not UTF-8, a NUL
+            character, or a kg line without exactly three fields. The error names the file,
+            its 1-based line and the field.
     """
+    if rating_range is not None:
+        raise InvalidParameter(
+            f"rating_range {rating_range!r} does not apply: the LightGCN layout has no ratings; "
+            "leave it out (no --rating-range)"
+        )
+    prefix = check_prefix(id_prefix)
     root = Path(path)
     if not root.is_dir():
         raise DatasetError("dataset folder not found", root)
@@ -180,9 +212,7 @@ def read_lightgcn(path: str | Path, *, skip_bad: bool = False) -> Dataset:
     )
     ds.users = pd.DataFrame({"id": _strings(np.unique(np.concatenate(user_lists)))})
     item_ids = _strings(item_ints)
-    ds.items = pd.DataFrame(
-        {"id": item_ids, "title": _strings(item_ints, "item "), "description": None}
-    )
+    ds.items = pd.DataFrame({"id": item_ids, "title": None, "description": None})
 
     kg_file = root / "kg_final.txt"
     if kg_file.exists():
@@ -210,6 +240,6 @@ def read_lightgcn(path: str | Path, *, skip_bad: bool = False) -> Dataset:
             }
         )
     ds.rejects = issues.frame()
-    conform(ds)
+    conform(ds, prefix)
     log.info("read %s: %s", root, ds.summary())
     return ds

@@ -9,7 +9,9 @@ Files read from the dataset folder:
   ``user_tags`` row, and per item the applications of one normalised tag become one
   ``item_tags`` row with source ``'user'`` and ``count`` = number of applications.
 
-``links.csv`` is ignored. Every file is validated before anything is returned.
+``links.csv`` is ignored. Every file is validated before anything is returned. Several
+ratings of one user for one movie are merged: the latest timestamp wins, on equal timestamps
+the last row (``Dataset.duplicates_merged`` counts the dropped rows).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pandas as pd
 from kgrec.errors import DatasetError
 from kgrec.loaders._csv import Issues, Table, conform, read_csv_table
 from kgrec.loaders.frames import Dataset, normalise_tag
+from kgrec.loaders.validate import check_prefix, check_rating_range
 
 log = logging.getLogger(__name__)
 
@@ -36,35 +39,54 @@ NO_GENRES = "(no genres listed)"
 RATING_RANGE = (0.5, 5.0)
 
 
-def _ids(table: Table, column: str) -> np.ndarray:
-    """Integer ids of ``column`` as canonical strings (``'007'`` -> ``'7'``)."""
-    return table.ints(column).astype(str).astype(object)
+def _ids(table: Table, column: str, prefix: str) -> np.ndarray:
+    """Integer ids of ``column`` as canonical strings (``'007'`` -> ``'7'``), unprefixed."""
+    ids = table.ints(column).astype(str).astype(object)
+    table.keys(column, ids, prefix)
+    return ids
 
 
-def read_movielens(path: str | Path, *, skip_bad: bool = False) -> Dataset:
+def read_movielens(
+    path: str | Path,
+    *,
+    skip_bad: bool = False,
+    rating_range: tuple[float, float] | None = RATING_RANGE,
+    id_prefix: str = "",
+) -> Dataset:
     """Read a MovieLens dataset folder into canonical frames.
 
     Args:
         path: the folder holding ``movies.csv``, ``ratings.csv`` and optionally ``tags.csv``.
         skip_bad: collect bad rows in ``Dataset.rejects`` and drop them instead of raising.
             Header errors and missing files raise either way.
+        rating_range: the lowest and highest rating allowed; MovieLens' own scale
+            (0.5, 5.0) by default; None allows any finite number.
+        id_prefix: put before every user and item id (``'ml:'``), to keep datasets apart in
+            one store; tag names are not prefixed.
 
     Returns:
         The dataset named ``'movielens'``. Users are every user that rated or tagged.
 
     Raises:
         DatasetError: a missing file, a bad header, or (unless ``skip_bad``) a bad row: wrong
-            number of fields, bytes that are not UTF-8, a non-integer id or timestamp, a rating
-            that is not a number in 0.5..5, or a rating or tag naming a movieId absent from
-            movies.csv. The error names the file, its 1-based line and the field.
+            number of fields, bytes that are not UTF-8, a NUL character, a non-integer id or
+            timestamp, a rating that is not a finite number in ``rating_range``, a title over
+            ``MAX_TEXT_BYTES`` or a tag over ``MAX_KEY_BYTES``, or a rating or tag naming a
+            movieId absent from movies.csv. The error names the file, its 1-based line and
+            the field. ``InvalidParameter`` (a DatasetError) for a bad ``rating_range`` or
+            ``id_prefix``.
     """
+    bounds = check_rating_range(rating_range)
+    prefix = check_prefix(id_prefix)
     root = Path(path)
     if not root.is_dir():
         raise DatasetError("dataset folder not found", root)
     issues = Issues()
 
     movies = read_csv_table(root / "movies.csv", ["movieId", "title", "genres"], issues)
-    movie_ids = _ids(movies, "movieId")
+    movie_ids = _ids(movies, "movieId", prefix)
+    titles = movies.texts("title")
+    genres = movies.tag_lists("genres", "|", NO_GENRES)
     seen = pd.Series(movie_ids).where(~movies.bad)
     dup = (seen.duplicated() & seen.notna()).to_numpy()
     movies.flag(dup, "movieId", lambda i: f"movieId {movie_ids[i]} is listed twice")
@@ -76,9 +98,9 @@ def read_movielens(path: str | Path, *, skip_bad: bool = False) -> Dataset:
     ratings = read_csv_table(
         root / "ratings.csv", ["userId", "movieId", "rating", "timestamp"], issues
     )
-    r_users = _ids(ratings, "userId")
-    r_items = _ids(ratings, "movieId")
-    r_values = ratings.floats("rating", *RATING_RANGE)
+    r_users = _ids(ratings, "userId", prefix)
+    r_items = _ids(ratings, "movieId", prefix)
+    r_values = ratings.floats("rating", bounds)
     r_ts = ratings.ints("timestamp")
     ratings.known("movieId", r_items, catalogue, "movies.csv")
     issues.settle(mark, skip_bad)
@@ -88,12 +110,13 @@ def read_movielens(path: str | Path, *, skip_bad: bool = False) -> Dataset:
     if tags_path.exists():
         mark = len(issues.rows)
         tags = read_csv_table(tags_path, ["userId", "movieId", "tag", "timestamp"], issues)
-        t_users = _ids(tags, "userId")
-        t_items = _ids(tags, "movieId")
+        t_users = _ids(tags, "userId", prefix)
+        t_items = _ids(tags, "movieId", prefix)
         t_names = np.array([normalise_tag(t) for t in tags.strings("tag")], dtype=object)
         t_ts = tags.ints("timestamp")
         tags.known("movieId", t_items, catalogue, "movies.csv")
         tags.flag(t_names == "", "tag", lambda i: "tag is empty")
+        tags.keys("tag", t_names)
         issues.settle(mark, skip_bad)
     else:
         log.info("%s: no tags.csv, reading without user tags", root)
@@ -102,19 +125,15 @@ def read_movielens(path: str | Path, *, skip_bad: bool = False) -> Dataset:
     ds.items = pd.DataFrame(
         {
             "id": movie_ids[good_movies],
-            "title": movies.strings("title")[good_movies],
+            "title": [t if t.strip() else None for t in titles[good_movies]],
             "description": None,
         }
     )
     genre_rows = [
         (item, name)
-        for item, genres in zip(
-            movie_ids[good_movies], movies.strings("genres")[good_movies], strict=True
-        )
-        for name in dict.fromkeys(
-            normalise_tag(g) for g in genres.split("|") if normalise_tag(g) != NO_GENRES
-        )
-        if name
+        for item, names, good in zip(movie_ids, genres, good_movies, strict=True)
+        if good
+        for name in names
     ]
     genre_tags = pd.DataFrame(genre_rows, columns=["item_id", "tag"], dtype=object)
     genre_tags["source"] = "genre"
@@ -156,7 +175,7 @@ def read_movielens(path: str | Path, *, skip_bad: bool = False) -> Dataset:
     users = pd.unique(np.concatenate(user_ids))
     ds.users = pd.DataFrame({"id": sorted(users, key=int)}, dtype=object)
     ds.rejects = issues.frame()
-    conform(ds)
+    conform(ds, prefix)
     log.info("read %s: %s", root, ds.summary())
     return ds
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from kgrec.loaders._csv import conform
 from kgrec.loaders.frames import Dataset, normalise_tag
+from kgrec.loaders.validate import InvalidParameter, check_prefix
 
 AFFINITY = 15.0
 START_TS = 1_577_836_800  # 2020-01-01T00:00:00Z
@@ -183,6 +184,7 @@ def generate_synthetic_world(
     num_tags: int = 40,
     num_interactions: int = 20000,
     seed: int = 0,
+    id_prefix: str = "",
 ) -> tuple[Dataset, dict[str, list[str]]]:
     """Generate the synthetic dataset and each user's favourite tags.
 
@@ -192,24 +194,19 @@ def generate_synthetic_world(
         num_tags: tags taken from :func:`tag_vocabulary` (2 to its length).
         num_interactions: exact number of distinct (user, item) interactions; between
             ``3 * num_users`` and ``num_users * num_items``.
-        seed: the random seed; the same arguments give identical frames.
+        seed: the random seed (>= 0); the same arguments give identical frames.
+        id_prefix: put before every user and item id (``'syn:'`` gives ``'syn:u1'``).
 
     Returns:
         The dataset named ``'synthetic'`` and ``{user_id: favourite tags, strongest first}``.
 
     Raises:
-        ValueError: the sizes are impossible.
+        InvalidParameter: (a ``ValueError`` and a ``KgrecError``) the sizes are impossible,
+            the seed is negative or the prefix unusable.
     """
+    _check_sizes(num_users, num_items, num_tags, num_interactions, seed)
+    prefix = check_prefix(id_prefix)
     vocab = tag_vocabulary()
-    if not 2 <= num_tags <= len(vocab):
-        raise ValueError(f"num_tags must be 2..{len(vocab)}, got {num_tags}")
-    if num_users < 1 or num_items < MIN_PER_USER:
-        raise ValueError(f"need num_users >= 1 and num_items >= 3, got {num_users}, {num_items}")
-    if not MIN_PER_USER * num_users <= num_interactions <= num_users * num_items:
-        raise ValueError(
-            f"num_interactions must be {MIN_PER_USER * num_users}..{num_users * num_items} "
-            f"for {num_users} users and {num_items} items, got {num_interactions}"
-        )
     rng = np.random.default_rng(seed)
     names = np.array(vocab[:num_tags], dtype=object)
     tag_logw = -0.7 * np.log(rng.permutation(num_tags) + 1.0)
@@ -230,8 +227,8 @@ def generate_synthetic_world(
     before = np.repeat(cum[starts] - gaps[starts], need)
     ts = START_TS + rng.integers(0, 365 * 86_400, num_users)[u] + cum - before
 
-    user_ids = np.array([f"u{k}" for k in range(1, num_users + 1)], dtype=object)
-    item_ids = np.array([f"i{k}" for k in range(1, num_items + 1)], dtype=object)
+    user_ids = np.array([f"{prefix}u{k}" for k in range(1, num_users + 1)], dtype=object)
+    item_ids = np.array([f"{prefix}i{k}" for k in range(1, num_items + 1)], dtype=object)
     ds = Dataset(name="synthetic")
     ds.users = pd.DataFrame({"id": user_ids})
     ds.items = _items(rng, item_ids, names, item_tags)
@@ -267,6 +264,28 @@ def generate_synthetic_world(
     return ds, prefs
 
 
+def _check_sizes(users: int, items: int, tags: int, interactions: int, seed: int) -> None:
+    """Raise :class:`InvalidParameter` naming the first impossible size."""
+    most = len(tag_vocabulary())
+    if not 2 <= tags <= most:
+        raise InvalidParameter(f"num_tags must be 2..{most}, got {tags}")
+    if users < 1:
+        raise InvalidParameter(f"num_users must be at least 1, got {users}")
+    if items < MIN_PER_USER:
+        raise InvalidParameter(
+            f"num_items must be at least {MIN_PER_USER} (every user has {MIN_PER_USER} distinct "
+            f"items), got {items}"
+        )
+    if not MIN_PER_USER * users <= interactions <= users * items:
+        raise InvalidParameter(
+            f"num_interactions must be {MIN_PER_USER * users:,}..{users * items:,} "
+            f"for {users:,} users and {items:,} items ({MIN_PER_USER} per user up to every "
+            f"item), got {interactions:,}"
+        )
+    if seed < 0:
+        raise InvalidParameter(f"seed must be 0 or more, got {seed}")
+
+
 def _items(rng: np.random.Generator, ids: np.ndarray, names: np.ndarray, item_tags) -> pd.DataFrame:
     """Unique titles ('The Silent Harbor #17') and descriptions naming each item's tags."""
     adj = rng.integers(0, len(_ADJECTIVES), len(ids))
@@ -296,6 +315,9 @@ def generate_synthetic(
     num_tags: int = 40,
     num_interactions: int = 20000,
     seed: int = 0,
+    id_prefix: str = "",
 ) -> Dataset:
     """The dataset of :func:`generate_synthetic_world` without the preferences."""
-    return generate_synthetic_world(num_users, num_items, num_tags, num_interactions, seed)[0]
+    return generate_synthetic_world(
+        num_users, num_items, num_tags, num_interactions, seed, id_prefix
+    )[0]

@@ -14,6 +14,11 @@ from it are rejected as unknown items.
 
 Line numbers in errors are physical CSV lines, or for Parquet the 1-based row number plus one
 for the header (so the first data row is line 2 in both).
+
+Items named only by id (no items file, no title column) get ``title=None`` and
+``description=None``: not given, so a writer keeps what the store already holds. Several rows
+for one (user, item) are merged: the latest timestamp wins, on equal timestamps the last row
+in file order (``Dataset.duplicates_merged`` counts the dropped rows).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ import pandas as pd
 
 from kgrec.errors import DatasetError
 from kgrec.loaders._csv import Issues, Table, conform, read_csv_table
-from kgrec.loaders.frames import Dataset, normalise_tag
+from kgrec.loaders.frames import Dataset
+from kgrec.loaders.validate import InvalidParameter, check_prefix, check_rating_range, shown
 
 log = logging.getLogger(__name__)
 
@@ -73,18 +79,32 @@ def _read_parquet(
     def raw(i: int) -> str:
         return ", ".join(f"{k}={v.iat[i]}" for k, v in columns.items())
 
-    return Table(path, columns, lines, raw, issues)
+    table = Table(path, columns, lines, raw, issues)
+    for name, col in columns.items():
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            table.storable(name, col.to_numpy(dtype=object), None, "text")
+    return table
 
 
-def _ids(table: Table, column: str) -> np.ndarray:
-    """Non-empty ids of ``column`` as strings; integral floats lose their ``.0``."""
+def _ids(table: Table, column: str, prefix: str) -> np.ndarray:
+    """Non-empty ids of ``column`` as strings (unprefixed); integral floats lose their
+    ``.0``. Rejects ids over ``MAX_KEY_BYTES`` once ``prefix`` is put before them."""
     col = table.columns[column]
-    if pd.api.types.is_float_dtype(col.dtype) and (col.dropna() % 1 == 0).all():
-        col = col.astype("Int64")
+    if pd.api.types.is_float_dtype(col.dtype):
+        present = col.dropna()
+        if ((present % 1 == 0) & (present.abs() < 2**53)).all():
+            col = col.astype("Int64")
     values = col.astype(object).where(col.notna(), "").astype(str).str.strip()
     out = values.to_numpy(dtype=object)
     table.flag(out == "", column, lambda i: f"{column} is empty")
+    table.keys(column, out, prefix)
     return out
+
+
+def _missing(values: pd.Series) -> pd.Series:
+    """Text values with blank or missing ones as None (not given)."""
+    given = [v if isinstance(v, str) and v.strip() else None for v in values]
+    return pd.Series(given, index=values.index, dtype=object)
 
 
 def _timestamps(table: Table, column: str) -> np.ndarray:
@@ -96,13 +116,6 @@ def _timestamps(table: Table, column: str) -> np.ndarray:
     return table.ints(column)
 
 
-def _split_tags(values: np.ndarray) -> list[list[str]]:
-    return [
-        list(dict.fromkeys(t for t in map(normalise_tag, str(v).split(TAG_SEPARATOR)) if t))
-        for v in values
-    ]
-
-
 def read_table(
     path_or_paths: str | Path | Sequence[str | Path],
     mapping: Mapping[str, str],
@@ -111,6 +124,8 @@ def read_table(
     items_mapping: Mapping[str, str] | None = None,
     skip_bad: bool = False,
     name: str = "table",
+    rating_range: tuple[float, float] | None = None,
+    id_prefix: str = "",
 ) -> Dataset:
     """Read interaction files (CSV or Parquet) and an optional items file.
 
@@ -122,41 +137,53 @@ def read_table(
             by default ``id`` is required and the others are used when the header has them.
         skip_bad: collect bad rows in ``Dataset.rejects`` and drop them instead of raising.
         name: the dataset's name.
+        rating_range: the lowest and highest rating allowed; None (the default) allows any
+            finite number.
+        id_prefix: put before every user and item id (``'shop:'``), to keep datasets apart
+            in one store; tag names are not prefixed.
 
     Returns:
         The dataset; interactions have kind ``'rating'`` (weight = rating) when a rating
         column is mapped, else ``'implicit'`` (rating NaN, weight 1.0).
 
     Raises:
-        ValueError: ``mapping`` lacks user_id/item_id or names unknown keys.
-        DatasetError: a missing file, a missing column, or (unless ``skip_bad``) a bad row.
+        InvalidParameter: (a ``ValueError`` and a ``DatasetError``) ``mapping`` lacks
+            user_id/item_id or names unknown keys, no file is given, or ``rating_range`` or
+            ``id_prefix`` is impossible.
+        DatasetError: a missing file, a missing column, or (unless ``skip_bad``) a bad row:
+            an empty id, an id over ``MAX_KEY_BYTES``, a NUL character, a rating that is not
+            a finite number (in ``rating_range``), a bad timestamp, text over
+            ``MAX_TEXT_BYTES``, an unknown item. Errors name the file, line and field.
     """
     for key in ("user_id", "item_id"):
         if key not in mapping:
-            raise ValueError(f"mapping needs '{key}'; got {sorted(mapping)}")
+            raise InvalidParameter(f"mapping needs '{key}'; got {sorted(mapping)}")
     unknown = set(mapping) - set(INTERACTION_KEYS)
     if unknown:
-        raise ValueError(f"unknown mapping keys {sorted(unknown)}; use {INTERACTION_KEYS}")
+        raise InvalidParameter(f"unknown mapping keys {sorted(unknown)}; use {INTERACTION_KEYS}")
+    bounds = check_rating_range(rating_range)
+    prefix = check_prefix(id_prefix)
     paths = [Path(path_or_paths)] if isinstance(path_or_paths, str | Path) else path_or_paths
     if not paths:
-        raise ValueError("no interaction files given")
+        raise InvalidParameter("no interaction files given")
     issues = Issues()
-    catalogue = _read_items(Path(items), items_mapping, issues, skip_bad) if items else None
+    catalogue = _read_items(Path(items), items_mapping, issues, skip_bad, prefix) if items else None
 
     parts = []
     for path in map(Path, paths):
         mark = len(issues.rows)
         table = _load(path, mapping, (), issues)
-        users = _ids(table, mapping["user_id"])
-        item_ids = _ids(table, mapping["item_id"])
-        part = {"user_id": users, "item_id": item_ids}
+        users = _ids(table, mapping["user_id"], prefix)
+        item_ids = _ids(table, mapping["item_id"], prefix)
+        part: dict[str, object] = {"user_id": users, "item_id": item_ids}
         if "rating" in mapping:
-            part["rating"] = table.floats(mapping["rating"])
+            part["rating"] = table.floats(mapping["rating"], bounds)
         if "ts" in mapping:
             part["ts"] = _timestamps(table, mapping["ts"])
-        for key in ("title", "tags"):
-            if key in mapping:
-                part[key] = table.columns[mapping[key]].fillna("").astype(str).to_numpy(object)
+        if "title" in mapping:
+            part["title"] = table.texts(mapping["title"])
+        if "tags" in mapping:
+            part["tags"] = table.tag_lists(mapping["tags"], TAG_SEPARATOR)
         if catalogue is not None:
             table.known(mapping["item_id"], item_ids, pd.Index(catalogue["id"]), str(items))
         issues.settle(mark, skip_bad)
@@ -184,15 +211,16 @@ def read_table(
                 "id": firsts["item_id"].to_numpy(object),
                 "title": firsts["title"].to_numpy(object) if "title" in rows else None,
                 "description": None,
-                "tags": firsts["tags"].to_numpy(object) if "tags" in rows else "",
+                "tags": firsts["tags"].to_numpy(object) if "tags" in rows else None,
             }
         )
-    catalogue["title"] = catalogue["title"].where(catalogue["title"] != "", None)
+    catalogue["title"] = _missing(catalogue["title"])
+    catalogue["description"] = _missing(catalogue["description"])
     ds.items = catalogue[["id", "title", "description"]].reset_index(drop=True)
     pairs = [
         (item, tag)
-        for item, tags in zip(catalogue["id"], _split_tags(catalogue["tags"]), strict=True)
-        for tag in tags
+        for item, tags in zip(catalogue["id"], catalogue["tags"], strict=True)
+        for tag in (tags or ())
     ]
     item_tags = pd.DataFrame(pairs, columns=["item_id", "tag"], dtype=object)
     item_tags["source"] = "genre"
@@ -200,31 +228,31 @@ def read_table(
     ds.item_tags = item_tags
     ds.tags = pd.DataFrame({"name": pd.unique(item_tags["tag"])}, dtype=object)
     ds.rejects = issues.frame()
-    conform(ds)
+    conform(ds, prefix)
     log.info("read %s: %s", [str(p) for p in paths], ds.summary())
     return ds
 
 
 def _read_items(
-    path: Path, mapping: Mapping[str, str] | None, issues: Issues, skip_bad: bool
+    path: Path, mapping: Mapping[str, str] | None, issues: Issues, skip_bad: bool, prefix: str
 ) -> pd.DataFrame:
-    """The items file as a frame with columns id, title, description, tags."""
+    """The items file as a frame with columns id, title, description (str or None), tags
+    (lists of tag names); ids unprefixed."""
     if mapping is not None and "id" not in mapping:
-        raise ValueError(f"items_mapping needs 'id'; got {sorted(mapping)}")
+        raise InvalidParameter(f"items_mapping needs 'id'; got {sorted(mapping)}")
     given = dict(mapping) if mapping is not None else {"id": "id"}
     optional = [k for k in ITEM_KEYS if k not in given]
     mark = len(issues.rows)
     table = _load(path, given, optional, issues)
     cols = {k: given.get(k, k) for k in ITEM_KEYS}
-    ids = _ids(table, cols["id"])
+    ids = _ids(table, cols["id"], prefix)
     seen = pd.Series(ids).where(~table.bad)
     dup = (seen.duplicated() & seen.notna()).to_numpy()
-    table.flag(dup, cols["id"], lambda i: f"{cols['id']} {ids[i]} is listed twice")
+    table.flag(dup, cols["id"], lambda i: f"{cols['id']} {shown(ids[i])} is listed twice")
+    out: dict[str, object] = {"id": ids}
+    for key in ("title", "description"):
+        out[key] = table.texts(cols[key]) if cols[key] in table.columns else None
+    tags = cols["tags"]
+    out["tags"] = table.tag_lists(tags, TAG_SEPARATOR) if tags in table.columns else None
     issues.settle(mark, skip_bad)
-    out = {"id": ids}
-    for key in ("title", "description", "tags"):
-        col = table.columns.get(cols[key])
-        out[key] = col.fillna("").astype(str).to_numpy(object) if col is not None else ""
-    frame = pd.DataFrame(out)[~table.bad].reset_index(drop=True)
-    frame["description"] = frame["description"].where(frame["description"] != "", None)
-    return frame
+    return pd.DataFrame(out)[~table.bad].reset_index(drop=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 
 from kgrec.cli.context import CliContext, get
+from kgrec.errors import KgrecError
 from kgrec.loaders.frames import Dataset
+from kgrec.loaders.validate import InvalidParameter, check_rating_range
 
 app = typer.Typer(help="Load a dataset into the graph store.", no_args_is_help=True)
 
@@ -15,6 +18,36 @@ SKIP_BAD = typer.Option(
     False, "--skip-bad", help="Skip bad rows, writing them to a rejects file, instead of stopping."
 )
 REJECTS = typer.Option(None, "--rejects", help="Rejects file (default: <input>.rejects.csv).")
+RATING_RANGE = typer.Option(
+    None,
+    "--rating-range",
+    metavar="LOW,HIGH",
+    help="Ratings allowed, e.g. 1,10; 'any' allows every finite number "
+    "(default: movielens 0.5,5; csv any; lightgcn has no ratings).",
+)
+ID_PREFIX = typer.Option(
+    "", "--id-prefix", help="Put before every user, item and entity id (e.g. 'lg:')."
+)
+
+
+def _reader_options(rating_range: str | None, id_prefix: str) -> dict:
+    """Reader keyword arguments from ``--rating-range`` and ``--id-prefix``; a reader's own
+    default range applies when ``--rating-range`` is not given."""
+    options: dict = {"id_prefix": id_prefix}
+    if rating_range is None:
+        return options
+    text = rating_range.strip()
+    if text.lower() == "any":
+        options["rating_range"] = None
+        return options
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise InvalidParameter(
+            f"--rating-range {rating_range!r} is not LOW,HIGH; write e.g. 0.5,5 or 'any'"
+        ) from None
+    options["rating_range"] = check_rating_range((low, high))
+    return options
 
 
 def run_ingest(
@@ -26,11 +59,17 @@ def run_ingest(
     from kgrec.loaders.embeddings import TextEmbedder
 
     if len(dataset.rejects) and rejects_path is not None:
-        dataset.rejects.to_csv(rejects_path, index=False)
+        try:
+            dataset.rejects.to_csv(rejects_path, index=False)
+        except OSError as exc:
+            raise KgrecError(
+                f"cannot write the rejects file {rejects_path}: {exc.strerror}; "
+                "pass another --rejects file"
+            ) from None
         cli.info(f"{len(dataset.rejects)} bad rows skipped, written to {rejects_path}")
     embedder = TextEmbedder(cli.settings.embedding_model, cache_dir=cli.settings.cache_dir)
     try:
-        with cli.store() as store:
+        with cli.store(create=True) as store:
             report = ingest(
                 dataset, store, embedder, progress=cli.progress(), show_progress=cli.show_progress
             )
@@ -38,6 +77,7 @@ def run_ingest(
         embedder.close()
     summary = report.as_dict()
     summary["store"] = cli.settings.store
+    summary["duplicates_merged"] = dataset.duplicates_merged
     if rejects_path is not None and len(dataset.rejects):
         summary["rejects_file"] = str(rejects_path)
     lines = [
@@ -53,15 +93,38 @@ def run_ingest(
         )
     if report.rejects:
         lines.append(f"  rejected rows: {report.rejects}")
+    lines.append(f"  duplicate rows merged: {dataset.duplicates_merged}")
     if emit:
         cli.emit(summary, "\n".join(lines))
     return summary
 
 
-def _rejects_path(given: Path | None, source: Path) -> Path:
-    """The rejects file: as given, else ``<input name>.rejects.csv`` in the working directory
-    (input folders such as a shared dataset may be read-only)."""
-    return given if given is not None else Path.cwd() / f"{source.name}.rejects.csv"
+def _rejects_path(given: Path | None, source: Path, skip_bad: bool) -> Path | None:
+    """The rejects file under ``--skip-bad`` (else None): as given, else ``<input
+    name>.rejects.csv`` in the working directory (input folders such as a shared dataset may
+    be read-only). Checked before anything is read or written: its folder must exist and be
+    writable.
+
+    Raises:
+        InvalidParameter: the file cannot be written there.
+    """
+    if not skip_bad:
+        return None
+    path = given if given is not None else Path.cwd() / f"{source.name}.rejects.csv"
+    folder = path.parent
+    if path.is_dir():
+        raise InvalidParameter("--rejects names a folder; give a file name in it", path)
+    if not folder.is_dir():
+        raise InvalidParameter(
+            f"the --rejects folder {folder} does not exist; create it (mkdir -p {folder}) "
+            "or pass another --rejects file",
+            path,
+        )
+    if not os.access(folder, os.W_OK):
+        raise InvalidParameter(
+            f"the --rejects folder {folder} is not writable; pass another --rejects file", path
+        )
+    return path
 
 
 @app.command("movielens")
@@ -70,13 +133,17 @@ def movielens(
     path: Path = typer.Argument(..., help="Folder with ratings.csv, movies.csv, tags.csv."),
     skip_bad: bool = SKIP_BAD,
     rejects: Path = REJECTS,
+    rating_range: str = RATING_RANGE,
+    id_prefix: str = ID_PREFIX,
 ) -> None:
     """GroupLens MovieLens CSV layout (ml-latest-small and friends)."""
     from kgrec.loaders.movielens import read_movielens
 
     cli = get(ctx)
-    dataset = read_movielens(path, skip_bad=skip_bad)
-    run_ingest(cli, dataset, _rejects_path(rejects, path) if skip_bad else None)
+    options = _reader_options(rating_range, id_prefix)
+    rejects_path = _rejects_path(rejects, path, skip_bad)
+    dataset = read_movielens(path, skip_bad=skip_bad, **options)
+    run_ingest(cli, dataset, rejects_path)
 
 
 @app.command("lightgcn")
@@ -85,13 +152,17 @@ def lightgcn(
     path: Path = typer.Argument(..., help="Folder with train.txt, test.txt [, kg_final.txt]."),
     skip_bad: bool = SKIP_BAD,
     rejects: Path = REJECTS,
+    rating_range: str = RATING_RANGE,
+    id_prefix: str = ID_PREFIX,
 ) -> None:
     """LightGCN / KGAT text layout (user item item ... per line; optional KG triples)."""
     from kgrec.loaders.lightgcn import read_lightgcn
 
     cli = get(ctx)
-    dataset = read_lightgcn(path, skip_bad=skip_bad)
-    run_ingest(cli, dataset, _rejects_path(rejects, path) if skip_bad else None)
+    options = _reader_options(rating_range, id_prefix)
+    rejects_path = _rejects_path(rejects, path, skip_bad)
+    dataset = read_lightgcn(path, skip_bad=skip_bad, **options)
+    run_ingest(cli, dataset, rejects_path)
 
 
 @app.command("csv")
@@ -105,6 +176,8 @@ def csv_(
     items: Path = typer.Option(None, help="Items file with id, title[, description, tags]."),
     skip_bad: bool = SKIP_BAD,
     rejects: Path = REJECTS,
+    rating_range: str = RATING_RANGE,
+    id_prefix: str = ID_PREFIX,
 ) -> None:
     """Generic CSV/Parquet interactions with a column mapping."""
     from kgrec.loaders.tabular import read_table
@@ -115,8 +188,10 @@ def csv_(
     if ts_col:
         mapping["ts"] = ts_col
     cli = get(ctx)
-    dataset = read_table(paths, mapping, items=items, skip_bad=skip_bad, name="csv")
-    run_ingest(cli, dataset, _rejects_path(rejects, paths[0]) if skip_bad else None)
+    options = _reader_options(rating_range, id_prefix)
+    rejects_path = _rejects_path(rejects, paths[0], skip_bad)
+    dataset = read_table(paths, mapping, items=items, skip_bad=skip_bad, name="csv", **options)
+    run_ingest(cli, dataset, rejects_path)
 
 
 @app.command("synthetic")
@@ -127,12 +202,18 @@ def synthetic(
     tags: int = typer.Option(40, "--tags", help="Number of tags."),
     interactions: int = typer.Option(20000, "--interactions", help="Number of interactions."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
+    id_prefix: str = ID_PREFIX,
 ) -> None:
     """A synthetic world: power-law popularity, users with latent tag tastes, texts from tags."""
     from kgrec.loaders.synthetic import generate_synthetic
 
     cli = get(ctx)
     dataset = generate_synthetic(
-        num_users=users, num_items=items, num_tags=tags, num_interactions=interactions, seed=seed
+        num_users=users,
+        num_items=items,
+        num_tags=tags,
+        num_interactions=interactions,
+        seed=seed,
+        id_prefix=id_prefix,
     )
     run_ingest(cli, dataset)

@@ -41,7 +41,8 @@ def test_without_kg(tmp_path: Path, canonical) -> None:
     assert inter["ts"].dtype == np.int64
     assert list(ds.users["id"]) == ["0", "1", "2", "3"]  # user 2 has no items
     assert list(ds.items["id"]) == ["10", "11", "12", "13"]
-    assert list(ds.items["title"]) == ["item 10", "item 11", "item 12", "item 13"]
+    assert ds.items["title"].isna().all() and ds.items["description"].isna().all()
+    assert set(ds.items["title"]) == {None}  # not given: no placeholder such as 'item 10'
     assert ds.triples.empty and ds.entities.empty and ds.rejects.empty
 
 

@@ -70,7 +70,7 @@ def test_implicit_without_rating(tmp_path: Path) -> None:
     path = tmp_path / "inter.csv"
     path.write_text(CSV)
     ds = read_table([path, path], {"user_id": "who", "item_id": "what"})
-    assert len(ds.interactions) == 6
+    assert len(ds.interactions) == 3 and ds.duplicates_merged == 3  # the second file repeats
     assert (ds.interactions["kind"] == "implicit").all()
     assert ds.interactions["rating"].isna().all() and (ds.interactions["weight"] == 1.0).all()
     assert (ds.interactions["ts"] == -1).all() and ds.items["title"].isna().all()
