@@ -25,13 +25,13 @@ class Dialect:
             for the ``$k`` nearest neighbours of ``$vector``.
         index_exists_errors: lower-case fragments of the error a backend raises when an
             index already exists (treated as success).
-        index_states: the backend's index states (lower case) -> the project's vocabulary,
-            ``online`` | ``populating`` | ``failed``.
+        index_states: fragments of the backend's index states (lower case) -> the
+            project's vocabulary, ``online`` | ``populating`` | ``failed``.
         reindex_after_vector_update: the backend's vector index keeps stale entries for
             overwritten vectors (FalkorDB 4.x: a top-k query then returns fewer than k
             nodes), so the index is rebuilt after vectors are overwritten.
-        await_indexes: a statement that returns once every index is online, for backends
-            that populate new indexes in the background.
+        await_indexes: a statement that returns once every index is online; None where
+            the state is polled instead. Both backends populate new indexes in the background.
     """
 
     name: str
@@ -51,7 +51,11 @@ class Dialect:
 
     def index_state(self, state: str) -> str:
         """The backend's index state in the project's vocabulary (unknown ones as given)."""
-        return self.index_states.get(state.lower(), state.lower())
+        state = state.lower()
+        for known, ours in self.index_states.items():
+            if known in state:  # FalkorDB: "[indexing] 10/10: under construction"
+                return ours
+        return state
 
 
 FALKORDB = Dialect(

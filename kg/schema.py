@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from kgrec.errors import CypherError
+from kgrec.errors import CypherError, StoreUnavailable
 from kgrec.kg.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ def ensure_schema(store: GraphStore) -> int:
     for label, key in ID_KEYS.items():
         ddl = store.dialect.id_index.format(label=label, key=key, name=f"{label.lower()}_{key}")
         created += _ddl(store, ddl)
+    if created:
+        await_indexes(store)
     return created
 
 
@@ -83,9 +86,28 @@ def _create_vector_index(store: GraphStore, label: str, prop: str, dim: int) -> 
     name = VECTOR_INDEXES[(label, prop)]
     ddl = store.dialect.vector_index.format(label=label, prop=prop, dim=int(dim), name=name)
     created = _ddl(store, ddl)
+    await_indexes(store)
+    return created
+
+
+def await_indexes(store: GraphStore, timeout_s: float = 300.0) -> None:
+    """Return once every index is online (new indexes are populated in the background).
+
+    Raises:
+        StoreUnavailable: an index failed, or is still populating after ``timeout_s``.
+    """
     if store.dialect.await_indexes:
         store.run(store.dialect.await_indexes)
-    return created
+        return
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pending = [i for i in list_indexes(store) if i["state"] != "online"]
+        if not pending:
+            return
+        if any(i["state"] == "failed" for i in pending) or time.monotonic() > deadline:
+            bad = ", ".join(f"{i['label']}.{i['property']} ({i['state']})" for i in pending)
+            raise StoreUnavailable(f"indexes not online in {store.uri}: {bad}")
+        time.sleep(0.02)
 
 
 def _matches(index: dict, dim: int) -> bool:

@@ -45,12 +45,13 @@ def movielens(movielens_dir):
     return read_movielens(movielens_dir)
 
 
-@pytest.fixture(scope="module")
-def movielens_store(tmp_path_factory, movielens, embedder):
-    directory = tmp_path_factory.mktemp("ml-store")
-    with open_store(str(directory)) as store:
-        report = ingest(movielens, store, embedder)
-        yield store, report
+@pytest.fixture
+def movielens_store(backend, store_pool, movielens, embedder):
+    """ml-latest-small ingested once per backend: ``(store, report of the first ingest)``."""
+    _, store, report = store_pool.loaded(
+        backend, "movielens", lambda s, _: ingest(movielens, s, embedder)
+    )
+    return store, report
 
 
 def test_movielens_end_to_end_counts(movielens_store):
@@ -86,18 +87,17 @@ def test_reingest_of_unchanged_data_changes_nothing(movielens_store, movielens, 
     assert fingerprint(store) == before
 
 
-def test_a_changed_rating_and_title_are_updated_in_place(tmp_path, movielens, embedder):
+def test_a_changed_rating_and_title_are_updated_in_place(store, movielens, embedder):
     small = _subset(movielens, 40)
-    with open_store(str(tmp_path / "s")) as store:
-        ingest(small, store, embedder)
-        before = counts(store)
-        small.interactions.loc[small.interactions.index[0], "rating"] = 0.5
-        small.items.loc[small.items.index[0], "title"] = "Renamed (1999)"
-        report = ingest(small, store, embedder)
-        assert report.steps["merge_interactions"].updated == 1
-        assert report.steps["merge_items"].updated == 1
-        assert report.embeddings_written == 1
-        assert counts(store) == before
+    ingest(small, store, embedder)
+    before = counts(store)
+    small.interactions.loc[small.interactions.index[0], "rating"] = 0.5
+    small.items.loc[small.items.index[0], "title"] = "Renamed (1999)"
+    report = ingest(small, store, embedder)
+    assert report.steps["merge_interactions"].updated == 1
+    assert report.steps["merge_items"].updated == 1
+    assert report.embeddings_written == 1
+    assert counts(store) == before
 
 
 def _subset(dataset, num_users):
@@ -120,7 +120,9 @@ def _kgrec(*args, env=None):
     return [sys.executable, "-m", "kgrec.cli.main", *args]
 
 
-def test_killed_ingest_then_rerun_equals_an_uninterrupted_one(tmp_path, cache_dir):
+def test_killed_ingest_then_rerun_equals_an_uninterrupted_one(tmp_path, cache_dir, store_uri):
+    """The reference is an uninterrupted run on the embedded store; the killed and rerun
+    ingest goes to the backend under test, so on Neo4j this also checks parity."""
     args = ["ingest", "synthetic", "--users", "400", "--items", "500", "--interactions", "150000"]
     env = {**os.environ, "KGREC_CACHE_DIR": str(cache_dir)}
     reference = tmp_path / "reference"
@@ -129,9 +131,8 @@ def test_killed_ingest_then_rerun_equals_an_uninterrupted_one(tmp_path, cache_di
     )
     assert done.returncode == 0, done.stderr
 
-    crashed = tmp_path / "crashed"
     proc = subprocess.Popen(
-        _kgrec("--store", str(crashed), *args),
+        _kgrec("--store", store_uri, *args),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -145,14 +146,14 @@ def test_killed_ingest_then_rerun_equals_an_uninterrupted_one(tmp_path, cache_di
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert "merge_interactions" in seen, "ingest never reached the interaction writes"
-    with open_store(str(crashed)) as store:
+    with open_store(store_uri) as store:
         partial = counts(store)["interactions"]
     assert partial < 150_000, "the kill came too late to interrupt anything"
 
     rerun = subprocess.run(
-        _kgrec("--quiet", "--store", str(crashed), *args), env=env, capture_output=True, text=True
+        _kgrec("--quiet", "--store", store_uri, *args), env=env, capture_output=True, text=True
     )
     assert rerun.returncode == 0, rerun.stderr
-    with open_store(str(crashed)) as a, open_store(str(reference)) as b:
+    with open_store(store_uri) as a, open_store(str(reference)) as b:
         assert counts(a) == counts(b)
         assert fingerprint(a) == fingerprint(b)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from kgrec.errors import CypherError, UnknownIdError
-from kgrec.kg.schema import ensure_schema, ensure_vector_index, list_indexes
-from kgrec.kg.vector import similar_items, vector_search
+from kgrec.kg.schema import ensure_schema, ensure_vector_index, list_indexes, vector_index
+from kgrec.kg.vector import similar_items, vector_search, write_vectors
 from kgrec.kg.writer import WRITES, BatchWriter, render
 
 
@@ -55,6 +55,23 @@ def test_batched_merge_counts_and_is_idempotent(store):
     assert store.run("MATCH (u:User) RETURN count(u) AS n") == [{"n": 2500}]
 
 
+def _unit_vectors(seed: int, num: int = 50, dim: int = 16) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(num, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def _vector_rows(vectors: np.ndarray) -> list[dict]:
+    return [
+        {"id": f"i{n}", "embedding": v.tolist(), "text_hash": f"h{n}"}
+        for n, v in enumerate(vectors)
+    ]
+
+
+def _items(store, num: int = 50) -> None:
+    rows = [{"id": f"i{n}", "title": f"T{n}", "description": None} for n in range(num)]
+    BatchWriter(store).write("merge_items", rows, params={"dataset": "test"})
+
+
 def test_vector_search_returns_k_with_the_item_first(store):
     ensure_schema(store)
     rng = np.random.default_rng(7)
@@ -73,15 +90,9 @@ def test_vector_search_returns_k_with_the_item_first(store):
             }
             for n in range(50)
         ],
+        params={"dataset": "test"},
     )
-    ensure_vector_index(store, "Item", "embedding", 16)
-    writer.write(
-        "set_item_embeddings",
-        [
-            {"id": f"i{n}", "embedding": vectors[n].tolist(), "text_hash": f"h{n}"}
-            for n in range(50)
-        ],
-    )
+    write_vectors(store, "set_item_embeddings", "Item", "embedding", _vector_rows(vectors), 16)
     for probe in (0, 17, 42):
         hits = vector_search(store, vectors[probe].tolist(), 5)
         assert len(hits) == 5
@@ -93,7 +104,7 @@ def test_vector_search_returns_k_with_the_item_first(store):
         sims = [h["similarity"] for h in hits]
         assert sims == sorted(sims, reverse=True)
         exact = {f"i{n}" for n in np.argsort(-cosines)[:5]}
-        assert len(exact & {h["id"] for h in hits}) >= 4  # HNSW is approximate
+        assert {h["id"] for h in hits} == exact
     neighbours = similar_items(store, "i17", 4)
     assert len(neighbours) == 4 and "i17" not in [h["id"] for h in neighbours]
     with pytest.raises(UnknownIdError):
@@ -104,3 +115,47 @@ def test_vector_marker_is_rendered_per_backend(store):
     text = render(WRITES.get("set_item_embeddings"), store)
     assert "kgrec_vector" not in text
     assert ("vecf32(" in text) == (store.dialect.name == "falkordb")
+
+
+def test_overwritten_vectors_are_stored_and_searched_exactly(store):
+    ensure_schema(store)
+    _items(store)
+    for seed in range(4):  # the first write, then three retrains' worth of overwrites
+        vectors = _unit_vectors(seed)
+        write_vectors(store, "set_item_embeddings", "Item", "embedding", _vector_rows(vectors), 16)
+    stored = {
+        r["id"]: r["v"] for r in store.run("MATCH (i:Item) RETURN i.id AS id, i.embedding AS v")
+    }
+    for n, v in enumerate(vectors):
+        np.testing.assert_allclose(stored[f"i{n}"], v, atol=1e-6)
+    for k in (5, 20, 50):
+        hits = vector_search(store, vectors[3].tolist(), k)
+        assert len(hits) == k
+        assert len({h["id"] for h in hits}) == k
+        assert hits[0]["id"] == "i3"
+
+
+def test_a_vector_index_of_another_dimension_is_recreated(store):
+    ensure_schema(store)
+    _items(store)
+    small = _unit_vectors(1, dim=8)
+    write_vectors(store, "set_item_embeddings", "Item", "embedding", _vector_rows(small), 8)
+    assert vector_index(store, "Item", "embedding")["dimension"] == 8
+    big = _unit_vectors(2, dim=24)
+    write_vectors(store, "set_item_embeddings", "Item", "embedding", _vector_rows(big), 24)
+    index = vector_index(store, "Item", "embedding")
+    assert (index["dimension"], index["similarity"], index["quantized"]) == (24, "cosine", False)
+    assert ensure_vector_index(store, "Item", "embedding", 24) is False  # already right
+    hits = vector_search(store, big[7].tolist(), 3)
+    assert hits[0]["id"] == "i7"
+    assert hits[0]["similarity"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_index_states_share_one_vocabulary(store):
+    ensure_schema(store)
+    _items(store, 5)
+    write_vectors(
+        store, "set_item_embeddings", "Item", "embedding", _vector_rows(_unit_vectors(0, 5)), 16
+    )
+    states = {i["state"] for i in list_indexes(store)}
+    assert states == {"online"}
