@@ -17,9 +17,7 @@ ITEM_STATE = "MATCH (i:Item) RETURN i.id AS id, i.title AS title, i.text AS text
 
 
 def _world() -> Dataset:
-    return generate_synthetic(
-        num_users=20, num_items=40, num_tags=8, num_interactions=300, seed=11
-    )
+    return generate_synthetic(num_users=20, num_items=40, num_tags=8, num_interactions=300, seed=11)
 
 
 def _behaviour_only(user: str, item: str, name: str = "csv") -> Dataset:
@@ -28,8 +26,15 @@ def _behaviour_only(user: str, item: str, name: str = "csv") -> Dataset:
     ds.users = pd.DataFrame({"id": [user]}, dtype=object)
     ds.items = pd.DataFrame({"id": [item], "title": [None], "description": [None]}, dtype=object)
     ds.interactions = pd.DataFrame(
-        {"user_id": [user], "item_id": [item], "kind": ["rating"], "rating": [4.0],
-         "weight": [4.0], "ts": [1_500_000_000], "split": [""]}  # fmt: skip
+        {
+            "user_id": [user],
+            "item_id": [item],
+            "kind": ["rating"],
+            "rating": [4.0],
+            "weight": [4.0],
+            "ts": [1_500_000_000],
+            "split": [""],
+        }  # fmt: skip
     )
     return ds
 
@@ -60,8 +65,7 @@ def test_behaviour_without_a_catalogue_keeps_titles_and_texts(store, embedder):
 def test_an_item_known_only_by_id_gets_no_made_up_text(store, embedder):
     ingest(_behaviour_only("u", "brand-new"), store, embedder)
     row = store.run(
-        "MATCH (i:Item {id: 'brand-new'}) RETURN i.title AS title, i.text AS text, "
-        "i.embedding AS v"
+        "MATCH (i:Item {id: 'brand-new'}) RETURN i.title AS title, i.text AS text, i.embedding AS v"
     )
     assert row == [{"title": None, "text": None, "v": None}]
 
