@@ -12,14 +12,27 @@ renamed into place; ``live`` is replaced by creating a temporary symlink and ``o
 it over the old one, then fsyncing ``MODEL_DIR``. A process killed at any point leaves either
 the old or the new ``live``, never a half-written one; leftover ``.tmp-*`` directories of dead
 processes are removed by :func:`clean_partial`.
+
+The model directory, the version directories and every file in them are private: created
+``0700`` / ``0600`` whatever the umask. :func:`model_dir_lock` (``MODEL_DIR/.train.lock``, an
+exclusive ``flock``) keeps two jobs from writing one model directory at once.
+
+Loading checks every file: a missing, empty, truncated or malformed file, or id maps that
+do not match the embeddings, raises :class:`~kgrec.errors.ModelCorrupt` naming the file and
+the fix. Tensors are read with ``torch.load(weights_only=True)``: a pickle that would run
+code is refused, not executed.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,13 +40,16 @@ from typing import Any
 
 import torch
 
-from kgrec.errors import ModelNotTrained
-from kgrec.gnn.data import load_id_maps, save_id_maps
+from kgrec.errors import ModelCorrupt, ModelDirLocked, ModelNotTrained, UnknownModelVersion
+from kgrec.gnn.data import ID_MAPS_FILE, load_id_maps, save_id_maps
 from kgrec.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
 FILES = ("model.pt", "config.json", "id_maps.json", "metrics.json", "embeddings.pt")
+MODELS = ("lightgcn", "graphsage", "mf")
+LOCK_FILE = ".train.lock"
+DIR_MODE, FILE_MODE = 0o700, 0o600
 
 
 def _model_class(name: str) -> type:
@@ -52,6 +68,22 @@ def _model_class(name: str) -> type:
     raise ValueError(f"unknown model {name!r}; choose one of lightgcn, graphsage, mf")
 
 
+def _private_dir(path: Path) -> Path:
+    """Create ``path`` (parents as usual) as a ``0700`` directory; an existing one is kept."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        return path
+    os.chmod(path, DIR_MODE)  # mkdir's mode is masked by the umask; chmod is not
+    return path
+
+
+def ensure_model_dir(model_dir: str | Path) -> Path:
+    """The model root, created private (``0700``) when missing."""
+    return _private_dir(Path(model_dir))
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -66,7 +98,8 @@ def _fsync_file(path: Path) -> None:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with open(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, sort_keys=True, default=float)
         fh.flush()
         os.fsync(fh.fileno())
@@ -100,12 +133,12 @@ def save_version(
         config: the job's settings (stored in ``config.json`` beside the model's own).
         id_maps: from :meth:`GraphTensors.id_maps`. metrics: flat metric dict.
     """
-    versions = Path(model_dir) / "versions"
-    versions.mkdir(parents=True, exist_ok=True)
+    versions = _private_dir(ensure_model_dir(model_dir) / "versions")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     final = versions / f"{stamp}-{name}"
     tmp = versions / f".tmp-{stamp}-{name}-{os.getpid()}"
     tmp.mkdir()
+    os.chmod(tmp, DIR_MODE)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     torch.save({"model": name, "config": model.config(), "state_dict": state}, tmp / "model.pt")
     users, items = model.final_embeddings()
@@ -116,6 +149,8 @@ def save_version(
     _write_json(tmp / "config.json", {"model": name, "model_config": model.config(), **config})
     _write_json(tmp / "metrics.json", metrics)
     save_id_maps(id_maps, tmp)
+    for fname in FILES:
+        os.chmod(tmp / fname, FILE_MODE)  # torch.save and save_id_maps follow the umask
     _fsync_dir(tmp)
     os.rename(tmp, final)
     _fsync_dir(versions)
@@ -136,6 +171,12 @@ def promote(model_dir: str | Path, version_dir: str | Path) -> None:
     log.info("promoted %s to live", version_dir)
 
 
+def live_version(model_dir: str | Path) -> str | None:
+    """The name of the version ``live`` points at (whether or not it is complete), or None."""
+    link = Path(model_dir) / "live"
+    return Path(os.readlink(link)).name if link.is_symlink() else None
+
+
 def live_dir(model_dir: str | Path) -> Path | None:
     """The version ``live`` points at, or None when there is none (or it is broken)."""
     link = Path(model_dir) / "live"
@@ -143,6 +184,66 @@ def live_dir(model_dir: str | Path) -> Path | None:
         return None
     target = link.resolve()
     return target if all((target / f).is_file() for f in FILES) else None
+
+
+FIX = ("promote another version with `kgrec model promote VERSION` (`kgrec model list` shows "
+       "them) or retrain with `kgrec train`")
+
+
+def _one_line(text: Any, limit: int = 160) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _corrupt(path: Path, reason: str) -> ModelCorrupt:
+    return ModelCorrupt(f"model file {path} is corrupt: {reason}; {FIX}", path=path)
+
+
+def _check_present(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise _corrupt(path, "the file is missing") from None
+    except OSError as e:
+        raise _corrupt(path, f"it cannot be read ({e.strerror})") from e
+    if size == 0:
+        raise _corrupt(path, "the file is empty (0 bytes)")
+
+
+def _read_json(path: Path) -> Any:
+    _check_present(path)
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _corrupt(path, "it is not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise _corrupt(path, f"not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})"
+                       ) from None
+    except OSError as e:
+        raise _corrupt(path, f"it cannot be read ({e.strerror})") from e
+
+
+def _read_tensors(path: Path) -> Any:
+    """``torch.load(path, weights_only=True)``; any failure is a :class:`ModelCorrupt`."""
+    _check_present(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many kinds for a damaged or unsafe file
+        if "weights only load failed" in str(e).lower():
+            reason = ("it holds Python objects other than tensors, which "
+                      "torch.load(weights_only=True) refuses to run")
+        else:
+            reason = f"it cannot be read as PyTorch weights ({type(e).__name__}: {_one_line(e)})"
+        raise _corrupt(path, reason) from None
+
+
+def _matrix(path: Path, blob: Any, key: str) -> torch.Tensor:
+    value = blob.get(key) if isinstance(blob, dict) else None
+    if not isinstance(value, torch.Tensor) or value.dim() != 2 or not value.is_floating_point():
+        raise _corrupt(path, f"'{key}' is not a 2-D float tensor")
+    if not bool(torch.isfinite(value).all()):
+        raise _corrupt(path, f"'{key}' holds NaN or infinite values")
+    return value
 
 
 @dataclass
@@ -163,37 +264,179 @@ class LoadedModel:
     _model: torch.nn.Module | None = field(default=None, repr=False)
 
     def model(self, device: str | torch.device = "cpu") -> torch.nn.Module:
-        """The model rebuilt from ``model.pt`` (eval mode)."""
+        """The model rebuilt from ``model.pt`` (eval mode).
+
+        Raises:
+            ModelCorrupt: ``model.pt`` is unreadable or does not fit the model it names.
+        """
         if self._model is None:
-            blob = torch.load(self.version_dir / "model.pt", map_location="cpu",
-                              weights_only=True)
-            cls = _model_class(blob["model"])
-            self._model = cls.from_state(blob["config"], blob["state_dict"]).eval()
+            path = self.version_dir / "model.pt"
+            blob = _read_tensors(path)
+            if not isinstance(blob, dict) or not {"model", "config", "state_dict"} <= set(blob):
+                raise _corrupt(path, "expected a dict with 'model', 'config' and 'state_dict'")
+            if blob["model"] != self.name:
+                raise _corrupt(path, f"it holds a {blob['model']!r} model but config.json "
+                                     f"says {self.name!r}")
+            cls = _model_class(self.name)
+            try:
+                self._model = cls.from_state(blob["config"], blob["state_dict"]).eval()
+            except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as e:
+                raise _corrupt(path, f"its weights do not fit the {self.name} model "
+                                     f"({type(e).__name__}: {_one_line(e)})") from None
         return self._model.to(device)
 
 
 def load_version(version_dir: str | Path) -> LoadedModel:
-    """Load a version directory written by :func:`save_version`."""
+    """Load a version directory written by :func:`save_version`, checking every file.
+
+    ``model.pt`` is only checked for presence here; :meth:`LoadedModel.model` (or
+    :func:`verify_version`) reads it.
+
+    Raises:
+        ModelCorrupt: a file is missing, empty, unreadable, malformed, or the id maps do not
+            match the embeddings; the message names the file and the fix.
+    """
     vdir = Path(version_dir)
-    with open(vdir / "config.json", encoding="utf-8") as fh:
-        config = json.load(fh)
-    with open(vdir / "metrics.json", encoding="utf-8") as fh:
-        metrics = json.load(fh)
-    emb = torch.load(vdir / "embeddings.pt", map_location="cpu", weights_only=True)
-    return LoadedModel(vdir, config["model"], config, metrics, load_id_maps(vdir),
-                       emb["users"], emb["items"])
+    for fname in FILES:
+        _check_present(vdir / fname)
+    config = _read_json(vdir / "config.json")
+    if not isinstance(config, dict) or config.get("model") not in MODELS:
+        got = config.get("model") if isinstance(config, dict) else type(config).__name__
+        raise _corrupt(vdir / "config.json",
+                       f"'model' is {got!r}, expected one of {', '.join(MODELS)}")
+    metrics = _read_json(vdir / "metrics.json")
+    if not isinstance(metrics, dict):
+        raise _corrupt(vdir / "metrics.json", "expected a JSON object of metrics")
+    maps_path = vdir / ID_MAPS_FILE
+    raw = _read_json(maps_path)
+    kinds = ("users", "items", "tags", "entities")
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k, []), list) for k in kinds):
+        raise _corrupt(maps_path, f"expected a JSON object with the lists {', '.join(kinds)}")
+    id_maps = load_id_maps(vdir)
+    emb_path = vdir / "embeddings.pt"
+    emb = _read_tensors(emb_path)
+    users, items = _matrix(emb_path, emb, "users"), _matrix(emb_path, emb, "items")
+    if users.shape[1] != items.shape[1]:
+        raise _corrupt(emb_path, f"user embeddings have {users.shape[1]} dimensions, item "
+                                 f"embeddings {items.shape[1]}")
+    for kind, matrix in (("users", users), ("items", items)):
+        if len(id_maps[kind]) != matrix.shape[0]:
+            raise _corrupt(maps_path, f"it lists {len(id_maps[kind])} {kind} but embeddings.pt "
+                                      f"holds {matrix.shape[0]} {kind[:-1]} embeddings")
+    return LoadedModel(vdir, config["model"], config, metrics, id_maps, users, items)
+
+
+def verify_version(version_dir: str | Path) -> LoadedModel:
+    """:func:`load_version` plus reading ``model.pt``: every file of the version is checked.
+
+    Raises:
+        ModelCorrupt: as :func:`load_version` and :meth:`LoadedModel.model`.
+    """
+    loaded = load_version(version_dir)
+    loaded.model()
+    return loaded
 
 
 def load_live(model_dir: str | Path) -> LoadedModel:
     """Load the live version.
 
     Raises:
-        ModelNotTrained: ``MODEL_DIR/live`` is missing or points at an incomplete version.
+        ModelNotTrained: ``MODEL_DIR/live`` is missing.
+        ModelCorrupt: ``live`` points at a missing or damaged version (names the file).
     """
-    target = live_dir(model_dir)
-    if target is None:
+    link = Path(model_dir) / "live"
+    if not link.is_symlink():
         raise ModelNotTrained(
             f"no live model in {model_dir}: train one first (kgrec train, or "
             f"kgrec.gnn.run_job(tensors, '{model_dir}'))"
         )
+    target = link.resolve()
+    if not target.is_dir():
+        raise ModelCorrupt(f"the live model {link} points at {target}, which does not exist; "
+                           f"{FIX}", path=target)
     return load_version(target)
+
+
+def resolve_version(model_dir: str | Path, name: str) -> Path:
+    """The directory of version ``name`` (its full name, or a prefix only it starts with).
+
+    Raises:
+        UnknownModelVersion: no such version, or the prefix is ambiguous.
+    """
+    versions = Path(model_dir) / "versions"
+    names = [d.name for d in versions.iterdir() if d.is_dir() and not d.name.startswith(".")] \
+        if versions.is_dir() else []  # fmt: skip
+    if name in names:
+        return versions / name
+    matches = [n for n in names if name and "/" not in name and n.startswith(name)]
+    if len(matches) == 1:
+        return versions / matches[0]
+    what = f"{len(matches)} versions start with {name!r}" if matches else \
+        f"no version {name!r} in {versions}"  # fmt: skip
+    raise UnknownModelVersion(f"{what}; `kgrec model list` shows the versions")
+
+
+def list_versions(model_dir: str | Path) -> list[dict[str, Any]]:
+    """Every version, oldest first: name, model, live flag, Recall@20 (validation and test)
+    and ``problem`` (None, or why the version cannot be loaded; a cheap check that reads the
+    JSON files and the sizes of the others)."""
+    versions = Path(model_dir) / "versions"
+    if not versions.is_dir():
+        return []
+    live = live_version(model_dir)
+    out = []
+    for vdir in sorted(d for d in versions.iterdir() if d.is_dir() and not d.name.startswith(".")):
+        entry: dict[str, Any] = {"version": vdir.name, "live": vdir.name == live, "model": None,
+                                 "val/recall@20": None, "recall@20": None, "problem": None}
+        try:
+            for fname in FILES:
+                _check_present(vdir / fname)
+            config, metrics = _read_json(vdir / "config.json"), _read_json(vdir / "metrics.json")
+            entry["model"] = config.get("model") if isinstance(config, dict) else None
+            if isinstance(metrics, dict):
+                entry["val/recall@20"] = metrics.get("val/recall@20")
+                entry["recall@20"] = metrics.get("recall@20")
+        except ModelCorrupt as e:
+            entry["problem"] = str(e).split("; ")[0]
+        out.append(entry)
+    return out
+
+
+def _lock_holder(path: Path) -> tuple[str, str]:
+    try:
+        pid, _, holder = path.read_text(encoding="utf-8").strip().partition(" ")
+    except OSError:
+        pid, holder = "", ""
+    return (pid if pid.isdigit() else "unknown"), (holder or "kgrec train")
+
+
+@contextmanager
+def model_dir_lock(model_dir: str | Path, holder: str = "kgrec train") -> Iterator[Path]:
+    """Hold ``MODEL_DIR/.train.lock`` (an exclusive, non-blocking ``flock``) for the block.
+
+    The kernel releases the lock when the process ends, however it ends, so a killed job
+    never leaves a stale lock. The file keeps the holder's pid and ``holder`` for the
+    message another process gets.
+
+    Raises:
+        ModelDirLocked: another process holds the lock (the message names its pid).
+    """
+    path = ensure_model_dir(model_dir) / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            pid, other = _lock_holder(path)
+            stop = f"stop it (kill {pid})" if pid != "unknown" else "stop it"
+            raise ModelDirLocked(
+                f"another {other} holds {path} (pid {pid}); wait for it to finish, or {stop} "
+                f"if it hangs, then run {holder} again"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {holder}\n".encode(), 0)
+        yield path
+    finally:
+        os.close(fd)

@@ -7,7 +7,12 @@ Exit codes (:attr:`JobResult.exit_code`, for a scheduler):
   validation Recall@20 is below the live one minus ``tolerance`` (absolute); ``live`` is
   unchanged.
 - ``2`` (:data:`EXIT_USAGE`): bad arguments (unknown model or split, impossible sizes).
-- ``1`` (:data:`EXIT_ERROR`): anything else failed; ``live`` is unchanged.
+- ``1`` (:data:`EXIT_ERROR`): anything else failed (for example
+  :class:`~kgrec.errors.TrainingDataError`: no interactions, or too few to split); ``live``
+  is unchanged.
+
+A live version whose files are damaged (:class:`~kgrec.errors.ModelCorrupt`) cannot be
+compared with: the new version replaces it, with a warning.
 
 The comparison is only meaningful when the live model was trained on the same data and
 split; it uses each version's own ``metrics.json``.
@@ -22,11 +27,19 @@ from typing import Any
 
 import torch
 
-from kgrec.errors import KgrecError
-from kgrec.gnn.checkpoint import clean_partial, live_dir, load_version, promote, save_version
+from kgrec.errors import KgrecError, ModelCorrupt, TrainingDataError
+from kgrec.gnn.checkpoint import (
+    clean_partial,
+    ensure_model_dir,
+    live_dir,
+    live_version,
+    load_version,
+    promote,
+    save_version,
+)
 from kgrec.gnn.data import GraphTensors
 from kgrec.gnn.evaluate import evaluate
-from kgrec.gnn.splits import SPLIT_KINDS, make_split
+from kgrec.gnn.splits import SPLIT_KINDS, Split, make_split
 from kgrec.gnn.train import Callback, History, fit, resolve_device, seed_everything
 
 log = logging.getLogger(__name__)
@@ -113,7 +126,9 @@ def run_job(
     Returns:
         A :class:`JobResult`; ``metrics`` holds the test metrics (``'recall@20'``, ...), the
         validation ones under ``'val/...'``, plus ``'epochs'`` and ``'train_seconds'``.
-        Errors are logged and reported through ``exit_code`` and ``error``, not raised.
+        Errors are reported through ``exit_code`` and ``error``, not raised; expected ones
+        (bad arguments, :class:`~kgrec.errors.KgrecError`) are logged at INFO, since the
+        caller prints ``error``, unexpected ones with their traceback.
     """
     try:
         if model not in MODELS:
@@ -122,28 +137,57 @@ def run_job(
             raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_KINDS)}")
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
-    except ValueError as exc:
-        log.error("%s", exc)
+    except ValueError as exc:  # reported through JobResult.error (the CLI prints it)
+        log.info("%s", exc)
         return JobResult(None, False, {}, None, EXIT_USAGE, str(exc))
     try:
         return _run(tensors, Path(model_dir), model, epochs, split, tolerance, seed, device,
                     model_kwargs or {}, train_kwargs or {}, show_progress, callback)
     except ValueError as exc:
-        log.error("training job failed: %s", exc)
+        log.info("training job failed: %s", exc)
         return JobResult(None, False, {}, None, EXIT_USAGE, str(exc))
-    except (KgrecError, RuntimeError, OSError) as exc:
+    except KgrecError as exc:  # says what and how to fix it; no traceback needed
+        log.info("training job failed: %s", exc)
+        return JobResult(None, False, {}, None, EXIT_ERROR, str(exc))
+    except (RuntimeError, OSError) as exc:
         log.exception("training job failed")
         return JobResult(None, False, {}, None, EXIT_ERROR, f"{type(exc).__name__}: {exc}")
+
+
+def check_trainable(tensors: GraphTensors, split: Split) -> None:
+    """Refuse a graph without interactions, or a split with no training or no test part.
+
+    Raises:
+        TrainingDataError: the message gives the counts and the fix.
+    """
+    n = tensors.num_interactions
+    if n == 0:
+        raise TrainingDataError("the graph holds 0 interactions; ingest data first")
+    sizes = split.sizes()
+    if sizes["train"] == 0 or sizes["test"] == 0:
+        empty = "training" if sizes["train"] == 0 else "test"
+        hint = (" (a user needs at least 5 interactions to put one in the test set)"
+                if split.kind in ("temporal", "fixed") else "")  # fmt: skip
+        other = "--split random" if split.kind != "random" else "--split temporal"
+        raise TrainingDataError(
+            f"too few interactions to split: {n} interactions of {tensors.num_users} users gave "
+            f"{sizes['train']} training / {sizes['val']} validation / {sizes['test']} test with "
+            f"the {split.kind} split, so the {empty} set is empty{hint}; ingest more "
+            f"interactions or try {other}"
+        )
 
 
 def _run(tensors: GraphTensors, model_dir: Path, name: str, epochs: int, split_kind: str,
          tolerance: float, seed: int, device: str, model_kwargs: dict[str, Any],
          train_kwargs: dict[str, Any], show_progress: bool, callback: Callback | None
          ) -> JobResult:
-    model_dir.mkdir(parents=True, exist_ok=True)
+    if tensors.num_interactions == 0:
+        raise TrainingDataError("the graph holds 0 interactions; ingest data first")
+    ensure_model_dir(model_dir)
     clean_partial(model_dir)
     dev = resolve_device(device)
     split = make_split(tensors, split_kind, seed=seed)
+    check_trainable(tensors, split)
     seed_everything(seed)
     net = build_model(name, tensors, split.train, **model_kwargs)
     options = {**TRAIN_DEFAULTS[name], **train_kwargs}
@@ -159,8 +203,7 @@ def _run(tensors: GraphTensors, model_dir: Path, name: str, epochs: int, split_k
               "train": options, "num_interactions": tensors.num_interactions}
     version = save_version(model_dir, net.cpu(), name, config=config,
                            id_maps=tensors.id_maps(), metrics=metrics)
-    current = live_dir(model_dir)
-    live_metrics = load_version(current).metrics if current is not None else None
+    live_metrics = _live_metrics(model_dir)
     new_val = metrics.get(GATE_METRIC, test.get("recall@20", 0.0))
     old_val = None if live_metrics is None else live_metrics.get(GATE_METRIC)
     if old_val is not None and new_val < old_val - tolerance:
@@ -169,3 +212,17 @@ def _run(tensors: GraphTensors, model_dir: Path, name: str, epochs: int, split_k
         return JobResult(version, False, metrics, live_metrics, EXIT_REGRESSED, None, history)
     promote(model_dir, version)
     return JobResult(version, True, metrics, live_metrics, EXIT_PROMOTED, None, history)
+
+
+def _live_metrics(model_dir: Path) -> dict[str, float] | None:
+    """The live version's metrics; None when there is no live version or it is damaged."""
+    if live_version(model_dir) is None:
+        return None
+    current = live_dir(model_dir)
+    try:
+        if current is None:
+            raise ModelCorrupt(f"the live version {live_version(model_dir)} is incomplete")
+        return load_version(current).metrics
+    except ModelCorrupt as exc:
+        log.warning("the live model cannot be compared with and will be replaced: %s", exc)
+        return None

@@ -62,6 +62,35 @@ class UnknownIdError(KgrecError):
     """A user or item id is not in the graph or not known to the model."""
 
 
+class ModelCorrupt(ModelNotTrained):
+    """A model file is missing, unreadable or inconsistent with the others of its version.
+
+    Attributes:
+        path: the file at fault.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None) -> None:
+        self.path = str(path) if path is not None else None
+        super().__init__(message)
+
+
+class UnknownModelVersion(ModelNotTrained):
+    """A model version named by the caller does not exist in the model directory."""
+
+
+class ModelDirLocked(KgrecError):
+    """Another process (a ``kgrec train``, ``model repair`` or ``model promote``) holds the
+    model directory's lock."""
+
+
+class TrainingDataError(KgrecError):
+    """The graph holds too little data to train on (no interactions, nothing to split)."""
+
+
+class WriteBackFailed(KgrecError):
+    """A version was promoted, but writing its outputs back to the store failed."""
+
+
 __all__ = [
     "KgrecError",
     "StoreUnavailable",
@@ -72,4 +101,9 @@ __all__ = [
     "DatasetError",
     "ModelNotTrained",
     "UnknownIdError",
+    "ModelCorrupt",
+    "UnknownModelVersion",
+    "ModelDirLocked",
+    "TrainingDataError",
+    "WriteBackFailed",
 ]

@@ -4,25 +4,45 @@ After a promotion, the live model's user and item embeddings are written back to
 as ``gnn_embedding`` (with ``model_version``) under a vector index, and each user's top-k
 unseen items become ``RECOMMENDED {rank, score, model_version}`` relationships, which the
 analyst queries read (coverage, for example). A job that does not promote writes nothing.
+
+A write-back is detectably complete or not. One node, ``(:ModelState {key: 'write_back'})``,
+records it: ``version``, ``complete = false`` and ``started`` are set before the first
+embedding is written, ``complete = true`` and ``finished`` after the last embedding and
+RECOMMENDED edge of that version. :func:`write_back_status` compares it with the live model;
+a mismatch or an unfinished write-back (a job killed after promotion) is finished by
+:func:`repair_write_back`, which the next :func:`train` runs first and ``kgrec model repair``
+runs on request. A write-back also removes what an older version left: embeddings and
+``model_version`` of users and items the live model does not know, and RECOMMENDED edges of
+any other version.
+
+Every job that writes the model directory (:func:`train`, :func:`repair`,
+:func:`promote_version`) holds its lock (:func:`kgrec.gnn.checkpoint.model_dir_lock`), so two
+never interleave.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kgrec.errors import KgrecError, ModelCorrupt, TrainingDataError, WriteBackFailed
 from kgrec.kg.export import export_graph
 from kgrec.kg.schema import ensure_vector_index
 from kgrec.kg.store import GraphStore
-from kgrec.kg.writer import VECTOR_BATCH_SIZE, BatchWriter
+from kgrec.kg.writer import VECTOR_BATCH_SIZE, WRITES, BatchWriter, render
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+
+STATE_KEY = "write_back"
+DEFAULT_K = 20
+CLEAR_BATCH = 10_000
 
 
 def load_tensors(store: GraphStore, progress: Progress | None = None):
@@ -48,6 +68,8 @@ def top_k_unseen(
     k = min(k, items.shape[0])
     top_idx = np.zeros((users.shape[0], k), dtype=np.int64)
     top_score = np.zeros((users.shape[0], k), dtype=np.float32)
+    if k == 0:
+        return top_idx, top_score
     for start in range(0, users.shape[0], chunk):
         scores = users[start : start + chunk] @ items.T
         for row, u in enumerate(range(start, min(start + chunk, users.shape[0]))):
@@ -60,8 +82,78 @@ def top_k_unseen(
     return top_idx, top_score
 
 
-def write_back(store: GraphStore, model_dir: Path, tensors, k: int = 20) -> dict[str, Any]:
-    """Write the live model's embeddings and each user's top-``k`` into the store."""
+def _seen(tensors, user_ids: list[str], item_ids: list[str]) -> list[np.ndarray]:
+    """For each of the model's users, the model indices of the items they interacted with.
+
+    Matched by id, so a graph exported after the model was trained (new users, items or
+    interactions) still lines up.
+    """
+    user_pos = {u: j for j, u in enumerate(user_ids)}
+    item_pos = {i: j for j, i in enumerate(item_ids)}
+    to_user = np.array([user_pos.get(u, -1) for u in tensors.user_ids], dtype=np.int64)
+    to_item = np.array([item_pos.get(i, -1) for i in tensors.item_ids], dtype=np.int64)
+    edges = tensors.edge_index.numpy()
+    u = to_user[edges[0]] if len(to_user) else np.zeros(0, dtype=np.int64)
+    i = to_item[edges[1]] if len(to_item) else np.zeros(0, dtype=np.int64)
+    keep = (u >= 0) & (i >= 0)
+    u, i = u[keep], i[keep]
+    order = np.argsort(u, kind="stable")
+    bounds = np.searchsorted(u[order], np.arange(len(user_ids) + 1))
+    return [i[order[bounds[j] : bounds[j + 1]]] for j in range(len(user_ids))]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _statement(store: GraphStore, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    query = WRITES.get(name)
+    text = render(query, store)
+    if query.mode == "read":
+        return store.run(text, params)
+    return store.write(text, params)[0]
+
+
+def _clear_stale(store: GraphStore, name: str, version: str) -> int:
+    """Run a ``LIMIT``-ed clearing statement until it clears nothing more; returns the total."""
+    total = 0
+    while True:
+        rows = _statement(store, name, {"model_version": version, "limit": CLEAR_BATCH})
+        cleared = int(rows[0]["cleared"]) if rows else 0
+        total += cleared
+        if cleared < CLEAR_BATCH:
+            return total
+
+
+def write_back(
+    store: GraphStore,
+    model_dir: Path,
+    tensors,
+    k: int = DEFAULT_K,
+    *,
+    progress: Progress | None = None,
+    batch_size: int = VECTOR_BATCH_SIZE,
+) -> dict[str, Any]:
+    """Write the live model's embeddings and each user's top-``k`` into the store.
+
+    Marks the write-back started first and complete last (see the module docstring), so a
+    write-back killed half-way is detected by :func:`write_back_status`. Running it again
+    finishes it: every step is idempotent.
+
+    Args:
+        store: the graph store. model_dir: the model root holding ``live``.
+        tensors: the graph (:func:`load_tensors`), for the items each user has seen.
+        k: recommendations per user (0: none; old ones are still removed).
+        progress: called with (step, rows written so far, total rows).
+        batch_size: rows per embedding write.
+
+    Returns:
+        ``{version, users, items, recommendations, cleared_embeddings,
+        cleared_recommendations}``.
+
+    Raises:
+        ModelNotTrained: there is no live model (ModelCorrupt: it is damaged).
+    """
     from kgrec.gnn.checkpoint import load_live
 
     live = load_live(model_dir)
@@ -69,22 +161,22 @@ def write_back(store: GraphStore, model_dir: Path, tensors, k: int = 20) -> dict
     users = live.user_embeddings.numpy().astype(np.float32)
     items = live.item_embeddings.numpy().astype(np.float32)
     user_ids, item_ids = live.id_maps["users"], live.id_maps["items"]
-    writer = BatchWriter(store)
+    _statement(store, "write_back_started",
+               {"key": STATE_KEY, "model_version": version, "started": _now(), "k": k})  # fmt: skip
+    writer = BatchWriter(store, progress)
     fixed = {"model_version": version}
     ensure_vector_index(store, "User", "gnn_embedding", users.shape[1])
     ensure_vector_index(store, "Item", "gnn_embedding", items.shape[1])
     writer.write("set_user_gnn_embeddings", [
         {"id": i, "embedding": v.tolist()} for i, v in zip(user_ids, users, strict=True)
-    ], VECTOR_BATCH_SIZE, fixed)  # fmt: skip
+    ], batch_size, fixed)  # fmt: skip
     writer.write("set_item_gnn_embeddings", [
         {"id": i, "embedding": v.tolist()} for i, v in zip(item_ids, items, strict=True)
-    ], VECTOR_BATCH_SIZE, fixed)  # fmt: skip
+    ], batch_size, fixed)  # fmt: skip
+    cleared_embeddings = _clear_stale(store, "clear_stale_gnn_embeddings", version)
     written = 0
     if k > 0:
-        edges = tensors.edge_index.numpy()
-        order = np.argsort(edges[0], kind="stable")
-        bounds = np.searchsorted(edges[0][order], np.arange(len(user_ids) + 1))
-        seen = [edges[1][order[bounds[u] : bounds[u + 1]]] for u in range(len(user_ids))]
+        seen = _seen(tensors, user_ids, item_ids)
         top_idx, top_score = top_k_unseen(users, items, seen, k)
         writer.write("clear_recommendations", [{"user_id": u} for u in user_ids])
         rows = [
@@ -94,8 +186,185 @@ def write_back(store: GraphStore, model_dir: Path, tensors, k: int = 20) -> dict
             if np.isfinite(s)  # a user with fewer than k unseen items
         ]
         written = writer.write("create_recommendations", rows, params=fixed).created
-    return {"version": version, "users": len(user_ids), "items": len(item_ids),
-            "recommendations": written}  # fmt: skip
+    cleared_recommendations = _clear_stale(store, "clear_stale_recommendations", version)
+    summary = {"version": version, "users": len(user_ids), "items": len(item_ids),
+               "recommendations": written, "cleared_embeddings": cleared_embeddings,
+               "cleared_recommendations": cleared_recommendations}  # fmt: skip
+    _statement(store, "write_back_finished", {
+        "key": STATE_KEY, "model_version": version, "finished": _now(), "users": len(user_ids),
+        "items": len(item_ids), "recommendations": written,
+    })  # fmt: skip
+    return summary
+
+
+def write_back_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
+    """Whether the store holds a complete write-back of the live model.
+
+    Returns:
+        ``live_version`` (None without a live model), ``stored_version`` (the version the
+        store's last write-back was of; None when none is recorded), ``complete`` (that
+        write-back finished), ``in_sync`` (complete and of the live version),
+        ``needs_repair`` (a live model exists and the store is not in sync with it),
+        ``started``, ``finished`` (UTC, ISO 8601), ``k`` and the counts written.
+    """
+    from kgrec.gnn.checkpoint import live_version
+
+    live = live_version(model_dir)
+    rows = _statement(store, "write_back_state", {"key": STATE_KEY})
+    state = rows[0] if rows else {}
+    stored = state.get("version")
+    complete = bool(state.get("complete")) if stored is not None else False
+    in_sync = live is not None and stored == live and complete
+    return {
+        "live_version": live, "stored_version": stored, "complete": complete,
+        "in_sync": in_sync, "needs_repair": live is not None and not in_sync,
+        "started": state.get("started"), "finished": state.get("finished"),
+        "k": state.get("k"), "users": state.get("users"), "items": state.get("items"),
+        "recommendations": state.get("recommendations"),
+    }  # fmt: skip
+
+
+def model_versions(model_dir: Path) -> list[dict[str, Any]]:
+    """Every stored version (see :func:`kgrec.gnn.checkpoint.list_versions`)."""
+    from kgrec.gnn.checkpoint import list_versions
+
+    return list_versions(model_dir)
+
+
+def model_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
+    """What ``kgrec model status`` shows: the live model, whether it loads, the versions and
+    the write-back state of the store.
+
+    Returns:
+        ``{model_dir, live_version, live_model, live_val_recall@20, live_problem (None or the
+        ModelCorrupt message), versions (count), write_back (write_back_status)}``.
+    """
+    from kgrec.gnn.checkpoint import load_live
+
+    out: dict[str, Any] = {"model_dir": str(model_dir), "live_version": None,
+                           "live_model": None, "live_val_recall@20": None,
+                           "live_problem": None}  # fmt: skip
+    try:
+        live = load_live(model_dir)
+        out.update({"live_version": live.version_dir.name, "live_model": live.name,
+                    "live_val_recall@20": live.metrics.get("val/recall@20")})  # fmt: skip
+    except ModelCorrupt as exc:
+        out["live_problem"] = str(exc)
+    except KgrecError:  # no live model
+        pass
+    out["versions"] = len(model_versions(model_dir))
+    out["write_back"] = write_back_status(store, model_dir)
+    out["live_version"] = out["write_back"]["live_version"]
+    return out
+
+
+def repair_write_back(
+    store: GraphStore,
+    model_dir: Path,
+    tensors=None,
+    k: int | None = None,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    default_k: int = DEFAULT_K,
+) -> dict[str, Any] | None:
+    """Finish an incomplete or mismatched write-back of the live model (no lock taken).
+
+    Args:
+        tensors: the exported graph; exported from ``store`` when None.
+        k: recommendations per user; default: what the last write-back used, else
+            ``default_k``.
+        force: write back even when the store is in sync.
+
+    Returns:
+        :func:`write_back`'s summary, or None when nothing needed doing.
+    """
+    status = write_back_status(store, model_dir)
+    if status["live_version"] is None or not (status["needs_repair"] or force):
+        return None
+    log.info("writing back %s (store: %s, complete=%s)", status["live_version"],
+             status["stored_version"], status["complete"])  # fmt: skip
+    if tensors is None:
+        tensors = load_tensors(store, progress)
+    k = k if k is not None else int(status["k"] if status["k"] is not None else default_k)
+    return write_back(store, model_dir, tensors, k, progress=progress)
+
+
+def repair(
+    store: GraphStore,
+    model_dir: Path,
+    k: int | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """``kgrec model repair``: under the model directory's lock, finish the live model's
+    write-back when the store is not in sync with it.
+
+    Returns:
+        ``{status: before, written: write_back summary or None}``.
+
+    Raises:
+        ModelDirLocked: a train, repair or promote is running.
+        ModelNotTrained: no live model (ModelCorrupt: it is damaged).
+    """
+    from kgrec.gnn.checkpoint import load_live, model_dir_lock
+
+    with model_dir_lock(model_dir, "kgrec model repair"):
+        load_live(model_dir)  # a clear error without a (valid) live model
+        before = write_back_status(store, model_dir)
+        written = repair_write_back(store, model_dir, k=k, force=force, progress=progress)
+    return {"status": before, "written": written}
+
+
+def promote_version(
+    store: GraphStore,
+    model_dir: Path,
+    version: str,
+    k: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """``kgrec model promote``: check every file of ``version``, make it live, write it back.
+
+    Unlike :func:`train`, no metric gate: an operator chose this version.
+
+    Returns:
+        ``{version, previous, written}``.
+
+    Raises:
+        UnknownModelVersion: no such version. ModelCorrupt: one of its files is damaged.
+        ModelDirLocked: a train, repair or promote is running.
+    """
+    from kgrec.gnn.checkpoint import (
+        live_version,
+        model_dir_lock,
+        promote,
+        resolve_version,
+        verify_version,
+    )
+
+    with model_dir_lock(model_dir, "kgrec model promote"):
+        vdir = resolve_version(model_dir, version)
+        verify_version(vdir)
+        previous = live_version(model_dir)
+        promote(model_dir, vdir)
+        status = write_back_status(store, model_dir)
+        k = k if k is not None else int(status["k"] if status["k"] is not None else DEFAULT_K)
+        written = _write_back_after_promotion(store, model_dir, load_tensors(store, progress), k,
+                                              progress)  # fmt: skip
+    return {"version": vdir.name, "previous": previous, "written": written}
+
+
+def _write_back_after_promotion(store: GraphStore, model_dir: Path, tensors, k: int,
+                                progress: Progress | None) -> dict[str, Any]:  # fmt: skip
+    try:
+        return write_back(store, model_dir, tensors, k, progress=progress)
+    except KgrecError as exc:
+        from kgrec.gnn.checkpoint import live_version
+
+        raise WriteBackFailed(
+            f"version {live_version(model_dir)} is live, but writing it back to the store "
+            f"failed ({exc}); fix the store and run `kgrec model repair`"
+        ) from exc
 
 
 def train(
@@ -107,7 +376,7 @@ def train(
     tolerance: float = 0.01,
     seed: int = 0,
     device: str = "auto",
-    recommendations_k: int = 20,
+    recommendations_k: int = DEFAULT_K,
     show_progress: bool = False,
     progress: Progress | None = None,
     model_kwargs: dict[str, Any] | None = None,
@@ -115,16 +384,49 @@ def train(
 ):
     """Run the retraining job on the store's graph; write back when it promotes.
 
+    Under the model directory's lock: export the graph, finish an incomplete write-back of
+    the current live model (so the store matches ``live`` even when this job does not
+    promote), train, and write back a promoted version.
+
     Returns:
         ``(JobResult, write_back summary or None)``.
+
+    Raises:
+        ModelDirLocked: another train, repair or promote holds the model directory.
+        TrainingDataError: the store holds no interactions.
+        WriteBackFailed: the new version was promoted but writing it back failed.
     """
+    from kgrec.gnn.checkpoint import model_dir_lock
     from kgrec.gnn.job import run_job
 
-    tensors = load_tensors(store, progress)
-    result = run_job(
-        tensors, model_dir, model=model, epochs=epochs, split=split, tolerance=tolerance,
-        seed=seed, device=device, show_progress=show_progress,
-        model_kwargs=model_kwargs, train_kwargs=train_kwargs,
-    )  # fmt: skip
-    written = write_back(store, model_dir, tensors, recommendations_k) if result.promoted else None
+    with model_dir_lock(model_dir, "kgrec train"):
+        tensors = load_tensors(store, progress)
+        if tensors.num_interactions == 0:
+            raise TrainingDataError(
+                f"the store {store.uri} holds 0 interactions; ingest data first "
+                "(kgrec ingest movielens|lightgcn|csv|synthetic ...)"
+            )
+        _repair_before_training(store, model_dir, tensors, recommendations_k, progress)
+        result = run_job(
+            tensors, model_dir, model=model, epochs=epochs, split=split, tolerance=tolerance,
+            seed=seed, device=device, show_progress=show_progress,
+            model_kwargs=model_kwargs, train_kwargs=train_kwargs,
+        )  # fmt: skip
+        written = None
+        if result.promoted:
+            written = _write_back_after_promotion(store, model_dir, tensors, recommendations_k,
+                                                  progress)  # fmt: skip
     return result, written
+
+
+def _repair_before_training(store: GraphStore, model_dir: Path, tensors, k: int,
+                            progress: Progress | None) -> None:  # fmt: skip
+    try:
+        repaired = repair_write_back(store, model_dir, tensors, progress=progress, default_k=k)
+    except ModelCorrupt as exc:  # the job replaces a damaged live model
+        log.warning("not repairing the write-back of a damaged live model: %s", exc)
+        return
+    if repaired is not None:
+        log.warning("finished the interrupted write-back of the live model %s first "
+                    "(%d users, %d items, %d recommendations)", repaired["version"],
+                    repaired["users"], repaired["items"], repaired["recommendations"])  # fmt: skip

@@ -7,6 +7,19 @@ like a command-line string of the declared type (``null`` means no value)::
     //   $tag  STRING   only pairs with this tag; null for all pairs (default null)
 
 A parameter without a default is required.
+
+Values are checked before they reach the store, so a bad one stops with a
+:class:`~kgrec.errors.QueryParameterError` naming the parameter, the value and the fix
+instead of an engine error, a traceback or a silently empty result:
+
+- ``FLOAT`` (also inside ``LIST``, ``MAP`` and ``VECTOR`` values): finite; ``inf`` and
+  ``nan`` are refused.
+- ``INTEGER`` (also nested): within the signed 64-bit range the stores hold.
+- Row counts: an ``INTEGER`` parameter the body uses as ``LIMIT $p`` or as the end of a
+  slice ``[..$p]`` must be ``1..1,000,000`` (:data:`MAX_ROWS`). The body decides, not the
+  name, so a header needs no extra annotation.
+- ``MAP`` keys (also in maps inside lists): plain identifiers ``[A-Za-z_][A-Za-z0-9_]*``.
+- ``STRING`` (also nested): no NUL character.
 """
 
 from __future__ import annotations
@@ -21,13 +34,28 @@ from kgrec.errors import QueryParameterError
 from kgrec.kg.catalogue import CypherQuery, Param
 
 _DEFAULT = re.compile(r"\(default\s+(.+?)\)\s*$")
+_ROW_COUNT = re.compile(r"\bLIMIT\s+\$(\w+)|\[\s*\.\.\s*\$(\w+)\s*\]", re.I)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_ROWS = 1_000_000
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 MISSING = object()
 
 
 class _Invalid(ValueError):
-    """A value that cannot be read as the declared type."""
+    """A value that cannot be read as the declared type.
+
+    Args:
+        value: the value at fault.
+        reason: why, when more than "not of the type" (appended to the message).
+        fix: what to pass instead.
+    """
+
+    def __init__(self, value: Any, reason: str = "", fix: str = "") -> None:
+        super().__init__(value)
+        self.reason = reason
+        self.fix = fix
 
 
 def default_of(param: Param) -> Any:
@@ -91,15 +119,19 @@ def _integer(value: Any) -> int:
 def _float(value: Any) -> float:
     if isinstance(value, bool):
         raise _Invalid(value)
-    if isinstance(value, (int, float)):
-        return float(value)
     if isinstance(value, str):
         try:
-            out = float(value.strip())
+            value = float(value.strip())
         except ValueError as e:
             raise _Invalid(value) from e
-        if math.isnan(out):
-            raise _Invalid(value)
+    if isinstance(value, (int, float)):
+        try:
+            out = float(value)
+        except OverflowError as e:  # an int beyond the float range
+            raise _Invalid(value, "beyond the range of a FLOAT", "pass a finite number") from e
+        if not math.isfinite(out):
+            raise _Invalid(value, "infinity and NaN are not finite numbers",
+                           "pass a finite number")  # fmt: skip
         return out
     raise _Invalid(value)
 
@@ -150,7 +182,7 @@ def _vector(value: Any) -> list[float]:
     try:
         return [_float(x) for x in items]
     except _Invalid as e:
-        raise _Invalid(value) from e
+        raise _Invalid(value, e.reason, e.fix) from e
 
 
 _READERS = {
@@ -162,6 +194,49 @@ _READERS = {
     "MAP": _map,
     "VECTOR": _vector,
 }
+
+
+def _check_nested(value: Any) -> None:
+    """Refuse what no store accepts inside a value: non-finite floats, integers beyond 64
+    bits, map keys that are not identifiers, strings with NUL."""
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Invalid(value, f"it holds {value}, which is not a finite number",
+                           "use finite numbers")  # fmt: skip
+    elif isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise _Invalid(value, f"it holds {value}, beyond the signed 64-bit range",
+                           f"use integers in {INT64_MIN}..{INT64_MAX}")  # fmt: skip
+    elif isinstance(value, str):
+        if "\x00" in value:
+            raise _Invalid(value, "it holds a NUL character", "remove it")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str) or not _IDENTIFIER.fullmatch(key):
+                raise _Invalid(value, f"map key {key!r} is not a plain identifier (letters, "
+                                      "digits and _, not starting with a digit)",
+                               "rename the key")  # fmt: skip
+            _check_nested(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_nested(item)
+
+
+def row_count_params(query: CypherQuery) -> set[str]:
+    """Parameters the body uses as a row count: ``LIMIT $p`` or a slice end ``[..$p]``."""
+    code = "\n".join(line.split("//", 1)[0] for line in query.body.splitlines())
+    return {a or b for a, b in _ROW_COUNT.findall(code)}
+
+
+def _check(query: CypherQuery, param: Param, value: Any) -> None:
+    """Range checks after conversion (see the module docstring)."""
+    _check_nested(value)
+    if param.type == "INTEGER" and param.name in row_count_params(query):
+        if not 1 <= value <= MAX_ROWS:
+            raise _Invalid(value, f"it limits the rows returned and must be 1..{MAX_ROWS:,}",
+                           f"pass a count such as {param.name}=10")  # fmt: skip
 
 
 def bind(query: CypherQuery, params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -202,8 +277,26 @@ def bind(query: CypherQuery, params: Mapping[str, Any] | None) -> dict[str, Any]
             continue
         try:
             bound[name] = convert(param.type, value)
+            _check(query, param, bound[name])
         except _Invalid as e:
+            detail = f": {e.reason}" if e.reason else ""
+            fix = e.fix or f"pass {name}=VALUE as {_EXAMPLES.get(param.type, param.type)}"
+            default = default_of(param)
+            if default not in (MISSING, None) and f"{name}=" not in fix:
+                fix += f" (default {name}={default})"
             raise QueryParameterError(
-                f"query {query.name!r}: parameter ${name} expects {param.type}, got {value!r}"
+                f"query {query.name!r}: parameter ${name} expects {param.type}, got "
+                f"{value!r}{detail}; {fix}"
             ) from e
     return bound
+
+
+_EXAMPLES = {
+    "STRING": "text",
+    "INTEGER": "a whole number (10)",
+    "FLOAT": "a number (4.5)",
+    "BOOLEAN": "true or false",
+    "LIST": "a,b,c or a JSON list",
+    "MAP": "a JSON object",
+    "VECTOR": "a JSON list of numbers",
+}

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from kgrec.cli import bench, demo, ingest, query, recommend, stats, store, train
+from kgrec.cli import bench, demo, ingest, model, query, recommend, stats, store, train
 from kgrec.cli.context import CliContext
 from kgrec.config import Settings
 from kgrec.errors import KgrecError
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(store.app, name="store")
 app.add_typer(bench.app, name="bench")
+app.add_typer(model.app, name="model")
 app.command("stats")(stats.stats)
 app.command("similar")(stats.similar)
 app.command("train")(train.train)

@@ -25,8 +25,11 @@ def train(
 ) -> None:
     """Export the graph, train, evaluate, and promote the model only if it did not regress.
 
+    One train at a time per model directory (MODEL_DIR/.train.lock); an interrupted
+    write-back of the live model is finished first.
+
     Exit codes: 0 promoted, 3 not promoted (regressed; live model kept), 2 bad arguments,
-    1 error (live model kept).
+    1 error (live model kept; also: another train holds the lock, no data to train on).
     """
     from kgrec.training import train as run
 

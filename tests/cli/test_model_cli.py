@@ -86,3 +86,106 @@ def test_bench_explain_json(trained):
     assert report["users"] == 8 and report["recommendations"] == 40
     assert 0.0 < report["coverage"] <= 1.0
     assert 1.0 <= report["mean_path_length"] <= 3.0
+
+
+def _one_error_line(out) -> str:
+    assert out.returncode == 1, (out.returncode, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    return lines[0]
+
+
+def _store_versions(root) -> dict:
+    from kgrec.kg import open_store
+
+    with open_store(str(root / "store")) as store:
+        return {
+            "users": {r["v"] for r in store.run("MATCH (u:User) RETURN u.model_version AS v")},
+            "items": {r["v"] for r in store.run("MATCH (i:Item) RETURN i.model_version AS v")},
+            "recommended": {r["v"] for r in store.run(
+                "MATCH ()-[r:RECOMMENDED]->() RETURN r.model_version AS v")},
+        }  # fmt: skip
+
+
+def test_model_status_and_repair_of_an_unfinished_write_back(trained):
+    from kgrec.kg import open_store
+
+    root, result = trained
+    version = result["version"]
+    status = json.loads(kgrec(root, "--json", "model", "status").stdout)
+    assert status["live_version"] == version and status["write_back"]["in_sync"] is True
+    # what a job killed mid write-back leaves: the state node says started, not complete
+    with open_store(str(root / "store")) as store:
+        store.write("MATCH (s:ModelState {key: 'write_back'}) SET s.complete = false")
+    text = kgrec(root, "model", "status")
+    assert text.returncode == 0, text.stderr
+    assert "write-back  INCOMPLETE: started" in text.stdout and "kgrec model repair" in text.stdout
+    repaired = kgrec(root, "--quiet", "model", "repair")
+    assert repaired.returncode == 0, repaired.stderr
+    assert repaired.stdout.startswith(f"wrote back {version}: 60 users, 90 items")
+    again = kgrec(root, "model", "repair")
+    assert again.returncode == 0 and again.stdout.startswith("nothing to repair")
+    status = json.loads(kgrec(root, "--json", "model", "status").stdout)
+    assert status["write_back"]["in_sync"] is True
+    assert _store_versions(root) == {"users": {version}, "items": {version},
+                                     "recommended": {version}}  # fmt: skip
+
+
+def test_model_promote_checks_files_and_writes_back(trained):
+    root, result = trained
+    first = result["version"]
+    # a second version that the gate refuses (--tolerance -1): stored, not live
+    second = kgrec(root, "--json", "train", "--epochs", "1", "--device", "cpu",
+                   "--tolerance", "-1")  # fmt: skip
+    assert second.returncode == 3, second.stderr
+    other = json.loads(second.stdout)["version"]
+    listing = json.loads(kgrec(root, "--json", "model", "list").stdout)
+    assert [(v["version"], v["live"]) for v in listing][-2:] == [(first, True), (other, False)]
+    try:
+        out = kgrec(root, "--quiet", "model", "promote", other)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith(f"promoted {other} (was {first}); wrote back 60 users")
+        assert (root / "models" / "live").resolve().name == other
+        assert _store_versions(root) == {"users": {other}, "items": {other},
+                                         "recommended": {other}}  # fmt: skip
+        unknown = _one_error_line(kgrec(root, "model", "promote", "19990101"))
+        assert "no version '19990101'" in unknown and "kgrec model list" in unknown
+        damaged = root / "models" / "versions" / first / "embeddings.pt"
+        saved = damaged.read_bytes()
+        damaged.write_bytes(b"")
+        try:
+            line = _one_error_line(kgrec(root, "model", "promote", first))
+            assert f"model file {damaged} is corrupt" in line
+            assert (root / "models" / "live").resolve().name == other  # unchanged
+        finally:
+            damaged.write_bytes(saved)
+    finally:
+        back = kgrec(root, "--quiet", "model", "promote", first.rsplit("-", 1)[0])  # a prefix
+        assert back.returncode == 0, back.stderr
+    assert (root / "models" / "live").resolve().name == first
+    assert _store_versions(root)["recommended"] == {first}
+
+
+def test_train_on_an_empty_store_is_one_line(tmp_path):
+    from kgrec.kg import open_store
+
+    try:
+        open_store(str(tmp_path / "store"), create=True).close()
+    except TypeError:  # a store that opening creates
+        open_store(str(tmp_path / "store")).close()
+    out = kgrec(tmp_path, "--quiet", "train", "--epochs", "1")
+    line = _one_error_line(out)
+    assert line.startswith(f"error: the store {tmp_path / 'store'} holds 0 interactions; "
+                           "ingest data first")  # fmt: skip
+    assert not (tmp_path / "models" / "live").exists()
+
+
+def test_train_with_too_few_interactions_to_split_is_one_line(tmp_path, cache_dir):
+    ratings = tmp_path / "few.csv"
+    ratings.write_text("user_id,item_id,rating,ts\na,x,4,1\na,y,3,2\nb,x,5,3\nb,z,2,4\n")
+    ingest = kgrec(tmp_path, "--quiet", "ingest", "csv", str(ratings), "--rating-col", "rating",
+                   "--ts-col", "ts")  # fmt: skip
+    assert ingest.returncode == 0, ingest.stderr
+    line = _one_error_line(kgrec(tmp_path, "--quiet", "train", "--epochs", "1"))
+    assert line.startswith("error: too few interactions to split: 4 interactions of 2 users")
+    assert "ingest more interactions or try --split random" in line

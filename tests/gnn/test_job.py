@@ -14,7 +14,7 @@ import torch
 
 from kgrec.errors import ModelNotTrained
 from kgrec.gnn.checkpoint import clean_partial, load_live, promote
-from kgrec.gnn.job import EXIT_PROMOTED, EXIT_REGRESSED, EXIT_USAGE, run_job
+from kgrec.gnn.job import EXIT_ERROR, EXIT_PROMOTED, EXIT_REGRESSED, EXIT_USAGE, run_job
 
 FAST = {"batch_size": 512, "lr": 5e-3, "patience": 100, "eval_every": 1}
 HERE = Path(__file__).resolve().parent
@@ -126,3 +126,86 @@ def test_crash_while_writing_or_before_promotion_keeps_live(trained, tmp_path):
     promote(broken, broken / "versions" / "v")
     with pytest.raises(ModelNotTrained):
         load_live(broken)
+
+
+def _few(tensors, per_user: int):
+    """``tensors`` keeping at most ``per_user`` interactions of each user."""
+    from dataclasses import replace
+
+    users = tensors.edge_index[0]
+    keep, count = [], {}
+    for j, u in enumerate(users.tolist()):
+        if count.get(u, 0) < per_user:
+            keep.append(j)
+            count[u] = count.get(u, 0) + 1
+    idx = torch.tensor(keep, dtype=torch.long)
+    fields = {name: getattr(tensors, name)[..., idx] if name == "edge_index"
+              else getattr(tensors, name)[idx]
+              for name in ("edge_index", "ts", "split", "rating", "weight")
+              if hasattr(tensors, name) and getattr(tensors, name) is not None}  # fmt: skip
+    return replace(tensors, **fields)
+
+
+def test_too_few_interactions_to_split_is_one_clear_error(tensors, tmp_path):
+    few = _few(tensors, 4)  # under 5 per user: the temporal split has no test set
+    result = run_job(few, tmp_path, epochs=1, train_kwargs=FAST)
+    assert result.exit_code == EXIT_ERROR and not result.promoted
+    assert result.error.startswith("too few interactions to split: ")
+    assert "0 test" in result.error and "--split random" in result.error
+    assert "\n" not in result.error and not (tmp_path / "live").exists()
+    empty = _few(tensors, 0)
+    result = run_job(empty, tmp_path, epochs=1, train_kwargs=FAST)
+    assert result.exit_code == EXIT_ERROR
+    assert result.error == "the graph holds 0 interactions; ingest data first"
+
+
+def test_damaged_files_raise_model_corrupt_naming_them(trained, tmp_path):
+    import shutil
+
+    from kgrec.errors import ModelCorrupt
+    from kgrec.gnn.checkpoint import load_version, verify_version
+
+    model_dir, first = trained
+    cases = {
+        "embeddings.pt": (b"", "empty"),
+        "model.pt": (b"PK\x03\x04 not really a zip", "cannot be read as PyTorch weights"),
+        "config.json": (b"{", "not valid JSON"),
+        "id_maps.json": (b'{"users": [], "items": []}', "lists 0 users"),
+    }
+    for fname, (content, reason) in cases.items():
+        copy = tmp_path / fname
+        shutil.copytree(first.version_dir, copy)
+        (copy / fname).write_bytes(content)
+        with pytest.raises(ModelCorrupt) as err:
+            verify_version(copy)
+        assert err.value.path == str(copy / fname)
+        message = str(err.value)
+        assert reason in message and "kgrec model promote" in message, message
+        assert "\n" not in message
+    verify_version(first.version_dir)  # the original is untouched and whole
+    assert load_version(first.version_dir).user_embeddings.shape[0] == len(
+        load_version(first.version_dir).id_maps["users"])
+
+
+def test_a_damaged_live_model_is_replaced_by_the_next_job(tensors, tmp_path):
+    first = run_job(tensors, tmp_path, epochs=1, train_kwargs=FAST)
+    assert first.promoted
+    (first.version_dir / "metrics.json").write_text("{")
+    second = run_job(tensors, tmp_path, epochs=1, train_kwargs={**FAST, "lr": 0.0})
+    assert second.exit_code == EXIT_PROMOTED and second.live_metrics is None
+    assert load_live(tmp_path).version_dir == second.version_dir.resolve()
+
+
+def test_model_dir_lock_is_exclusive_and_released(tmp_path):
+    from kgrec.errors import ModelDirLocked
+    from kgrec.gnn.checkpoint import LOCK_FILE, model_dir_lock
+
+    with model_dir_lock(tmp_path, "kgrec train") as path:
+        assert path == tmp_path / LOCK_FILE
+        with pytest.raises(ModelDirLocked) as err:
+            with model_dir_lock(tmp_path, "kgrec model repair"):
+                pass
+        assert str(err.value).startswith(
+            f"another kgrec train holds {path} (pid {os.getpid()}); wait for it to finish")
+    with model_dir_lock(tmp_path):
+        pass

@@ -1,0 +1,120 @@
+"""``kgrec model``: the stored versions, the live one, and its write-back into the store.
+
+- ``kgrec model list``: every version with its Recall@20, which one is live, which are damaged.
+- ``kgrec model status``: the live version, and whether the store holds its complete
+  write-back (embeddings and RECOMMENDED edges of that version only).
+- ``kgrec model repair``: finish an interrupted or mismatched write-back of the live model.
+- ``kgrec model promote VERSION``: check every file of VERSION, make it live, write it back.
+
+Exit codes: 0 done, 1 error (one line on stderr: a damaged file, another job holding the
+model directory, an unknown version).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from kgrec.cli.context import get, table
+
+app = typer.Typer(help="Model versions, the live model and its write-back.", no_args_is_help=True)
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _write_back_line(wb: dict) -> str:
+    if wb["live_version"] is None:
+        return "no live model"
+    if wb["in_sync"]:
+        return f"complete for the live version (finished {wb['finished']})"
+    if wb["stored_version"] is None:
+        state = "none recorded in the store"
+    elif wb["stored_version"] != wb["live_version"]:
+        done = "complete" if wb["complete"] else "incomplete"
+        state = f"of version {wb['stored_version']} ({done}), not of the live version"
+    else:
+        state = f"INCOMPLETE: started {wb['started']} and never finished"
+    return f"{state}; run `kgrec model repair`"
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """Every stored version, oldest first; * marks the live one."""
+    from kgrec.training import model_versions
+
+    cli = get(ctx)
+    versions = model_versions(cli.settings.model_dir)
+    rows = [{"live": "*" if v["live"] else "", "version": v["version"], "model": v["model"] or "",
+             "val_recall@20": _fmt(v["val/recall@20"]), "recall@20": _fmt(v["recall@20"]),
+             "problem": v["problem"] or ""} for v in versions]  # fmt: skip
+    cli.emit(versions, table(rows) if rows else f"no versions in {cli.settings.model_dir}")
+
+
+@app.command("status")
+def status(ctx: typer.Context) -> None:
+    """The live model and whether the store holds its complete write-back."""
+    from kgrec.training import model_status
+
+    cli = get(ctx)
+    with cli.store() as store:
+        info = model_status(store, cli.settings.model_dir)
+    live = info["live_version"] or "none (train one with `kgrec train`)"
+    if info["live_model"]:
+        recall = _fmt(info["live_val_recall@20"]) or "n/a"
+        live += f" ({info['live_model']}, val Recall@20 {recall})"
+    lines = [f"model dir   {info['model_dir']}", f"live        {live}"]
+    if info["live_problem"]:
+        lines.append(f"problem     {info['live_problem']}")
+    lines.append(f"versions    {info['versions']}")
+    lines.append(f"write-back  {_write_back_line(info['write_back'])}")
+    cli.emit(info, "\n".join(lines))
+
+
+@app.command("repair")
+def repair(
+    ctx: typer.Context,
+    force: bool = typer.Option(False, "--force", help="Write back even when in sync."),
+    recommendations: int = typer.Option(
+        None, "--recommendations", min=0,
+        help="Top-k per user (default: what the last write-back used, else 20).",
+    ),  # fmt: skip
+) -> None:
+    """Finish an interrupted or mismatched write-back of the live model into the store."""
+    from kgrec.training import repair as run
+
+    cli = get(ctx)
+    with cli.store() as store:
+        out = run(store, cli.settings.model_dir, k=recommendations, force=force,
+                  progress=cli.progress())  # fmt: skip
+    written, before = out["written"], out["status"]
+    if written is None:
+        live = before["live_version"]
+        text = f"nothing to repair: the store holds the complete write-back of {live}"
+    else:
+        text = (f"wrote back {written['version']}: {written['users']} users, {written['items']} "
+                f"items, {written['recommendations']} recommendations (before: "
+                f"{_write_back_line(before).split(';')[0]})")  # fmt: skip
+    cli.emit(out, text)
+
+
+@app.command("promote")
+def promote(
+    ctx: typer.Context,
+    version: str = typer.Argument(..., help="A version name (or a prefix only it has)."),
+    recommendations: int = typer.Option(
+        None, "--recommendations", min=0,
+        help="Top-k per user (default: what the last write-back used, else 20).",
+    ),  # fmt: skip
+) -> None:
+    """Make VERSION live after checking every file, and write it back to the store."""
+    from kgrec.training import promote_version
+
+    cli = get(ctx)
+    with cli.store() as store:
+        out = promote_version(store, cli.settings.model_dir, version, k=recommendations,
+                              progress=cli.progress())  # fmt: skip
+    written = out["written"]
+    cli.emit(out, f"promoted {out['version']} (was {out['previous'] or 'none'}); wrote back "
+                  f"{written['users']} users, {written['items']} items, "
+                  f"{written['recommendations']} recommendations")  # fmt: skip
