@@ -23,8 +23,6 @@ Recommendations (model v1): u1 -> i4 (1), i5 (2); u2 -> i2 (1).
 
 from __future__ import annotations
 
-import uuid
-
 import pandas as pd
 import pytest
 
@@ -85,17 +83,18 @@ def tiny_dataset() -> Dataset:
     )
 
 
-@pytest.fixture(scope="package")
-def tiny_store(tmp_path_factory, embedder):
-    """The tiny graph in a real embedded store, with RECOMMENDED edges of model 'v1'."""
+def load_tiny(store, embedder) -> None:
+    """Ingest the tiny graph and its RECOMMENDED edges of model 'v1' into ``store``."""
     from kgrec.ingest import ingest
-    from kgrec.kg import open_store
     from kgrec.kg.writer import WRITES
 
-    directory = tmp_path_factory.mktemp("tiny-store")
-    store = open_store(str(directory), graph=f"q{uuid.uuid4().hex[:8]}")
     ingest(tiny_dataset(), store, embedder)
     rows = [{"user_id": u, "item_id": i, "rank": k, "score": s} for u, i, k, s in RECOMMENDED]
     store.write(WRITES.get("create_recommendations").text, {"rows": rows, "model_version": "v1"})
-    yield store
-    store.close()
+
+
+@pytest.fixture
+def tiny_store(backend, store_pool, embedder):
+    """The tiny graph in a real store of each backend (read-only for tests)."""
+    _, store, _ = store_pool.loaded(backend, "tiny", lambda s, _: load_tiny(s, embedder))
+    return store
