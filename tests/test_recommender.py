@@ -7,30 +7,34 @@ import pytest
 
 from kgrec.errors import KgrecError, UnknownIdError
 from kgrec.ingest import ingest
-from kgrec.kg import open_store
 from kgrec.loaders import generate_synthetic
 from kgrec.recommender import Recommender
 from kgrec.training import train
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory, embedder):
-    """A synthetic world in an embedded store, a trained live model, and one idle user."""
-    root = tmp_path_factory.mktemp("rec")
+@pytest.fixture
+def world(backend, store_pool, tmp_path_factory, embedder):
+    """A synthetic world in a store of each backend, a trained live model, and one idle user:
+    ``((store uri, model dir), dataset)``."""
     dataset = generate_synthetic(num_users=60, num_items=90, num_tags=15,
                                  num_interactions=1500, seed=5)  # fmt: skip
-    with open_store(str(root / "store")) as store:
+
+    def load(store, uri):
+        models = tmp_path_factory.mktemp("rec-models")
         ingest(dataset, store, embedder)
-        result, _ = train(store, root / "models", epochs=6, seed=0, device="cpu")
+        result, _ = train(store, models, epochs=6, seed=0, device="cpu")
         assert result.promoted, result.error
         store.write("MERGE (:User {id: 'idle'})")
-    return root, dataset
+        return models
+
+    uri, _, models = store_pool.loaded(backend, "recommender-world", load)
+    return (uri, models), dataset
 
 
 @pytest.fixture()
 def rec(world):
-    root, _ = world
-    r = Recommender.open(str(root / "store"), root / "models")
+    (uri, models), _ = world
+    r = Recommender.open(uri, models)
     yield r
     r.close()
 

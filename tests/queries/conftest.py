@@ -55,14 +55,24 @@ def tiny_dataset() -> Dataset:
         name="tiny",
         users=pd.DataFrame({"id": ["u1", "u2", "u3", "u4", "u5"]}),
         items=pd.DataFrame(
-            {"id": list(ITEMS), "title": [t for t, _ in ITEMS.values()],
-             "description": [None] * len(ITEMS)}  # fmt: skip
+            {
+                "id": list(ITEMS),
+                "title": [t for t, _ in ITEMS.values()],
+                "description": [None] * len(ITEMS),
+            }  # fmt: skip
         ),
         tags=pd.DataFrame({"name": tags}),
         interactions=pd.DataFrame(
             [
-                {"user_id": u, "item_id": i, "kind": "rating", "rating": r, "weight": 1.0,
-                 "ts": 1_600_000_000 + n, "split": ""}  # fmt: skip
+                {
+                    "user_id": u,
+                    "item_id": i,
+                    "kind": "rating",
+                    "rating": r,
+                    "weight": 1.0,
+                    "ts": 1_600_000_000 + n,
+                    "split": "",
+                }  # fmt: skip
                 for n, (u, i, r) in enumerate(RATINGS)
             ]
         ),
