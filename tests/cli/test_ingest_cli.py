@@ -41,9 +41,9 @@ def kgrec(*args, cwd=None):
 
 
 @pytest.fixture()
-def loaded_store(tmp_path, cache_dir):
-    """A store holding the small valid dataset."""
-    store = tmp_path / "store"
+def loaded_store(tmp_path, cache_dir, store_uri):
+    """A store of each backend holding the small valid dataset."""
+    store = store_uri
     result = kgrec(
         "--quiet",
         "--store",
@@ -114,11 +114,11 @@ def test_json_error_object(tmp_path):
     assert "nowhere" in payload["error"]["message"]
 
 
-def test_skip_bad_writes_rejects_and_keeps_good_rows(tmp_path, cache_dir):
+def test_skip_bad_writes_rejects_and_keeps_good_rows(tmp_path, cache_dir, store_uri):
     bad = write_movielens(
         tmp_path / "bad", ratings=RATINGS + "3,2,good,964982703\n3,1,4.5,964982703\n"
     )
-    store = tmp_path / "store"
+    store = store_uri
     result = kgrec(
         "--json",
         "--quiet",
