@@ -32,7 +32,7 @@ import numpy as np
 
 from kgrec.errors import KgrecError, ModelCorrupt, TrainingDataError, WriteBackFailed
 from kgrec.kg.export import export_graph
-from kgrec.kg.schema import ensure_vector_index
+from kgrec.kg.schema import ensure_vector_index, rebuild_vector_index
 from kgrec.kg.store import GraphStore
 from kgrec.kg.writer import VECTOR_BATCH_SIZE, WRITES, BatchWriter, render
 
@@ -174,6 +174,9 @@ def write_back(
         {"id": i, "embedding": v.tolist()} for i, v in zip(item_ids, items, strict=True)
     ], batch_size, fixed)  # fmt: skip
     cleared_embeddings = _clear_stale(store, "clear_stale_gnn_embeddings", version)
+    if store.dialect.reindex_after_vector_update:  # drop stale entries of overwritten vectors
+        rebuild_vector_index(store, "User", "gnn_embedding", users.shape[1])
+        rebuild_vector_index(store, "Item", "gnn_embedding", items.shape[1])
     written = 0
     if k > 0:
         seen = _seen(tensors, user_ids, item_ids)

@@ -138,6 +138,14 @@ def test_killed_write_back_is_detected_and_repaired(world, store, tmp_path):
     assert versions_in_store(store) == {"users": {v2}, "items": {v2}, "recommended": {v2}}
     assert status["recommendations"] == out["written"]["recommendations"] > 0
     assert repair(store, model_dir)["written"] is None  # nothing left to do
+    # the vector index over the rewritten embeddings holds every item once, no stale entry
+    from kgrec.gnn.checkpoint import load_live
+    from kgrec.kg.vector import vector_search
+
+    live = load_live(model_dir)
+    found = vector_search(store, live.item_embeddings[0].tolist(), 60, label="Item",
+                          prop="gnn_embedding")  # fmt: skip
+    assert sorted(r["id"] for r in found) == sorted(live.id_maps["items"])
 
 
 def test_next_train_finishes_the_write_back_first(world, store):
