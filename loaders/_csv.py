@@ -22,7 +22,13 @@ import pandas as pd
 from kgrec.errors import DatasetError
 from kgrec.loaders._table import REJECT_COLUMNS, Issues, Table
 from kgrec.loaders.frames import COLUMNS, Dataset
-from kgrec.loaders.validate import encoding_reason, has_bad_bytes, merge_duplicates, shown
+from kgrec.loaders.validate import (
+    encoding_reason,
+    has_bad_bytes,
+    merge_duplicates,
+    printable,
+    shown,
+)
 
 __all__ = [
     "CSV_FIELD_LIMIT",
@@ -189,12 +195,14 @@ def read_csv_table(path: Path, required: Sequence[str], issues: Issues) -> Table
     if not header or header == [""]:
         raise DatasetError(f"empty file: expected a header naming {','.join(required)}", path, 1)
     header = [h.strip() for h in header]
+    named = printable(",".join(header)).replace("\r", "\\r").replace("\n", "\\n")
+    named = named if len(named) <= 120 else named[:117] + "..."
     if had_bad_bytes and has_bad_bytes(",".join(header)):
         raise DatasetError(encoding_reason(",".join(header)), path, 1)
     for name in required:
         if name not in header:
             raise DatasetError(
-                f"header lacks column {shown(name)} (found {','.join(header)})"[:200],
+                f"header lacks column {shown(name)} (found {named})",
                 path,
                 1,
                 name,
@@ -219,7 +227,7 @@ def read_csv_table(path: Path, required: Sequence[str], issues: Issues) -> Table
         wrong,
         None,
         lambda i: (
-            f"expected {width} fields ({','.join(header)}), found {counts[i]}; "
+            f"expected {width} fields ({named}), found {counts[i]}; "
             "the line is broken or the file truncated"
         )[:300],
     )

@@ -18,7 +18,7 @@ from kgrec.loaders.frames import MAX_KEY_BYTES, MAX_TEXT_BYTES, normalise_tag
 from kgrec.loaders.validate import fault_reason, printable, shown, string_faults, utf8_size
 
 REJECT_COLUMNS = ["file", "line", "field", "reason", "raw"]
-_INT = r"\s*[+-]?\d{1,18}\s*"
+_INT = r"[ \t]*[+-]?[0-9]{1,18}[ \t]*"
 
 
 class Issues:
@@ -40,6 +40,7 @@ class Issues:
             return
         first = min(self.rows[since:], key=lambda r: (r["file"], r["line"]))
         reason = f"{first['reason']} (--skip-bad, or skip_bad=True in Python, skips bad rows)"
+        reason = reason.replace("\r", "\\r").replace("\n", "\\n")  # one line, always
         raise DatasetError(reason, first["file"], first["line"], first["field"])
 
     def frame(self) -> pd.DataFrame:

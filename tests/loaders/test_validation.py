@@ -91,11 +91,14 @@ def test_check_refuses_long_keys_in_python_built_frames() -> None:
     ds = Dataset(name="hand", users=pd.DataFrame({"id": ["a", "b", "k" * 2000]}))
     err = refused(ds.check)
     assert err.field == "users.id" and "row 2 of hand.users" in str(err)
-    ds = Dataset(name="hand", triples=pd.DataFrame({"item_id": ["i"], "relation": ["r" * 1025],
-                                                    "entity_id": ["e"]}))  # fmt: skip
+    ds = Dataset(
+        name="hand",
+        triples=pd.DataFrame({"item_id": ["i"], "relation": ["r" * 1025], "entity_id": ["e"]}),
+    )
     assert refused(ds.check).field == "triples.relation"
-    ds = Dataset(name="hand", items=pd.DataFrame({"id": ["i"], "title": ["t" * 5000],
-                                                  "description": [None]}))  # fmt: skip
+    ds = Dataset(
+        name="hand", items=pd.DataFrame({"id": ["i"], "title": ["t" * 5000], "description": [None]})
+    )
     ds.check()  # a long title is text, not a key
 
 
@@ -174,8 +177,7 @@ def test_movielens_and_lightgcn_merge_duplicates(tmp_path: Path) -> None:
     (lg / "test.txt").write_text("0 2\n")
     ds = read_lightgcn(lg)
     assert ds.duplicates_merged == 2
-    assert ds.interactions[["item_id", "split"]].values.tolist() == [["1", "train"],
-                                                                    ["2", "test"]]  # fmt: skip
+    assert ds.interactions[["item_id", "split"]].values.tolist() == [["1", "train"], ["2", "test"]]
 
 
 # 4. ratings and timestamps -------------------------------------------------------------------

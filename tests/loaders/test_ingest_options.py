@@ -1,0 +1,154 @@
+"""`kgrec ingest` options of the readers: --rating-range, --id-prefix, the rejects folder,
+impossible synthetic sizes (one line, no traceback) and the duplicate-merge summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MOVIES = "movieId,title,genres\n1,One (1990),Drama\n2,Two (1991),Comedy\n"
+RATINGS = "userId,movieId,rating,timestamp\n1,1,4.0,100\n1,2,3.0,101\n1,1,2.0,50\n2,2,8,7\n"
+
+
+def kgrec(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "kgrec.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ},
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+@pytest.fixture
+def ml(tmp_path: Path) -> Path:
+    root = tmp_path / "ml"
+    root.mkdir()
+    (root / "movies.csv").write_text(MOVIES)
+    (root / "ratings.csv").write_text(RATINGS)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--users", "10", "--items", "2"], "num_items must be at least 3"),
+        (["--users", "0"], "num_users must be at least 1"),
+        (["--users", "10", "--items", "5", "--interactions", "51"], "num_interactions must be"),
+        (["--tags", "1"], "num_tags must be"),
+        (["--seed", "-1", "--users", "2", "--items", "3", "--interactions", "6"], "seed"),
+        (["--id-prefix", "x\x01 "], "id_prefix"),
+    ],
+    ids=["items", "users", "interactions", "tags", "seed", "prefix"],
+)
+def test_impossible_synthetic_sizes_are_one_line(tmp_path: Path, args, words) -> None:
+    store = tmp_path / "store"
+    line = one_error_line(kgrec("--store", str(store), "ingest", "synthetic", *args))
+    assert words in line
+    assert not store.exists()
+
+
+def test_rejects_in_a_missing_folder_fails_before_reading(tmp_path: Path, ml: Path) -> None:
+    store = tmp_path / "store"
+    target = tmp_path / "nope" / "rejects.csv"
+    result = kgrec(
+        "--store",
+        str(store),
+        "ingest",
+        "movielens",
+        str(ml),
+        "--skip-bad",
+        "--rejects",
+        str(target),
+    )
+    line = one_error_line(result)
+    assert str(target) in line and f"mkdir -p {target.parent}" in line
+    assert not store.exists() and not target.parent.exists()
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    result = kgrec(
+        "--store",
+        str(store),
+        "ingest",
+        "movielens",
+        str(ml),
+        "--skip-bad",
+        "--rejects",
+        str(folder),
+    )
+    assert "names a folder" in one_error_line(result)
+
+
+@pytest.mark.parametrize("value", ["1", "a,b", "5,1", "0,inf", "1,2,3"])
+def test_bad_rating_range_is_one_line(tmp_path: Path, ml: Path, value: str) -> None:
+    result = kgrec(
+        "--store", str(tmp_path / "s"), "ingest", "movielens", str(ml), f"--rating-range={value}"
+    )
+    assert "rating" in one_error_line(result)
+
+
+def test_rating_out_of_movielens_scale_names_the_option(tmp_path: Path, ml: Path) -> None:
+    line = one_error_line(kgrec("--store", str(tmp_path / "s"), "ingest", "movielens", str(ml)))
+    assert "ratings.csv, line 5, field 'rating'" in line and "--rating-range" in line
+
+
+def test_lightgcn_refuses_a_rating_range(tmp_path: Path) -> None:
+    root = tmp_path / "lg"
+    root.mkdir()
+    (root / "train.txt").write_text("0 1 2\n")
+    result = kgrec(
+        "--store", str(tmp_path / "s"), "ingest", "lightgcn", str(root), "--rating-range", "1,5"
+    )
+    assert "no ratings" in one_error_line(result)
+
+
+def test_summary_reports_merged_duplicates_and_prefixed_ids(
+    tmp_path: Path, ml: Path, cache_dir
+) -> None:
+    store = tmp_path / "store"
+    result = kgrec(
+        "--json",
+        "--quiet",
+        "--store",
+        str(store),
+        "ingest",
+        "movielens",
+        str(ml),
+        "--rating-range",
+        "0.5,10",
+        "--id-prefix",
+        "ml:",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["duplicates_merged"] == 1
+    assert summary["steps"]["merge_interactions"]["rows"] == 3
+    result = kgrec(
+        "--store",
+        str(store),
+        "ingest",
+        "movielens",
+        str(ml),
+        "--rating-range",
+        "any",
+        "--id-prefix",
+        "ml:",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "duplicate rows merged: 1" in result.stdout
+    result = kgrec("--json", "--store", str(store), "similar", "ml:1", "--k", "1")
+    assert result.returncode == 0, result.stderr
+    assert [row["id"] for row in json.loads(result.stdout)] == ["ml:2"]
