@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 from kgrec.errors import CypherError, StoreUnavailable
+from kgrec.kg import embedded
 from kgrec.kg.dialect import FALKORDB
-from kgrec.kg.embedded import ensure_server, keep_running, socket_path, stop_server
 from kgrec.kg.store import GraphStore, Row, WriteCounters
 
 log = logging.getLogger(__name__)
@@ -55,31 +54,46 @@ class FalkorStore(GraphStore):
     unless it was started with ``kgrec store start`` or ``KGREC_KEEP_SERVER=1`` is set.
 
     Args:
-        data_dir: the store directory (created if missing).
+        data_dir: the store directory (relative paths resolve against the working directory).
         graph: the graph's name inside the server.
+        create: create the store when the directory holds none; otherwise such a directory
+            raises :class:`StoreUnavailable` ("no kgrec store at DIR").
+
+    Raises:
+        StoreUnavailable: see :func:`kgrec.kg.embedded.server`.
+        StoreLocked: a live server holds the directory but does not answer.
     """
 
     dialect = FALKORDB
 
-    def __init__(self, data_dir: Path, graph: str = "kgrec") -> None:
+    def __init__(self, data_dir: Path, graph: str = "kgrec", create: bool = False) -> None:
         from falkordb import FalkorDB
 
-        self.data_dir = Path(data_dir)
+        self.data_dir = Path(os.path.abspath(Path(data_dir).expanduser()))
         self.uri = str(self.data_dir)
         self.graph_name = graph
         self._client_name = f"kgrec-{os.getpid()}-{id(self)}"
-        sock, self.started_server = ensure_server(self.data_dir)
-        try:
-            self._db = FalkorDB(unix_socket_path=str(sock), client_name=self._client_name)
-            self._graph = self._db.select_graph(graph)
-        except Exception as e:  # the client raises redis' own errors
-            raise StoreUnavailable(f"cannot connect to the embedded store at {sock}: {e}") from e
+        with embedded.server(self.data_dir, create=create) as handle:
+            self.started_server = handle.started
+            try:
+                self._db = FalkorDB(
+                    unix_socket_path=str(handle.socket),
+                    password=handle.password,
+                    client_name=self._client_name,
+                )
+                self._db.connection.ping()  # connect now, while the start lock is held
+                self._graph = self._db.select_graph(graph)
+            except Exception as e:  # the client raises redis' own errors
+                raise StoreUnavailable(
+                    f"cannot connect to the embedded store at {handle.socket}: {e}; see "
+                    f"{self.data_dir / embedded.LOG_NAME}"
+                ) from e
         self._closed = False
 
     @property
     def socket(self) -> Path:
         """The unix socket the server listens on."""
-        return socket_path(self.data_dir)
+        return embedded.socket_path(self.data_dir)
 
     def _query(self, cypher: str, params: dict[str, Any] | None, read_only: bool):
         import redis
@@ -118,19 +132,39 @@ class FalkorStore(GraphStore):
         names = [h[1] if isinstance(h, (list, tuple)) else h for h in result.header]
         return [dict(zip(names, (plain(v) for v in row), strict=True)) for row in result.result_set]
 
-    def compact(self, timeout_s: float = 120.0) -> None:
-        """Rewrite the append-only file as a snapshot, so the next start loads fast."""
-        conn = self._db.connection
-        conn.execute_command("BGREWRITEAOF")
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            info = conn.info("persistence")
-            if not info.get("aof_rewrite_in_progress") and not info.get(
-                "aof_rewrite_scheduled"
-            ):
-                return
-            time.sleep(0.1)
-        log.warning("AOF rewrite still running after %.0f s", timeout_s)
+    def compact(self, timeout_s: float = 300.0) -> bool:
+        """Rewrite the append-only file as a snapshot, so the next start loads fast.
+
+        Tolerates a rewrite already in progress (another writer compacting): waits for it,
+        then runs its own. A failed rewrite is logged, never raised (see
+        :func:`kgrec.kg.embedded.compact`).
+
+        Returns:
+            True when a rewrite that started after this call finished successfully.
+
+        Raises:
+            StoreUnavailable: the server is gone.
+        """
+        return self._admin(embedded.compact, timeout_s=timeout_s)
+
+    def compact_if_grown(self) -> bool:
+        """Compact when enough commands were appended since the last snapshot.
+
+        Thresholds: :func:`kgrec.kg.embedded.compact_if_grown`. The last client out does
+        this before it shuts the server down, so callers rarely need to.
+
+        Returns:
+            True if it compacted.
+        """
+        return self._admin(embedded.compact_if_grown)
+
+    def _admin(self, fn, **kwargs) -> bool:
+        import redis
+
+        try:
+            return fn(self._db.connection, self.data_dir, **kwargs)
+        except (redis.ConnectionError, OSError) as e:
+            raise StoreUnavailable(f"lost the embedded store at {self.socket}: {e}") from e
 
     def drop(self) -> None:
         """Delete this graph and everything in it."""
@@ -143,23 +177,29 @@ class FalkorStore(GraphStore):
                 raise
 
     def _other_clients(self) -> int:
-        clients = self._db.connection.client_list()
+        clients = self._db.connection.client_list(_type="normal")
         return sum(1 for c in clients if c.get("name") != self._client_name)
 
     def close(self) -> None:
+        """Disconnect; the last kgrec client out shuts a server it does not keep down.
+
+        Before shutting down, appended commands worth replacing are compacted
+        (:func:`kgrec.kg.embedded.compact_if_grown`), so the next cold start loads a snapshot.
+        """
         if self._closed:
             return
         self._closed = True
-        keep = keep_running(self.data_dir) or os.environ.get("KGREC_KEEP_SERVER", "") not in (
-            "",
-            "0",
-            "false",
-        )
+        keep = embedded.keep_running(self.data_dir) or os.environ.get(
+            "KGREC_KEEP_SERVER", ""
+        ) not in ("", "0", "false")
         try:
-            if not keep and self._other_clients() == 0:
-                self._db.connection.close()
-                stop_server(self.data_dir)
-                return
+            if not keep:
+                # Exclusive: nobody connects between the count and the shutdown.
+                with embedded.store_lock(self.data_dir):
+                    if self._other_clients() == 0:
+                        self._db.connection.close()
+                        embedded.stop_locked(self.data_dir)
+                        return
         except Exception as e:  # closing must not mask the caller's error
             log.debug("while closing %s: %s", self.data_dir, e)
         self._db.connection.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -74,18 +75,22 @@ def is_server_uri(store: str) -> bool:
     return scheme.split("+")[0] in ("neo4j", "bolt")
 
 
-def open_store(store: str, graph: str = "kgrec") -> GraphStore:
+def open_store(store: str, graph: str = "kgrec", create: bool = False) -> GraphStore:
     """Open the store a URI names.
 
     Args:
         store: ``neo4j://host:7687`` / ``bolt://...`` for Neo4j (credentials from
             ``NEO4J_USER``/``NEO4J_PASSWORD`` or ``KGREC_NEO4J_USER``/``KGREC_NEO4J_PASSWORD``),
-            or a directory (``file://`` prefix optional) for the embedded FalkorDB store.
+            or a directory (``file://`` prefix optional; relative to the working directory)
+            for the embedded FalkorDB store.
         graph: FalkorDB graph name, or Neo4j database name (``kgrec`` maps to Neo4j's
             default database, since Community edition has one).
+        create: embedded only: create the store when the directory holds none (ingest does);
+            otherwise a directory without a store is refused. Neo4j ignores it.
 
     Raises:
-        StoreUnavailable: the store cannot be reached or started.
+        StoreUnavailable: the store cannot be reached or started, or (embedded, without
+            ``create``) there is no store in the directory.
     """
     if is_server_uri(store):
         from kgrec.kg.neo4j_store import Neo4jStore
@@ -100,4 +105,5 @@ def open_store(store: str, graph: str = "kgrec") -> GraphStore:
         raise StoreUnavailable(
             f"unsupported store URI {store!r}: use neo4j://, bolt:// or a directory path"
         )
-    return FalkorStore(Path(path).expanduser(), graph=graph)
+    directory = Path(os.path.abspath(Path(path).expanduser()))
+    return FalkorStore(directory, graph=graph, create=create)

@@ -24,7 +24,8 @@ class Settings:
     """Resolved settings for one command or API session.
 
     Attributes:
-        store: store URI: ``neo4j://``/``bolt://`` URL or a directory for the embedded store.
+        store: store URI: ``neo4j://``/``bolt://`` URL, or the embedded store's directory as
+            an absolute path.
         graph: graph (FalkorDB) or database (Neo4j) name.
         embedding_model: sentence-transformers model name or path.
         cache_dir: where embeddings are cached.
@@ -48,7 +49,7 @@ class Settings:
     ) -> Settings:
         """Resolve each setting from the argument, then ``KGREC_*`` env, then the default."""
         home = data_home()
-        store = store or os.environ.get("KGREC_STORE") or str(home / "store")
+        store = store_location(store or os.environ.get("KGREC_STORE") or str(home / "store"))
         return cls(
             store=store,
             graph=graph or os.environ.get("KGREC_GRAPH") or "kgrec",
@@ -58,6 +59,18 @@ class Settings:
             cache_dir=Path(cache_dir or os.environ.get("KGREC_CACHE_DIR") or home / "cache"),
             model_dir=Path(model_dir or os.environ.get("KGREC_MODEL_DIR") or _model_dir(store)),
         )
+
+
+def store_location(store: str) -> str:
+    """A store URI as given, or, for the embedded store, its directory as an absolute path.
+
+    ``./mystore``, ``~/kg`` and ``file://mystore`` become absolute, so the server and every
+    later message see one unambiguous directory whatever the working directory.
+    """
+    path = store[len("file://") :] if store.startswith("file://") else store
+    if "://" in path:
+        return store  # a server URI (or an unsupported one, which open_store names)
+    return os.path.abspath(Path(path).expanduser())
 
 
 def _model_dir(store: str) -> Path:

@@ -35,12 +35,40 @@ def resolve_device(device: str = "auto") -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _private_dir(path: Path) -> None:
+    """Create ``path`` as a 0700 folder (an existing folder is left as it is)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(path, 0o700)
+        os.chmod(path, 0o700)
+    except FileExistsError:
+        pass
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty as 0600, or make an existing one (and its WAL files) 0600."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if os.stat(p).st_mode & 0o077:
+                os.chmod(p, 0o600)
+        except FileNotFoundError:
+            pass
+        except PermissionError:
+            log.warning("%s is open to other users; fix it with `chmod 600 %s`", p, p)
+
+
 class EmbeddingCache:
-    """Vectors by text hash, one SQLite file per model, safe to share between processes."""
+    """Vectors by text hash, one SQLite file per model, safe to share between processes.
+
+    The cache is private to the user: a folder it creates is ``0700``, its files ``0600``
+    whatever the umask (SQLite gives its ``-wal``/``-shm`` files the database's mode).
+    """
 
     def __init__(self, cache_dir: Path, model: str) -> None:
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        _private_dir(cache_dir)
         self.path = cache_dir / f"embeddings-{_model_key(model)}.sqlite"
+        _private_file(self.path)
         self._db = sqlite3.connect(self.path, timeout=60)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(

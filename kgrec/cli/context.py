@@ -27,11 +27,16 @@ class CliContext:
         return not (self.json or self.quiet)
 
     @contextmanager
-    def store(self):
-        """Open the configured store for the duration of a command."""
+    def store(self, create: bool = False):
+        """Open the configured store for the duration of a command.
+
+        Args:
+            create: create the embedded store when its directory holds none (ingest);
+                reading commands leave it False, so a mistyped ``--store`` is an error.
+        """
         from kgrec.kg import open_store
 
-        store = open_store(self.settings.store, self.settings.graph)
+        store = open_store(self.settings.store, self.settings.graph, create=create)
         try:
             yield store
         finally:

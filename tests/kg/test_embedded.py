@@ -10,7 +10,7 @@ import time
 import psutil
 import pytest
 
-from kgrec.errors import StoreLocked
+from kgrec.errors import StoreLocked, StoreUnavailable
 from kgrec.kg import embedded, open_store
 
 
@@ -21,7 +21,7 @@ def _server_pid(directory) -> int:
 
 
 def test_listens_on_unix_socket_only(tmp_path):
-    with open_store(str(tmp_path)) as store:
+    with open_store(str(tmp_path), create=True) as store:
         pid = _server_pid(tmp_path)
         assert store.socket.exists()
         inet = psutil.Process(pid).net_connections(kind="inet")
@@ -30,7 +30,7 @@ def test_listens_on_unix_socket_only(tmp_path):
 
 
 def test_data_persists_after_clean_shutdown(tmp_path):
-    with open_store(str(tmp_path)) as store:
+    with open_store(str(tmp_path), create=True) as store:
         store.write("CREATE (:User {id: $id})", {"id": "u-1"})
         pid = _server_pid(tmp_path)
     assert not embedded.pid_alive(pid), "last client out should stop the server"
@@ -40,7 +40,7 @@ def test_data_persists_after_clean_shutdown(tmp_path):
 
 
 def test_second_process_reuses_running_server(tmp_path):
-    with open_store(str(tmp_path)) as store:
+    with open_store(str(tmp_path), create=True) as store:
         assert store.started_server
         pid = _server_pid(tmp_path)
         store.write("CREATE (:Item {id: 'x'})")
@@ -83,7 +83,7 @@ def test_live_but_silent_holder_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_long_directory_paths_get_a_short_socket(tmp_path):
     deep = tmp_path / ("d" * 60) / ("e" * 60)
-    with open_store(str(deep)) as store:
+    with open_store(str(deep), create=True) as store:
         assert len(str(store.socket)) <= 107
         assert store.run("RETURN 3 AS three") == [{"three": 3}]
 
@@ -107,3 +107,69 @@ def test_keep_running_marker_outlives_clients(tmp_path):
         time.sleep(0.05)
     assert not embedded.pid_alive(pid)
     assert os.listdir(tmp_path)  # data stays
+
+
+def test_relative_store_paths_resolve_against_the_working_directory(tmp_path, monkeypatch):
+    from kgrec.config import Settings
+
+    monkeypatch.chdir(tmp_path)
+    assert Settings.resolve(store="./mystore").store == str(tmp_path / "mystore")
+    assert Settings.resolve(store="file://mystore").store == str(tmp_path / "mystore")
+    assert Settings.resolve(store="neo4j://h:7687").store == "neo4j://h:7687"
+    with open_store("./mystore", create=True) as store:
+        assert store.uri == str(tmp_path / "mystore")
+        store.write("CREATE (:User {id: 'rel'})")
+    monkeypatch.chdir(tmp_path / "mystore")
+    with open_store("../mystore") as store:
+        assert store.run("MATCH (u:User) RETURN u.id AS id") == [{"id": "rel"}]
+
+
+def test_reading_a_folder_without_a_store_is_refused_and_creates_nothing(tmp_path):
+    missing = tmp_path / "mistyped"
+    with pytest.raises(StoreUnavailable) as err:
+        open_store(str(missing))
+    assert f"no kgrec store at {missing}" in str(err.value)
+    assert "kgrec ingest" in str(err.value)
+    assert not missing.exists(), "a reading open must not create the folder"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(StoreUnavailable, match="no kgrec store"):
+        open_store(str(empty))
+    assert os.listdir(empty) == []
+
+
+def test_creating_a_store_in_a_folder_of_other_files_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(StoreUnavailable, match="not empty") as err:
+        open_store(str(tmp_path), create=True)
+    assert "notes.txt" in str(err.value)
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]
+
+
+def test_cli_reading_commands_refuse_a_missing_store(tmp_path):
+    from typer.testing import CliRunner
+
+    from kgrec.cli.main import app
+
+    missing = tmp_path / "nope"
+    for command in (["stats"], ["query", "cold_items"], ["similar", "1"]):
+        result = CliRunner().invoke(app, ["--store", str(missing), *command])
+        assert isinstance(result.exception, StoreUnavailable), (command, result.output)
+        assert "no kgrec store" in str(result.exception)
+    assert not missing.exists()
+
+
+def test_store_start_creates_the_store(tmp_path):
+    from typer.testing import CliRunner
+
+    from kgrec.cli.main import app
+
+    runner = CliRunner()
+    target = tmp_path / "new"
+    result = runner.invoke(app, ["--store", str(target), "store", "start"])
+    assert result.exit_code == 0, result.output
+    assert embedded.holds_store(target)
+    result = runner.invoke(app, ["--store", str(target), "store", "stop"])
+    assert result.exit_code == 0, result.output
+    with open_store(str(target)) as store:  # an existing, never-written store opens
+        assert store.run("RETURN 1 AS one") == [{"one": 1}]
