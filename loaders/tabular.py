@@ -148,8 +148,8 @@ def read_table(
 
     Raises:
         InvalidParameter: (a ``ValueError`` and a ``DatasetError``) ``mapping`` lacks
-            user_id/item_id or names unknown keys, no file is given, or ``rating_range`` or
-            ``id_prefix`` is impossible.
+            user_id/item_id or names unknown keys, no file is given, ``rating_range`` is
+            impossible or given without a rating column, or ``id_prefix`` is impossible.
         DatasetError: a missing file, a missing column, or (unless ``skip_bad``) a bad row:
             an empty id, an id over ``MAX_KEY_BYTES``, a NUL character, a rating that is not
             a finite number (in ``rating_range``), a bad timestamp, text over
@@ -162,6 +162,10 @@ def read_table(
     if unknown:
         raise InvalidParameter(f"unknown mapping keys {sorted(unknown)}; use {INTERACTION_KEYS}")
     bounds = check_rating_range(rating_range)
+    if bounds is not None and "rating" not in mapping:
+        raise InvalidParameter(
+            f"rating_range {rating_range!r} needs a rating column: map 'rating' (--rating-col)"
+        )
     prefix = check_prefix(id_prefix)
     paths = [Path(path_or_paths)] if isinstance(path_or_paths, str | Path) else path_or_paths
     if not paths:

@@ -201,6 +201,8 @@ def test_rating_range_in_every_reader(tmp_path: Path) -> None:
     for bad in [(5, 1), (0, float("inf")), ("a", 1), (1,)]:
         with pytest.raises(InvalidParameter):
             read_table(path, MAPPING, rating_range=bad)
+    with pytest.raises(InvalidParameter, match="needs a rating column"):
+        read_table(path, {"user_id": "u", "item_id": "i"}, rating_range=(1, 5))
     lg = tmp_path / "lg"
     lg.mkdir()
     (lg / "train.txt").write_text("0 1\n")
