@@ -43,6 +43,11 @@ def _pages(ids: list[str], size: int) -> Iterator[list[str]]:
         yield ids[start : start + size]
 
 
+def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Edge rows in key order: the engines return them in their own storage order."""
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
 def _stack(vectors: list) -> np.ndarray | None:
     if not vectors or any(v is None for v in vectors):
         return None
@@ -56,8 +61,9 @@ def export_graph(
 ) -> GraphExport:
     """Read every node and relationship of the data model, in pages of ``page_size`` ids.
 
-    Node frames are sorted by id, so the export of an unchanged graph is identical from
-    one run to the next (stable index maps for the models).
+    Node frames are sorted by id and edge frames by their keys, so the export of an
+    unchanged graph is identical from one run to the next and on either backend (stable
+    index maps for the models).
     """
     ids: dict[str, list[str]] = {"User": [], "Item": [], "Tag": [], "Entity": []}
     for row in store.run(WRITES.get("export_node_ids").text):
@@ -124,10 +130,10 @@ def export_graph(
         "tags": tags[["name"]],
         "interactions": interactions.sort_values(["user_id", "ts", "item_id"], kind="stable")
         .reset_index(drop=True),
-        "item_tags": item_tags,
-        "user_tags": user_tags,
+        "item_tags": _sorted(item_tags, ["item_id", "source", "tag"]),
+        "user_tags": _sorted(user_tags, ["user_id", "item_id", "tag"]),
         "entities": entities.sort_values("id").reset_index(drop=True),
-        "triples": triples,
+        "triples": _sorted(triples, ["item_id", "relation", "entity_id"]),
     }
     return GraphExport(
         frames=frames,

@@ -19,6 +19,8 @@ def write_vectors(
     dim: int,
     params: dict[str, Any] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    batch_size: int = VECTOR_BATCH_SIZE,
+    settle: bool = True,
 ) -> StepReport:
     """Write vectors of ``label.prop`` with the named statement; leave an exact index behind.
 
@@ -35,14 +37,24 @@ def write_vectors(
         dim: the vectors' dimension.
         params: fixed parameters of the statement (a model version).
         progress: called with (statement, rows written so far, total rows).
+        batch_size: rows per write.
+        settle: call :func:`settle_vector_index` at the end; pass False when more vector
+            changes follow (removals, say), and call it after them.
     """
     if not rows:
         return StepReport()
     ensure_vector_index(store, label, prop, dim)
-    report = BatchWriter(store, progress).write(statement, rows, VECTOR_BATCH_SIZE, params)
+    report = BatchWriter(store, progress).write(statement, rows, batch_size, params)
+    if settle:
+        settle_vector_index(store, label, prop, dim)
+    return report
+
+
+def settle_vector_index(store: GraphStore, label: str, prop: str, dim: int) -> None:
+    """After vectors of ``label.prop`` changed: rebuild its index where the backend keeps
+    stale entries for overwritten or removed vectors (FalkorDB); nothing elsewhere."""
     if store.dialect.reindex_after_vector_update:
         rebuild_vector_index(store, label, prop, dim)
-    return report
 
 
 def vector_search(

@@ -32,8 +32,8 @@ import numpy as np
 
 from kgrec.errors import KgrecError, ModelCorrupt, TrainingDataError, WriteBackFailed
 from kgrec.kg.export import export_graph
-from kgrec.kg.schema import ensure_vector_index, rebuild_vector_index
 from kgrec.kg.store import GraphStore
+from kgrec.kg.vector import settle_vector_index, write_vectors
 from kgrec.kg.writer import VECTOR_BATCH_SIZE, WRITES, BatchWriter, render
 
 log = logging.getLogger(__name__)
@@ -165,18 +165,14 @@ def write_back(
                {"key": STATE_KEY, "model_version": version, "started": _now(), "k": k})  # fmt: skip
     writer = BatchWriter(store, progress)
     fixed = {"model_version": version}
-    ensure_vector_index(store, "User", "gnn_embedding", users.shape[1])
-    ensure_vector_index(store, "Item", "gnn_embedding", items.shape[1])
-    writer.write("set_user_gnn_embeddings", [
-        {"id": i, "embedding": v.tolist()} for i, v in zip(user_ids, users, strict=True)
-    ], batch_size, fixed)  # fmt: skip
-    writer.write("set_item_gnn_embeddings", [
-        {"id": i, "embedding": v.tolist()} for i, v in zip(item_ids, items, strict=True)
-    ], batch_size, fixed)  # fmt: skip
+    vectors = {"User": (user_ids, users), "Item": (item_ids, items)}
+    for label, (ids, values) in vectors.items():
+        rows = [{"id": i, "embedding": v.tolist()} for i, v in zip(ids, values, strict=True)]
+        write_vectors(store, f"set_{label.lower()}_gnn_embeddings", label, "gnn_embedding",
+                      rows, values.shape[1], fixed, progress, batch_size, settle=False)  # fmt: skip
     cleared_embeddings = _clear_stale(store, "clear_stale_gnn_embeddings", version)
-    if store.dialect.reindex_after_vector_update:  # drop stale entries of overwritten vectors
-        rebuild_vector_index(store, "User", "gnn_embedding", users.shape[1])
-        rebuild_vector_index(store, "Item", "gnn_embedding", items.shape[1])
+    for label, (_, values) in vectors.items():
+        settle_vector_index(store, label, "gnn_embedding", values.shape[1])
     written = 0
     if k > 0:
         seen = _seen(tensors, user_ids, item_ids)
