@@ -1,12 +1,14 @@
 """Ingestion benchmark: ml-latest-small wall time (cold / warm embedding cache), write rates.
 
-Each repeat ingests into a fresh embedded store directory, as ``kgrec ingest movielens``
-does (read + validate, embed, write, compact). "Cold" starts from an empty embedding cache
-and a new process-level model load; "warm" reuses the cache filled by the cold run.
-Relationship and node write rates come from the synthetic generator (no embedding work in
-the timed step). Reports medians.
+Each repeat ingests into an empty store, as ``kgrec ingest movielens`` does (read +
+validate, embed, write, compact): a fresh embedded store directory, or with ``--store
+bolt://...`` the Neo4j database wiped first (credentials from NEO4J_USER / NEO4J_PASSWORD).
+"Cold" starts from an empty embedding cache and a new process-level model load; "warm"
+reuses the cache filled by the cold run. Relationship and node write rates come from the
+synthetic generator (no embedding work in the timed step). Reports medians.
 
     python benchmarks/ingest.py [--data ../shared/datasets/ml-latest-small] [--repeats 3]
+                                [--store bolt://127.0.0.1:7687]
 """
 
 from __future__ import annotations
@@ -36,7 +38,18 @@ def timed_cli(args: list[str], env_cache: Path) -> tuple[float, dict]:
     return time.perf_counter() - start, json.loads(out.stdout)
 
 
-def write_rates(repeats: int) -> dict:
+def empty_store(target: str | None, tmp: Path, name: str) -> str:
+    """The URI of an empty store: a new directory, or the server's database wiped."""
+    from kgrec.kg import is_server_uri, open_store
+
+    if target is None or not is_server_uri(target):
+        return str(tmp / name)
+    with open_store(target) as store:
+        store.drop()
+    return target
+
+
+def write_rates(repeats: int, target: str | None) -> dict:
     """Node and relationship writes per second on synthetic data (batched UNWIND MERGE)."""
     from kgrec.kg import open_store
     from kgrec.kg.schema import ensure_schema
@@ -45,15 +58,19 @@ def write_rates(repeats: int) -> dict:
 
     ds = generate_synthetic(num_users=5000, num_items=20000, num_tags=100,
                             num_interactions=300_000, seed=1)  # fmt: skip
-    items = ds.items.assign(text=ds.items["title"], text_hash=ds.items["id"])
+    items = ds.items
+    dataset = {"dataset": ds.name}
     node_rates, rel_rates = [], []
     for _ in range(repeats):
-        with tempfile.TemporaryDirectory() as d, open_store(d) as store:
+        with (
+            tempfile.TemporaryDirectory() as d,
+            open_store(empty_store(target, Path(d), "rates"), create=True) as store,
+        ):
             ensure_schema(store)
             w = BatchWriter(store)
             users = w.write("merge_users", records(ds.users))
             item_step = w.write(
-                "merge_items", records(items[["id", "title", "description", "text", "text_hash"]])
+                "merge_items", records(items[["id", "title", "description"]]), params=dataset
             )
             w.write("merge_tags", records(ds.tags))
             node_rates.append((users.rows + item_step.rows) / (users.seconds + item_step.seconds))
@@ -71,6 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(REPO.parent / "shared/datasets/ml-latest-small"))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--store", default=None, help="bolt://... (its database is wiped!); default: embedded"
+    )
     args = parser.parse_args()
 
     cold, warm, embed_rates = [], [], []
@@ -78,22 +98,25 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             seconds, summary = timed_cli(
-                ["--store", str(tmp / "cold"), "ingest", "movielens", args.data], tmp / "cache"
+                ["--store", empty_store(args.store, tmp, "cold"), "ingest", "movielens", args.data],
+                tmp / "cache",
             )
             cold.append(seconds)
             embed_rates.append(summary["texts_embedded"] / summary["embed_seconds"])
             seconds, summary = timed_cli(
-                ["--store", str(tmp / "warm"), "ingest", "movielens", args.data], tmp / "cache"
+                ["--store", empty_store(args.store, tmp, "warm"), "ingest", "movielens", args.data],
+                tmp / "cache",
             )
             assert summary["texts_embedded"] == 0
             warm.append(seconds)
     result = {
         "dataset": args.data,
+        "store": args.store or "embedded",
         "repeats": args.repeats,
         "cold_cache_wall_s": statistics.median(cold),
         "warm_cache_wall_s": statistics.median(warm),
         "texts_embedded_per_s": statistics.median(embed_rates),
-        **write_rates(args.repeats),
+        **write_rates(args.repeats, args.store),
     }
     for key, value in result.items():
         print(f"{key:<28}{value:,.1f}" if isinstance(value, float) else f"{key:<28}{value}")

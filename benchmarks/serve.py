@@ -1,12 +1,14 @@
-"""Serving latency of ``Recommender.recommend(k=10)`` on ml-latest-small, embedded store.
+"""Serving latency of ``Recommender.recommend(k=10)`` on ml-latest-small, on either store.
 
 Prepares (once, cached in --workdir) an embedded store with ml-latest-small and a trained
-live LightGCN, then times ``recommend`` for a sample of users with 1 and 8 concurrent
-callers (threads sharing one Recommender), with and without explanations. Prints
-p50/p95/p99 latency (ms) and throughput (requests/s). Each configuration is repeated
---repeats times; figures are medians over repeats.
+live LightGCN (with ``--store bolt://...``: ml-latest-small ingested into that Neo4j, which
+is idempotent, and a model trained from it in --workdir), then times ``recommend`` for a
+sample of users with 1 and 8 concurrent callers (threads sharing one Recommender), with
+and without explanations. Prints p50/p95/p99 latency (ms) and throughput (requests/s).
+Each configuration is repeated --repeats times; figures are medians over repeats.
 
     python benchmarks/serve.py [--workdir /tmp/kgrec-bench] [--requests 300] [--repeats 3]
+                               [--store bolt://127.0.0.1:7687]
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared/datasets/ml-latest-small"
 
 
-def prepare(workdir: Path, epochs: int) -> tuple[Path, Path]:
+def prepare(workdir: Path, epochs: int, server: str | None) -> tuple[str, Path]:
     """An ingested store and a live model in ``workdir`` (reused when present)."""
-    store, models = workdir / "store", workdir / "models"
+    store = server or str(workdir / "store")
+    models = workdir / ("models-neo4j" if server else "models")
     env = {**os.environ, "KGREC_CACHE_DIR": str(workdir / "cache")}
-    kgrec = [sys.executable, "-m", "kgrec.cli.main", "--quiet", "--store", str(store)]
-    if not (store / "appendonlydir").exists():
+    kgrec = [sys.executable, "-m", "kgrec.cli.main", "--quiet", "--store", store]
+    if server or not (workdir / "store" / "appendonlydir").exists():
         subprocess.run([*kgrec, "ingest", "movielens", str(DATA)], check=True, env=env)
     if not (models / "live").exists():
         subprocess.run([*kgrec, "--model-dir", str(models), "train", "--epochs", str(epochs)],
@@ -59,12 +62,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--store", default=None, help="bolt://... / neo4j://...; default: embedded")
     args = parser.parse_args()
 
     from kgrec.recommender import Recommender
 
-    store, models = prepare(Path(args.workdir), args.epochs)
-    with Recommender.open(str(store), models) as rec:
+    store, models = prepare(Path(args.workdir), args.epochs, args.store)
+    print(f"store: {args.store or 'embedded'}")
+    with Recommender.open(store, models) as rec:
         rng = np.random.default_rng(0)
         users = list(rng.choice(rec.user_ids, size=args.requests, replace=True))
         run(rec, users[:20], 1, True)  # warm-up: connections, caches, lazy imports
