@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -159,3 +161,27 @@ def test_index_states_share_one_vocabulary(store):
     )
     states = {i["state"] for i in list_indexes(store)}
     assert states == {"online"}
+
+
+def test_the_store_layer_triggers_no_server_notifications(store, embedder, caplog):
+    """Neo4j reports deprecated syntax and other notifications through the driver's log; the
+    project's statements cause none (the embedded store has no such log: the test holds)."""
+    from kgrec.ingest import ingest
+    from kgrec.loaders import generate_synthetic
+    from kgrec.queries.runner import list_queries, run_query
+
+    dataset = generate_synthetic(num_users=10, num_items=20, num_tags=5,
+                                 num_interactions=80, seed=2)  # fmt: skip
+    user, item = dataset.users["id"].iloc[0], dataset.items["id"].iloc[0]
+    samples = {"user_id": user, "item_id": item, "item_ids": [item], "tag": "x", "tags": ["x"]}
+    with caplog.at_level(logging.INFO, logger="neo4j"):
+        ingest(dataset, store, embedder)
+        similar_items(store, item, 3)
+        for query in list_queries():
+            params = {p["name"]: samples[p["name"]] for p in query["params"]
+                      if p["name"] in samples}  # fmt: skip
+            if {p["name"] for p in query["params"] if p["required"]} <= set(params):
+                run_query(store, query["name"], params)
+        store.drop()
+    notes = [r.getMessage() for r in caplog.records if r.name.startswith("neo4j.notifications")]
+    assert notes == []
