@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +181,31 @@ class FalkorStore(GraphStore):
     def _other_clients(self) -> int:
         clients = self._db.connection.client_list(_type="normal")
         return sum(1 for c in clients if c.get("name") != self._client_name)
+
+    @contextmanager
+    def exclusive(self, purpose: str) -> Iterator[None]:
+        """An exclusive ``flock`` on ``DIR/.<purpose>.lock``; a second holder says whom it
+        waits for (pid) and waits."""
+        import fcntl
+
+        path = self.data_dir / f".{purpose}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                log.warning(
+                    "another %s into %s is running (pid %s); waiting for it to finish",
+                    purpose, self.data_dir, holder,
+                )  # fmt: skip
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def close(self) -> None:
         """Disconnect; the last kgrec client out shuts a server it does not keep down.

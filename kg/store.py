@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,16 @@ class GraphStore(ABC):
         self, cypher: str, params: dict[str, Any] | None = None
     ) -> tuple[list[Row], WriteCounters]:
         """Run one write statement in its own transaction; return its rows and counters."""
+
+    @contextmanager
+    def exclusive(self, purpose: str) -> Iterator[None]:
+        """Hold the store's lock for ``purpose`` (``"ingest"``): a second holder waits.
+
+        The embedded store needs it because FalkorDB's MERGE is not atomic between
+        concurrent queries (two ingests could both create one relationship); Neo4j locks
+        both end nodes of a merged relationship itself, so the base class holds nothing.
+        """
+        yield
 
     @abstractmethod
     def close(self) -> None:

@@ -109,6 +109,7 @@ def ingest(
     Catalogue properties the input does not carry (a null title, say) keep their stored
     value. Item texts are built from what the store holds after the write (title, every
     tag, description), so adding behaviour or tags never loses what another input gave.
+    One ingest writes into a store at a time (:meth:`GraphStore.exclusive`); a second waits.
 
     Args:
         dataset: validated canonical frames.
@@ -118,6 +119,17 @@ def ingest(
         show_progress: show the embedding model's own progress bar.
     """
     dataset.check()
+    with store.exclusive("ingest"):
+        return _write(dataset, store, embedder, progress, show_progress)
+
+
+def _write(
+    dataset: Dataset,
+    store: GraphStore,
+    embedder: TextEmbedder,
+    progress: Progress | None,
+    show_progress: bool,
+) -> IngestReport:
     start = time.perf_counter()
     report = IngestReport(dataset=dataset.name, rejects=len(dataset.rejects))
     writer = BatchWriter(store, progress)
