@@ -41,6 +41,7 @@ from typing import Any
 import torch
 
 from kgrec.errors import ModelCorrupt, ModelDirLocked, ModelNotTrained, UnknownModelVersion
+from kgrec.files import DIR_MODE, FILE_MODE, private_dir
 from kgrec.gnn.data import ID_MAPS_FILE, load_id_maps, save_id_maps
 from kgrec.processes import pid_alive
 
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 FILES = ("model.pt", "config.json", "id_maps.json", "metrics.json", "embeddings.pt")
 MODELS = ("lightgcn", "graphsage", "mf")
 LOCK_FILE = ".train.lock"
-DIR_MODE, FILE_MODE = 0o700, 0o600
 
 
 def _model_class(name: str) -> type:
@@ -68,20 +68,9 @@ def _model_class(name: str) -> type:
     raise ValueError(f"unknown model {name!r}; choose one of lightgcn, graphsage, mf")
 
 
-def _private_dir(path: Path) -> Path:
-    """Create ``path`` (parents as usual) as a ``0700`` directory; an existing one is kept."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        path.mkdir()
-    except FileExistsError:
-        return path
-    os.chmod(path, DIR_MODE)  # mkdir's mode is masked by the umask; chmod is not
-    return path
-
-
 def ensure_model_dir(model_dir: str | Path) -> Path:
     """The model root, created private (``0700``) when missing."""
-    return _private_dir(Path(model_dir))
+    return private_dir(Path(model_dir))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -133,7 +122,7 @@ def save_version(
         config: the job's settings (stored in ``config.json`` beside the model's own).
         id_maps: from :meth:`GraphTensors.id_maps`. metrics: flat metric dict.
     """
-    versions = _private_dir(ensure_model_dir(model_dir) / "versions")
+    versions = private_dir(ensure_model_dir(model_dir) / "versions")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     final = versions / f"{stamp}-{name}"
     tmp = versions / f".tmp-{stamp}-{name}-{os.getpid()}"
@@ -142,8 +131,9 @@ def save_version(
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     torch.save({"model": name, "config": model.config(), "state_dict": state}, tmp / "model.pt")
     users, items = model.final_embeddings()
-    torch.save({"users": users.detach().cpu(), "items": items.detach().cpu()},
-               tmp / "embeddings.pt")
+    torch.save(
+        {"users": users.detach().cpu(), "items": items.detach().cpu()}, tmp / "embeddings.pt"
+    )
     for fname in ("model.pt", "embeddings.pt"):
         _fsync_file(tmp / fname)
     _write_json(tmp / "config.json", {"model": name, "model_config": model.config(), **config})
@@ -186,8 +176,10 @@ def live_dir(model_dir: str | Path) -> Path | None:
     return target if all((target / f).is_file() for f in FILES) else None
 
 
-FIX = ("promote another version with `kgrec model promote VERSION` (`kgrec model list` shows "
-       "them) or retrain with `kgrec train`")
+FIX = (
+    "promote another version with `kgrec model promote VERSION` (`kgrec model list` shows "
+    "them) or retrain with `kgrec train`"
+)
 
 
 def _one_line(text: Any, limit: int = 160) -> str:
@@ -217,8 +209,9 @@ def _read_json(path: Path) -> Any:
     except UnicodeDecodeError:
         raise _corrupt(path, "it is not UTF-8 text") from None
     except json.JSONDecodeError as e:
-        raise _corrupt(path, f"not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})"
-                       ) from None
+        raise _corrupt(
+            path, f"not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})"
+        ) from None
     except OSError as e:
         raise _corrupt(path, f"it cannot be read ({e.strerror})") from e
 
@@ -230,8 +223,10 @@ def _read_tensors(path: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds for a damaged or unsafe file
         if "weights only load failed" in str(e).lower():
-            reason = ("it holds Python objects other than tensors, which "
-                      "torch.load(weights_only=True) refuses to run")
+            reason = (
+                "it holds Python objects other than tensors, which "
+                "torch.load(weights_only=True) refuses to run"
+            )
         else:
             reason = f"it cannot be read as PyTorch weights ({type(e).__name__}: {_one_line(e)})"
         raise _corrupt(path, reason) from None
@@ -275,14 +270,18 @@ class LoadedModel:
             if not isinstance(blob, dict) or not {"model", "config", "state_dict"} <= set(blob):
                 raise _corrupt(path, "expected a dict with 'model', 'config' and 'state_dict'")
             if blob["model"] != self.name:
-                raise _corrupt(path, f"it holds a {blob['model']!r} model but config.json "
-                                     f"says {self.name!r}")
+                raise _corrupt(
+                    path, f"it holds a {blob['model']!r} model but config.json says {self.name!r}"
+                )
             cls = _model_class(self.name)
             try:
                 self._model = cls.from_state(blob["config"], blob["state_dict"]).eval()
             except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as e:
-                raise _corrupt(path, f"its weights do not fit the {self.name} model "
-                                     f"({type(e).__name__}: {_one_line(e)})") from None
+                raise _corrupt(
+                    path,
+                    f"its weights do not fit the {self.name} model "
+                    f"({type(e).__name__}: {_one_line(e)})",
+                ) from None
         return self._model.to(device)
 
 
@@ -302,8 +301,9 @@ def load_version(version_dir: str | Path) -> LoadedModel:
     config = _read_json(vdir / "config.json")
     if not isinstance(config, dict) or config.get("model") not in MODELS:
         got = config.get("model") if isinstance(config, dict) else type(config).__name__
-        raise _corrupt(vdir / "config.json",
-                       f"'model' is {got!r}, expected one of {', '.join(MODELS)}")
+        raise _corrupt(
+            vdir / "config.json", f"'model' is {got!r}, expected one of {', '.join(MODELS)}"
+        )
     metrics = _read_json(vdir / "metrics.json")
     if not isinstance(metrics, dict):
         raise _corrupt(vdir / "metrics.json", "expected a JSON object of metrics")
@@ -317,12 +317,17 @@ def load_version(version_dir: str | Path) -> LoadedModel:
     emb = _read_tensors(emb_path)
     users, items = _matrix(emb_path, emb, "users"), _matrix(emb_path, emb, "items")
     if users.shape[1] != items.shape[1]:
-        raise _corrupt(emb_path, f"user embeddings have {users.shape[1]} dimensions, item "
-                                 f"embeddings {items.shape[1]}")
+        raise _corrupt(
+            emb_path,
+            f"user embeddings have {users.shape[1]} dimensions, item embeddings {items.shape[1]}",
+        )
     for kind, matrix in (("users", users), ("items", items)):
         if len(id_maps[kind]) != matrix.shape[0]:
-            raise _corrupt(maps_path, f"it lists {len(id_maps[kind])} {kind} but embeddings.pt "
-                                      f"holds {matrix.shape[0]} {kind[:-1]} embeddings")
+            raise _corrupt(
+                maps_path,
+                f"it lists {len(id_maps[kind])} {kind} but embeddings.pt "
+                f"holds {matrix.shape[0]} {kind[:-1]} embeddings",
+            )
     return LoadedModel(vdir, config["model"], config, metrics, id_maps, users, items)
 
 
@@ -352,8 +357,9 @@ def load_live(model_dir: str | Path) -> LoadedModel:
         )
     target = link.resolve()
     if not target.is_dir():
-        raise ModelCorrupt(f"the live model {link} points at {target}, which does not exist; "
-                           f"{FIX}", path=target)
+        raise ModelCorrupt(
+            f"the live model {link} points at {target}, which does not exist; {FIX}", path=target
+        )
     return load_version(target)
 
 
@@ -386,8 +392,14 @@ def list_versions(model_dir: str | Path) -> list[dict[str, Any]]:
     live = live_version(model_dir)
     out = []
     for vdir in sorted(d for d in versions.iterdir() if d.is_dir() and not d.name.startswith(".")):
-        entry: dict[str, Any] = {"version": vdir.name, "live": vdir.name == live, "model": None,
-                                 "val/recall@20": None, "recall@20": None, "problem": None}
+        entry: dict[str, Any] = {
+            "version": vdir.name,
+            "live": vdir.name == live,
+            "model": None,
+            "val/recall@20": None,
+            "recall@20": None,
+            "problem": None,
+        }
         try:
             for fname in FILES:
                 _check_present(vdir / fname)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kgrec.errors import StoreLocked, StoreUnavailable
+from kgrec.files import private_dir
 from kgrec.processes import pid_alive
 
 log = logging.getLogger(__name__)
@@ -144,11 +145,7 @@ def check_socket_dir(sock: Path, create: bool = False) -> None:
     if parent != fallback_socket_dir():
         return
     if create:
-        try:
-            os.mkdir(parent, 0o700)
-            os.chmod(parent, 0o700)
-        except FileExistsError:
-            pass
+        private_dir(parent)
     try:
         st = os.lstat(parent)
     except FileNotFoundError:
@@ -293,7 +290,7 @@ def server(data_dir: Path, create: bool = False) -> Iterator[ServerHandle]:
                 f"{data_dir}`, or point --store / KGREC_STORE at an existing store"
             )
         _refuse_foreign_contents(data_dir)
-    _make_private_dir(data_dir)
+    private_dir(data_dir)
     sock = socket_path(data_dir)
     with store_lock(data_dir, shared=True):
         password = read_password(data_dir)
@@ -372,17 +369,6 @@ def _refuse_foreign_contents(data_dir: Path) -> None:
             f"{data_dir} holds no kgrec store but is not empty ({', '.join(sorted(foreign)[:3])}"
             f"{', ...' if len(foreign) > 3 else ''}); choose a new or empty directory for the store"
         )
-
-
-def _make_private_dir(data_dir: Path) -> None:
-    if data_dir.is_dir():
-        return
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.mkdir(data_dir, 0o700)
-        os.chmod(data_dir, 0o700)
-    except FileExistsError:
-        pass
 
 
 def _ensure_password(data_dir: Path) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kgrec.files import private_dir
 from kgrec.loaders.text import text_hash
 
 log = logging.getLogger(__name__)
@@ -33,16 +34,6 @@ def resolve_device(device: str = "auto") -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _private_dir(path: Path) -> None:
-    """Create ``path`` as a 0700 folder (an existing folder is left as it is)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.mkdir(path, 0o700)
-        os.chmod(path, 0o700)
-    except FileExistsError:
-        pass
 
 
 def _private_file(path: Path) -> None:
@@ -66,7 +57,7 @@ class EmbeddingCache:
     """
 
     def __init__(self, cache_dir: Path, model: str) -> None:
-        _private_dir(cache_dir)
+        private_dir(cache_dir)
         self.path = cache_dir / f"embeddings-{_model_key(model)}.sqlite"
         _private_file(self.path)
         self._db = sqlite3.connect(self.path, timeout=60)
@@ -162,13 +153,17 @@ class TextEmbedder:
                 missing.setdefault(h, t)
         if missing:
             log.info("embedding %d texts with %s", len(missing), self.model_name)
-            vectors = self._load().encode(
-                list(missing.values()),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=show_progress,
-            ).astype(np.float32)
+            vectors = (
+                self._load()
+                .encode(
+                    list(missing.values()),
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=show_progress,
+                )
+                .astype(np.float32)
+            )
             fresh = dict(zip(missing.keys(), vectors, strict=True))
             self.num_embedded += len(fresh)
             if self.cache:
