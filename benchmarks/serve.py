@@ -1,11 +1,12 @@
 """Serving latency of ``Recommender.recommend(k=10)`` on ml-latest-small, on either store.
 
 Prepares (once, cached in --workdir) an embedded store with ml-latest-small and a trained
-live LightGCN (with ``--store bolt://...``: ml-latest-small ingested into that Neo4j, which
-is idempotent, and a model trained from it in --workdir), then times ``recommend`` for a
-sample of users with 1 and 8 concurrent callers (threads sharing one Recommender), with
-and without explanations. Prints p50/p95/p99 latency (ms) and throughput (requests/s).
-Each configuration is repeated --repeats times; figures are medians over repeats.
+live LightGCN (with ``--store bolt://...``: that Neo4j database wiped when --workdir holds
+no model yet, ml-latest-small ingested, and a model trained from it in --workdir), then
+times ``recommend`` for a sample of users with 1 and 8 concurrent callers (threads sharing
+one Recommender), with and without explanations. Prints p50/p95/p99 latency (ms) and
+throughput (requests/s). Each configuration is repeated --repeats times; figures are
+medians over repeats.
 
     python benchmarks/serve.py [--workdir /tmp/kgrec-bench] [--requests 300] [--repeats 3]
                                [--store bolt://127.0.0.1:7687]
@@ -34,6 +35,11 @@ def prepare(workdir: Path, epochs: int, server: str | None) -> tuple[str, Path]:
     models = workdir / ("models-neo4j" if server else "models")
     env = {**os.environ, "KGREC_CACHE_DIR": str(workdir / "cache")}
     kgrec = [sys.executable, "-m", "kgrec.cli.main", "--quiet", "--store", store]
+    if server and not (models / "live").exists():
+        from kgrec.kg import open_store
+
+        with open_store(server) as wiped:  # only ml-latest-small in the graph
+            wiped.drop()
     if server or not (workdir / "store" / "appendonlydir").exists():
         subprocess.run([*kgrec, "ingest", "movielens", str(DATA)], check=True, env=env)
     if not (models / "live").exists():
@@ -62,7 +68,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--store", default=None, help="bolt://... / neo4j://...; default: embedded")
+    parser.add_argument(
+        "--store", default=None, help="bolt://... (wiped on first use!); default: embedded"
+    )
     args = parser.parse_args()
 
     from kgrec.recommender import Recommender
