@@ -126,12 +126,6 @@ def vector_index(store: GraphStore, label: str, prop: str) -> dict | None:
     return None
 
 
-def vector_index_dims(store: GraphStore, label: str, prop: str) -> int | None:
-    """The dimension of the vector index on ``label.prop``, or None if there is none."""
-    index = vector_index(store, label, prop)
-    return index["dimension"] if index else None
-
-
 def list_indexes(store: GraphStore) -> list[dict]:
     """Indexes as ``{label, property, kind, state, dimension, similarity, quantized}``.
 

@@ -71,14 +71,17 @@ def status(ctx: typer.Context) -> None:
     cli.emit(info, "\n".join(lines))
 
 
+RECOMMENDATIONS = typer.Option(
+    None, "--recommendations", min=0,
+    help="Top-k per user (default: what the last write-back used, else 20).",
+)  # fmt: skip
+
+
 @app.command("repair")
 def repair(
     ctx: typer.Context,
     force: bool = typer.Option(False, "--force", help="Write back even when in sync."),
-    recommendations: int = typer.Option(
-        None, "--recommendations", min=0,
-        help="Top-k per user (default: what the last write-back used, else 20).",
-    ),  # fmt: skip
+    recommendations: int = RECOMMENDATIONS,
 ) -> None:
     """Finish an interrupted or mismatched write-back of the live model into the store."""
     from kgrec.training import repair as run
@@ -102,10 +105,7 @@ def repair(
 def promote(
     ctx: typer.Context,
     version: str = typer.Argument(..., help="A version name (or a prefix only it has)."),
-    recommendations: int = typer.Option(
-        None, "--recommendations", min=0,
-        help="Top-k per user (default: what the last write-back used, else 20).",
-    ),  # fmt: skip
+    recommendations: int = RECOMMENDATIONS,
 ) -> None:
     """Make VERSION live after checking every file, and write it back to the store."""
     from kgrec.training import promote_version
