@@ -63,7 +63,16 @@ class Neo4jStore(GraphStore):
         self.uri = uri
         self.database = database
         try:
-            self._driver = neo4j.GraphDatabase.driver(uri, auth=neo4j_auth())
+            # A label, type or property no node carries yet is normal in a fresh graph (no
+            # RECOMMENDED edge before the first training run), so the server's UNRECOGNIZED
+            # notices are off; deprecation and performance notices still reach the log.
+            self._driver = neo4j.GraphDatabase.driver(
+                uri,
+                auth=neo4j_auth(),
+                notifications_disabled_classifications=[
+                    neo4j.NotificationDisabledClassification.UNRECOGNIZED
+                ],
+            )
             self._driver.verify_connectivity()
         except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError) as e:
             raise StoreUnavailable(

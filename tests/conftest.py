@@ -90,6 +90,15 @@ def backend(request) -> str:
     return request.param
 
 
+@pytest.fixture(params=_backend_params()[1:])
+def neo4j_store(request, store_pool, tmp_path):
+    """The wiped Neo4j test server, for what only a server does (notifications, for one)."""
+    if not neo4j_uri():
+        pytest.fail("KGREC_REQUIRE_NEO4J is set but KGREC_TEST_NEO4J_URI names no server")
+    _, s = store_pool.fresh(request.param, tmp_path)
+    return s
+
+
 Loader = Callable[[object, str], object]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 import numpy as np
 import pytest
@@ -185,3 +186,26 @@ def test_the_store_layer_triggers_no_server_notifications(store, embedder, caplo
         store.drop()
     notes = [r.getMessage() for r in caplog.records if r.name.startswith("neo4j.notifications")]
     assert notes == []
+
+
+def test_names_no_graph_holds_yet_cause_no_server_notifications(store, caplog):
+    """A fresh database knows no RECOMMENDED type until the first training run; reading it then
+    is normal and must not fill the log (names unique to this run were never seen anywhere)."""
+    tag = uuid.uuid4().hex[:12]
+    with caplog.at_level(logging.INFO, logger="neo4j"):
+        rows = store.run(
+            f"MATCH (a:Unseen_{tag})-[r:UNSEEN_{tag}]->(b) WHERE r.unseen_{tag} = $v "
+            "RETURN count(r) AS n",
+            {"v": 1},
+        )
+    assert rows == [{"n": 0}]
+    notes = [r.getMessage() for r in caplog.records if r.name.startswith("neo4j.notifications")]
+    assert notes == []
+
+
+def test_deprecated_syntax_still_reaches_the_log(neo4j_store, caplog):
+    """The notice filter keeps what matters: Neo4j 5 deprecates id(), and says so."""
+    with caplog.at_level(logging.INFO, logger="neo4j"):
+        neo4j_store.run("OPTIONAL MATCH (n:Item) WITH n LIMIT 1 RETURN id(n) AS n")
+    notes = [r.getMessage() for r in caplog.records if r.name.startswith("neo4j.notifications")]
+    assert any("deprecated" in note.lower() for note in notes)
