@@ -73,7 +73,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from kgrec.recommender import Recommender
+    from kgrec.app.recommender import Recommender
 
     store, models = prepare(Path(args.workdir), args.epochs, args.store)
     print(f"store: {args.store or 'embedded'}")

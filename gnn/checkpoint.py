@@ -18,7 +18,7 @@ The model directory, the version directories and every file in them are private:
 exclusive ``flock``) keeps two jobs from writing one model directory at once.
 
 Loading checks every file: a missing, empty, truncated or malformed file, or id maps that
-do not match the embeddings, raises :class:`~kgrec.errors.ModelCorrupt` naming the file and
+do not match the embeddings, raises :class:`~kgrec.core.errors.ModelCorrupt` naming the file and
 the fix. Tensors are read with ``torch.load(weights_only=True)``: a pickle that would run
 code is refused, not executed.
 """
@@ -40,10 +40,10 @@ from typing import Any
 
 import torch
 
-from kgrec.errors import ModelCorrupt, ModelDirLocked, ModelNotTrained, UnknownModelVersion
-from kgrec.files import DIR_MODE, FILE_MODE, private_dir
+from kgrec.core.errors import ModelCorrupt, ModelDirLocked, ModelNotTrained, UnknownModelVersion
+from kgrec.core.files import DIR_MODE, FILE_MODE, private_dir
+from kgrec.core.processes import pid_alive
 from kgrec.gnn.data import ID_MAPS_FILE, load_id_maps, save_id_maps
-from kgrec.processes import pid_alive
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 if TYPE_CHECKING:
-    from kgrec.loaders.frames import Dataset
+    from kgrec.core.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class GraphTensors:
         item_embeddings: np.ndarray | None = None,
         tag_embeddings: np.ndarray | None = None,
     ) -> GraphTensors:
-        """Build from canonical frames (see :mod:`kgrec.loaders.frames`).
+        """Build from canonical frames (see :mod:`kgrec.core.dataset`).
 
         Args:
             users, items, tags, interactions, item_tags, triples, entities: canonical frames;
@@ -175,7 +175,7 @@ class GraphTensors:
     @classmethod
     def from_dataset(cls, ds: Dataset, item_embeddings: np.ndarray | None = None,
                      tag_embeddings: np.ndarray | None = None) -> GraphTensors:
-        """Build from a :class:`kgrec.loaders.frames.Dataset` (see :meth:`from_frames`)."""
+        """Build from a :class:`kgrec.core.dataset.Dataset` (see :meth:`from_frames`)."""
         return cls.from_frames(ds.users, ds.items, ds.tags, ds.interactions, ds.item_tags,
                                ds.triples, ds.entities, item_embeddings, tag_embeddings)
 

@@ -8,10 +8,10 @@ Exit codes (:attr:`JobResult.exit_code`, for a scheduler):
   unchanged.
 - ``2`` (:data:`EXIT_USAGE`): bad arguments (unknown model or split, impossible sizes).
 - ``1`` (:data:`EXIT_ERROR`): anything else failed (for example
-  :class:`~kgrec.errors.TrainingDataError`: no interactions, or too few to split); ``live``
+  :class:`~kgrec.core.errors.TrainingDataError`: no interactions, or too few to split); ``live``
   is unchanged.
 
-A live version whose files are damaged (:class:`~kgrec.errors.ModelCorrupt`) cannot be
+A live version whose files are damaged (:class:`~kgrec.core.errors.ModelCorrupt`) cannot be
 compared with: the new version replaces it, with a warning.
 
 The comparison is only meaningful when the live model was trained on the same data and
@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from kgrec.errors import KgrecError, ModelCorrupt, TrainingDataError
+from kgrec.core.errors import KgrecError, ModelCorrupt, TrainingDataError
 from kgrec.gnn.checkpoint import (
     clean_partial,
     ensure_model_dir,
@@ -127,7 +127,7 @@ def run_job(
         A :class:`JobResult`; ``metrics`` holds the test metrics (``'recall@20'``, ...), the
         validation ones under ``'val/...'``, plus ``'epochs'`` and ``'train_seconds'``.
         Errors are reported through ``exit_code`` and ``error``, not raised; expected ones
-        (bad arguments, :class:`~kgrec.errors.KgrecError`) are logged at INFO, since the
+        (bad arguments, :class:`~kgrec.core.errors.KgrecError`) are logged at INFO, since the
         caller prints ``error``, unexpected ones with their traceback.
     """
     try:

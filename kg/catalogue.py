@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from kgrec.errors import QueryNotFound
+from kgrec.core.errors import QueryNotFound
 
 PARAM_TYPES = ("STRING", "INTEGER", "FLOAT", "BOOLEAN", "LIST", "MAP", "VECTOR")
 _HEADER_KEY = re.compile(r"^//\s*(\w+):\s*(.*)$")

@@ -35,9 +35,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgrec.errors import StoreLocked, StoreUnavailable
-from kgrec.files import private_dir
-from kgrec.processes import pid_alive
+from kgrec.core.errors import StoreLocked, StoreUnavailable
+from kgrec.core.files import private_dir
+from kgrec.core.processes import pid_alive
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kgrec.core.dataset import COLUMNS
 from kgrec.kg.store import GraphStore
 from kgrec.kg.writer import WRITES
-from kgrec.loaders.frames import COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ PAGE = 2000
 
 @dataclass
 class GraphExport:
-    """The graph as canonical frames (see :mod:`kgrec.loaders.frames`) plus embeddings.
+    """The graph as canonical frames (see :mod:`kgrec.core.dataset`) plus embeddings.
 
     Attributes:
         item_embeddings: ``[len(frames['items']), dim]`` text vectors in item row order, or

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kgrec.errors import CypherError, StoreUnavailable
+from kgrec.core.errors import CypherError, StoreUnavailable
 from kgrec.kg import embedded
 from kgrec.kg.dialect import FALKORDB
 from kgrec.kg.store import GraphStore, Row, WriteCounters

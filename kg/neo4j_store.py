@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, LiteralString, cast
 
-from kgrec.errors import CypherError, StoreUnavailable
+from kgrec.core.errors import CypherError, StoreUnavailable
 from kgrec.kg.dialect import NEO4J
 from kgrec.kg.store import GraphStore, Row, WriteCounters
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from kgrec.errors import CypherError, StoreUnavailable
+from kgrec.core.errors import CypherError, StoreUnavailable
 from kgrec.kg.store import GraphStore
 
 log = logging.getLogger(__name__)

@@ -112,7 +112,7 @@ def open_store(store: str, graph: str = "kgrec", create: bool = False) -> GraphS
 
     path = store[len("file://") :] if store.startswith("file://") else store
     if "://" in path:
-        from kgrec.errors import StoreUnavailable
+        from kgrec.core.errors import StoreUnavailable
 
         raise StoreUnavailable(
             f"unsupported store URI {store!r}: use neo4j://, bolt:// or a directory path"

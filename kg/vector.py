@@ -89,7 +89,7 @@ def similar_items(
     Raises:
         UnknownIdError: no such item, or it carries no ``prop`` vector.
     """
-    from kgrec.errors import UnknownIdError
+    from kgrec.core.errors import UnknownIdError
     from kgrec.kg.writer import WRITES
 
     rows = store.run(WRITES.get("item_vector").text, {"id": str(item_id), "prop": prop})

@@ -6,7 +6,7 @@ The four layers are installed as ``kgrec.loaders`` -> ``kgrec.kg`` -> ``kgrec.gn
 
 from typing import Any
 
-from kgrec.errors import KgrecError
+from kgrec.core.errors import KgrecError
 
 __version__ = "0.1.0"
 
@@ -16,7 +16,7 @@ __all__ = ["KgrecError", "Recommender", "__version__"]
 def __getattr__(name: str) -> Any:
     # Lazy, so `import kgrec` (and `kgrec --help`) does not import torch.
     if name == "Recommender":
-        from kgrec.recommender import Recommender
+        from kgrec.app.recommender import Recommender
 
         return Recommender
     raise AttributeError(f"module 'kgrec' has no attribute {name!r}")

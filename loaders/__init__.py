@@ -1,6 +1,6 @@
 """Dataset readers producing canonical frames, item-text building and the embedding cache."""
 
-from kgrec.loaders.frames import (
+from kgrec.core.dataset import (
     COLUMNS,
     KEY_COLUMNS,
     MAX_KEY_BYTES,
@@ -8,11 +8,11 @@ from kgrec.loaders.frames import (
     Dataset,
     normalise_tag,
 )
+from kgrec.core.errors import InvalidParameter
 from kgrec.loaders.lightgcn import read_lightgcn
 from kgrec.loaders.movielens import fetch_movielens, read_movielens
 from kgrec.loaders.synthetic import generate_synthetic, generate_synthetic_world, tag_vocabulary
 from kgrec.loaders.tabular import read_table
-from kgrec.loaders.validate import InvalidParameter
 
 __all__ = [
     "COLUMNS",

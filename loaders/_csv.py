@@ -3,7 +3,7 @@
 Readers load a whole file, check every row column by column with vectorised tests, and
 collect one issue per bad row (the first check it fails). Nothing is returned until every
 file has been checked: in strict mode the earliest issue of a file is raised as a
-:class:`~kgrec.errors.DatasetError`; with ``skip_bad`` the issues become ``Dataset.rejects``
+:class:`~kgrec.core.errors.DatasetError`; with ``skip_bad`` the issues become ``Dataset.rejects``
 rows and the bad rows are dropped.
 """
 
@@ -19,16 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kgrec.errors import DatasetError
+from kgrec.core.dataset import COLUMNS, Dataset
+from kgrec.core.errors import DatasetError
+from kgrec.core.values import encoding_reason, has_bad_bytes, printable, shown
 from kgrec.loaders._table import REJECT_COLUMNS, Issues, Table
-from kgrec.loaders.frames import COLUMNS, Dataset
-from kgrec.loaders.validate import (
-    encoding_reason,
-    has_bad_bytes,
-    merge_duplicates,
-    printable,
-    shown,
-)
+from kgrec.loaders.validate import merge_duplicates
 
 __all__ = [
     "CSV_FIELD_LIMIT",

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kgrec.errors import DatasetError
-from kgrec.loaders.frames import MAX_KEY_BYTES, MAX_TEXT_BYTES, normalise_tag
-from kgrec.loaders.validate import fault_reason, printable, shown, string_faults, utf8_size
+from kgrec.core.dataset import MAX_KEY_BYTES, MAX_TEXT_BYTES, normalise_tag
+from kgrec.core.errors import DatasetError
+from kgrec.core.values import fault_reason, printable, shown, string_faults, utf8_size
 
 REJECT_COLUMNS = ["file", "line", "field", "reason", "raw"]
 _INT = r"[ \t]*[+-]?[0-9]{1,18}[ \t]*"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kgrec.files import private_dir
+from kgrec.core.files import private_dir
 from kgrec.loaders.text import text_hash
 
 log = logging.getLogger(__name__)

@@ -27,16 +27,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kgrec.errors import DatasetError
+from kgrec.core.dataset import Dataset
+from kgrec.core.errors import DatasetError, InvalidParameter
+from kgrec.core.values import encoding_reason, has_bad_bytes, shown
 from kgrec.loaders._csv import Issues, conform, read_text
-from kgrec.loaders.frames import Dataset
-from kgrec.loaders.validate import (
-    InvalidParameter,
-    check_prefix,
-    encoding_reason,
-    has_bad_bytes,
-    shown,
-)
+from kgrec.loaders.validate import check_prefix
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kgrec.errors import DatasetError
+from kgrec.core.dataset import Dataset, normalise_tag
+from kgrec.core.errors import DatasetError
 from kgrec.loaders._csv import Issues, Table, conform, read_csv_table
-from kgrec.loaders.frames import Dataset, normalise_tag
 from kgrec.loaders.validate import check_prefix, check_rating_range
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kgrec.core.dataset import Dataset, normalise_tag
+from kgrec.core.errors import InvalidParameter
 from kgrec.loaders._csv import conform
-from kgrec.loaders.frames import Dataset, normalise_tag
-from kgrec.loaders.validate import InvalidParameter, check_prefix
+from kgrec.loaders.validate import check_prefix
 
 AFFINITY = 15.0
 START_TS = 1_577_836_800  # 2020-01-01T00:00:00Z

@@ -30,10 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kgrec.errors import DatasetError
+from kgrec.core.dataset import Dataset
+from kgrec.core.errors import DatasetError, InvalidParameter
+from kgrec.core.values import shown
 from kgrec.loaders._csv import Issues, Table, conform, read_csv_table
-from kgrec.loaders.frames import Dataset
-from kgrec.loaders.validate import InvalidParameter, check_prefix, check_rating_range, shown
+from kgrec.loaders.validate import check_prefix, check_rating_range
 
 log = logging.getLogger(__name__)
 

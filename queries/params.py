@@ -9,7 +9,7 @@ like a command-line string of the declared type (``null`` means no value)::
 A parameter without a default is required.
 
 Values are checked before they reach the store, so a bad one stops with a
-:class:`~kgrec.errors.QueryParameterError` naming the parameter, the value and the fix
+:class:`~kgrec.core.errors.QueryParameterError` naming the parameter, the value and the fix
 instead of an engine error, a traceback or a silently empty result:
 
 - ``FLOAT`` (also inside ``LIST``, ``MAP`` and ``VECTOR`` values): finite; ``inf`` and
@@ -30,7 +30,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from kgrec.errors import QueryParameterError
+from kgrec.core.errors import QueryParameterError
 from kgrec.kg.catalogue import CypherQuery, Param
 
 _DEFAULT = re.compile(r"\(default\s+(.+?)\)\s*$")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from kgrec.ingest import ingest
+from kgrec.app.ingest import ingest
 from kgrec.kg import open_store
 from kgrec.kg.writer import WRITES
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kgrec.errors import KgrecError, UnknownIdError
-from kgrec.ingest import ingest
+from kgrec.app.ingest import ingest
+from kgrec.app.recommender import Recommender
+from kgrec.app.training import train
+from kgrec.core.errors import KgrecError, UnknownIdError
 from kgrec.loaders import generate_synthetic
-from kgrec.recommender import Recommender
-from kgrec.training import train
 
 
 @pytest.fixture
@@ -178,7 +178,7 @@ def test_new_user(rec, world):
 
 
 def test_edge_removal_recomputes_the_models_scores(rec):
-    from kgrec.explain_quality import EdgeRemover, _neighbour_items
+    from kgrec.explain.quality import EdgeRemover, _neighbour_items
 
     remover = EdgeRemover(rec.live.model())
     users, items = [0, 1, 2, 3], [0, 5, 7, 11]
@@ -192,7 +192,7 @@ def test_edge_removal_recomputes_the_models_scores(rec):
 
 
 def test_explanation_quality_report(rec):
-    from kgrec.explain_quality import explanation_quality
+    from kgrec.explain.quality import explanation_quality
 
     report = explanation_quality(rec, num_users=6, k=4, seed=1)
     assert report.users == 6 and report.recommendations == 24

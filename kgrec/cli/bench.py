@@ -19,8 +19,8 @@ def models(
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
 ) -> None:
     """Baselines vs models on one split: Recall@20, NDCG@20, coverage, train time."""
+    from kgrec.app.training import load_tensors
     from kgrec.gnn.bench import compare, format_table
-    from kgrec.training import load_tensors
 
     cli = get(ctx)
     with cli.store() as store:
@@ -39,8 +39,8 @@ def explain(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
 ) -> None:
     """Coverage, mean path length and faithfulness of explanations for the live model."""
-    from kgrec.explain_quality import explanation_quality
-    from kgrec.recommender import Recommender
+    from kgrec.app.recommender import Recommender
+    from kgrec.explain.quality import explanation_quality
 
     cli = get(ctx)
     s = cli.settings

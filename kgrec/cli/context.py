@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from kgrec.config import Settings
+from kgrec.core.settings import Settings
 
 
 @dataclass

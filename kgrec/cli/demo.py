@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from kgrec.cli.context import CliContext, get, table
-from kgrec.config import Settings, data_home
+from kgrec.core.settings import Settings, data_home
 
 
 def demo(
@@ -27,11 +27,11 @@ def demo(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
 ) -> None:
     """Generate a synthetic world, ingest it, train, and explain recommendations."""
+    from kgrec.app.recommender import Recommender
+    from kgrec.app.training import train
     from kgrec.cli.ingest import run_ingest
+    from kgrec.explain.html import render_explanation_html
     from kgrec.loaders.synthetic import generate_synthetic
-    from kgrec.queries.html import render_explanation_html
-    from kgrec.recommender import Recommender
-    from kgrec.training import train
 
     parent = get(ctx)
     directory = directory or data_home() / "demo"
@@ -52,7 +52,7 @@ def demo(
         result, _ = train(store, cli.settings.model_dir, epochs=epochs, seed=seed,
                           show_progress=cli.show_progress)  # fmt: skip
     if result.error:
-        from kgrec.errors import KgrecError
+        from kgrec.core.errors import KgrecError
 
         raise KgrecError(f"training failed: {result.error}")
     metrics = {k: result.metrics[k] for k in ("recall@20", "ndcg@20") if k in result.metrics}

@@ -8,9 +8,9 @@ from pathlib import Path
 import typer
 
 from kgrec.cli.context import CliContext, get
-from kgrec.errors import KgrecError
-from kgrec.loaders.frames import Dataset
-from kgrec.loaders.validate import InvalidParameter, check_rating_range
+from kgrec.core.dataset import Dataset
+from kgrec.core.errors import InvalidParameter, KgrecError
+from kgrec.loaders.validate import check_rating_range
 
 app = typer.Typer(help="Load a dataset into the graph store.", no_args_is_help=True)
 
@@ -55,7 +55,7 @@ def run_ingest(
 ) -> dict:
     """Write ``dataset`` through the configured store and embedding model; print a summary
     (unless ``emit`` is false) and return it."""
-    from kgrec.ingest import ingest
+    from kgrec.app.ingest import ingest
     from kgrec.loaders.embeddings import TextEmbedder
 
     if len(dataset.rejects) and rejects_path is not None:

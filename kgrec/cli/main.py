@@ -10,8 +10,8 @@ import typer
 
 from kgrec.cli import bench, demo, ingest, model, query, recommend, stats, store, train
 from kgrec.cli.context import CliContext
-from kgrec.config import Settings
-from kgrec.errors import KgrecError
+from kgrec.core.errors import KgrecError
+from kgrec.core.settings import Settings
 
 app = typer.Typer(
     name="kgrec",

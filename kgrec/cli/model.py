@@ -41,7 +41,7 @@ def _write_back_line(wb: dict) -> str:
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Every stored version, oldest first; * marks the live one."""
-    from kgrec.training import model_versions
+    from kgrec.app.training import model_versions
 
     cli = get(ctx)
     versions = model_versions(cli.settings.model_dir)
@@ -54,7 +54,7 @@ def list_(ctx: typer.Context) -> None:
 @app.command("status")
 def status(ctx: typer.Context) -> None:
     """The live model and whether the store holds its complete write-back."""
-    from kgrec.training import model_status
+    from kgrec.app.training import model_status
 
     cli = get(ctx)
     with cli.store() as store:
@@ -84,7 +84,7 @@ def repair(
     recommendations: int = RECOMMENDATIONS,
 ) -> None:
     """Finish an interrupted or mismatched write-back of the live model into the store."""
-    from kgrec.training import repair as run
+    from kgrec.app.training import repair as run
 
     cli = get(ctx)
     with cli.store() as store:
@@ -108,7 +108,7 @@ def promote(
     recommendations: int = RECOMMENDATIONS,
 ) -> None:
     """Make VERSION live after checking every file, and write it back to the store."""
-    from kgrec.training import promote_version
+    from kgrec.app.training import promote_version
 
     cli = get(ctx)
     with cli.store() as store:

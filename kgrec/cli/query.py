@@ -17,7 +17,7 @@ import re
 import typer
 
 from kgrec.cli.context import get, table
-from kgrec.errors import QueryParameterError
+from kgrec.core.errors import QueryParameterError
 
 FORMATS = ("table", "csv", "json")
 

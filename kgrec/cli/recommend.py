@@ -10,7 +10,7 @@ from kgrec.cli.context import CliContext, get, table
 
 
 def _open(cli: CliContext):
-    from kgrec.recommender import Recommender
+    from kgrec.app.recommender import Recommender
 
     return Recommender.open(cli.settings.store, cli.settings.model_dir, cli.settings.graph)
 
@@ -54,7 +54,7 @@ def explain(
     with _open(cli) as rec:
         ex = rec.explain(user, item)
     if html is not None:
-        from kgrec.queries.html import render_explanation_html
+        from kgrec.explain.html import render_explanation_html
 
         html.write_text(render_explanation_html(ex), encoding="utf-8")
         cli.info(f"wrote {html}")

@@ -12,7 +12,7 @@ app = typer.Typer(help="Manage the embedded store's server.", no_args_is_help=Tr
 
 
 def _data_dir(ctx: typer.Context) -> Path:
-    from kgrec.errors import KgrecError
+    from kgrec.core.errors import KgrecError
     from kgrec.kg.store import is_server_uri
 
     store = get(ctx).settings.store

@@ -31,7 +31,7 @@ def train(
     Exit codes: 0 promoted, 3 not promoted (regressed; live model kept), 2 bad arguments,
     1 error (live model kept; also: another train holds the lock, no data to train on).
     """
-    from kgrec.training import train as run
+    from kgrec.app.training import train as run
 
     cli = get(ctx)
     with cli.store() as store:

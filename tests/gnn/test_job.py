@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from kgrec.errors import ModelNotTrained
+from kgrec.core.errors import ModelNotTrained
 from kgrec.gnn.checkpoint import clean_partial, load_live, promote
 from kgrec.gnn.job import EXIT_ERROR, EXIT_PROMOTED, EXIT_REGRESSED, EXIT_USAGE, run_job
 
@@ -162,7 +162,7 @@ def test_too_few_interactions_to_split_is_one_clear_error(tensors, tmp_path):
 def test_damaged_files_raise_model_corrupt_naming_them(trained, tmp_path):
     import shutil
 
-    from kgrec.errors import ModelCorrupt
+    from kgrec.core.errors import ModelCorrupt
     from kgrec.gnn.checkpoint import load_version, verify_version
 
     model_dir, first = trained
@@ -197,7 +197,7 @@ def test_a_damaged_live_model_is_replaced_by_the_next_job(tensors, tmp_path):
 
 
 def test_model_dir_lock_is_exclusive_and_released(tmp_path):
-    from kgrec.errors import ModelDirLocked
+    from kgrec.core.errors import ModelDirLocked
     from kgrec.gnn.checkpoint import LOCK_FILE, model_dir_lock
 
     with model_dir_lock(tmp_path, "kgrec train") as path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kgrec.errors import QueryNotFound
+from kgrec.core.errors import QueryNotFound
 from kgrec.kg.catalogue import Catalogue, parse
 from kgrec.kg.writer import WRITES
 

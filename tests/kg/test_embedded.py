@@ -10,7 +10,7 @@ import time
 import psutil
 import pytest
 
-from kgrec.errors import StoreLocked, StoreUnavailable
+from kgrec.core.errors import StoreLocked, StoreUnavailable
 from kgrec.kg import embedded, open_store
 
 
@@ -110,7 +110,7 @@ def test_keep_running_marker_outlives_clients(tmp_path):
 
 
 def test_relative_store_paths_resolve_against_the_working_directory(tmp_path, monkeypatch):
-    from kgrec.config import Settings
+    from kgrec.core.settings import Settings
 
     monkeypatch.chdir(tmp_path)
     assert Settings.resolve(store="./mystore").store == str(tmp_path / "mystore")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kgrec.ingest import ingest
+from kgrec.app.ingest import ingest
+from kgrec.core.dataset import COLUMNS
 from kgrec.kg.export import export_graph
 from kgrec.loaders import generate_synthetic
-from kgrec.loaders.frames import COLUMNS
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:

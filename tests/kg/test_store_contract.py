@@ -8,7 +8,7 @@ import uuid
 import numpy as np
 import pytest
 
-from kgrec.errors import CypherError, UnknownIdError
+from kgrec.core.errors import CypherError, UnknownIdError
 from kgrec.kg.schema import ensure_schema, ensure_vector_index, list_indexes, vector_index
 from kgrec.kg.vector import similar_items, vector_search, write_vectors
 from kgrec.kg.writer import WRITES, BatchWriter, render
@@ -167,7 +167,7 @@ def test_index_states_share_one_vocabulary(store):
 def test_the_store_layer_triggers_no_server_notifications(store, embedder, caplog):
     """Neo4j reports deprecated syntax and other notifications through the driver's log; the
     project's statements cause none (the embedded store has no such log: the test holds)."""
-    from kgrec.ingest import ingest
+    from kgrec.app.ingest import ingest
     from kgrec.loaders import generate_synthetic
     from kgrec.queries.runner import list_queries, run_query
 

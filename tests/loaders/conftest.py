@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from kgrec.loaders.frames import COLUMNS, Dataset
+from kgrec.core.dataset import COLUMNS, Dataset
 
 
 def _check_canonical(ds: Dataset) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kgrec.errors import DatasetError
+from kgrec.core.errors import DatasetError
 from kgrec.loaders.lightgcn import read_lightgcn
 
 TRAIN = "0 10 11 12\n1 11\n2\n3 12 13\n"

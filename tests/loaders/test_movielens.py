@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kgrec.errors import DatasetError
-from kgrec.loaders.frames import COLUMNS
+from kgrec.core.dataset import COLUMNS
+from kgrec.core.errors import DatasetError
 from kgrec.loaders.movielens import fetch_movielens, read_movielens
 
 ML_SMALL = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "ml-latest-small"

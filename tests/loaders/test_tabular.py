@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kgrec.errors import DatasetError
+from kgrec.core.errors import DatasetError
 from kgrec.loaders.tabular import read_table
 
 CSV = (

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kgrec.errors import DatasetError
+from kgrec.core.errors import DatasetError
 from kgrec.loaders import MAX_KEY_BYTES, MAX_TEXT_BYTES, Dataset, InvalidParameter
 from kgrec.loaders._csv import CSV_FIELD_LIMIT
 from kgrec.loaders.lightgcn import read_lightgcn

@@ -26,7 +26,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kgrec.loaders.frames import Dataset
+from kgrec.core.dataset import Dataset
 
 ITEMS = {
     "i1": ('Alien <"1979">', ["scifi", "horror"]),
@@ -95,7 +95,7 @@ def tiny_dataset() -> Dataset:
 
 def load_tiny(store, embedder) -> None:
     """Ingest the tiny graph and its RECOMMENDED edges of model 'v1' into ``store``."""
-    from kgrec.ingest import ingest
+    from kgrec.app.ingest import ingest
     from kgrec.kg.writer import WRITES
 
     ingest(tiny_dataset(), store, embedder)

@@ -12,7 +12,7 @@ from statistics import mean
 import networkx as nx
 import pytest
 
-from kgrec.errors import QueryNotFound, QueryParameterError
+from kgrec.core.errors import QueryNotFound, QueryParameterError
 from kgrec.queries.runner import list_queries, run_query
 
 from .conftest import ENTITIES, ITEMS, RATINGS, RECOMMENDED, TRIPLES, USER_TAGS

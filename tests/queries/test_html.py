@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 
-from kgrec.queries.explain import Explanation, ExplanationPath, Node
-from kgrec.queries.html import COLOURS, render_explanation_html
+from kgrec.explain.explanations import Explanation, ExplanationPath, Node
+from kgrec.explain.html import COLOURS, render_explanation_html
 
 
 def chromium() -> str:

@@ -8,10 +8,10 @@ import logging
 import numpy as np
 import pandas as pd
 
-from kgrec.ingest import ingest
+from kgrec.app.ingest import ingest
+from kgrec.core.dataset import Dataset
 from kgrec.kg.vector import similar_items
 from kgrec.loaders import generate_synthetic
-from kgrec.loaders.frames import Dataset
 
 ITEM_STATE = "MATCH (i:Item) RETURN i.id AS id, i.title AS title, i.text AS text ORDER BY id"
 
@@ -109,7 +109,7 @@ def test_a_dataset_on_another_datasets_ids_keeps_titles_and_says_so(store, embed
     before = store.run(ITEM_STATE)
     item = world.items["id"].iloc[3]
 
-    with caplog.at_level(logging.WARNING, logger="kgrec.ingest"):
+    with caplog.at_level(logging.WARNING, logger="kgrec.app.ingest"):
         ingest(_behaviour_only("lg-user", item, name="lightgcn"), store, embedder)
 
     assert store.run(ITEM_STATE) == before

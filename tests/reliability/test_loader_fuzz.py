@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kgrec.errors import DatasetError
+from kgrec.core.errors import DatasetError
 from kgrec.loaders import Dataset, read_lightgcn, read_movielens, read_table
 
 FUZZ = settings(

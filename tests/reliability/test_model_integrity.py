@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from kgrec.errors import ModelDirLocked
+from kgrec.core.errors import ModelDirLocked
 from kgrec.gnn.checkpoint import LOCK_FILE, model_dir_lock
 from kgrec.loaders import generate_synthetic
 
@@ -67,9 +67,9 @@ def versions_in_store(store) -> dict[str, set]:
 def world(store, embedder, tmp_path):
     """The store with a small synthetic world, v1 trained and written back, and v2 promoted
     without a write-back (a job killed right after promotion)."""
+    from kgrec.app.ingest import ingest
+    from kgrec.app.training import load_tensors, train
     from kgrec.gnn.job import run_job
-    from kgrec.ingest import ingest
-    from kgrec.training import load_tensors, train
 
     ingest(generate_synthetic(**WORLD), store, embedder)
     model_dir = tmp_path / "models"
@@ -84,7 +84,7 @@ def world(store, embedder, tmp_path):
 _WRITE_BACK_CHILD = textwrap.dedent("""
     import pathlib, sys, time
     from kgrec.kg import open_store
-    from kgrec.training import load_tensors, write_back
+    from kgrec.app.training import load_tensors, write_back
 
     marker = pathlib.Path({marker!r})
     store = open_store({uri!r}, {graph!r})
@@ -100,7 +100,7 @@ _WRITE_BACK_CHILD = textwrap.dedent("""
 
 
 def test_killed_write_back_is_detected_and_repaired(world, store, tmp_path):
-    from kgrec.training import repair, write_back_status
+    from kgrec.app.training import repair, write_back_status
 
     model_dir, v1, v2 = world
     status = write_back_status(store, model_dir)

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kgrec.ingest import ingest
+from kgrec.app.ingest import ingest
+from kgrec.app.recommender import Recommender
+from kgrec.app.training import load_tensors, train, write_back
+from kgrec.core.dataset import COLUMNS
 from kgrec.kg.export import export_graph
-from kgrec.loaders.frames import COLUMNS
 from kgrec.queries.runner import list_queries, run_query
-from kgrec.recommender import Recommender
-from kgrec.training import load_tensors, train, write_back
 
 pytestmark = pytest.mark.neo4j
 

@@ -21,7 +21,7 @@ import psutil
 import pytest
 import redis
 
-from kgrec.errors import StoreUnavailable
+from kgrec.core.errors import StoreUnavailable
 from kgrec.kg import embedded, open_store
 
 

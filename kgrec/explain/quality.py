@@ -81,7 +81,7 @@ def explanation_quality(rec, num_users: int = 50, k: int = 10, seed: int = 0,
     """
     from tqdm.auto import tqdm
 
-    from kgrec.errors import KgrecError
+    from kgrec.core.errors import KgrecError
 
     if rec.scorer is None:
         raise KgrecError(f"explanation quality needs a LightGCN live model, not {rec.live.name}")

@@ -54,6 +54,10 @@ class DatasetError(KgrecError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class InvalidParameter(DatasetError, ValueError):
+    """An argument of a reader or generator is impossible (also a ``ValueError``)."""
+
+
 class ModelNotTrained(KgrecError):
     """No (live) model exists where one is needed."""
 

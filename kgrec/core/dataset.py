@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from kgrec.errors import DatasetError
-from kgrec.loaders.validate import fault_reason, string_faults
+from kgrec.core.errors import DatasetError
+from kgrec.core.values import fault_reason, string_faults
 
 #: The longest id, tag name or relation name, in UTF-8 bytes. The stores index these values,
 #: and an indexed value of 4,096 bytes or more breaks the embedded store's index silently.

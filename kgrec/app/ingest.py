@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from kgrec.core.dataset import Dataset
 from kgrec.kg.schema import ensure_schema
 from kgrec.kg.store import GraphStore
 from kgrec.kg.vector import write_vectors
@@ -26,7 +27,6 @@ from kgrec.kg.writer import (
     records,
 )
 from kgrec.loaders.embeddings import TextEmbedder
-from kgrec.loaders.frames import Dataset
 from kgrec.loaders.text import item_texts, tag_texts, text_hash
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from kgrec.errors import KgrecError, ModelCorrupt, TrainingDataError, WriteBackFailed
+from kgrec.core.errors import KgrecError, ModelCorrupt, TrainingDataError, WriteBackFailed
 from kgrec.kg.export import export_graph
 from kgrec.kg.store import GraphStore
 from kgrec.kg.vector import settle_vector_index, write_vectors

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from kgrec.config import Settings
-from kgrec.errors import KgrecError, UnknownIdError
+from kgrec.core.dataset import normalise_tag
+from kgrec.core.errors import KgrecError, UnknownIdError
+from kgrec.core.settings import Settings
+from kgrec.explain.explanations import Explanation, PathContext, find_paths, percent
 from kgrec.kg.store import GraphStore
-from kgrec.loaders.frames import normalise_tag
-from kgrec.queries.explain import Explanation, PathContext, find_paths, percent
 from kgrec.queries.runner import run_query
 
 log = logging.getLogger(__name__)
