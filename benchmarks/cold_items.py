@@ -115,29 +115,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interactions", type=int, default=40000)
     parser.add_argument("--holdout", type=float, default=0.1, help="share of items held out")
     parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--cold-dropout", type=float, default=0.5,
-                        help="share of items trained without their interactions each step "
-                             "(kgrec train's default, 0.2, was chosen on warm validation)")
+    parser.add_argument(
+        "--cold-dropout",
+        type=float,
+        default=0.5,
+        help="share of items trained without their interactions each step "
+        "(kgrec train's default, 0.2, was chosen on warm validation)",
+    )
     parser.add_argument("--patience", type=int, default=10, help="early-stopping patience")
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3, help="seeds; medians are printed")
-    parser.add_argument("--cache-dir", type=Path,
-                        default=Path(os.environ.get("KGREC_CACHE_DIR", "/tmp/kgrec-cache")))
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("KGREC_CACHE_DIR", "/tmp/kgrec-cache")),
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     results = []
     for seed in range(args.repeats):
         results.append(run(args, seed))
-        print(f"seed {seed}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else
-                                           f"{k} {v}" for k, v in results[-1].items()))
+        print(
+            f"seed {seed}: "
+            + ", ".join(
+                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in results[-1].items()
+            )
+        )
     med = {k: statistics.median(r[k] for r in results) for k in results[0]}
-    print(f"\nmedian of {args.repeats} seeds, {args.users} users, {args.items} items, "
-          f"{args.interactions} interactions, {med['cold_items']:.0f} held-out items:")
-    print(f"  cold-item Recall@{args.k}  GraphSAGE {med['graphsage']:.4f}  "
-          f"text similarity {med['text']:.4f}  random {med['random']:.4f}")
-    print(f"  users whose favourite tags are on their held-out items "
-          f"({med['matched_users']:.0f}): GraphSAGE {med['graphsage_matched']:.4f}  "
-          f"random {med['random_matched']:.4f}")
+    print(
+        f"\nmedian of {args.repeats} seeds, {args.users} users, {args.items} items, "
+        f"{args.interactions} interactions, {med['cold_items']:.0f} held-out items:"
+    )
+    print(
+        f"  cold-item Recall@{args.k}  GraphSAGE {med['graphsage']:.4f}  "
+        f"text similarity {med['text']:.4f}  random {med['random']:.4f}"
+    )
+    print(
+        f"  users whose favourite tags are on their held-out items "
+        f"({med['matched_users']:.0f}): GraphSAGE {med['graphsage_matched']:.4f}  "
+        f"random {med['random_matched']:.4f}"
+    )
     print(f"  GraphSAGE training {med['train_seconds']:.1f} s")
     return 0
 

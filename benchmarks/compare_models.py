@@ -24,20 +24,28 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MovieLens folder")
-    parser.add_argument("--synthetic", type=int, default=0,
-                        help="use a synthetic world with this many interactions instead")
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        default=0,
+        help="use a synthetic world with this many interactions instead",
+    )
     parser.add_argument("--split", default="temporal", choices=["temporal", "random", "fixed"])
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cache-dir", type=Path,
-                        default=Path(os.environ.get("KGREC_CACHE_DIR", "/tmp/kgrec-cache")))
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("KGREC_CACHE_DIR", "/tmp/kgrec-cache")),
+    )
     parser.add_argument("--csv", type=Path, help="also write the table here")
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
     t0 = time.perf_counter()
     if args.synthetic:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,12 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     else:
         tensors = load_movielens(args.data, cache_dir=args.cache_dir)
         source = str(args.data)
-    print(f"data: {source}: {tensors.num_users} users, {tensors.num_items} items, "
-          f"{tensors.num_tags} tags, {tensors.num_interactions} interactions "
-          f"(loaded in {time.perf_counter() - t0:.1f}s); split={args.split}, "
-          f"max epochs={args.epochs}, seed={args.seed}")
-    table = compare(tensors, args.split, args.epochs, methods=args.methods, seed=args.seed,
-                    device=args.device, show_progress=args.progress)
+    print(
+        f"data: {source}: {tensors.num_users} users, {tensors.num_items} items, "
+        f"{tensors.num_tags} tags, {tensors.num_interactions} interactions "
+        f"(loaded in {time.perf_counter() - t0:.1f}s); split={args.split}, "
+        f"max epochs={args.epochs}, seed={args.seed}"
+    )
+    table = compare(
+        tensors,
+        args.split,
+        args.epochs,
+        methods=args.methods,
+        seed=args.seed,
+        device=args.device,
+        show_progress=args.progress,
+    )
     print(format_table(table))
     for method, notes in zip(table["method"], table["notes"], strict=True):
         if notes:

@@ -41,8 +41,16 @@ def synthetic_tensors(num_interactions: int, seed: int = 0, text_dim: int = 384)
     return GraphTensors.from_dataset(ds, items, tag_vec)
 
 
-def time_epochs(tensors, model: str, epochs: int, batch_size: int, device: str,
-                amp: bool, warmup: int = 1, max_steps: int = 0) -> tuple[float, int, int]:
+def time_epochs(
+    tensors,
+    model: str,
+    epochs: int,
+    batch_size: int,
+    device: str,
+    amp: bool,
+    warmup: int = 1,
+    max_steps: int = 0,
+) -> tuple[float, int, int]:
     """``(median epoch seconds, training interactions, steps per epoch)``.
 
     With ``max_steps`` > 0 and an epoch longer than that, each timed "epoch" runs only
@@ -64,8 +72,9 @@ def time_epochs(tensors, model: str, epochs: int, batch_size: int, device: str,
         pick = torch.randperm(len(split.train))[: max_steps * batch_size]
         timed = split.train[pick].sort().values
     no_val = Split(split.kind, timed, split.val[:0], split.test)
-    history = fit(net, tensors, no_val, epochs=warmup + epochs, batch_size=batch_size,
-                  device=device, amp=amp)
+    history = fit(
+        net, tensors, no_val, epochs=warmup + epochs, batch_size=batch_size, device=device, amp=amp
+    )
     scale = steps / -(-len(timed) // batch_size)
     return statistics.median(history.epoch_seconds[warmup:]) * scale, len(split.train), steps
 
@@ -105,8 +114,11 @@ def time_propagation(tensors, device: str, repeats: int = 5) -> list[tuple[str, 
         return h
 
     out = []
-    for name, fn in [("torch CSR spmm (used)", run_csr), ("torch COO sparse.mm", run_coo),
-                     ("PyG LGConv(edge_index)", run_lgconv)]:
+    for name, fn in [
+        ("torch CSR spmm (used)", run_csr),
+        ("torch COO sparse.mm", run_coo),
+        ("PyG LGConv(edge_index)", run_lgconv),
+    ]:
         times = []
         for _ in range(repeats + 1):
             if dev.type == "cuda":
@@ -129,30 +141,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=8192)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--amp", action="store_true")
-    parser.add_argument("--max-steps", type=int, default=0,
-                        help="time only this many steps per epoch and scale to a full epoch")
-    parser.add_argument("--propagation", action="store_true",
-                        help="also time one propagation with each sparse backend")
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=0,
+        help="time only this many steps per epoch and scale to a full epoch",
+    )
+    parser.add_argument(
+        "--propagation",
+        action="store_true",
+        help="also time one propagation with each sparse backend",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     from kgrec.gnn.train import resolve_device
 
     device = str(resolve_device(args.device))
-    name = torch.cuda.get_device_name() if device.startswith("cuda") else \
-        f"cpu x{torch.get_num_threads()} threads"
-    print(f"model={args.model} batch={args.batch_size} epochs={args.epochs} "
-          f"(+{args.warmup} warm-up) device={name}")
-    print(f"{'interactions':>12} {'users':>8} {'items':>8} {'train':>10} {'steps':>6} "
-          f"{'median epoch s':>15} {'gen s':>7}")
+    name = (
+        torch.cuda.get_device_name()
+        if device.startswith("cuda")
+        else f"cpu x{torch.get_num_threads()} threads"
+    )
+    print(
+        f"model={args.model} batch={args.batch_size} epochs={args.epochs} "
+        f"(+{args.warmup} warm-up) device={name}"
+    )
+    print(
+        f"{'interactions':>12} {'users':>8} {'items':>8} {'train':>10} {'steps':>6} "
+        f"{'median epoch s':>15} {'gen s':>7}"
+    )
     for size in args.sizes:
         t0 = time.perf_counter()
         tensors = synthetic_tensors(size)
         gen = time.perf_counter() - t0
-        sec, n_train, steps = time_epochs(tensors, args.model, args.epochs, args.batch_size,
-                                          device, args.amp, args.warmup, args.max_steps)
-        print(f"{size:>12,} {tensors.num_users:>8,} {tensors.num_items:>8,} {n_train:>10,} "
-              f"{steps:>6} {sec:>15.3f} {gen:>7.1f}"
-              + (" (scaled from max-steps)" if 0 < args.max_steps < steps else ""), flush=True)
+        sec, n_train, steps = time_epochs(
+            tensors,
+            args.model,
+            args.epochs,
+            args.batch_size,
+            device,
+            args.amp,
+            args.warmup,
+            args.max_steps,
+        )
+        print(
+            f"{size:>12,} {tensors.num_users:>8,} {tensors.num_items:>8,} {n_train:>10,} "
+            f"{steps:>6} {sec:>15.3f} {gen:>7.1f}"
+            + (" (scaled from max-steps)" if 0 < args.max_steps < steps else ""),
+            flush=True,
+        )
         if args.propagation:
             for backend, s in time_propagation(tensors, device):
                 print(f"    propagation 3 layers fwd+bwd, {backend:<24} {s * 1000:9.1f} ms")

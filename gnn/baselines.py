@@ -66,8 +66,14 @@ class ItemKNN:
         score_users: ``[n] -> [n, I]``.
     """
 
-    def __init__(self, tensors: GraphTensors, train_idx: torch.Tensor, k: int = 100,
-                 shrink: float = 0.0, block: int = 2048) -> None:
+    def __init__(
+        self,
+        tensors: GraphTensors,
+        train_idx: torch.Tensor,
+        k: int = 100,
+        shrink: float = 0.0,
+        block: int = 2048,
+    ) -> None:
         self.k = k
         self.matrix = user_item_matrix(tensors, train_idx)
         num_items = tensors.num_items
@@ -141,13 +147,17 @@ class MFBPR(EmbeddingModel):
         nn.init.normal_(self.item_emb.weight, std=0.1)
 
     @classmethod
-    def from_tensors(cls, tensors: GraphTensors, train_idx: torch.Tensor | None = None,
-                     **kwargs: Any) -> MFBPR:
+    def from_tensors(
+        cls, tensors: GraphTensors, train_idx: torch.Tensor | None = None, **kwargs: Any
+    ) -> MFBPR:
         return cls(tensors.num_users, tensors.num_items, **kwargs)
 
     def config(self) -> dict[str, Any]:
-        return {"num_users": self.num_users, "num_items": self.num_items,
-                "embedding_dim": self.embedding_dim}
+        return {
+            "num_users": self.num_users,
+            "num_items": self.num_items,
+            "embedding_dim": self.embedding_dim,
+        }
 
     @classmethod
     def from_state(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> MFBPR:

@@ -20,8 +20,14 @@ from kgrec.gnn.train import fit, resolve_device, seed_everything
 log = logging.getLogger(__name__)
 
 METHODS = (
-    "MostPopular", "ItemKNN", "TextSimilarity", "MF-BPR", "LightGCN+text",
-    "LightGCN (no text)", "LightGCN+text (no tag edges)", "GraphSAGE",
+    "MostPopular",
+    "ItemKNN",
+    "TextSimilarity",
+    "MF-BPR",
+    "LightGCN+text",
+    "LightGCN (no text)",
+    "LightGCN+text (no tag edges)",
+    "GraphSAGE",
 )
 _TRAINED: dict[str, tuple[str, dict[str, Any]]] = {
     "MF-BPR": ("mf", {}),
@@ -32,8 +38,9 @@ _TRAINED: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def load_movielens(path: str | Path, cache_dir: str | Path | None = None,
-                   device: str = "auto") -> GraphTensors:
+def load_movielens(
+    path: str | Path, cache_dir: str | Path | None = None, device: str = "auto"
+) -> GraphTensors:
     """ml-latest-small (or any MovieLens folder) with all-MiniLM-L6-v2 item and tag vectors.
 
     Args:
@@ -86,8 +93,10 @@ def compare(
     sp = make_split(tensors, split, seed=seed)
     rows = []
     for name in methods:
-        if name in ("TextSimilarity", "GraphSAGE", "LightGCN+text",
-                    "LightGCN+text (no tag edges)") and tensors.item_text is None:
+        if (
+            name in ("TextSimilarity", "GraphSAGE", "LightGCN+text", "LightGCN+text (no tag edges)")
+            and tensors.item_text is None
+        ):
             log.warning("skipping %s: no item text vectors", name)
             continue
         seed_everything(seed)
@@ -110,8 +119,16 @@ def compare(
             options = {**options, **(model_kwargs or {}).get(name, {})}
             scorer = build_model(kind, tensors, sp.train, **options)
             opts = {**TRAIN_DEFAULTS[kind], **(train_kwargs or {}).get(name, {})}
-            history = fit(scorer, tensors, sp, epochs=epochs, seed=seed, device=dev,
-                          show_progress=show_progress, **opts)
+            history = fit(
+                scorer,
+                tensors,
+                sp,
+                epochs=epochs,
+                seed=seed,
+                device=dev,
+                show_progress=show_progress,
+                **opts,
+            )
             per_epoch, n_epochs = history.seconds_per_epoch(), history.epochs
             notes = f"best epoch {history.best_epoch + 1}; {opts}"
         else:
@@ -119,11 +136,21 @@ def compare(
         seconds = time.perf_counter() - t0
         val = evaluate(scorer, tensors, sp.train, sp.val, device=dev, extras=False)
         test = evaluate(scorer, tensors, sp.train, sp.test, sp.val, device=dev)
-        rows.append({"method": name, "recall@20": test["recall@20"], "ndcg@20": test["ndcg@20"],
-                     "recall@10": test["recall@10"], "ndcg@10": test["ndcg@10"],
-                     "coverage@20": test["coverage@20"], "val/recall@20": val["recall@20"],
-                     "train_seconds": seconds, "seconds_per_epoch": per_epoch,
-                     "epochs": n_epochs, "notes": notes})
+        rows.append(
+            {
+                "method": name,
+                "recall@20": test["recall@20"],
+                "ndcg@20": test["ndcg@20"],
+                "recall@10": test["recall@10"],
+                "ndcg@10": test["ndcg@10"],
+                "coverage@20": test["coverage@20"],
+                "val/recall@20": val["recall@20"],
+                "train_seconds": seconds,
+                "seconds_per_epoch": per_epoch,
+                "epochs": n_epochs,
+                "notes": notes,
+            }
+        )
         log.info("%s: %s", name, {k: v for k, v in rows[-1].items() if k != "notes"})
     return pd.DataFrame(rows)
 

@@ -131,27 +131,29 @@ class GraphTensors:
             The tensors; interactions with an unknown user or item are added to the id maps.
         """
         empty = pd.Series([], dtype=object)
-        item_tags = item_tags if item_tags is not None else pd.DataFrame(
-            {"item_id": empty, "tag": empty}
+        item_tags = (
+            item_tags if item_tags is not None else pd.DataFrame({"item_id": empty, "tag": empty})
         )
-        triples = triples if triples is not None else pd.DataFrame(
-            {"item_id": empty, "entity_id": empty}
+        triples = (
+            triples if triples is not None else pd.DataFrame({"item_id": empty, "entity_id": empty})
         )
         inter = interactions.drop_duplicates(["user_id", "item_id"], keep="first")
         if len(inter) < len(interactions):
             log.info("dropped %d duplicate interactions", len(interactions) - len(inter))
         user_ids = _id_list(users["id"], inter["user_id"])
-        item_ids = _id_list(items["id"], inter["item_id"], item_tags["item_id"],
-                            triples["item_id"])
+        item_ids = _id_list(items["id"], inter["item_id"], item_tags["item_id"], triples["item_id"])
         tag_names = _id_list(tags["name"] if tags is not None else None, item_tags["tag"])
-        entity_ids = _id_list(entities["id"] if entities is not None else None,
-                              triples["entity_id"])
-        edge_index = np.stack([_codes(inter["user_id"], user_ids),
-                               _codes(inter["item_id"], item_ids)])
+        entity_ids = _id_list(
+            entities["id"] if entities is not None else None, triples["entity_id"]
+        )
+        edge_index = np.stack(
+            [_codes(inter["user_id"], user_ids), _codes(inter["item_id"], item_ids)]
+        )
         split = inter["split"].fillna("").map(lambda s: SPLIT_CODES.get(str(s), 0))
         it = np.stack([_codes(item_tags["item_id"], item_ids), _codes(item_tags["tag"], tag_names)])
-        ie = np.stack([_codes(triples["item_id"], item_ids),
-                       _codes(triples["entity_id"], entity_ids)])
+        ie = np.stack(
+            [_codes(triples["item_id"], item_ids), _codes(triples["entity_id"], entity_ids)]
+        )
         it = np.unique(it.reshape(2, -1), axis=1) if it.size else it.reshape(2, 0)
         ie = np.unique(ie.reshape(2, -1), axis=1) if ie.size else ie.reshape(2, 0)
         return cls(
@@ -162,9 +164,7 @@ class GraphTensors:
             edge_index=torch.from_numpy(edge_index.reshape(2, -1)),
             ts=torch.tensor(pd.to_numeric(inter["ts"]).fillna(-1).to_numpy(np.int64)),
             rating=torch.tensor(pd.to_numeric(inter["rating"]).to_numpy(np.float32)),
-            weight=torch.tensor(
-                pd.to_numeric(inter["weight"]).fillna(1.0).to_numpy(np.float32)
-            ),
+            weight=torch.tensor(pd.to_numeric(inter["weight"]).fillna(1.0).to_numpy(np.float32)),
             split=torch.tensor(split.to_numpy(np.int64)),
             item_tag_index=torch.from_numpy(np.ascontiguousarray(it, dtype=np.int64)),
             item_entity_index=torch.from_numpy(np.ascontiguousarray(ie, dtype=np.int64)),
@@ -173,16 +173,33 @@ class GraphTensors:
         )
 
     @classmethod
-    def from_dataset(cls, ds: Dataset, item_embeddings: np.ndarray | None = None,
-                     tag_embeddings: np.ndarray | None = None) -> GraphTensors:
+    def from_dataset(
+        cls,
+        ds: Dataset,
+        item_embeddings: np.ndarray | None = None,
+        tag_embeddings: np.ndarray | None = None,
+    ) -> GraphTensors:
         """Build from a :class:`kgrec.core.dataset.Dataset` (see :meth:`from_frames`)."""
-        return cls.from_frames(ds.users, ds.items, ds.tags, ds.interactions, ds.item_tags,
-                               ds.triples, ds.entities, item_embeddings, tag_embeddings)
+        return cls.from_frames(
+            ds.users,
+            ds.items,
+            ds.tags,
+            ds.interactions,
+            ds.item_tags,
+            ds.triples,
+            ds.entities,
+            item_embeddings,
+            tag_embeddings,
+        )
 
     def id_maps(self) -> dict[str, list[str]]:
         """``{'users': [...], 'items': [...], 'tags': [...], 'entities': [...]}``."""
-        return {"users": list(self.user_ids), "items": list(self.item_ids),
-                "tags": list(self.tag_names), "entities": list(self.entity_ids)}
+        return {
+            "users": list(self.user_ids),
+            "items": list(self.item_ids),
+            "tags": list(self.tag_names),
+            "entities": list(self.entity_ids),
+        }
 
     def save_id_maps(self, directory: str | Path) -> Path:
         """Write ``id_maps.json`` into ``directory`` (fsynced); returns its path."""

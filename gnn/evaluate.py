@@ -49,8 +49,13 @@ def _by_user(edges: torch.Tensor, num_users: int) -> tuple[torch.Tensor, torch.T
     return edges, ptr
 
 
-def _dense_rows(edges: torch.Tensor, ptr: torch.Tensor, users: torch.Tensor,
-                row_of: torch.Tensor, num_items: int) -> torch.Tensor:
+def _dense_rows(
+    edges: torch.Tensor,
+    ptr: torch.Tensor,
+    users: torch.Tensor,
+    row_of: torch.Tensor,
+    num_items: int,
+) -> torch.Tensor:
     """Bool ``[len(users), I]`` with the items of each user (``users`` ascending)."""
     out = torch.zeros(len(users), num_items, dtype=torch.bool, device=users.device)
     lo, hi = int(ptr[users[0]]), int(ptr[users[-1] + 1])
@@ -125,8 +130,9 @@ def evaluate(
     for users in eval_users.split(chunk_size):
         row_of[users] = torch.arange(len(users), device=dev)
         scores = scorer.score_users(users).to(dev).float()
-        scores = scores.masked_fill(_dense_rows(mask_edges, mask_ptr, users, row_of, num_items),
-                                    float("-inf"))
+        scores = scores.masked_fill(
+            _dense_rows(mask_edges, mask_ptr, users, row_of, num_items), float("-inf")
+        )
         top = torch.topk(scores, min(kmax, num_items), dim=1).indices
         truth = _dense_rows(test_edges, test_ptr, users, row_of, num_items)
         hits = truth.gather(1, top)

@@ -41,9 +41,17 @@ class GraphSAGE(EmbeddingModel):
         score_users: ``[n] -> [n, I]``. embed_items: ``[n, text_dim], [2, m] -> [n, d]``.
     """
 
-    def __init__(self, num_users: int, num_items: int, num_tags: int, text_dim: int,
-                 hidden_dim: int = 64, num_layers: int = 2, dropout: float = 0.0,
-                 cold_dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        num_users: int,
+        num_items: int,
+        num_tags: int,
+        text_dim: int,
+        hidden_dim: int = 64,
+        num_layers: int = 2,
+        dropout: float = 0.0,
+        cold_dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         from torch_geometric.nn import HeteroConv, SAGEConv
 
@@ -66,14 +74,21 @@ class GraphSAGE(EmbeddingModel):
         self.register_buffer("tag_text", torch.zeros(num_tags, text_dim))
 
     @classmethod
-    def from_tensors(cls, tensors: GraphTensors, train_idx: torch.Tensor,
-                     **kwargs: Any) -> GraphSAGE:
+    def from_tensors(
+        cls, tensors: GraphTensors, train_idx: torch.Tensor, **kwargs: Any
+    ) -> GraphSAGE:
         """Build on ``tensors`` with the interactions ``train_idx`` as user-item edges."""
         if tensors.item_text is None:
-            raise ValueError("GraphSAGE needs item text vectors; build GraphTensors with "
-                             "item_embeddings")
-        model = cls(tensors.num_users, tensors.num_items, tensors.num_tags,
-                    tensors.item_text.size(1), **kwargs)
+            raise ValueError(
+                "GraphSAGE needs item text vectors; build GraphTensors with item_embeddings"
+            )
+        model = cls(
+            tensors.num_users,
+            tensors.num_items,
+            tensors.num_tags,
+            tensors.item_text.size(1),
+            **kwargs,
+        )
         model.ui_index = tensors.edge_index[:, train_idx].clone()
         model.it_index = tensors.item_tag_index.clone()
         model.item_text = tensors.item_text.float().clone()
@@ -82,10 +97,16 @@ class GraphSAGE(EmbeddingModel):
         return model
 
     def config(self) -> dict[str, Any]:
-        return {"num_users": self.num_users, "num_items": self.num_items,
-                "num_tags": self.num_tags, "text_dim": self.text_dim,
-                "hidden_dim": self.hidden_dim, "num_layers": self.num_layers,
-                "dropout": self.dropout, "cold_dropout": self.cold_dropout}
+        return {
+            "num_users": self.num_users,
+            "num_items": self.num_items,
+            "num_tags": self.num_tags,
+            "text_dim": self.text_dim,
+            "hidden_dim": self.hidden_dim,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+            "cold_dropout": self.cold_dropout,
+        }
 
     @classmethod
     def from_state(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> GraphSAGE:
@@ -94,8 +115,9 @@ class GraphSAGE(EmbeddingModel):
         model.load_state_dict(state)
         return model
 
-    def _propagate(self, item_text: torch.Tensor, it_index: torch.Tensor,
-                   num_items: int) -> tuple[torch.Tensor, ...]:
+    def _propagate(
+        self, item_text: torch.Tensor, it_index: torch.Tensor, num_items: int
+    ) -> tuple[torch.Tensor, ...]:
         x = {
             "user": self.user_emb.weight,
             "item": self.item_in(item_text),
@@ -107,8 +129,10 @@ class GraphSAGE(EmbeddingModel):
             cold = torch.rand(num_items, device=ui.device) < self.cold_dropout
             ui = ui[:, ~cold[ui[1]]]
         edges = {
-            EDGE_TYPES[0]: ui, EDGE_TYPES[1]: ui.flip(0),
-            EDGE_TYPES[2]: it, EDGE_TYPES[3]: it.flip(0),
+            EDGE_TYPES[0]: ui,
+            EDGE_TYPES[1]: ui.flip(0),
+            EDGE_TYPES[2]: it,
+            EDGE_TYPES[3]: it.flip(0),
         }
         sizes = {"user": self.num_users, "item": num_items, "tag": self.num_tags}
         for layer, conv in enumerate(self.convs):
@@ -116,8 +140,10 @@ class GraphSAGE(EmbeddingModel):
             for nt in sizes:  # node types with no incoming edges keep their state
                 out.setdefault(nt, x[nt])
             if layer < self.num_layers - 1:
-                out = {nt: nn.functional.dropout(torch.relu(h), self.dropout, self.training)
-                       for nt, h in out.items()}
+                out = {
+                    nt: nn.functional.dropout(torch.relu(h), self.dropout, self.training)
+                    for nt, h in out.items()
+                }
             x = out
         return x["user"], x["item"], x0_user, x0_item
 
@@ -145,5 +171,7 @@ class GraphSAGE(EmbeddingModel):
         return items[self.num_items :]
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self.num_users + self.num_items + self.num_tags}, "
-                f"{self.hidden_dim}, num_layers={self.num_layers})")
+        return (
+            f"{type(self).__name__}({self.num_users + self.num_items + self.num_tags}, "
+            f"{self.hidden_dim}, num_layers={self.num_layers})"
+        )

@@ -57,8 +57,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
 TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
     # chosen on ml-latest-small validation Recall@20 (temporal split): 1e-2/4096 > 5e-3/2048
     "lightgcn": {"batch_size": 4096, "lr": 1e-2, "reg": 1e-4, "patience": 10, "eval_every": 2},
-    "graphsage": {"batch_size": 4096, "lr": 2e-3, "reg": 1e-4, "patience": 10,
-                  "eval_every": 2},
+    "graphsage": {"batch_size": 4096, "lr": 2e-3, "reg": 1e-4, "patience": 10, "eval_every": 2},
     "mf": {"batch_size": 2048, "lr": 5e-3, "reg": 1e-4, "patience": 10, "eval_every": 2},
 }
 
@@ -76,8 +75,9 @@ class JobResult:
     history: History | None = field(default=None, repr=False)
 
 
-def build_model(name: str, tensors: GraphTensors, train_idx: torch.Tensor,
-                **kwargs: Any) -> torch.nn.Module:
+def build_model(
+    name: str, tensors: GraphTensors, train_idx: torch.Tensor, **kwargs: Any
+) -> torch.nn.Module:
     """A fresh ``lightgcn`` | ``graphsage`` | ``mf`` model on the training interactions."""
     options = {**MODEL_DEFAULTS.get(name, {}), **kwargs}
     if name == "lightgcn":
@@ -141,8 +141,20 @@ def run_job(
         log.info("%s", exc)
         return JobResult(None, False, {}, None, EXIT_USAGE, str(exc))
     try:
-        return _run(tensors, Path(model_dir), model, epochs, split, tolerance, seed, device,
-                    model_kwargs or {}, train_kwargs or {}, show_progress, callback)
+        return _run(
+            tensors,
+            Path(model_dir),
+            model,
+            epochs,
+            split,
+            tolerance,
+            seed,
+            device,
+            model_kwargs or {},
+            train_kwargs or {},
+            show_progress,
+            callback,
+        )
     except ValueError as exc:
         log.info("training job failed: %s", exc)
         return JobResult(None, False, {}, None, EXIT_USAGE, str(exc))
@@ -177,10 +189,20 @@ def check_trainable(tensors: GraphTensors, split: Split) -> None:
         )
 
 
-def _run(tensors: GraphTensors, model_dir: Path, name: str, epochs: int, split_kind: str,
-         tolerance: float, seed: int, device: str, model_kwargs: dict[str, Any],
-         train_kwargs: dict[str, Any], show_progress: bool, callback: Callback | None
-         ) -> JobResult:
+def _run(
+    tensors: GraphTensors,
+    model_dir: Path,
+    name: str,
+    epochs: int,
+    split_kind: str,
+    tolerance: float,
+    seed: int,
+    device: str,
+    model_kwargs: dict[str, Any],
+    train_kwargs: dict[str, Any],
+    show_progress: bool,
+    callback: Callback | None,
+) -> JobResult:
     if tensors.num_interactions == 0:
         raise TrainingDataError("the graph holds 0 interactions; ingest data first")
     ensure_model_dir(model_dir)
@@ -191,24 +213,50 @@ def _run(tensors: GraphTensors, model_dir: Path, name: str, epochs: int, split_k
     seed_everything(seed)
     net = build_model(name, tensors, split.train, **model_kwargs)
     options = {**TRAIN_DEFAULTS[name], **train_kwargs}
-    history = fit(net, tensors, split, epochs=epochs, seed=seed, device=dev,
-                  show_progress=show_progress, callback=callback, **options)
+    history = fit(
+        net,
+        tensors,
+        split,
+        epochs=epochs,
+        seed=seed,
+        device=dev,
+        show_progress=show_progress,
+        callback=callback,
+        **options,
+    )
     val = evaluate(net, tensors, split.train, split.val, device=dev) if len(split.val) else {}
     test = evaluate(net, tensors, split.train, split.test, split.val, device=dev)
-    metrics = {**test, **{f"val/{k}": v for k, v in val.items()},
-               "epochs": float(history.epochs), "best_epoch": float(history.best_epoch),
-               "train_seconds": history.train_seconds,
-               "seconds_per_epoch": history.seconds_per_epoch()}
-    config = {"split": split_kind, "seed": seed, "epochs": epochs, "tolerance": tolerance,
-              "train": options, "num_interactions": tensors.num_interactions}
-    version = save_version(model_dir, net.cpu(), name, config=config,
-                           id_maps=tensors.id_maps(), metrics=metrics)
+    metrics = {
+        **test,
+        **{f"val/{k}": v for k, v in val.items()},
+        "epochs": float(history.epochs),
+        "best_epoch": float(history.best_epoch),
+        "train_seconds": history.train_seconds,
+        "seconds_per_epoch": history.seconds_per_epoch(),
+    }
+    config = {
+        "split": split_kind,
+        "seed": seed,
+        "epochs": epochs,
+        "tolerance": tolerance,
+        "train": options,
+        "num_interactions": tensors.num_interactions,
+    }
+    version = save_version(
+        model_dir, net.cpu(), name, config=config, id_maps=tensors.id_maps(), metrics=metrics
+    )
     live_metrics = _live_metrics(model_dir)
     new_val = metrics.get(GATE_METRIC, test.get("recall@20", 0.0))
     old_val = None if live_metrics is None else live_metrics.get(GATE_METRIC)
     if old_val is not None and new_val < old_val - tolerance:
-        log.warning("not promoting %s: %s %.4f < live %.4f - %.4f", version.name, GATE_METRIC,
-                    new_val, old_val, tolerance)
+        log.warning(
+            "not promoting %s: %s %.4f < live %.4f - %.4f",
+            version.name,
+            GATE_METRIC,
+            new_val,
+            old_val,
+            tolerance,
+        )
         return JobResult(version, False, metrics, live_metrics, EXIT_REGRESSED, None, history)
     promote(model_dir, version)
     return JobResult(version, True, metrics, live_metrics, EXIT_PROMOTED, None, history)

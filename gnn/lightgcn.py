@@ -104,12 +104,17 @@ class LightGCN(EmbeddingModel):
         self.text_dim = text_dim if use_text else 0
         self.use_text, self.use_kg_edges = use_text and text_dim > 0, use_kg_edges
         self.num_nodes = num_users + num_items + num_tags + num_entities
-        self.offsets = {"user": 0, "item": num_users, "tag": num_users + num_items,
-                        "entity": num_users + num_items + num_tags}
+        self.offsets = {
+            "user": 0,
+            "item": num_users,
+            "tag": num_users + num_items,
+            "entity": num_users + num_items + num_tags,
+        }
         self.embedding = nn.Embedding(self.num_nodes, embedding_dim)
         nn.init.normal_(self.embedding.weight, std=0.1)
-        self.text_proj = nn.Linear(self.text_dim, embedding_dim, bias=False) if self.use_text \
-            else None
+        self.text_proj = (
+            nn.Linear(self.text_dim, embedding_dim, bias=False) if self.use_text else None
+        )
         if self.text_proj is not None:
             nn.init.normal_(self.text_proj.weight, std=0.1 / math.sqrt(max(self.text_dim, 1)))
         self.register_buffer("adj_index", torch.zeros(2, 0, dtype=torch.long))
@@ -120,27 +125,45 @@ class LightGCN(EmbeddingModel):
 
     # construction -------------------------------------------------------------------------
     @classmethod
-    def from_tensors(cls, tensors: GraphTensors, train_idx: torch.Tensor,
-                     **kwargs: Any) -> LightGCN:
+    def from_tensors(
+        cls, tensors: GraphTensors, train_idx: torch.Tensor, **kwargs: Any
+    ) -> LightGCN:
         """Build on ``tensors`` with the interactions ``train_idx`` as the only user edges."""
         text_dim = tensors.item_text.size(1) if tensors.item_text is not None else 0
-        model = cls(tensors.num_users, tensors.num_items, tensors.num_tags,
-                    tensors.num_entities, text_dim=text_dim, **kwargs)
-        model.set_graph(tensors.edge_index[:, train_idx], tensors.item_tag_index,
-                        tensors.item_entity_index, tensors.item_text, tensors.tag_text)
+        model = cls(
+            tensors.num_users,
+            tensors.num_items,
+            tensors.num_tags,
+            tensors.num_entities,
+            text_dim=text_dim,
+            **kwargs,
+        )
+        model.set_graph(
+            tensors.edge_index[:, train_idx],
+            tensors.item_tag_index,
+            tensors.item_entity_index,
+            tensors.item_text,
+            tensors.tag_text,
+        )
         return model
 
-    def set_graph(self, interactions: torch.Tensor, item_tags: torch.Tensor | None = None,
-                  item_entities: torch.Tensor | None = None, item_text: torch.Tensor | None = None,
-                  tag_text: torch.Tensor | None = None) -> None:
+    def set_graph(
+        self,
+        interactions: torch.Tensor,
+        item_tags: torch.Tensor | None = None,
+        item_entities: torch.Tensor | None = None,
+        item_text: torch.Tensor | None = None,
+        tag_text: torch.Tensor | None = None,
+    ) -> None:
         """Set the propagation graph and text features (local indices per node type)."""
         o = self.offsets
         parts = [torch.stack([interactions[0], interactions[1] + o["item"]])]
         if self.use_kg_edges and item_tags is not None and item_tags.numel():
             parts.append(torch.stack([item_tags[0] + o["item"], item_tags[1] + o["tag"]]))
         if self.use_kg_edges and item_entities is not None and item_entities.numel():
-            parts.append(torch.stack([item_entities[0] + o["item"],
-                                      item_entities[1] + o["entity"]]))
+            parts.append(
+                torch.stack([item_entities[0] + o["item"], item_entities[1] + o["entity"]])
+            )
         dev = self.embedding.weight.device
         index, value = normalised_adjacency(torch.cat(parts, 1).cpu(), self.num_nodes)
         self.adj_index, self.adj_value = index.to(dev), value.to(dev)
@@ -152,11 +175,17 @@ class LightGCN(EmbeddingModel):
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments (for checkpoints)."""
-        return {"num_users": self.num_users, "num_items": self.num_items,
-                "num_tags": self.num_tags, "num_entities": self.num_entities,
-                "embedding_dim": self.embedding_dim, "num_layers": self.num_layers,
-                "text_dim": self.text_dim, "use_text": self.use_text,
-                "use_kg_edges": self.use_kg_edges}
+        return {
+            "num_users": self.num_users,
+            "num_items": self.num_items,
+            "num_tags": self.num_tags,
+            "num_entities": self.num_entities,
+            "embedding_dim": self.embedding_dim,
+            "num_layers": self.num_layers,
+            "text_dim": self.text_dim,
+            "use_text": self.use_text,
+            "use_kg_edges": self.use_kg_edges,
+        }
 
     @classmethod
     def from_state(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> LightGCN:
@@ -170,9 +199,12 @@ class LightGCN(EmbeddingModel):
         """The normalised adjacency :math:`\\hat A` (sparse CSR, ``[N, N]``, symmetric)."""
         dev = self.embedding.weight.device
         if self._adj is None or self._adj.device != dev:
-            coo = torch.sparse_coo_tensor(self.adj_index, self.adj_value,
-                                          (self.num_nodes, self.num_nodes),
-                                          check_invariants=False).coalesce()
+            coo = torch.sparse_coo_tensor(
+                self.adj_index,
+                self.adj_value,
+                (self.num_nodes, self.num_nodes),
+                check_invariants=False,
+            ).coalesce()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "CSR support is in beta"
                 self._adj = coo.to_sparse_csr().to(dev)
@@ -184,9 +216,14 @@ class LightGCN(EmbeddingModel):
         if self.text_proj is None:
             return x
         n_after = self.num_entities
-        text = torch.cat([x.new_zeros(self.num_users, self.embedding_dim),
-                          self.text_proj(self.item_text), self.text_proj(self.tag_text),
-                          x.new_zeros(n_after, self.embedding_dim)])
+        text = torch.cat(
+            [
+                x.new_zeros(self.num_users, self.embedding_dim),
+                self.text_proj(self.item_text),
+                self.text_proj(self.tag_text),
+                x.new_zeros(n_after, self.embedding_dim),
+            ]
+        )
         return x + text
 
     def forward(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -252,5 +289,7 @@ class LightGCN(EmbeddingModel):
         return float(u[user] @ i[item])
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.num_nodes}, {self.embedding_dim}, " \
-               f"num_layers={self.num_layers})"
+        return (
+            f"{type(self).__name__}({self.num_nodes}, {self.embedding_dim}, "
+            f"num_layers={self.num_layers})"
+        )

@@ -92,8 +92,13 @@ class PathScorer:
             values = model.adj_value.cpu().numpy().astype(np.float64)
         keys = index[0] * model.num_nodes + index[1]
         order = np.argsort(keys, kind="stable")
-        return cls(keys[order], values[order], partial.astype(np.float64), model.offsets,
-                   final.astype(np.float64))
+        return cls(
+            keys[order],
+            values[order],
+            partial.astype(np.float64),
+            model.offsets,
+            final.astype(np.float64),
+        )
 
     def node(self, kind: str, local_index: int | np.ndarray) -> int | np.ndarray:
         """Global node index of a user / item / tag / entity local index."""

@@ -26,8 +26,13 @@ class NegativeSampler:
         edge_index: ``[2, E]``; sample: ``[n] -> [n]``.
     """
 
-    def __init__(self, edge_index: torch.Tensor, num_items: int, max_retries: int = 3,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        edge_index: torch.Tensor,
+        num_items: int,
+        max_retries: int = 3,
+        generator: torch.Generator | None = None,
+    ) -> None:
         self.num_items = num_items
         self.max_retries = max_retries
         self.generator = generator
@@ -44,20 +49,23 @@ class NegativeSampler:
 
     def sample(self, users: torch.Tensor) -> torch.Tensor:
         """One negative item per entry of ``users``."""
-        neg = torch.randint(self.num_items, users.shape, device=self.device,
-                            generator=self.generator)
+        neg = torch.randint(
+            self.num_items, users.shape, device=self.device, generator=self.generator
+        )
         for _ in range(self.max_retries):
             bad = self.is_positive(users, neg)
             n_bad = int(bad.sum())
             if n_bad == 0:
                 break
-            neg[bad] = torch.randint(self.num_items, (n_bad,), device=self.device,
-                                     generator=self.generator)
+            neg[bad] = torch.randint(
+                self.num_items, (n_bad,), device=self.device, generator=self.generator
+            )
         return neg
 
 
-def iterate_batches(num: int, batch_size: int, device: torch.device | str,
-                    generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
+def iterate_batches(
+    num: int, batch_size: int, device: torch.device | str, generator: torch.Generator | None = None
+) -> Iterator[torch.Tensor]:
     """Shuffled index batches ``[b]`` covering ``range(num)`` once."""
     perm = torch.randperm(num, device=device, generator=generator)
     yield from perm.split(batch_size)

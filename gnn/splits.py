@@ -67,9 +67,7 @@ def _carve_val(tensors: GraphTensors, train: np.ndarray, val_frac: float) -> tup
     return train[~val_mask], train[val_mask]
 
 
-def temporal_split(
-    tensors: GraphTensors, test_frac: float = 0.2, val_frac: float = 0.1
-) -> Split:
+def temporal_split(tensors: GraphTensors, test_frac: float = 0.2, val_frac: float = 0.1) -> Split:
     """Per-user temporal split (see the module docstring)."""
     users = tensors.edge_index[0].numpy()
     ts = tensors.ts.numpy()

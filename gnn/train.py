@@ -137,10 +137,14 @@ def fit(
             with torch.autocast(device_type=dev.type, enabled=use_amp):
                 u_emb, i_emb, u0, i0 = model()
                 eu = u_emb[users]
-                loss = bpr_loss((eu * i_emb[pos]).sum(-1).float(),
-                                (eu * i_emb[neg]).sum(-1).float())
-                l2 = (u0[users].float().pow(2).sum() + i0[pos].float().pow(2).sum()
-                      + i0[neg].float().pow(2).sum()) / (2 * len(batch))
+                loss = bpr_loss(
+                    (eu * i_emb[pos]).sum(-1).float(), (eu * i_emb[neg]).sum(-1).float()
+                )
+                l2 = (
+                    u0[users].float().pow(2).sum()
+                    + i0[pos].float().pow(2).sum()
+                    + i0[neg].float().pow(2).sum()
+                ) / (2 * len(batch))
                 loss = loss + reg * l2
             optim.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -155,8 +159,9 @@ def fit(
         val = None
         if has_val and (epoch + 1) % eval_every == 0:
             model.eval()
-            metrics = evaluate(model, tensors, split.train, split.val, ks=(k,), device=dev,
-                               extras=False)
+            metrics = evaluate(
+                model, tensors, split.train, split.val, ks=(k,), device=dev, extras=False
+            )
             val = metrics[f"recall@{k}"]
             if val > history.best_val:
                 history.best_val, history.best_epoch, bad_rounds = val, epoch, 0
@@ -164,8 +169,9 @@ def fit(
             else:
                 bad_rounds += 1
         history.val_metric.append(val)
-        bar.set_postfix(loss=f"{history.loss[-1]:.4f}", val=f"{val:.4f}" if val is not None
-                        else "-")
+        bar.set_postfix(
+            loss=f"{history.loss[-1]:.4f}", val=f"{val:.4f}" if val is not None else "-"
+        )
         log.debug("epoch %d loss %.4f val %s", epoch, history.loss[-1], val)
         if callback is not None:
             callback(epoch, history.loss[-1], val)
@@ -178,6 +184,13 @@ def fit(
         history.best_epoch = history.epochs - 1
     model.eval()
     history.train_seconds = time.perf_counter() - start
-    log.info("trained %s: %d epochs, best val recall@%d %.4f at epoch %d, %.1fs", model,
-             history.epochs, k, history.best_val, history.best_epoch, history.train_seconds)
+    log.info(
+        "trained %s: %d epochs, best val recall@%d %.4f at epoch %d, %.1fs",
+        model,
+        history.epochs,
+        k,
+        history.best_val,
+        history.best_epoch,
+        history.train_seconds,
+    )
     return history

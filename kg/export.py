@@ -128,8 +128,9 @@ def export_graph(
         "users": pd.DataFrame({"id": ids["User"]}),
         "items": items[COLUMNS["items"]],
         "tags": tags[["name"]],
-        "interactions": interactions.sort_values(["user_id", "ts", "item_id"], kind="stable")
-        .reset_index(drop=True),
+        "interactions": interactions.sort_values(
+            ["user_id", "ts", "item_id"], kind="stable"
+        ).reset_index(drop=True),
         "item_tags": _sorted(item_tags, ["item_id", "source", "tag"]),
         "user_tags": _sorted(user_tags, ["user_id", "item_id", "tag"]),
         "entities": entities.sort_values("id").reset_index(drop=True),

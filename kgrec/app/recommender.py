@@ -303,15 +303,19 @@ class Recommender:
             if ex.explained_share is None:
                 return f"{ex.num_paths} paths join you to {ex.title}{basis}."
             share = percent(ex.explained_share)
-            return (f"{ex.num_paths} paths of up to 3 hops join you to {ex.title}; together "
-                    f"they account for {share} of its score{basis}.")
+            return (
+                f"{ex.num_paths} paths of up to 3 hops join you to {ex.title}; together "
+                f"they account for {share} of its score{basis}."
+            )
         nearest = self._nearest_rated(ex.item_id, history)
         if nearest:
             return (f"No path of up to 3 hops joins you to {ex.title}; its score comes from "
                     f"embedding similarity: its text is closest to {nearest[0]}, which you "
                     f"rated (cosine {nearest[1]:.2f}).")  # fmt: skip
-        return (f"No path of up to 3 hops joins you to {ex.title}; its score comes from the "
-                "similarity of learned embeddings.")
+        return (
+            f"No path of up to 3 hops joins you to {ex.title}; its score comes from the "
+            "similarity of learned embeddings."
+        )
 
     def _nearest_rated(self, item_id: str, history: list[dict]) -> tuple[str, float] | None:
         rated = [(r["item_id"], r["title"]) for r in history if r["item_id"] in self._index["item"]]
@@ -319,8 +323,10 @@ class Recommender:
             return None
         target = self.item_text[self._index["item"][item_id]]
         vectors = self.item_text[[self._index["item"][i] for i, _ in rated]]
-        sims = vectors @ target / np.maximum(
-            np.linalg.norm(vectors, axis=1) * np.linalg.norm(target), 1e-12
+        sims = (
+            vectors
+            @ target
+            / np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(target), 1e-12)
         )
         best = int(np.argmax(sims))
         return rated[best][1], float(sims[best])

@@ -48,5 +48,10 @@ def explain(
         report = explanation_quality(rec, num_users=users, k=k, seed=seed,
                                      show_progress=cli.show_progress)  # fmt: skip
     result = report.as_dict()
-    cli.emit(result, "\n".join(f"{key:<22}{value:.4f}" if isinstance(value, float)
-                               else f"{key:<22}{value}" for key, value in result.items()))
+    cli.emit(
+        result,
+        "\n".join(
+            f"{key:<22}{value:.4f}" if isinstance(value, float) else f"{key:<22}{value}"
+            for key, value in result.items()
+        ),
+    )

@@ -17,8 +17,9 @@ from kgrec.core.settings import Settings, data_home
 def demo(
     ctx: typer.Context,
     directory: Path = typer.Option(
-        None, "--dir", help="Directory for the demo's store, models and HTML (default: "
-        "<data home>/demo)."
+        None,
+        "--dir",
+        help="Directory for the demo's store, models and HTML (default: <data home>/demo).",
     ),
     users: int = typer.Option(300, "--users", help="Synthetic users."),
     items: int = typer.Option(600, "--items", help="Synthetic items."),
@@ -44,8 +45,10 @@ def demo(
     dataset = generate_synthetic(num_users=users, num_items=items, num_tags=30,
                                  num_interactions=interactions, seed=seed)  # fmt: skip
     summary = run_ingest(cli, dataset, emit=False)
-    cli.info(f"    {summary['steps']['merge_interactions']['rows']:,} interactions, "
-             f"{summary['texts_embedded']} texts embedded in {summary['seconds']:.1f} s")
+    cli.info(
+        f"    {summary['steps']['merge_interactions']['rows']:,} interactions, "
+        f"{summary['texts_embedded']} texts embedded in {summary['seconds']:.1f} s"
+    )
 
     cli.info(f"2/4 training LightGCN (up to {epochs} epochs, early stopping on validation)")
     with cli.store() as store:

@@ -341,10 +341,12 @@ def _model_candidates(context: PathContext, u: int, item_ids: Sequence[str], max
             via, node = context.node_id(int(v[k])), context.node_id(int(n[k]))
             if kinds[k] == "tag":
                 requests["path_shared_tags"].append(
-                    {"item_id": item_id, "via_id": via, "tag": node})
+                    {"item_id": item_id, "via_id": via, "tag": node}
+                )
             else:
                 requests["path_entities"].append(
-                    {"item_id": item_id, "via_id": via, "entity_id": node})
+                    {"item_id": item_id, "via_id": via, "entity_id": node}
+                )
     return requests, totals, first_hops
 
 

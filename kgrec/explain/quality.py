@@ -58,8 +58,9 @@ class EdgeRemover:
         lo, hi = min(a, b), max(a, b)
         keep = ~((self.edges[0] == lo) & (self.edges[1] == hi))
         index, value = normalised_adjacency(self.edges[:, keep], self.num_nodes)
-        adj = torch.sparse_coo_tensor(index, value, (self.num_nodes, self.num_nodes),
-                                      check_invariants=False).coalesce()
+        adj = torch.sparse_coo_tensor(
+            index, value, (self.num_nodes, self.num_nodes), check_invariants=False
+        ).coalesce()
         with torch.no_grad():
             h, out = self.x0, self.x0.clone()
             for _ in range(self.model.num_layers):

@@ -12,8 +12,12 @@ from kgrec.gnn.train import fit
 def test_scorers_share_the_interface(tensors):
     split = temporal_split(tensors)
     users = torch.tensor([0, 3, 7])
-    for scorer in (MostPopular(tensors, split.train), ItemKNN(tensors, split.train, k=20),
-                   TextSimilarity(tensors, split.train), MFBPR.from_tensors(tensors)):
+    for scorer in (
+        MostPopular(tensors, split.train),
+        ItemKNN(tensors, split.train, k=20),
+        TextSimilarity(tensors, split.train),
+        MFBPR.from_tensors(tensors),
+    ):
         scores = scorer.score_users(users)
         assert scores.shape == (3, tensors.num_items), scorer
         metrics = evaluate(scorer, tensors, split.train, split.test, split.val)

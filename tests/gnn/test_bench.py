@@ -11,8 +11,9 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 def test_compare_has_one_row_per_method(tensors):
     table = compare(tensors, "temporal", epochs=2, knn_ks=(10, 20))
     assert list(table["method"]) == list(METHODS)
-    assert {"recall@20", "ndcg@20", "coverage@20", "train_seconds",
-            "seconds_per_epoch"} <= set(table.columns)
+    assert {"recall@20", "ndcg@20", "coverage@20", "train_seconds", "seconds_per_epoch"} <= set(
+        table.columns
+    )
     assert table["recall@20"].between(0, 1).all()
     assert "ItemKNN" in format_table(table)
 

@@ -11,14 +11,25 @@ def _frames():
     users = pd.DataFrame({"id": ["u1", "u2"]})
     items = pd.DataFrame({"id": ["a", "b", "c"], "title": ["A", "B", "C"], "description": None})
     tags = pd.DataFrame({"name": ["space", "jazz"]})
-    inter = pd.DataFrame({
-        "user_id": ["u1", "u1", "u2", "u3", "u1"],
-        "item_id": ["a", "b", "b", "c", "a"],
-        "kind": "rating", "rating": [5.0, np.nan, 3.0, 1.0, 4.0], "weight": 1.0,
-        "ts": [10, 20, -1, 5, 30], "split": ["", "train", "test", "", ""],
-    })
-    item_tags = pd.DataFrame({"item_id": ["a", "c", "d"], "tag": ["space", "jazz", "noir"],
-                              "source": "genre", "count": 1})
+    inter = pd.DataFrame(
+        {
+            "user_id": ["u1", "u1", "u2", "u3", "u1"],
+            "item_id": ["a", "b", "b", "c", "a"],
+            "kind": "rating",
+            "rating": [5.0, np.nan, 3.0, 1.0, 4.0],
+            "weight": 1.0,
+            "ts": [10, 20, -1, 5, 30],
+            "split": ["", "train", "test", "", ""],
+        }
+    )
+    item_tags = pd.DataFrame(
+        {
+            "item_id": ["a", "c", "d"],
+            "tag": ["space", "jazz", "noir"],
+            "source": "genre",
+            "count": 1,
+        }
+    )
     triples = pd.DataFrame({"item_id": ["a"], "relation": ["directed_by"], "entity_id": ["e1"]})
     entities = pd.DataFrame({"id": ["e1"], "name": ["Someone"], "type": ["person"]})
     return users, items, tags, inter, item_tags, triples, entities
@@ -27,8 +38,9 @@ def _frames():
 def test_from_frames_maps_and_edges():
     users, items, tags, inter, item_tags, triples, entities = _frames()
     emb = np.arange(9, dtype=np.float32).reshape(3, 3)
-    t = GraphTensors.from_frames(users, items, tags, inter, item_tags, triples, entities,
-                                 item_embeddings=emb)
+    t = GraphTensors.from_frames(
+        users, items, tags, inter, item_tags, triples, entities, item_embeddings=emb
+    )
     assert t.user_ids == ["u1", "u2", "u3"]  # u3 only in interactions: appended
     assert t.item_ids == ["a", "b", "c", "d"]  # d only in item_tags
     assert t.tag_names == ["space", "jazz", "noir"]

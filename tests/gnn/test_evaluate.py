@@ -25,10 +25,17 @@ class FixedScorer:
 def case():
     # train: u0 {0}, u1 {1, 2}; test: u0 {1, 3}, u1 {0}, u2 {5}
     pairs = [(0, 0), (1, 1), (1, 2), (0, 1), (0, 3), (1, 0), (2, 5)]
-    inter = pd.DataFrame({
-        "user_id": [f"u{u}" for u, _ in pairs], "item_id": [f"i{i}" for _, i in pairs],
-        "kind": "click", "rating": np.nan, "weight": 1.0, "ts": -1, "split": "",
-    })
+    inter = pd.DataFrame(
+        {
+            "user_id": [f"u{u}" for u, _ in pairs],
+            "item_id": [f"i{i}" for _, i in pairs],
+            "kind": "click",
+            "rating": np.nan,
+            "weight": 1.0,
+            "ts": -1,
+            "split": "",
+        }
+    )
     users = pd.DataFrame({"id": ["u0", "u1", "u2"]})
     items = pd.DataFrame({"id": [f"i{k}" for k in range(6)], "title": "", "description": None})
     text = np.eye(6, dtype=np.float32)
@@ -70,8 +77,9 @@ def test_metrics_by_hand(case):
 def test_exclude_masks_validation(case):
     t, scorer, train, test = case
     # exclude u0's test item 1 as if it were validation: u0 ranks [2,3,4]
-    m = evaluate(scorer, t, train, torch.tensor([4, 5, 6]), torch.tensor([3]), ks=(1,),
-                 extras=False)
+    m = evaluate(
+        scorer, t, train, torch.tensor([4, 5, 6]), torch.tensor([3]), ks=(1,), extras=False
+    )
     # u0: test {3}, top-1 [2] miss; u1: {0} hit; u2: {5} miss
     assert m["recall@1"] == pytest.approx(1 / 3)
     assert set(m) == {"num_users", "recall@1", "precision@1", "hit_rate@1", "ndcg@1", "mrr@1"}

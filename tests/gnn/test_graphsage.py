@@ -22,17 +22,19 @@ def test_repr_and_state_round_trip(tensors):
 
 
 def test_cold_item_gets_useful_embedding_without_retraining():
-    ds, _, _ = make_world(num_users=200, num_items=240, num_tags=16, num_interactions=6000,
-                          seed=1)
+    ds, _, _ = make_world(num_users=200, num_items=240, num_tags=16, num_interactions=6000, seed=1)
     item_vec, tag_vec = text_vectors(ds, seed=1)
     # hold out 40 items entirely: the model never sees them
     cold = set(ds.items["id"].iloc[::6])
     keep_items = ~ds.items["id"].isin(cold)
     warm = GraphTensors.from_frames(
-        ds.users, ds.items[keep_items], ds.tags,
+        ds.users,
+        ds.items[keep_items],
+        ds.tags,
         ds.interactions[~ds.interactions["item_id"].isin(cold)],
         ds.item_tags[~ds.item_tags["item_id"].isin(cold)],
-        item_embeddings=item_vec[keep_items.to_numpy()], tag_embeddings=tag_vec,
+        item_embeddings=item_vec[keep_items.to_numpy()],
+        tag_embeddings=tag_vec,
     )
     split = temporal_split(warm)
     torch.manual_seed(0)
@@ -44,8 +46,9 @@ def test_cold_item_gets_useful_embedding_without_retraining():
     rows = ds.items["id"].isin(cold).to_numpy()
     tags = ds.item_tags[ds.item_tags["item_id"].isin(cold)]
     tag_pos = {t: k for k, t in enumerate(warm.tag_names)}
-    edges = torch.tensor([[cold_pos[i] for i in tags["item_id"]],
-                          [tag_pos[t] for t in tags["tag"]]])
+    edges = torch.tensor(
+        [[cold_pos[i] for i in tags["item_id"]], [tag_pos[t] for t in tags["tag"]]]
+    )
     emb = model.embed_items(torch.from_numpy(item_vec[rows]), edges)
     assert emb.shape == (len(cold_ids), 64) and torch.isfinite(emb).all()
 

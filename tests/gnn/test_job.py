@@ -69,8 +69,7 @@ def test_first_job_promotes_complete_version(trained, tensors):
 def test_regression_keeps_previous_live(trained, tensors):
     model_dir, first = trained
     # lr=0: the new model is its random initialisation, far worse on validation
-    result = run_job(tensors, model_dir, epochs=1, tolerance=0.0,
-                     train_kwargs={**FAST, "lr": 0.0})
+    result = run_job(tensors, model_dir, epochs=1, tolerance=0.0, train_kwargs={**FAST, "lr": 0.0})
     assert result.exit_code == EXIT_REGRESSED and not result.promoted
     assert result.version_dir.is_dir()  # written, kept for inspection
     assert result.live_metrics["val/recall@20"] > result.metrics["val/recall@20"]
@@ -184,7 +183,8 @@ def test_damaged_files_raise_model_corrupt_naming_them(trained, tmp_path):
         assert "\n" not in message
     verify_version(first.version_dir)  # the original is untouched and whole
     assert load_version(first.version_dir).user_embeddings.shape[0] == len(
-        load_version(first.version_dir).id_maps["users"])
+        load_version(first.version_dir).id_maps["users"]
+    )
 
 
 def test_a_damaged_live_model_is_replaced_by_the_next_job(tensors, tmp_path):
@@ -206,6 +206,7 @@ def test_model_dir_lock_is_exclusive_and_released(tmp_path):
             with model_dir_lock(tmp_path, "kgrec model repair"):
                 pass
         assert str(err.value).startswith(
-            f"another kgrec train holds {path} (pid {os.getpid()}); wait for it to finish")
+            f"another kgrec train holds {path} (pid {os.getpid()}); wait for it to finish"
+        )
     with model_dir_lock(tmp_path):
         pass

@@ -22,18 +22,33 @@ def test_repr():
 def tiny():
     """2 users, 3 items, 1 tag, 1 entity, with text; K = 2."""
     pairs = [("u0", "a"), ("u0", "b"), ("u1", "b"), ("u1", "c")]
-    inter = pd.DataFrame({"user_id": [u for u, _ in pairs], "item_id": [i for _, i in pairs],
-                          "kind": "click", "rating": np.nan, "weight": 1.0, "ts": -1,
-                          "split": ""})
+    inter = pd.DataFrame(
+        {
+            "user_id": [u for u, _ in pairs],
+            "item_id": [i for _, i in pairs],
+            "kind": "click",
+            "rating": np.nan,
+            "weight": 1.0,
+            "ts": -1,
+            "split": "",
+        }
+    )
     items = pd.DataFrame({"id": ["a", "b", "c"], "title": "", "description": None})
-    item_tags = pd.DataFrame({"item_id": ["a", "c"], "tag": ["x", "x"], "source": "genre",
-                              "count": 1})
+    item_tags = pd.DataFrame(
+        {"item_id": ["a", "c"], "tag": ["x", "x"], "source": "genre", "count": 1}
+    )
     triples = pd.DataFrame({"item_id": ["c"], "relation": ["r"], "entity_id": ["e"]})
     rng = np.random.default_rng(0)
-    t = GraphTensors.from_frames(pd.DataFrame({"id": ["u0", "u1"]}), items,
-                                 pd.DataFrame({"name": ["x"]}), inter, item_tags, triples,
-                                 item_embeddings=rng.normal(size=(3, 5)).astype(np.float32),
-                                 tag_embeddings=rng.normal(size=(1, 5)).astype(np.float32))
+    t = GraphTensors.from_frames(
+        pd.DataFrame({"id": ["u0", "u1"]}),
+        items,
+        pd.DataFrame({"name": ["x"]}),
+        inter,
+        item_tags,
+        triples,
+        item_embeddings=rng.normal(size=(3, 5)).astype(np.float32),
+        tag_embeddings=rng.normal(size=(1, 5)).astype(np.float32),
+    )
     torch.manual_seed(0)
     return LightGCN.from_tensors(t, torch.arange(4), embedding_dim=4, num_layers=2).eval()
 
@@ -60,8 +75,11 @@ def test_walk_pairs_sum_to_score(tiny):
     k = tiny.num_layers
     for user, item in itertools.product(range(2), range(3)):
         u_node, i_node = user, tiny.offsets["item"] + item
-        total = sum(tiny.walk_pair_score(wu, wi) for wu in _walks(adj, u_node, k)
-                    for wi in _walks(adj, i_node, k))
+        total = sum(
+            tiny.walk_pair_score(wu, wi)
+            for wu in _walks(adj, u_node, k)
+            for wi in _walks(adj, i_node, k)
+        )
         assert total == pytest.approx(tiny.score(user, item), rel=1e-4, abs=1e-6)
 
 
@@ -91,8 +109,16 @@ def test_training_lowers_loss_and_beats_random(tensors, options):
     torch.manual_seed(0)
     model = LightGCN.from_tensors(tensors, split.train, **options)
     seen = []
-    history = fit(model, tensors, split, epochs=15, batch_size=512, lr=5e-3, patience=100,
-                  callback=lambda e, loss, val: seen.append(e))
+    history = fit(
+        model,
+        tensors,
+        split,
+        epochs=15,
+        batch_size=512,
+        lr=5e-3,
+        patience=100,
+        callback=lambda e, loss, val: seen.append(e),
+    )
     assert seen == list(range(15))
     assert history.loss[-1] < 0.7 * history.loss[0]
     trained = evaluate(model, tensors, split.train, split.test, split.val)

@@ -28,8 +28,9 @@ def test_real_text_embeddings_pipeline(embedder):
 
     gen = torch.Generator().manual_seed(0)
     rand = evaluate(Random(), tensors, split.train, split.test, split.val)["recall@20"]
-    text = evaluate(TextSimilarity(tensors, split.train), tensors, split.train, split.test,
-                    split.val)
+    text = evaluate(
+        TextSimilarity(tensors, split.train), tensors, split.train, split.test, split.val
+    )
     assert text["recall@20"] > rand  # the descriptions name the tags users like
     assert 0 < text["diversity@20"] < 1
     torch.manual_seed(0)

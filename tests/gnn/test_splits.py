@@ -10,13 +10,23 @@ from kgrec.gnn.splits import fixed_split, make_split, random_split, temporal_spl
 
 def _tensors(ts, users, split=None):
     n = len(ts)
-    inter = pd.DataFrame({
-        "user_id": users, "item_id": [f"i{k}" for k in range(n)], "kind": "click",
-        "rating": np.nan, "weight": 1.0, "ts": ts, "split": split or [""] * n,
-    })
-    return GraphTensors.from_frames(pd.DataFrame({"id": sorted(set(users))}),
-                                    pd.DataFrame({"id": [], "title": [], "description": []}),
-                                    None, inter)
+    inter = pd.DataFrame(
+        {
+            "user_id": users,
+            "item_id": [f"i{k}" for k in range(n)],
+            "kind": "click",
+            "rating": np.nan,
+            "weight": 1.0,
+            "ts": ts,
+            "split": split or [""] * n,
+        }
+    )
+    return GraphTensors.from_frames(
+        pd.DataFrame({"id": sorted(set(users))}),
+        pd.DataFrame({"id": [], "title": [], "description": []}),
+        None,
+        inter,
+    )
 
 
 def test_temporal_split_last_fifth_per_user_ties_stable():

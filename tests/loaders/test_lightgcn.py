@@ -34,7 +34,9 @@ def test_without_kg(tmp_path: Path, canonical) -> None:
     assert inter["split"].value_counts().to_dict() == {"train": 6, "test": 3}
     train = inter[inter["split"] == "train"]
     assert list(zip(train["user_id"], train["item_id"], strict=True))[:3] == [
-        ("0", "10"), ("0", "11"), ("0", "12"),
+        ("0", "10"),
+        ("0", "11"),
+        ("0", "12"),
     ]
     assert (inter["kind"] == "implicit").all() and inter["rating"].isna().all()
     assert (inter["weight"] == 1.0).all() and (inter["ts"] == -1).all()
@@ -50,7 +52,9 @@ def test_with_kg(tmp_path: Path, canonical) -> None:
     ds = read_lightgcn(write(tmp_path, kg_final_txt=KG))
     canonical(ds)
     assert list(ds.triples.itertuples(index=False, name=None)) == [
-        ("10", "r0", "e100"), ("11", "r1", "e100"), ("12", "r0", "e101"),
+        ("10", "r0", "e100"),
+        ("11", "r1", "e100"),
+        ("12", "r0", "e101"),
     ]
     assert list(ds.entities["id"]) == ["e100", "e101"]
     assert (ds.entities["name"] == ds.entities["id"]).all()
@@ -70,12 +74,27 @@ def test_train_only(tmp_path: Path) -> None:
         ({"train_txt": TRAIN.replace("1 11", "1 eleven")}, "train.txt", 2, "item", "token 2"),
         ({"test_txt": TEST + "x 3\n"}, "test.txt", 3, "user", "not a non-negative integer"),
         ({"train_txt": TRAIN.replace("3 12", "3 -12")}, "train.txt", 4, "item", "-12"),
-        ({"train_txt": TRAIN.encode().replace(b"\n2\n", b"\n2 \xff\n")}, "train.txt", 3, None,
-         "UTF-8"),
-        ({"kg_final_txt": KG.replace("11 1 100", "11 1")}, "kg_final.txt", 2, None,
-         "expected 3 fields"),
-        ({"kg_final_txt": KG.replace("12 0 101", "12 zero 101")}, "kg_final.txt", 3,
-         "relation", "not a non-negative integer"),
+        (
+            {"train_txt": TRAIN.encode().replace(b"\n2\n", b"\n2 \xff\n")},
+            "train.txt",
+            3,
+            None,
+            "UTF-8",
+        ),
+        (
+            {"kg_final_txt": KG.replace("11 1 100", "11 1")},
+            "kg_final.txt",
+            2,
+            None,
+            "expected 3 fields",
+        ),
+        (
+            {"kg_final_txt": KG.replace("12 0 101", "12 zero 101")},
+            "kg_final.txt",
+            3,
+            "relation",
+            "not a non-negative integer",
+        ),
     ],
     ids=["item", "user", "negative", "encoding", "kg fields", "kg relation"],
 )

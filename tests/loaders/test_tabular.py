@@ -14,12 +14,16 @@ from kgrec.loaders.tabular import read_table
 CSV = (
     "who,what,stars,when,name,genres\n"
     "u1,a,4.5,100,Alpha,Action|Comedy\n"
-    "u2,b,3,200,\"Beta, the\",drama\n"
-    "u1,b,5,300,\"Beta, the\",drama\n"
+    'u2,b,3,200,"Beta, the",drama\n'
+    'u1,b,5,300,"Beta, the",drama\n'
 )
 MAPPING = {
-    "user_id": "who", "item_id": "what", "rating": "stars", "ts": "when",
-    "title": "name", "tags": "genres",
+    "user_id": "who",
+    "item_id": "what",
+    "rating": "stars",
+    "ts": "when",
+    "title": "name",
+    "tags": "genres",
 }
 
 
