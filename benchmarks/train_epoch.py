@@ -83,7 +83,8 @@ def time_propagation(tensors, device: str, repeats: int = 5) -> list[tuple[str, 
     """Seconds per 3-layer forward + backward: our CSR spmm vs COO vs PyG ``LGConv``."""
     from torch_geometric.nn import LGConv
 
-    from kgrec.gnn.lightgcn import LightGCN, sym_spmm
+    from kgrec.gnn.lightgcn import LightGCN
+    from kgrec.gnn.propagation import sym_spmm
     from kgrec.gnn.splits import temporal_split
 
     dev = torch.device(device)

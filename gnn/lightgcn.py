@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,44 +12,7 @@ from torch import nn
 
 from kgrec.gnn.data import GraphTensors
 from kgrec.gnn.module import EmbeddingModel
-
-
-class _SymSpMM(torch.autograd.Function):
-    """``adj @ x`` for a symmetric sparse ``adj``; the gradient is ``adj @ grad``."""
-
-    @staticmethod
-    def forward(ctx: Any, adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        ctx.adj = adj
-        return adj @ x
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
-        return None, ctx.adj @ grad
-
-
-def sym_spmm(adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``adj @ x`` with autograd for a symmetric sparse (CSR) ``adj``; only ``x`` gets a grad.
-
-    Shapes:
-        adj: ``[N, N]``; x: ``[N, d]``; output: ``[N, d]``.
-    """
-    return _SymSpMM.apply(adj, x)
-
-
-def normalised_adjacency(edges: torch.Tensor, num_nodes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symmetric ``D^-1/2 A D^-1/2`` of an undirected graph given by one direction of its edges.
-
-    Shapes:
-        edges: ``[2, m]`` node pairs (duplicates and self loops allowed, made unique).
-        output: ``(index [2, nnz], value [nnz])``, coalesced, both directions.
-    """
-    both = torch.cat([edges, edges.flip(0)], dim=1)
-    both = both[:, both[0] != both[1]]
-    key = torch.unique(both[0] * num_nodes + both[1])
-    index = torch.stack([key // num_nodes, key % num_nodes])
-    deg = torch.bincount(index[0], minlength=num_nodes).float()
-    inv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
-    return index, inv[index[0]] * inv[index[1]]
+from kgrec.gnn.propagation import adjacency_csr, layer_states, normalised_adjacency
 
 
 class LightGCN(EmbeddingModel):
@@ -199,15 +161,7 @@ class LightGCN(EmbeddingModel):
         """The normalised adjacency :math:`\\hat A` (sparse CSR, ``[N, N]``, symmetric)."""
         dev = self.embedding.weight.device
         if self._adj is None or self._adj.device != dev:
-            coo = torch.sparse_coo_tensor(
-                self.adj_index,
-                self.adj_value,
-                (self.num_nodes, self.num_nodes),
-                check_invariants=False,
-            ).coalesce()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # "CSR support is in beta"
-                self._adj = coo.to_sparse_csr().to(dev)
+            self._adj = adjacency_csr(self.adj_index, self.adj_value, self.num_nodes, dev)
         return self._adj
 
     def initial_states(self) -> torch.Tensor:
@@ -230,11 +184,7 @@ class LightGCN(EmbeddingModel):
         adj = self.propagation_matrix()
         with torch.autocast(device_type=adj.device.type, enabled=False):
             x0 = self.initial_states().float()
-            h, out = x0, x0
-            for _ in range(self.num_layers):
-                h = sym_spmm(adj, h)
-                out = out + h
-            out = out / (self.num_layers + 1)
+            out = torch.stack(layer_states(adj, x0, self.num_layers)).mean(0)
         u, i = self.num_users, self.num_items
         return out[:u], out[u : u + i], x0[:u], x0[u : u + i]
 

@@ -79,15 +79,14 @@ class PathScorer:
         """Read :math:`\\hat A` and compute :math:`H` from a trained ``LightGCN``."""
         import torch
 
+        from kgrec.gnn.propagation import layer_states
+
         with torch.no_grad():
-            adj = model.propagation_matrix()
-            x = model.initial_states().detach().float()
-            partial = x.clone()
-            for _ in range(model.num_layers - 1):
-                x = adj @ x
-                partial = partial + x
-            final = ((partial + adj @ x) / (model.num_layers + 1)).cpu().numpy()
-            partial = (partial / (model.num_layers + 1)).cpu().numpy()
+            x0 = model.initial_states().detach().float()
+            states = layer_states(model.propagation_matrix(), x0, model.num_layers)
+            scale = model.num_layers + 1
+            final = (torch.stack(states).sum(0) / scale).cpu().numpy()
+            partial = (torch.stack(states[:-1]).sum(0) / scale).cpu().numpy()
             index = model.adj_index.cpu().numpy().astype(np.int64)
             values = model.adj_value.cpu().numpy().astype(np.float64)
         keys = index[0] * model.num_nodes + index[1]

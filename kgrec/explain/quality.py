@@ -53,20 +53,14 @@ class EdgeRemover:
         """Scores ``(users[j], items[j])`` (local indices) after removing edge ``a - b``."""
         import torch
 
-        from kgrec.gnn.lightgcn import normalised_adjacency
+        from kgrec.gnn.propagation import adjacency_csr, layer_states, normalised_adjacency
 
         lo, hi = min(a, b), max(a, b)
         keep = ~((self.edges[0] == lo) & (self.edges[1] == hi))
         index, value = normalised_adjacency(self.edges[:, keep], self.num_nodes)
-        adj = torch.sparse_coo_tensor(
-            index, value, (self.num_nodes, self.num_nodes), check_invariants=False
-        ).coalesce()
+        adj = adjacency_csr(index, value, self.num_nodes)
         with torch.no_grad():
-            h, out = self.x0, self.x0.clone()
-            for _ in range(self.model.num_layers):
-                h = torch.sparse.mm(adj, h)
-                out = out + h
-            out = out / (self.model.num_layers + 1)
+            out = torch.stack(layer_states(adj, self.x0, self.model.num_layers)).mean(0)
         off = self.model.offsets
         u = out[torch.tensor(users) + off["user"]]
         i = out[torch.tensor(items) + off["item"]]
