@@ -5,13 +5,17 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from kgrec.gnn.data import GraphTensors
 from kgrec.gnn.module import EmbeddingModel
+
+if TYPE_CHECKING:
+    from kgrec.gnn.paths import PathScorer
+
 from kgrec.gnn.propagation import adjacency_csr, layer_states, normalised_adjacency
 
 
@@ -187,6 +191,12 @@ class LightGCN(EmbeddingModel):
             out = torch.stack(layer_states(adj, x0, self.num_layers)).mean(0)
         u, i = self.num_users, self.num_items
         return out[:u], out[u : u + i], x0[:u], x0[u : u + i]
+
+    def path_scorer(self) -> PathScorer:
+        """Each path's exact share of a score (:mod:`kgrec.gnn.paths`)."""
+        from kgrec.gnn.paths import PathScorer
+
+        return PathScorer.from_lightgcn(self)
 
     def _drop_caches(self) -> None:
         super()._drop_caches()

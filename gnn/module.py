@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from kgrec.gnn.paths import PathScorer
 
 
 class EmbeddingModel(nn.Module):
@@ -36,6 +41,10 @@ class EmbeddingModel(nn.Module):
             users, items, _, _ = self.forward()
             self._final = (users, items)
         return self._final
+
+    def path_scorer(self) -> PathScorer | None:
+        """The exact share of each graph path in a score, where the model has one (None)."""
+        return None
 
     @torch.no_grad()
     def score_users(self, users: torch.Tensor) -> torch.Tensor:

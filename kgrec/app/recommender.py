@@ -21,6 +21,7 @@ import numpy as np
 
 from kgrec.core.dataset import normalise_tag
 from kgrec.core.errors import KgrecError, UnknownIdError
+from kgrec.core.ranking import top_k
 from kgrec.core.settings import Settings
 from kgrec.explain.explanations import Explanation, PathContext, find_paths, percent
 from kgrec.kg.store import GraphStore
@@ -105,13 +106,10 @@ class Recommender:
         norms = np.linalg.norm(self.item_emb, axis=1, keepdims=True)
         self._item_unit = self.item_emb / np.maximum(norms, 1e-12)
         self.scorer, self.item_text = None, None
-        if self.live.name == "lightgcn":
-            from kgrec.gnn.paths import PathScorer
-
-            net = self.live.model()
-            self.scorer = PathScorer.from_lightgcn(net)
-            if getattr(net, "use_text", False):
-                self.item_text = net.item_text.detach().cpu().numpy()
+        net = self.live.model()
+        self.scorer = net.path_scorer()  # None: the model has no exact path decomposition
+        if self.scorer is not None and getattr(net, "use_text", False):
+            self.item_text = net.item_text.detach().cpu().numpy()
         popularity = {r["item_id"]: r["interactions"] for r in run_query(store, "item_popularity")}
         self.popularity = np.array([popularity.get(i, 0) for i in self.item_ids], dtype=np.int64)
         counts = store.run("MATCH (e:Entity) RETURN count(e) AS n")[0]["n"]
@@ -196,18 +194,12 @@ class Recommender:
     def _rank(self, scores: np.ndarray, k: int, banned: set[int],
               allowed: set[int] | None) -> list[int]:  # fmt: skip
         scores = scores.astype(np.float64, copy=True)
-        if banned:
-            scores[list(banned)] = -np.inf
         if allowed is not None:
             mask = np.full(scores.shape, True)
             mask[list(allowed)] = False
             scores[mask] = -np.inf
-        valid = int(np.isfinite(scores).sum())
-        k = min(k, valid)
-        if k <= 0:
-            return []
-        top = np.argpartition(-scores, k - 1)[:k]
-        return list(top[np.argsort(-scores[top], kind="stable")])
+        top, _ = top_k(scores[None], k, [sorted(banned)])
+        return [int(j) for j in top[0] if j >= 0]
 
     def _filters(self, tags: Sequence[str] | None, exclude_items: Sequence[str] | None,
                  seen: Iterable[str]) -> tuple[set[int], set[int] | None]:  # fmt: skip

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from kgrec.core.errors import KgrecError, ModelCorrupt, TrainingDataError, WriteBackFailed
+from kgrec.core.ranking import top_k
 from kgrec.kg.export import export_graph
 from kgrec.kg.store import GraphStore
 from kgrec.kg.vector import settle_vector_index, write_vectors
@@ -66,20 +67,16 @@ def top_k_unseen(
         users: ``[U, d]``; items: ``[I, d]``; returns indices and scores ``[U, min(k, I)]``.
     """
     k = min(k, items.shape[0])
-    top_idx = np.zeros((users.shape[0], k), dtype=np.int64)
-    top_score = np.zeros((users.shape[0], k), dtype=np.float32)
-    if k == 0:
-        return top_idx, top_score
-    for start in range(0, users.shape[0], chunk):
-        scores = users[start : start + chunk] @ items.T
-        for row, u in enumerate(range(start, min(start + chunk, users.shape[0]))):
-            scores[row, seen[u]] = -np.inf
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        part_scores = np.take_along_axis(scores, part, axis=1)
-        order = np.argsort(-part_scores, axis=1, kind="stable")
-        top_idx[start : start + chunk] = np.take_along_axis(part, order, axis=1)
-        top_score[start : start + chunk] = np.take_along_axis(part_scores, order, axis=1)
-    return top_idx, top_score
+    parts = [
+        top_k(users[start : start + chunk] @ items.T, k, seen[start : start + chunk])
+        for start in range(0, users.shape[0], chunk)
+    ]
+    if not parts:
+        return np.zeros((0, k), dtype=np.int64), np.zeros((0, k), dtype=np.float32)
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]).astype(np.float32),
+    )
 
 
 def _seen(tensors, user_ids: list[str], item_ids: list[str]) -> list[np.ndarray]:
