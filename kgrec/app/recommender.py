@@ -15,7 +15,7 @@ import difflib
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from kgrec.explain.types import Explanation, Recommendation, Recommendations
 from kgrec.explain.weights import PathWeights
 from kgrec.kg.store import GraphStore
 from kgrec.queries.runner import run_query
+
+if TYPE_CHECKING:
+    from kgrec.gnn.module import EmbeddingModel
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +81,14 @@ class Recommender:
         self.item_emb = self.live.item_embeddings.numpy().astype(np.float32)
         norms = np.linalg.norm(self.item_emb, axis=1, keepdims=True)
         self._item_unit = self.item_emb / np.maximum(norms, 1e-12)
-        self.model = self.live.model()
+        self.model = cast("EmbeddingModel", self.live.model())
         scorer = self.model.path_scorer()  # None: the model has no exact path decomposition
         self.weights = PathWeights(scorer, maps) if scorer is not None else None
         self.item_text: np.ndarray | None = None
-        if scorer is not None and getattr(self.model, "use_text", False):
-            self.item_text = self.model.item_text.detach().cpu().numpy()
+        text = getattr(self.model, "item_text", None) if getattr(self.model, "use_text", False) \
+            else None  # fmt: skip
+        if scorer is not None and text is not None:  # for notes on items no path reaches
+            self.item_text = text.detach().cpu().numpy()
         popularity = {r["item_id"]: r["interactions"] for r in run_query(store, "item_popularity")}
         self.popularity = np.array([popularity.get(i, 0) for i in self.item_ids], dtype=np.int64)
         counts = store.run("MATCH (e:Entity) RETURN count(e) AS n")[0]["n"]

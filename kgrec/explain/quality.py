@@ -111,7 +111,11 @@ def explanation_quality(
     rng = np.random.default_rng(seed)
     sample = rng.choice(len(rec.user_ids), size=min(num_users, len(rec.user_ids)), replace=False)
     total = covered = 0
-    lengths, top_shares, top_hops, drops_top, drops_rand = [], [], [], [], []
+    lengths: list[int] = []
+    top_shares: list[float] = []
+    top_hops: list[float] = []
+    drops_top: list[float] = []
+    drops_rand: list[float] = []
     for u in tqdm(sample, desc="users", disable=not show_progress):
         user_id = rec.user_ids[u]
         node_u = weights.node("user", user_id)
