@@ -65,9 +65,12 @@ def fetch_model_paths(
 
 def model_requests(
     weights: PathWeights, u: int, item_ids: Sequence[str], max_paths: int
-) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[float, int]]]:
-    """The model's best 3-hop paths per item, as rows for the ``path_*`` queries, and per
-    item the summed term and number of all its 3-hop paths.
+) -> tuple[
+    dict[str, list[dict[str, Any]]], dict[str, tuple[float, int]], dict[str, dict[int, float]]
+]:
+    """The model's best 3-hop paths per item, as rows for the ``path_*`` queries; per item
+    the summed term and number of all its 3-hop paths; and per item the first-hop
+    contributions :math:`C(v)` by neighbour ``v`` (:meth:`PathWeights.first_hops`).
 
     Co-user paths through one via item are grouped (they share one sentence); the group is
     represented by the co-user whose own path carries most. Candidates are ranked like the
@@ -77,11 +80,12 @@ def model_requests(
     requests: dict[str, list[dict[str, Any]]] = {"path_shared_tags": [], "path_co_users": [],
                                                  "path_entities": []}  # fmt: skip
     totals: dict[str, tuple[float, int]] = {}
+    first_hops: dict[str, dict[int, float]] = {}
     for item_id in item_ids:
         i = weights.node("item", item_id)
         if i is None:
             continue
-        by_via = weights.first_hops(u, i)
+        first_hops[item_id] = by_via = weights.first_hops(u, i)
         v, n, t = scorer.adjacent_pairs(u, i)
         totals[item_id] = (float(t.sum()), len(t))
         if not len(t):
@@ -115,7 +119,7 @@ def model_requests(
                 requests["path_entities"].append(
                     {"item_id": item_id, "via_id": via, "entity_id": node}
                 )
-    return requests, totals
+    return requests, totals, first_hops
 
 
 def _collect(

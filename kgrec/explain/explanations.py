@@ -46,23 +46,22 @@ def explain_items(
     item_ids = list(titles)
     u = weights.node("user", user_id) if weights is not None else None
     totals: dict[str, tuple[float, int]] = {}
+    first_hops: dict[str, dict[int, float]] = {}
     if weights is None or u is None:
         found = enumerate_paths(store, user_id, item_ids, titles, limit, skip)
     else:
-        requests, totals = model_requests(weights, u, item_ids, max_paths)
+        requests, totals, first_hops = model_requests(weights, u, item_ids, max_paths)
         found = fetch_model_paths(store, user_id, item_ids, titles, requests, limit)
     out: dict[str, Explanation] = {}
     for item_id, paths in found.items():
         score = scores.get(item_id, 0.0)
         explanation = Explanation(user_id, item_id, titles[item_id], score)
         contribs, firsts = np.zeros(len(paths)), np.zeros(len(paths))
-        i = weights.node("item", item_id) if weights is not None else None
         if weights is not None and u is not None and paths:
             contribs = weights.contributions(paths)
-            if i is not None:
-                by_via = weights.first_hops(u, i)
-                firsts = np.array([by_via.get(weights.node(p.nodes[1].kind, p.nodes[1].id), 0.0)
-                                   for p in paths])  # fmt: skip
+            by_via = first_hops.get(item_id, {})
+            vias = [weights.node(p.nodes[1].kind, p.nodes[1].id) for p in paths]
+            firsts = np.array([by_via.get(v, 0.0) if v is not None else 0.0 for v in vias])
         shared = u is not None and bool(score)
         explanation.paths = [
             ExplanationPath(kind=paths[j].kind, nodes=list(paths[j].nodes),
