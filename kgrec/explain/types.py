@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -210,7 +211,9 @@ class Recommendations(list[Recommendation]):
         model_version: the model version directory's name the scores came from.
     """
 
-    def __init__(self, items: Any = (), model_version: str | None = None) -> None:
+    def __init__(
+        self, items: Iterable[Recommendation] = (), model_version: str | None = None
+    ) -> None:
         super().__init__(items)
         self.model_version = model_version
 
