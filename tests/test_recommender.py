@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kgrec import KgrecError, Recommender, UnknownIdError, UnknownTagError
 from kgrec.app.ingest import ingest
-from kgrec.app.recommender import Recommender
 from kgrec.app.training import train
-from kgrec.core.errors import KgrecError, UnknownIdError
 from kgrec.loaders import generate_synthetic
 
 
@@ -67,32 +66,71 @@ def test_recommend_ranks_unseen_items_with_explanations(rec, world):
 def test_path_shares_are_the_models_own_decomposition(rec, world):
     _, dataset = world
     user = dataset.users["id"].iloc[1]
+    weights = rec.weights
     checked = 0
     for r in rec.recommend(user, k=5):
         for p in r.explanation.paths:
-            walk = [rec._node_index(n.kind, n.id) for n in p.nodes]
+            walk = [weights.node(n.kind, n.id) for n in p.nodes]
             if None in walk:
                 continue
             if p.kind == "co_users":  # stands for every user who chose both items
-                term = rec.scorer.group_contribution(walk[0], walk[-1], walk[1], "user")[0]
+                term = weights.scorer.group_contribution(walk[0], walk[-1], walk[1], "user")[0]
             else:
-                term = rec.scorer.pair_terms(walk[0], walk[-1], [walk[1]], [walk[-2]])[0]
+                term = weights.scorer.pair_terms(walk[0], walk[-1], [walk[1]], [walk[-2]])[0]
             assert p.contribution == pytest.approx(term, rel=1e-6)
             assert p.share == pytest.approx(p.contribution / r.score, rel=1e-6)
-            hops, owed = rec.scorer.first_hop_contributions(walk[0], walk[-1])
-            first = dict(zip(hops.tolist(), owed.tolist(), strict=True)).get(walk[1], 0.0)
+            first = weights.first_hops(walk[0], walk[-1]).get(walk[1], 0.0)
             assert p.interaction_share == pytest.approx(first / r.score, rel=1e-6)
             checked += p.contribution != 0
     assert checked, "some path should carry part of a score"
 
 
+def test_shares_sum_exactly_to_the_score_both_ways(rec, world):
+    """Own states + the user's edges, and own states + joined + unjoined walk pairs, each
+    add up to the served score; the own states are checked against the model's own
+    initial states."""
+    _, dataset = world
+    user = dataset.users["id"].iloc[4]
+    model = rec.model
+    scale = model.num_layers + 1
+    x0 = model.initial_states().detach().numpy().astype(np.float64) / scale
+    final = rec.weights.scorer.final
+    u = rec.weights.node("user", user)
+    trained = set(rec.weights.neighbour_items(user))
+    for r in rec.recommend(user, k=3):
+        ex = rec.explain(user, r.item_id)
+        parts = ex.decomposition
+        assert ex.score == pytest.approx(r.score, rel=1e-6)
+        assert parts is not None and parts.score == ex.score
+        i = rec.weights.node("item", r.item_id)
+        assert parts.user_own == pytest.approx(float(x0[u] @ final[i]), rel=1e-6, abs=1e-9)
+        assert set(parts.interactions) == trained
+        by_edges = parts.user_own + sum(parts.interactions.values())
+        assert by_edges == pytest.approx(r.score, rel=1e-4)
+        by_walks = parts.own_states + parts.paths + parts.unjoined
+        assert by_walks == pytest.approx(r.score, rel=1e-4)
+        own_i = x0[i]
+        from_user = final[u] - x0[u]
+        assert parts.own_states == pytest.approx(
+            float(x0[u] @ final[i] + from_user @ own_i), rel=1e-6, abs=1e-9
+        )
+        assert ex.explained_share == pytest.approx(parts.paths / r.score, rel=1e-6)
+        assert r.explanation.explained_share == pytest.approx(ex.explained_share, rel=1e-5)
+        for p in ex.paths:
+            if p.nodes[1].kind == "item" and p.nodes[1].id in trained:
+                owed = parts.interactions[p.nodes[1].id]
+                assert p.interaction_share == pytest.approx(owed / r.score, rel=1e-6)
+
+
 def test_score_matches_model(rec, world):
     _, dataset = world
     user = dataset.users["id"].iloc[2]
-    r = rec.recommend(user, k=1, explain=False)[0]
-    u, i = rec._index["user"][user], rec._index["item"][r.item_id]
-    assert r.score == pytest.approx(float(rec.live.model().score(u, i)), rel=1e-4)
+    recs = rec.recommend(user, k=1, explain=False)
+    r = recs[0]
+    u, i = rec.user_ids.index(user), rec.item_ids.index(r.item_id)
+    assert r.score == pytest.approx(float(rec.model.score(u, i)), rel=1e-4)
     assert r.explanation is None
+    assert recs.model_version == rec.live.version_dir.name == rec.version
 
 
 def test_unknown_user_and_item(rec, world):
@@ -116,7 +154,7 @@ def test_k_larger_than_the_catalogue(rec, world):
 def test_user_without_interactions_gets_popular_items(rec):
     recs = rec.recommend("idle", k=5)
     assert len(recs) == 5
-    pops = [int(rec.popularity[rec._index["item"][r.item_id]]) for r in recs]
+    pops = [int(rec.popularity[rec.item_ids.index(r.item_id)]) for r in recs]
     assert pops == sorted(pops, reverse=True) and pops[0] == rec.popularity.max()
     assert recs[0].explanation.note.startswith("No interactions yet")
 
@@ -135,6 +173,18 @@ def test_filters(rec, world):
     assert _seen(dataset, user) <= {r.item_id for r in seen}
 
 
+def test_an_unknown_tag_is_named_with_close_matches(rec, world):
+    _, dataset = world
+    user = dataset.users["id"].iloc[3]
+    tag = str(dataset.item_tags["tag"].iloc[0])
+    typo = tag[:-1] + ("x" if tag[-1] != "x" else "y")
+    with pytest.raises(UnknownTagError, match=repr(typo)) as caught:
+        rec.recommend(user, k=5, tags=[tag, typo])
+    assert caught.value.tag == typo and tag.lower() in caught.value.close_matches
+    with pytest.raises(UnknownTagError, match="no known tag is spelled like it"):
+        rec.recommend(user, k=5, tags=["0123456789qwerty"])
+
+
 def test_explain_any_pair_and_conversions(rec, world):
     _, dataset = world
     user = dataset.users["id"].iloc[0]
@@ -150,6 +200,29 @@ def test_explain_any_pair_and_conversions(rec, world):
     assert f"user:{user}" in graph and f"item:{with_paths.item_id}" in graph
     types = {d["type"] for _, _, d in graph.edges(data=True)}
     assert types <= {"INTERACTED", "HAS_TAG", "TAGGED", "RELATED"} and types
+
+
+def test_recommend_many_equals_one_by_one(rec, world):
+    _, dataset = world
+    users = [*dataset.users["id"].iloc[:6], "idle"]
+    tag = dataset.item_tags["tag"].value_counts().index[0]
+    exclude = [dataset.items["id"].iloc[0]]
+    for options in ({}, {"tags": [tag], "exclude_items": exclude}, {"exclude_seen": False}):
+        batch = rec.recommend_many(users, k=7, explain=False, **options)
+        assert list(batch) == users
+        for user in users:
+            alone = rec.recommend(user, k=7, explain=False, **options)
+            assert [r.item_id for r in batch[user]] == [r.item_id for r in alone]
+            assert [r.score for r in batch[user]] == pytest.approx([r.score for r in alone])
+            assert batch[user].model_version == alone.model_version == rec.version
+    explained = rec.recommend_many(users[:2], k=3)
+    for user in users[:2]:
+        alone = rec.recommend(user, k=3)
+        for batched, single in zip(explained[user], alone, strict=True):
+            a, b = batched.explanation, single.explanation
+            assert [p.sentence for p in a.paths] == [p.sentence for p in b.paths]
+            assert [p.share for p in a.paths] == pytest.approx([p.share for p in b.paths])
+            assert (a.num_paths, a.note) == (b.num_paths, b.note)
 
 
 def test_similar_items(rec, world):
@@ -171,31 +244,40 @@ def test_new_user(rec, world):
     by_text = rec.recommend_for_new_user(text=f"a story about {tag}", k=5)
     assert len(by_text) == 5 and "match your description" in by_text[0].explanation.note
     popular = rec.recommend_for_new_user(k=3)
-    pops = [int(rec.popularity[rec._index["item"][r.item_id]]) for r in popular]
+    pops = [int(rec.popularity[rec.item_ids.index(r.item_id)]) for r in popular]
     assert pops == sorted(rec.popularity.tolist(), reverse=True)[:3]
     with pytest.raises(UnknownIdError):
         rec.recommend_for_new_user(liked_item_ids=["nope"])
 
 
 def test_edge_removal_recomputes_the_models_scores(rec):
-    from kgrec.explain.quality import EdgeRemover, _neighbour_items
+    from kgrec.explain.quality import EdgeRemover
 
-    remover = EdgeRemover(rec.live.model())
-    users, items = [0, 1, 2, 3], [0, 5, 7, 11]
+    weights = rec.weights
+    remover = EdgeRemover(rec.model)
+    users = [weights.node("user", rec.user_ids[j]) for j in (0, 1, 2, 3)]
+    items = [weights.node("item", rec.item_ids[j]) for j in (0, 5, 7, 11)]
     untouched = remover.scores_without(-1, -1, users, items)  # no such edge: nothing removed
-    expected = [float(rec.user_emb[u] @ rec.item_emb[i]) for u, i in zip(users, items, strict=True)]
+    expected = [float(rec.user_emb[u] @ rec.item_emb[i])
+                for u, i in zip((0, 1, 2, 3), (0, 5, 7, 11), strict=True)]  # fmt: skip
     assert untouched == pytest.approx(expected, rel=1e-4, abs=1e-5)
-    v = _neighbour_items(rec, 0)[0]
-    node_u, node_v = rec.scorer.node("user", 0), rec.scorer.node("item", v)
-    after = remover.scores_without(node_u, node_v, [0], [v])[0]
-    assert after != pytest.approx(float(rec.user_emb[0] @ rec.item_emb[v]), rel=1e-6)
+    user = rec.user_ids[0]
+    liked = weights.neighbour_items(user)[0]
+    node_u, node_v = weights.node("user", user), weights.node("item", liked)
+    after = remover.scores_without(node_u, node_v, [node_u], [node_v])[0]
+    before = float(rec.user_emb[0] @ rec.item_emb[rec.item_ids.index(liked)])
+    assert after != pytest.approx(before, rel=1e-6)
 
 
-def test_explanation_quality_report(rec):
+def test_explanations_are_faithful(rec):
+    """Removing the interaction behind the top path lowers the score clearly more than
+    removing a random other interaction of the same user (the README's claim)."""
     from kgrec.explain.quality import explanation_quality
 
-    report = explanation_quality(rec, num_users=6, k=4, seed=1)
-    assert report.users == 6 and report.recommendations == 24
-    assert 0 < report.coverage <= 1 and 1 <= report.mean_path_length <= 3
-    assert report.faithfulness_pairs > 0
-    assert 0 <= report.top_beats_random <= 1
+    report = explanation_quality(rec, num_users=20, k=5, seed=1)
+    assert report.users == 20 and report.recommendations == 100
+    assert report.coverage == 1.0 and 2 <= report.mean_path_length <= 3
+    assert report.faithfulness_pairs >= 50
+    assert report.mean_drop_top_path > 0
+    assert report.mean_drop_top_path >= 1.25 * report.mean_drop_random
+    assert report.top_beats_random >= 0.9

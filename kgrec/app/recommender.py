@@ -11,61 +11,29 @@ the store (Cypher) and are weighted by the model (:mod:`kgrec.gnn.paths`).
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from kgrec.core.dataset import normalise_tag
-from kgrec.core.errors import KgrecError, UnknownIdError
+from kgrec.core.errors import KgrecError, UnknownIdError, UnknownTagError
 from kgrec.core.ranking import top_k
 from kgrec.core.settings import Settings
-from kgrec.explain.explanations import Explanation, PathContext, find_paths, percent
+from kgrec.explain import wording
+from kgrec.explain.explanations import explain_items
+from kgrec.explain.types import Explanation, Recommendation, Recommendations
+from kgrec.explain.weights import PathWeights
 from kgrec.kg.store import GraphStore
 from kgrec.queries.runner import run_query
 
+if TYPE_CHECKING:
+    from kgrec.gnn.module import EmbeddingModel
+
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Recommendation:
-    """One recommended item; ``explanation`` is None when ``explain=False``."""
-
-    rank: int
-    item_id: str
-    title: str
-    score: float
-    explanation: Explanation | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {"rank": self.rank, "item_id": self.item_id, "title": self.title,
-               "score": self.score}  # fmt: skip
-        if self.explanation is not None:
-            out["explanation"] = self.explanation.to_dict()
-        return out
-
-
-class Recommendations(list):
-    """A list of :class:`Recommendation` that converts to a DataFrame."""
-
-    def to_frame(self):
-        """One row per item: rank, item_id, title, score, explanation, share, paths."""
-        import pandas as pd
-
-        return pd.DataFrame([
-            {"rank": r.rank, "item_id": r.item_id, "title": r.title, "score": r.score,
-             "explanation": r.explanation.sentence if r.explanation else None,
-             "explained_share": r.explanation.explained_share if r.explanation else None,
-             "num_paths": r.explanation.num_paths if r.explanation else None}
-            for r in self
-        ], columns=["rank", "item_id", "title", "score", "explanation", "explained_share",
-                    "num_paths"])  # fmt: skip
-
-    def to_dicts(self) -> list[dict[str, Any]]:
-        return [r.to_dict() for r in self]
 
 
 class Recommender:
@@ -76,6 +44,13 @@ class Recommender:
         model_dir: the model root holding ``live``.
         embedding_model: text model for :meth:`recommend_for_new_user` with ``text``.
         cache_dir: embedding cache.
+
+    Attributes:
+        version: the live model version's name (``Recommendations.model_version``).
+        user_ids, item_ids: the model's ids, in its local index order.
+        model: the live model.
+        weights: the model's exact path weights (None: the model has no exact path
+            decomposition).
     """
 
     def __init__(
@@ -95,28 +70,31 @@ class Recommender:
         self._blas_limit = threadpool_limits(1, user_api="blas")
         self.store = store
         self.live = load_live(model_dir)
-        self.version = self.live.version_dir.name
+        self.version: str = self.live.version_dir.name
         maps = self.live.id_maps
-        self.user_ids, self.item_ids = maps["users"], maps["items"]
-        self._index = {kind: {v: j for j, v in enumerate(maps[key])}
-                       for kind, key in (("user", "users"), ("item", "items"), ("tag", "tags"),
-                                         ("entity", "entities"))}  # fmt: skip
+        self.user_ids: list[str] = list(maps["users"])
+        self.item_ids: list[str] = list(maps["items"])
+        self._users = {v: j for j, v in enumerate(self.user_ids)}
+        self._items = {v: j for j, v in enumerate(self.item_ids)}
+        self._tags = {normalise_tag(t): t for t in maps["tags"]}
         self.user_emb = self.live.user_embeddings.numpy().astype(np.float32)
         self.item_emb = self.live.item_embeddings.numpy().astype(np.float32)
         norms = np.linalg.norm(self.item_emb, axis=1, keepdims=True)
         self._item_unit = self.item_emb / np.maximum(norms, 1e-12)
-        self.scorer, self.item_text = None, None
-        net = self.live.model()
-        self.scorer = net.path_scorer()  # None: the model has no exact path decomposition
-        if self.scorer is not None and getattr(net, "use_text", False):
-            self.item_text = net.item_text.detach().cpu().numpy()
+        self.model = cast("EmbeddingModel", self.live.model())
+        scorer = self.model.path_scorer()  # None: the model has no exact path decomposition
+        self.weights = PathWeights(scorer, maps) if scorer is not None else None
+        self.item_text: np.ndarray | None = None
+        text = getattr(self.model, "item_text", None) if getattr(self.model, "use_text", False) \
+            else None  # fmt: skip
+        if scorer is not None and text is not None:  # for notes on items no path reaches
+            self.item_text = text.detach().cpu().numpy()
         popularity = {r["item_id"]: r["interactions"] for r in run_query(store, "item_popularity")}
         self.popularity = np.array([popularity.get(i, 0) for i in self.item_ids], dtype=np.int64)
         counts = store.run("MATCH (e:Entity) RETURN count(e) AS n")[0]["n"]
         self._skip = () if counts else ("explain_entities",)
-        self._embedding_model, self._cache_dir, self._embedder = embedding_model, cache_dir, None
-        self._node_ids = [*self.user_ids, *self.item_ids, *maps["tags"], *maps["entities"]]
-        self._context = PathContext(self.scorer, self._node_index, self._node_ids.__getitem__)
+        self._embedding_model, self._cache_dir = embedding_model, cache_dir
+        self._embedder: Any = None
 
     @classmethod
     def open(cls, store: str | None = None, model_dir: str | Path | None = None,
@@ -133,6 +111,7 @@ class Recommender:
             raise
 
     def close(self) -> None:
+        """Close the store and the text embedder; restore the BLAS thread limit."""
         self._blas_limit.restore_original_limits()
         if self._embedder is not None:
             self._embedder.close()
@@ -148,11 +127,7 @@ class Recommender:
         return f"Recommender({self.store.uri!r}, model={self.version!r})"
 
     # lookups ------------------------------------------------------------------------------
-    def _node_index(self, kind: str, node_id: str) -> int | None:
-        local = self._index[kind].get(node_id)
-        return None if local is None or self.scorer is None else self.scorer.node(kind, local)
-
-    def _user_history(self, user_id: str) -> list[dict]:
+    def _user_history(self, user_id: str) -> list[dict[str, Any]]:
         rows = run_query(self.store, "user_items", {"user_id": str(user_id)})
         if not rows and not self.store.run("MATCH (u:User {id: $id}) RETURN u.id AS id",
                                            {"id": str(user_id)}):  # fmt: skip
@@ -170,7 +145,7 @@ class Recommender:
         return {r["item_id"]: r["title"] for r in rows}
 
     def _item_local(self, item_id: str) -> int:
-        j = self._index["item"].get(str(item_id))
+        j = self._items.get(str(item_id))
         if j is None:
             known = self.store.run("MATCH (i:Item {id: $id}) RETURN i.id AS id",
                                    {"id": str(item_id)})  # fmt: skip
@@ -180,39 +155,37 @@ class Recommender:
         return j
 
     # scoring ------------------------------------------------------------------------------
-    def _user_vector(self, user_id: str, history: list[dict]) -> tuple[np.ndarray | None, str]:
+    def _user_vector(
+        self, user_id: str, history: list[dict[str, Any]]
+    ) -> tuple[np.ndarray | None, str]:
         """The user's embedding: the model's, a fold-in of their items, or None (no data)."""
-        j = self._index["user"].get(str(user_id))
+        j = self._users.get(str(user_id))
         if j is not None:
             return self.user_emb[j], "model"
-        liked = [self._index["item"][r["item_id"]] for r in history
-                 if r["item_id"] in self._index["item"]]  # fmt: skip
+        liked = [self._items[r["item_id"]] for r in history if r["item_id"] in self._items]
         if liked:
             return self.item_emb[liked].mean(0), "fold-in"
         return None, "popular"
 
-    def _rank(self, scores: np.ndarray, k: int, banned: set[int],
-              allowed: set[int] | None) -> list[int]:  # fmt: skip
-        scores = scores.astype(np.float64, copy=True)
-        if allowed is not None:
-            mask = np.full(scores.shape, True)
-            mask[list(allowed)] = False
-            scores[mask] = -np.inf
-        top, _ = top_k(scores[None], k, [sorted(banned)])
+    def _rank(self, scores: np.ndarray, k: int, banned: Iterable[int]) -> list[int]:
+        top, _ = top_k(scores[None].astype(np.float64), k, [sorted(banned)])
         return [int(j) for j in top[0] if j >= 0]
 
-    def _filters(self, tags: Sequence[str] | None, exclude_items: Sequence[str] | None,
-                 seen: Iterable[str]) -> tuple[set[int], set[int] | None]:  # fmt: skip
-        banned = {self._index["item"][i] for i in seen if i in self._index["item"]}
-        banned |= {self._index["item"][str(i)] for i in exclude_items or ()
-                   if str(i) in self._index["item"]}  # fmt: skip
-        allowed = None
-        if tags:
-            rows = run_query(self.store, "items_with_tags",
-                             {"tags": [normalise_tag(t) for t in tags]})  # fmt: skip
-            allowed = {self._index["item"][r["item_id"]] for r in rows
-                       if r["item_id"] in self._index["item"]}  # fmt: skip
-        return banned, allowed
+    def _allowed_items(self, tags: Sequence[str]) -> np.ndarray:
+        """Local indices of the items carrying at least one of ``tags``.
+
+        Raises:
+            UnknownTagError: a tag is neither known to the model nor on any item in the store.
+        """
+        names = [normalise_tag(t) for t in tags]
+        for tag, name in zip(tags, names, strict=True):
+            if name in self._tags or run_query(self.store, "items_with_tags", {"tags": [name]}):
+                continue
+            close = difflib.get_close_matches(name, list(self._tags), n=3)
+            raise UnknownTagError(tag, [self._tags[c] for c in close])
+        rows = run_query(self.store, "items_with_tags", {"tags": names})
+        return np.array(sorted({self._items[r["item_id"]] for r in rows
+                                if r["item_id"] in self._items}), dtype=np.int64)  # fmt: skip
 
     # public API ---------------------------------------------------------------------------
     def recommend(
@@ -235,32 +208,81 @@ class Recommender:
             tags: only items carrying at least one of these tags.
             exclude_items: item ids to leave out.
 
+        Returns:
+            Best first; ``model_version`` names the model the scores came from.
+
         Raises:
             UnknownIdError: the user is not in the store.
+            UnknownTagError: a tag is on no item (the message names close matches).
             KgrecError: ``k`` is negative.
+        """
+        return self.recommend_many([user_id], k, explain, exclude_seen, tags,
+                                   exclude_items)[str(user_id)]  # fmt: skip
+
+    def recommend_many(
+        self,
+        user_ids: Sequence[str],
+        k: int = 10,
+        explain: bool = True,
+        exclude_seen: bool = True,
+        tags: Sequence[str] | None = None,
+        exclude_items: Sequence[str] | None = None,
+    ) -> dict[str, Recommendations]:
+        """:meth:`recommend` for many users at once, scored in one matrix product.
+
+        Args and Raises as :meth:`recommend`; the filters apply to every user.
+
+        Returns:
+            ``{user_id: Recommendations}`` in the order of ``user_ids`` (ids as strings).
         """
         if k < 0:
             raise KgrecError(f"k must be >= 0, got {k}")
-        history = self._user_history(user_id)
-        vector, source = self._user_vector(user_id, history)
-        seen = [r["item_id"] for r in history] if exclude_seen else []
-        banned, allowed = self._filters(tags, exclude_items, seen)
-        scores = self.item_emb @ vector if vector is not None else self.popularity.astype(float)
-        top = self._rank(scores, k, banned, allowed)
-        ids = [self.item_ids[j] for j in top]
-        titles = self._titles(ids)
-        out = Recommendations(
-            Recommendation(rank, item_id, titles.get(item_id, item_id), float(scores[j]))
-            for rank, (item_id, j) in enumerate(zip(ids, top, strict=True), start=1)
-        )
-        if explain and out:
-            explanations = self._explain_many(str(user_id), history, out, source)
-            for r in out:
-                r.explanation = explanations[r.item_id]
+        users = list(dict.fromkeys(str(u) for u in user_ids))
+        histories = [self._user_history(u) for u in users]
+        allowed = self._allowed_items(tags) if tags else None
+        excluded = [self._items[str(i)] for i in exclude_items or () if str(i) in self._items]
+        vectors, sources, banned = [], [], []
+        for user_id, history in zip(users, histories, strict=True):
+            vector, source = self._user_vector(user_id, history)
+            vectors.append(vector)
+            sources.append(source)
+            seen = [self._items[r["item_id"]] for r in history if r["item_id"] in self._items]
+            banned.append(np.array((seen if exclude_seen else []) + excluded, dtype=np.int64))
+        scores = np.tile(self.popularity.astype(np.float64), (len(users), 1))
+        rows = [n for n, v in enumerate(vectors) if v is not None]
+        if rows:
+            scores[rows] = np.stack([vectors[n] for n in rows]) @ self.item_emb.T
+        if allowed is not None:
+            outside = np.ones(len(self.item_ids), dtype=bool)
+            outside[allowed] = False
+            scores[:, outside] = -np.inf
+        top, _ = top_k(scores, k, banned)
+        kept = [[int(j) for j in row if j >= 0] for row in top]
+        titles = self._titles(self.item_ids[j] for row in kept for j in row)
+        out: dict[str, Recommendations] = {}
+        for n, user_id in enumerate(users):
+            recs = Recommendations((
+                Recommendation(rank, self.item_ids[j],
+                               titles.get(self.item_ids[j], self.item_ids[j]),
+                               float(scores[n, j]))
+                for rank, j in enumerate(kept[n], start=1)
+            ), model_version=self.version)  # fmt: skip
+            if explain and recs:
+                explanations = self._explain_many(user_id, histories[n], recs, sources[n])
+                for r in recs:
+                    r.explanation = explanations[r.item_id]
+            out[user_id] = recs
         return out
 
     def explain(self, user_id: str, item_id: str) -> Explanation:
-        """Why the model scores ``item_id`` as it does for ``user_id`` (any pair)."""
+        """Why the model scores ``item_id`` as it does for ``user_id`` (any pair).
+
+        With an exact path decomposition and a user the model knows, the explanation also
+        carries the score's exact split (``decomposition``).
+
+        Raises:
+            UnknownIdError: the user or the item is unknown.
+        """
         history = self._user_history(user_id)
         j = self._item_local(item_id)
         vector, source = self._user_vector(user_id, history)
@@ -268,53 +290,45 @@ class Recommender:
             else float(self.popularity[j])  # fmt: skip
         title = self._titles([str(item_id)]).get(str(item_id), str(item_id))
         rec = Recommendation(0, str(item_id), title, score)
-        return self._explain_many(str(user_id), history, [rec], source)[str(item_id)]
+        explanation = self._explain_many(str(user_id), history, [rec], source)[str(item_id)]
+        if self.weights is not None and source == "model":
+            u = self.weights.node("user", str(user_id))
+            i = self.weights.node("item", str(item_id))
+            if u is not None and i is not None:
+                explanation.decomposition = self.weights.decompose(u, i, score)
+        return explanation
 
-    def _explain_many(self, user_id: str, history: list[dict], recs: Sequence[Recommendation],
-                      source: str) -> dict[str, Explanation]:  # fmt: skip
+    def _explain_many(
+        self,
+        user_id: str,
+        history: list[dict[str, Any]],
+        recs: Sequence[Recommendation],
+        source: str,
+    ) -> dict[str, Explanation]:
         titles = {r.item_id: r.title for r in recs}
         scores = {r.item_id: r.score for r in recs}
-        context = self._context if source == "model" else PathContext(None, self._node_index)
-        found = find_paths(self.store, user_id, list(titles), titles, context, scores,
-                           skip=self._skip)  # fmt: skip
-        out = {}
-        for r in recs:
-            paths, share, count = found.get(r.item_id, ([], None, 0))
-            explanation = Explanation(user_id, r.item_id, r.title, r.score, paths, share, count)
-            explanation.note = self._note(explanation, history, source)
-            out[r.item_id] = explanation
+        weights = self.weights if source == "model" else None
+        out = explain_items(self.store, user_id, titles, scores, weights, skip=self._skip)
+        for ex in out.values():
+            if source == "popular":
+                ex.note = wording.popular_note(
+                    ex.title, int(self.popularity[self._items[ex.item_id]])
+                )
+            elif ex.paths:
+                ex.note = wording.paths_note(ex, folded_in=source == "fold-in")
+            else:
+                ex.note = wording.no_path_note(ex.title, self._nearest_rated(ex.item_id, history))
         return out
 
-    def _note(self, ex: Explanation, history: list[dict], source: str) -> str:
-        """A plain account of where the score came from."""
-        if source == "popular":
-            pop = int(self.popularity[self._index["item"][ex.item_id]])
-            return f"No interactions yet: {ex.title} is popular ({pop} interactions)."
-        basis = "" if source == "model" else " (the user is newer than the model; folded in)"
-        if ex.paths:
-            if ex.explained_share is None:
-                return f"{ex.num_paths} paths join you to {ex.title}{basis}."
-            share = percent(ex.explained_share)
-            return (
-                f"{ex.num_paths} paths of up to 3 hops join you to {ex.title}; together "
-                f"they account for {share} of its score{basis}."
-            )
-        nearest = self._nearest_rated(ex.item_id, history)
-        if nearest:
-            return (f"No path of up to 3 hops joins you to {ex.title}; its score comes from "
-                    f"embedding similarity: its text is closest to {nearest[0]}, which you "
-                    f"rated (cosine {nearest[1]:.2f}).")  # fmt: skip
-        return (
-            f"No path of up to 3 hops joins you to {ex.title}; its score comes from the "
-            "similarity of learned embeddings."
-        )
-
-    def _nearest_rated(self, item_id: str, history: list[dict]) -> tuple[str, float] | None:
-        rated = [(r["item_id"], r["title"]) for r in history if r["item_id"] in self._index["item"]]
-        if self.item_text is None or not rated or item_id not in self._index["item"]:
+    def _nearest_rated(
+        self, item_id: str, history: list[dict[str, Any]]
+    ) -> tuple[str, float] | None:
+        """The rated item whose text embedding is closest to ``item_id``'s, and the cosine."""
+        rated = [(r["item_id"], r["title"]) for r in history if r["item_id"] in self._items]
+        if self.item_text is None or not rated or item_id not in self._items:
             return None
-        target = self.item_text[self._index["item"][item_id]]
-        vectors = self.item_text[[self._index["item"][i] for i, _ in rated]]
+        target = self.item_text[self._items[item_id]]
+        vectors = self.item_text[[self._items[i] for i, _ in rated]]
         sims = (
             vectors
             @ target
@@ -324,10 +338,18 @@ class Recommender:
         return rated[best][1], float(sims[best])
 
     def similar_items(self, item_id: str, k: int = 10) -> list[dict[str, Any]]:
-        """The ``k`` items closest to ``item_id`` in the live model's embedding space (cosine)."""
+        """The ``k`` items closest to ``item_id`` by cosine of the live model's learned item
+        embeddings (the GNN's output, not the text embeddings), best first.
+
+        Returns:
+            ``[{"item_id", "title", "similarity"}]``; the item itself is left out.
+
+        Raises:
+            UnknownIdError: the item is not in the live model.
+        """
         j = self._item_local(item_id)
         sims = self._item_unit @ self._item_unit[j]
-        top = self._rank(sims, k, {j}, None)
+        top = self._rank(sims, k, [j])
         titles = self._titles(self.item_ids[t] for t in top)
         return [{"item_id": self.item_ids[t], "title": titles.get(self.item_ids[t]),
                  "similarity": float(sims[t])} for t in top]  # fmt: skip
@@ -354,19 +376,18 @@ class Recommender:
 
             query = self._text_embedder().embed([text])[0]
             for hit in vector_search(self.store, query.tolist(), 20):
-                if hit["id"] in self._index["item"]:
-                    anchors.append((self._index["item"][hit["id"]], float(hit["similarity"]),
-                                    "text"))  # fmt: skip
+                if hit["id"] in self._items:
+                    anchors.append((self._items[hit["id"]], float(hit["similarity"]), "text"))
         if anchors:
             weights = np.array([w for _, w, _ in anchors])
             vector = (self.item_emb[[j for j, _, _ in anchors]] * weights[:, None]).sum(0)
             scores = self.item_emb @ (vector / weights.sum())
         else:
             scores = self.popularity.astype(float)
-        top = self._rank(scores, k, set(liked), None)
+        top = self._rank(scores, k, liked)
         ids = [self.item_ids[j] for j in top]
         titles = self._titles(ids + [self.item_ids[j] for j, _, _ in anchors])
-        out = Recommendations()
+        out = Recommendations(model_version=self.version)
         for rank, j in enumerate(top, start=1):
             item_id = ids[rank - 1]
             ex = Explanation("", item_id, titles.get(item_id, item_id), float(scores[j]))
@@ -374,18 +395,23 @@ class Recommender:
             out.append(Recommendation(rank, item_id, ex.title, ex.score, ex))
         return out
 
-    def _new_user_note(self, j: int, anchors, titles: dict[str, str], text: str | None) -> str:
+    def _new_user_note(
+        self,
+        j: int,
+        anchors: list[tuple[int, float, str]],
+        titles: dict[str, str],
+        text: str | None,
+    ) -> str:
         if not anchors:
-            return f"A popular item ({int(self.popularity[j])} interactions)."
+            return wording.new_user_popular_note(int(self.popularity[j]))
         sims = [(float(self._item_unit[a] @ self._item_unit[j]), a, why) for a, _, why in anchors]
         sim, a, why = max(sims)
         name = titles.get(self.item_ids[a], self.item_ids[a])
         if why == "text":
-            return (f"Close to {name} (similarity {sim:.2f}), one of the items that match "
-                    f"your description '{text}'.")  # fmt: skip
-        return f"Because you liked {name} (similarity {sim:.2f} in the model's embedding space)."
+            return wording.new_user_text_note(name, sim, text or "")
+        return wording.new_user_liked_note(name, sim)
 
-    def _text_embedder(self):
+    def _text_embedder(self) -> Any:
         if self._embedder is None:
             from kgrec.loaders.embeddings import TextEmbedder
 

@@ -95,6 +95,22 @@ class WriteBackFailed(KgrecError):
     """A version was promoted, but writing its outputs back to the store failed."""
 
 
+class UnknownTagError(UnknownIdError):
+    """A tag filter names a tag that no item carries.
+
+    Attributes:
+        tag: the tag as given.
+        close_matches: known tags spelled like it (may be empty).
+    """
+
+    def __init__(self, tag: str, close_matches: list[str] | None = None) -> None:
+        self.tag = tag
+        self.close_matches = list(close_matches or [])
+        hint = f"; did you mean {', '.join(map(repr, self.close_matches))}?" \
+            if self.close_matches else "; no known tag is spelled like it"  # fmt: skip
+        super().__init__(f"unknown tag {tag!r}: no item carries it{hint}")
+
+
 __all__ = [
     "KgrecError",
     "StoreUnavailable",
@@ -110,4 +126,5 @@ __all__ = [
     "ModelDirLocked",
     "TrainingDataError",
     "WriteBackFailed",
+    "UnknownTagError",
 ]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import networkx as nx
 
-    from kgrec.explain.explanations import Explanation
+    from kgrec.explain.types import Explanation
 
 COLOURS = {"user": "#1f77b4", "item": "#2ca02c", "tag": "#ff7f0e", "entity": "#9467bd"}
 WIDTH, ROW, MARGIN, RADIUS = 960, 70, 90, 16

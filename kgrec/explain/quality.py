@@ -10,9 +10,17 @@ first drop should be clearly larger on average.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+
+from kgrec.core.errors import KgrecError
+from kgrec.explain.types import Recommendations
+from kgrec.explain.weights import PathWeights
+from kgrec.gnn.lightgcn import LightGCN
+from kgrec.gnn.module import EmbeddingModel
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +41,26 @@ class QualityReport:
     top_beats_random: float
 
     def as_dict(self) -> dict[str, float]:
+        """The measures by name."""
         return dict(self.__dict__)
 
 
-class EdgeRemover:
-    """Scores of a LightGCN with one user-item edge removed (degrees re-normalised)."""
+class ExplainedRecommender(Protocol):
+    """What the measures need of a recommender (:class:`kgrec.Recommender` has it)."""
 
-    def __init__(self, model) -> None:
+    user_ids: Sequence[str]
+    weights: PathWeights | None
+    model: EmbeddingModel
+
+    def recommend(self, user_id: str, k: int = 10, explain: bool = True) -> Recommendations:
+        """The ``k`` best items for a user, explained."""
+        ...
+
+
+class EdgeRemover:
+    """Scores of a LightGCN with one edge removed (degrees re-normalised)."""
+
+    def __init__(self, model: LightGCN) -> None:
         import torch
 
         self.model = model
@@ -49,8 +70,10 @@ class EdgeRemover:
         with torch.no_grad():
             self.x0 = model.initial_states().detach().cpu()
 
-    def scores_without(self, a: int, b: int, users: list[int], items: list[int]) -> np.ndarray:
-        """Scores ``(users[j], items[j])`` (local indices) after removing edge ``a - b``."""
+    def scores_without(
+        self, a: int, b: int, users: Sequence[int], items: Sequence[int]
+    ) -> np.ndarray:
+        """Scores of ``(users[j], items[j])`` (global node indices) without edge ``a - b``."""
         import torch
 
         from kgrec.gnn.propagation import adjacency_csr, layer_states, normalised_adjacency
@@ -61,38 +84,45 @@ class EdgeRemover:
         adj = adjacency_csr(index, value, self.num_nodes)
         with torch.no_grad():
             out = torch.stack(layer_states(adj, self.x0, self.model.num_layers)).mean(0)
-        off = self.model.offsets
-        u = out[torch.tensor(users) + off["user"]]
-        i = out[torch.tensor(items) + off["item"]]
-        return (u * i).sum(1).numpy()
+        return (out[torch.tensor(list(users))] * out[torch.tensor(list(items))]).sum(1).numpy()
 
 
-def explanation_quality(rec, num_users: int = 50, k: int = 10, seed: int = 0,
-                        show_progress: bool = False) -> QualityReport:  # fmt: skip
+def explanation_quality(
+    rec: ExplainedRecommender, num_users: int = 50, k: int = 10, seed: int = 0,
+    show_progress: bool = False,
+) -> QualityReport:  # fmt: skip
     """Measure coverage, mean path length and faithfulness over ``num_users`` users.
 
     Args:
-        rec: an open :class:`kgrec.Recommender` whose live model is LightGCN.
+        rec: an open :class:`kgrec.Recommender` whose live model has an exact path
+            decomposition (LightGCN).
+
+    Raises:
+        KgrecError: the live model has no exact path decomposition.
     """
     from tqdm.auto import tqdm
 
-    from kgrec.core.errors import KgrecError
-
-    if rec.scorer is None:
-        raise KgrecError(f"explanation quality needs a LightGCN live model, not {rec.live.name}")
-    model = rec.live.model()
+    weights, model = rec.weights, rec.model
+    if weights is None or not isinstance(model, LightGCN):
+        raise KgrecError(
+            f"explanation quality needs a LightGCN live model, not {type(model).__name__}"
+        )
     remover = EdgeRemover(model)
     rng = np.random.default_rng(seed)
     sample = rng.choice(len(rec.user_ids), size=min(num_users, len(rec.user_ids)), replace=False)
     total = covered = 0
-    lengths, top_shares, top_hops, drops_top, drops_rand = [], [], [], [], []
+    lengths: list[int] = []
+    top_shares: list[float] = []
+    top_hops: list[float] = []
+    drops_top: list[float] = []
+    drops_rand: list[float] = []
     for u in tqdm(sample, desc="users", disable=not show_progress):
         user_id = rec.user_ids[u]
-        recs = rec.recommend(user_id, k=k, explain=True)
-        trained = {rec.item_ids[j] for j in _neighbour_items(rec, int(u))}
-        for r in recs:
+        node_u = weights.node("user", user_id)
+        trained = set(weights.neighbour_items(user_id))
+        for r in rec.recommend(user_id, k=k, explain=True):
             total += 1
-            paths = r.explanation.paths
+            paths = r.explanation.paths if r.explanation is not None else []
             if not paths:
                 continue
             covered += 1
@@ -100,17 +130,17 @@ def explanation_quality(rec, num_users: int = 50, k: int = 10, seed: int = 0,
             top_shares.append(paths[0].share or 0.0)
             top_hops.append(paths[0].interaction_share or 0.0)
             via = paths[0].nodes[1]
+            node_i = weights.node("item", r.item_id)
             if via.kind != "item" or via.id not in trained or len(trained) < 2:
                 continue
-            j_item = rec._index["item"][r.item_id]
             others = sorted(trained - {via.id})
             rand = others[rng.integers(len(others))]
-            node_u = rec.scorer.node("user", int(u))
-            base = float(rec.user_emb[u] @ rec.item_emb[j_item])
-            for target, sink in ((via.id, drops_top), (rand, drops_rand)):
-                node_v = rec.scorer.node("item", rec._index["item"][target])
-                new = remover.scores_without(node_u, node_v, [int(u)], [j_item])[0]
-                sink.append(base - float(new))
+            node_top, node_rand = weights.node("item", via.id), weights.node("item", rand)
+            if node_u is None or node_i is None or node_top is None or node_rand is None:
+                continue
+            for node_v, sink in ((node_top, drops_top), (node_rand, drops_rand)):
+                new = remover.scores_without(node_u, node_v, [node_u], [node_i])[0]
+                sink.append(r.score - float(new))
     drops_top_a, drops_rand_a = np.array(drops_top), np.array(drops_rand)
     return QualityReport(
         users=len(sample),
@@ -124,10 +154,3 @@ def explanation_quality(rec, num_users: int = 50, k: int = 10, seed: int = 0,
         mean_drop_random=float(drops_rand_a.mean()) if len(drops_rand_a) else 0.0,
         top_beats_random=float((drops_top_a > drops_rand_a).mean()) if len(drops_top_a) else 0.0,
     )
-
-
-def _neighbour_items(rec, u: int) -> list[int]:
-    """Local indices of the items user ``u`` is joined to in the model's graph."""
-    first = rec.scorer.offsets["item"]
-    nodes = rec.scorer.neighbours(rec.scorer.node("user", u))
-    return [int(t - first) for t in nodes if first <= t < first + len(rec.item_ids)]

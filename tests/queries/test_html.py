@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 
-from kgrec.explain.explanations import Explanation, ExplanationPath, Node
 from kgrec.explain.html import COLOURS, render_explanation_html
+from kgrec.explain.types import Explanation, ExplanationPath, Node
 
 
 def chromium() -> str:

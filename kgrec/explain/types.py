@@ -1,0 +1,234 @@
+"""The public result types: recommendations, their explanations and the paths behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kgrec.explain import wording
+
+if TYPE_CHECKING:
+    import networkx as nx
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node on a path: ``kind`` is user / item / tag / entity."""
+
+    kind: str
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class CandidatePath:
+    """A path from the store, before weighting: what a sentence needs to tell it.
+
+    Attributes:
+        kind: ``co_users`` | ``shared_tag`` | ``user_tag`` | ``entity``.
+        nodes: user first, recommended item last.
+        relationships: relationship types between consecutive nodes.
+        rating: the user's rating of ``nodes[1]`` (None: an interaction without rating).
+        relation: the ``RELATED`` relation of an entity path.
+        co_users: how many other users a ``co_users`` path stands for.
+        tagged_title: the item a ``user_tag`` path's user tagged.
+    """
+
+    kind: str
+    nodes: tuple[Node, ...]
+    relationships: tuple[str, ...]
+    rating: float | None = None
+    relation: str | None = None
+    co_users: int = 1
+    tagged_title: str | None = None
+
+
+@dataclass
+class ExplanationPath:
+    """One path from the user to the recommended item.
+
+    Attributes:
+        kind: ``co_users`` | ``shared_tag`` | ``user_tag`` | ``entity``. A ``co_users``
+            path names one other user but stands for all who chose both items: its
+            contribution is theirs together.
+        nodes: user first, recommended item last.
+        relationships: relationship types between consecutive nodes.
+        contribution: the path's exact term of the model score (0 when the model's graph
+            lacks one of its edges).
+        share: ``contribution / score`` (None without an exact path decomposition).
+        sentence: the path told as one sentence.
+        interaction_share: the share of the score owed to the user's first edge on the path
+            (the interaction with ``nodes[1]``, all walks through it:
+            :meth:`~kgrec.gnn.paths.PathScorer.first_hop_contributions`); paths are ranked
+            by it first, then by ``share``. None without an exact path decomposition.
+    """
+
+    kind: str
+    nodes: list[Node]
+    relationships: list[str]
+    contribution: float
+    share: float | None
+    sentence: str
+    interaction_share: float | None = None
+
+    def shares_text(self) -> str:
+        """``[Alien: 4.1% of the score; this path: 0.9%]``, or ``''`` without shares."""
+        return wording.shares_text(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "nodes": [{"kind": n.kind, "id": n.id, "label": n.label} for n in self.nodes],
+            "relationships": list(self.relationships),
+            "contribution": self.contribution,
+            "share": self.share,
+            "interaction_share": self.interaction_share,
+            "sentence": self.sentence,
+        }
+
+
+@dataclass(frozen=True)
+class ScoreDecomposition:
+    """A user-item score split exactly two ways by the model's own propagation.
+
+    ``user_own + sum(interactions.values()) == score`` (by the user's edges) and
+    ``own_states + paths + unjoined == score`` (by walk pairs); see :mod:`kgrec.gnn.paths`.
+
+    Attributes:
+        score: the model's score.
+        user_own: what the user's own initial state carries.
+        interactions: what each edge of the user carries, by neighbour id (an item id).
+        own_states: what the user's and the item's own initial states carry.
+        paths: what every path of up to three hops of the model's graph carries together.
+        unjoined: what neighbour pairs no such path joins carry.
+    """
+
+    score: float
+    user_own: float
+    interactions: dict[str, float]
+    own_states: float
+    paths: float
+    unjoined: float
+
+
+@dataclass
+class Explanation:
+    """Why ``item_id`` was scored ``score`` for ``user_id``.
+
+    Attributes:
+        paths: the best paths, highest share first (may be empty).
+        explained_share: the summed share of all paths found (not only those kept).
+        num_paths: how many paths were found.
+        note: where the score came from when no path exists, else a short summary.
+        decomposition: the exact split of the score (None without an exact path
+            decomposition or for a user the model has not seen).
+    """
+
+    user_id: str
+    item_id: str
+    title: str
+    score: float
+    paths: list[ExplanationPath] = field(default_factory=list)
+    explained_share: float | None = None
+    num_paths: int = 0
+    note: str = ""
+    decomposition: ScoreDecomposition | None = None
+
+    @property
+    def sentence(self) -> str:
+        """The top path's sentence, or the note when there is no path."""
+        return self.paths[0].sentence if self.paths else self.note
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "item_id": self.item_id,
+            "title": self.title,
+            "score": self.score,
+            "explained_share": self.explained_share,
+            "num_paths": self.num_paths,
+            "note": self.note,
+            "paths": [p.to_dict() for p in self.paths],
+        }
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The explanation subgraph as a ``networkx.MultiDiGraph``.
+
+        Nodes are ``"kind:id"`` with attributes kind, id, label; edges carry ``type`` and the
+        ``share`` of the path they first appear on.
+        """
+        import networkx as nx
+
+        graph = nx.MultiDiGraph(user_id=self.user_id, item_id=self.item_id, score=self.score)
+        seen: set[tuple[str, str, str]] = set()
+        for path in self.paths:
+            for node in path.nodes:
+                graph.add_node(f"{node.kind}:{node.id}", kind=node.kind, id=node.id,
+                               label=node.label)  # fmt: skip
+            pairs = zip(path.nodes[:-1], path.nodes[1:], strict=True)
+            for (a, b), rel in zip(pairs, path.relationships, strict=True):
+                src, dst = _direction(a, b)
+                key = (src, dst, rel)
+                if key not in seen:
+                    seen.add(key)
+                    graph.add_edge(src, dst, type=rel, share=path.share)
+        return graph
+
+
+_FORWARD = {("user", "item"), ("item", "tag"), ("user", "tag"), ("item", "entity")}
+
+
+def _direction(a: Node, b: Node) -> tuple[str, str]:
+    """Stored direction of a relationship between two path nodes."""
+    src, dst = (a, b) if (a.kind, b.kind) in _FORWARD else (b, a)
+    return f"{src.kind}:{src.id}", f"{dst.kind}:{dst.id}"
+
+
+@dataclass
+class Recommendation:
+    """One recommended item; ``explanation`` is None when ``explain=False``."""
+
+    rank: int
+    item_id: str
+    title: str
+    score: float
+    explanation: Explanation | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"rank": self.rank, "item_id": self.item_id, "title": self.title,
+               "score": self.score}  # fmt: skip
+        if self.explanation is not None:
+            out["explanation"] = self.explanation.to_dict()
+        return out
+
+
+class Recommendations(list[Recommendation]):
+    """A list of :class:`Recommendation` from one model version; converts to a DataFrame.
+
+    Attributes:
+        model_version: the model version directory's name the scores came from.
+    """
+
+    def __init__(
+        self, items: Iterable[Recommendation] = (), model_version: str | None = None
+    ) -> None:
+        super().__init__(items)
+        self.model_version = model_version
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per item: rank, item_id, title, score, explanation, share, paths."""
+        import pandas as pd
+
+        return pd.DataFrame([
+            {"rank": r.rank, "item_id": r.item_id, "title": r.title, "score": r.score,
+             "explanation": r.explanation.sentence if r.explanation else None,
+             "explained_share": r.explanation.explained_share if r.explanation else None,
+             "num_paths": r.explanation.num_paths if r.explanation else None}
+            for r in self
+        ], columns=["rank", "item_id", "title", "score", "explanation", "explained_share",
+                    "num_paths"])  # fmt: skip
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self]

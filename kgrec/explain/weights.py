@@ -1,0 +1,115 @@
+"""Exact path weights through the model's own decomposition (:mod:`kgrec.gnn.paths`).
+
+:class:`PathWeights` joins a :class:`~kgrec.gnn.paths.PathScorer` to the model's id maps, so
+that paths named by store ids get their exact terms of the score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kgrec.core.errors import KgrecError
+from kgrec.explain.types import CandidatePath, ScoreDecomposition
+
+if TYPE_CHECKING:
+    from kgrec.gnn.paths import PathScorer
+
+KINDS = (("user", "users"), ("item", "items"), ("tag", "tags"), ("entity", "entities"))
+
+
+class PathWeights:
+    """Each path's exact term of a model score, for paths named by store ids.
+
+    Args:
+        scorer: the model's exact decomposition (``model.path_scorer()``).
+        id_maps: the model's ids per kind (``users``, ``items``, ``tags``, ``entities``),
+            in local index order.
+    """
+
+    def __init__(self, scorer: PathScorer, id_maps: Mapping[str, Sequence[str]]) -> None:
+        self.scorer = scorer
+        self._local = {kind: {v: j for j, v in enumerate(id_maps[key])} for kind, key in KINDS}
+        self._ids = [v for _, key in KINDS for v in id_maps[key]]
+
+    def node(self, kind: str, node_id: str) -> int | None:
+        """The model's global node index of a store id (None: the model does not know it)."""
+        local = self._local[kind].get(node_id)
+        return None if local is None else int(self.scorer.node(kind, local))
+
+    def node_id(self, index: int) -> str:
+        """The store id (a tag's name) of a global node index."""
+        return self._ids[index]
+
+    def first_hops(self, u: int, i: int) -> dict[int, float]:
+        """:math:`C(v)` by neighbour ``v`` of ``u``: what the score owes to each edge of ``u``."""
+        nodes, values = self.scorer.first_hop_contributions(u, i)
+        return dict(zip(nodes.tolist(), values.tolist(), strict=True))
+
+    def neighbour_items(self, user_id: str) -> list[str]:
+        """Ids of the items ``user_id`` is joined to in the model's graph (its training edges)."""
+        u = self.node("user", user_id)
+        if u is None:
+            return []
+        nodes = self.scorer.neighbours(u)
+        return [self.node_id(int(n)) for n in nodes[self.scorer.kind_of(nodes) == "item"]]
+
+    def contributions(self, paths: Sequence[CandidatePath]) -> np.ndarray:
+        """Exact term of each path (0 where the model lacks a node or an edge).
+
+        A ``co_users`` path stands for every co-user of its via item: its term is theirs
+        together.
+        """
+        contrib = np.zeros(len(paths))
+        by_length: dict[int, list[int]] = {}
+        for j, path in enumerate(paths):
+            if path.kind == "co_users":
+                idx = [self.node(n.kind, n.id) for n in path.nodes]
+                u, v, i = idx[0], idx[1], idx[3]
+                if u is not None and v is not None and i is not None:
+                    contrib[j] = self.scorer.group_contribution(u, i, v, "user")[0]
+                continue
+            by_length.setdefault(len(path.nodes), []).append(j)
+        for rows in by_length.values():
+            walks = [[self.node(n.kind, n.id) for n in paths[j].nodes] for j in rows]
+            known = [k for k, walk in enumerate(walks) if None not in walk]
+            if known:
+                matrix = np.array([walks[k] for k in known], dtype=np.int64)
+                contrib[np.array(rows)[known]] = self.scorer.contributions(matrix)
+        return contrib
+
+    def decompose(self, u: int, i: int, score: float) -> ScoreDecomposition:
+        """The score of ``(u, i)`` (global indices) split by the user's edges and by walks.
+
+        The own states come from the final states less what the first propagation step
+        brings (``x_u / (K+1) = e_u - sum_v A_uv H_v``); every term is the model's own.
+        """
+        scorer = self.scorer
+        final = scorer.final
+        if final is None:
+            raise KgrecError("a decomposition needs the final states (PathScorer.from_lightgcn)")
+        from_user = self._first_step(u)
+        from_item = self._first_step(i)
+        own_u, own_i = final[u] - from_user, final[i] - from_item
+        hops, values = scorer.first_hop_contributions(u, i)
+        _, _, terms = scorer.adjacent_pairs(u, i)
+        joined = float(terms.sum())
+        return ScoreDecomposition(
+            score=score,
+            user_own=float(own_u @ final[i]),
+            interactions={
+                self.node_id(int(v)): float(c) for v, c in zip(hops, values, strict=True)
+            },
+            own_states=float(own_u @ final[i] + from_user @ own_i),
+            paths=joined,
+            unjoined=float(from_user @ from_item) - joined,
+        )
+
+    def _first_step(self, node: int) -> np.ndarray:
+        """:math:`\\sum_v \\hat A_{node,v} H_v`: what the neighbours bring to a final state."""
+        scorer = self.scorer
+        nodes = scorer.neighbours(node)
+        weights = scorer.edge_weights(np.full(nodes.shape, node), nodes)
+        return weights @ scorer.partial[nodes]

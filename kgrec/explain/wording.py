@@ -1,0 +1,97 @@
+"""Every sentence an explanation tells: paths, shares and where a score came from."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kgrec.explain.types import CandidatePath, Explanation, ExplanationPath
+
+#: The hop limit of the path queries, as the sentences name it.
+MAX_HOPS = 3
+
+
+def percent(share: float) -> str:
+    """A share as a percentage with two significant digits: 0.0123 -> '1.2%'."""
+    return f"{share * 100:.2g}%"
+
+
+def _rated(title: str, rating: float | None) -> str:
+    if rating is None or (isinstance(rating, float) and math.isnan(rating)):
+        return f"You interacted with {title}"
+    return f"You rated {title} ({float(rating):.1f})"
+
+
+def path_sentence(path: CandidatePath) -> str:
+    """The path told as one sentence."""
+    user, *middle, rec = path.nodes
+    if path.kind == "user_tag":
+        return f"You tagged {path.tagged_title} '{middle[0].label}'; {rec.label} has that tag too."
+    via, node = middle
+    start = _rated(via.label, path.rating)
+    if path.kind == "shared_tag":
+        return f"{start}; {via.label} and {rec.label} share the tag '{node.label}'."
+    if path.kind == "entity":
+        return (f"{start}; {via.label} and {rec.label} are both linked to {node.label} "
+                f"({path.relation}).")  # fmt: skip
+    who = f"{path.co_users} other users" if path.co_users > 1 else node.label
+    example = f", {node.label} among them" if path.co_users > 1 else ""
+    return f"{start}; {who} who chose {via.label} also chose {rec.label}{example}."
+
+
+def shares_text(path: ExplanationPath) -> str:
+    """``[Alien: 4.1% of the score; this path: 0.9%]``, or ``''`` without shares."""
+    if path.share is None:
+        return ""
+    parts = [f"this path: {percent(path.share)}"]
+    if path.interaction_share:
+        parts.insert(0, f"{path.nodes[1].label}: {percent(path.interaction_share)} of the score")
+    return f"[{'; '.join(parts)}]"
+
+
+def popular_note(title: str, interactions: int) -> str:
+    """A user without interactions gets popular items."""
+    return f"No interactions yet: {title} is popular ({interactions} interactions)."
+
+
+def paths_note(ex: Explanation, folded_in: bool) -> str:
+    """A summary of the paths found (``ex.paths`` is not empty)."""
+    basis = " (the user is newer than the model; folded in)" if folded_in else ""
+    if ex.explained_share is None:
+        return f"{ex.num_paths} paths join you to {ex.title}{basis}."
+    return (
+        f"{ex.num_paths} paths of up to {MAX_HOPS} hops join you to {ex.title}; together "
+        f"they account for {percent(ex.explained_share)} of its score{basis}."
+    )
+
+
+def no_path_note(title: str, nearest: tuple[str, float] | None) -> str:
+    """No path reaches the item: say where its score came from."""
+    if nearest is not None:
+        return (f"No path of up to {MAX_HOPS} hops joins you to {title}; its score comes from "
+                f"embedding similarity: its text is closest to {nearest[0]}, which you "
+                f"rated (cosine {nearest[1]:.2f}).")  # fmt: skip
+    return (
+        f"No path of up to {MAX_HOPS} hops joins you to {title}; its score comes from the "
+        "similarity of learned embeddings."
+    )
+
+
+def new_user_popular_note(interactions: int) -> str:
+    """Someone new with neither liked items nor text gets popular items."""
+    return f"A popular item ({interactions} interactions)."
+
+
+def new_user_liked_note(liked_title: str, similarity: float) -> str:
+    """Someone new: the liked item the recommendation is closest to."""
+    return (
+        f"Because you liked {liked_title} (similarity {similarity:.2f} in the model's "
+        "embedding space)."
+    )
+
+
+def new_user_text_note(match_title: str, similarity: float, text: str) -> str:
+    """Someone new: the item matching their description that the recommendation is near."""
+    return (f"Close to {match_title} (similarity {similarity:.2f}), one of the items that "
+            f"match your description '{text}'.")  # fmt: skip
