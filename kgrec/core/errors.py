@@ -110,4 +110,9 @@ __all__ = [
     "ModelDirLocked",
     "TrainingDataError",
     "WriteBackFailed",
+    "WriteInReadMode",
 ]
+
+
+class WriteInReadMode(CypherError):
+    """A statement sent in read mode tried to write; send it in write mode instead."""

@@ -209,3 +209,38 @@ def test_deprecated_syntax_still_reaches_the_log(neo4j_store, caplog):
         neo4j_store.run("OPTIONAL MATCH (n:Item) WITH n LIMIT 1 RETURN id(n) AS n")
     notes = [r.getMessage() for r in caplog.records if r.name.startswith("neo4j.notifications")]
     assert any("deprecated" in note.lower() for note in notes)
+
+
+def test_run_is_read_only_on_every_backend(store):
+    """A write sent through run() is refused by the store itself, with a typed error."""
+    from kgrec.core.errors import WriteInReadMode
+    from kgrec.kg.store import Mode
+
+    for statement in ("CREATE (:User {id: $id})", "MERGE (u:User {id: $id}) SET u.x = 1"):
+        with pytest.raises(WriteInReadMode, match="write mode"):
+            store.run(statement, {"id": "sneaky"})
+    assert store.run("MATCH (u:User) RETURN count(u) AS n") == [{"n": 0}]
+    assert store.execute("CREATE (u:User {id: $id}) RETURN u.id AS id", {"id": "a"},
+                         Mode.WRITE) == [{"id": "a"}]  # fmt: skip
+    with pytest.raises(WriteInReadMode):
+        store.execute("CREATE (:User {id: 'b'})", mode=Mode.READ)
+    assert store.execute("MATCH (u:User) RETURN u.id AS id") == [{"id": "a"}]
+
+
+def test_reads_on_a_store_nothing_was_written_to(store):
+    """A fresh graph answers reads (FalkorDB has no graph key before the first write)."""
+    store.drop()
+    assert store.run("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]
+    assert list_indexes(store) == []
+
+
+def test_drop_and_compact_are_part_of_the_contract(store):
+    from kgrec.kg.store import GraphStore
+
+    assert {"drop", "compact", "run", "write", "close"} <= GraphStore.__abstractmethods__
+    ensure_schema(store)
+    store.write("CREATE (:User {id: 'x'})")
+    assert isinstance(store.compact(), bool)
+    store.drop()
+    assert store.run("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]
+    assert list_indexes(store) == []
