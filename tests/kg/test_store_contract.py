@@ -8,10 +8,10 @@ import uuid
 import numpy as np
 import pytest
 
-from kgrec.core.errors import CypherError, UnknownIdError
+from kgrec.core.errors import CypherError, QueryNotFound, UnknownIdError
 from kgrec.kg.schema import ensure_schema, ensure_vector_index, list_indexes, vector_index
 from kgrec.kg.vector import similar_items, vector_search, write_vectors
-from kgrec.kg.writer import WRITES, BatchWriter, render
+from kgrec.kg.writer import WRITES, BatchWriter, render, run_statement
 
 
 def test_values_travel_as_parameters(store):
@@ -169,7 +169,7 @@ def test_the_store_layer_triggers_no_server_notifications(store, embedder, caplo
     project's statements cause none (the embedded store has no such log: the test holds)."""
     from kgrec.app.ingest import ingest
     from kgrec.loaders import generate_synthetic
-    from kgrec.queries.runner import list_queries, run_query
+    from kgrec.queries.runner import ANALYST, INTERNAL, describe_query, run_query
 
     dataset = generate_synthetic(num_users=10, num_items=20, num_tags=5,
                                  num_interactions=80, seed=2)  # fmt: skip
@@ -178,7 +178,7 @@ def test_the_store_layer_triggers_no_server_notifications(store, embedder, caplo
     with caplog.at_level(logging.INFO, logger="neo4j"):
         ingest(dataset, store, embedder)
         similar_items(store, item, 3)
-        for query in list_queries():
+        for query in map(describe_query, ANALYST.all() + INTERNAL.all()):
             params = {p["name"]: samples[p["name"]] for p in query["params"]
                       if p["name"] in samples}  # fmt: skip
             if {p["name"] for p in query["params"] if p["required"]} <= set(params):
@@ -244,3 +244,13 @@ def test_drop_and_compact_are_part_of_the_contract(store):
     store.drop()
     assert store.run("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]
     assert list_indexes(store) == []
+
+
+def test_statements_run_in_their_own_mode(store):
+    ensure_schema(store)
+    run_statement(store, "write_back_started",
+                  {"key": "k", "model_version": "v9", "started": "t0", "k": 3})  # fmt: skip
+    [state] = run_statement(store, "write_back_state", {"key": "k"})
+    assert state["version"] == "v9"
+    with pytest.raises(QueryNotFound):
+        BatchWriter(store).write("count_graph", [{"id": "x"}])
