@@ -18,7 +18,6 @@ import csv
 import io
 import json
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -161,7 +160,7 @@ def usage_errors(cli: CliContext) -> Iterator[None]:
     except (QueryNotFound, QueryParameterError) as e:
         if cli.debug:
             raise
-        if "--json" in sys.argv or cli.json:
+        if cli.json:
             payload = {"error": {"type": type(e).__name__, "message": str(e)}}
             typer.echo(json.dumps(payload))
         typer.echo(f"error: {e}", err=True)
