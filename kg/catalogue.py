@@ -11,16 +11,25 @@ Every file starts with a comment header::
     // returns: item_id STRING, title STRING, users INTEGER (users DESC)
 
 The header's params must equal the ``$tokens`` of the body (a test checks every file).
+The ``mode`` says how the statement runs (:class:`~kgrec.kg.store.Mode`): the store refuses
+a ``read`` statement that writes.
+
+The store's own statements (``kg/cypher/``) form two catalogues by mode, :data:`READS` and
+:data:`WRITES`; :func:`statement` finds a name in either.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import LiteralString, cast
 
 from kgrec.core.errors import QueryNotFound
+from kgrec.kg.store import Mode
 
 PARAM_TYPES = ("STRING", "INTEGER", "FLOAT", "BOOLEAN", "LIST", "MAP", "VECTOR")
 _HEADER_KEY = re.compile(r"^//\s*(\w+):\s*(.*)$")
@@ -51,11 +60,16 @@ class CypherQuery:
 
     name: str
     summary: str
-    mode: str
+    mode: Mode
     params: tuple[Param, ...]
     returns: str
     text: str
     body: str = field(repr=False, default="")
+
+    @property
+    def cypher(self) -> LiteralString:
+        """The text as the drivers type a query: it comes from a shipped file, not input."""
+        return cast(LiteralString, self.text)
 
     @property
     def param_names(self) -> set[str]:
@@ -111,7 +125,7 @@ def parse(name: str, text: str) -> CypherQuery:
     return CypherQuery(
         name=name,
         summary=meta["summary"],
-        mode=meta["mode"],
+        mode=Mode(meta["mode"]),
         params=tuple(params),
         returns=meta.get("returns", ""),
         text=text,
@@ -125,38 +139,90 @@ class Catalogue:
     Args:
         package: the package holding the files (``kgrec.queries``).
         folder: a sub-folder of the package, or ``""``.
+        mode: only the statements of this mode; None for all of them.
     """
 
-    def __init__(self, package: str, folder: str = "") -> None:
+    def __init__(self, package: str, folder: str = "", mode: Mode | None = None) -> None:
         self.package = package
         self.folder = folder
+        self.mode = mode
 
-    def _root(self):
-        root = resources.files(self.package)
-        return root.joinpath(self.folder) if self.folder else root
+    def __repr__(self) -> str:
+        mode = f", mode={self.mode.value!r}" if self.mode else ""
+        return f"Catalogue({self.package!r}, {self.folder!r}{mode})"
 
     def names(self) -> list[str]:
-        """Every query name, sorted."""
-        return sorted(
-            p.name[: -len(".cypher")] for p in self._root().iterdir() if p.name.endswith(".cypher")
-        )
+        """Every statement name, sorted."""
+        files = _files(self.package, self.folder)
+        return [n for n, q in files.items() if self.mode is None or q.mode is self.mode]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names()
 
     def get(self, name: str) -> CypherQuery:
-        """The query called ``name``.
+        """The statement called ``name``.
 
         Raises:
-            QueryNotFound: no such file; the message lists the available names.
+            QueryNotFound: no such statement; the message lists the available names.
         """
-        return _load(self.package, self.folder, name, tuple(self.names()))
+        if name not in self.names():
+            raise QueryNotFound(f"unknown query {name!r}; available: {', '.join(self.names())}")
+        return _files(self.package, self.folder)[name]
 
     def all(self) -> list[CypherQuery]:
+        """Every statement, by name."""
         return [self.get(n) for n in self.names()]
 
 
-@cache
-def _load(package: str, folder: str, name: str, available: tuple[str, ...]) -> CypherQuery:
-    if name not in available:
-        raise QueryNotFound(f"unknown query {name!r}; available: {', '.join(available)}")
+class _WriteCatalogue(Catalogue):
+    """The write statements; still hands out a read statement by its name, with a warning,
+    for callers written before the catalogue was split by mode."""
+
+    def get(self, name: str) -> CypherQuery:
+        if self.mode is not None and name not in self.names() and name in READS.names():
+            warnings.warn(
+                f"{name!r} is a read statement: get it from kgrec.kg.catalogue.READS "
+                "(or statement(name)), not WRITES",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return READS.get(name)
+        return super().get(name)
+
+
+def _root(package: str, folder: str) -> Traversable:
     root = resources.files(package)
-    path = (root.joinpath(folder) if folder else root).joinpath(f"{name}.cypher")
-    return parse(name, path.read_text(encoding="utf-8"))
+    return root.joinpath(folder) if folder else root
+
+
+@cache
+def _files(package: str, folder: str) -> dict[str, CypherQuery]:
+    """Every ``.cypher`` file of the folder, parsed, by name (sorted)."""
+    paths = sorted(
+        (p for p in _root(package, folder).iterdir() if p.name.endswith(".cypher")),
+        key=lambda p: p.name,
+    )
+    out: dict[str, CypherQuery] = {}
+    for path in paths:
+        name = path.name[: -len(".cypher")]
+        out[name] = parse(name, path.read_text(encoding="utf-8"))
+    return out
+
+
+#: The store's read statements (exports, counts, state lookups).
+READS = Catalogue("kgrec.kg", "cypher", Mode.READ)
+#: The store's write statements (batched merges, embeddings, recommendations, state).
+WRITES: Catalogue = _WriteCatalogue("kgrec.kg", "cypher", Mode.WRITE)
+
+
+def statement(name: str) -> CypherQuery:
+    """The store statement ``name``, read or write (its ``mode`` says which).
+
+    Raises:
+        QueryNotFound: neither catalogue has it; the message lists both.
+    """
+    for catalogue in (READS, WRITES):
+        if name in catalogue.names():
+            return catalogue.get(name)
+    available = ", ".join(sorted(READS.names() + WRITES.names()))
+    raise QueryNotFound(f"unknown statement {name!r}; available: {available}")

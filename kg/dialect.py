@@ -7,7 +7,42 @@ input; values always travel as parameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+
+class IndexEntry(NamedTuple):
+    """One (label, property, kind) index as a backend lists it, before normalising."""
+
+    label: str
+    property: str
+    kind: str
+    state: str
+    dimension: Any = None
+    similarity: Any = None
+    quantized: Any = None
+
+
+def _falkordb_index_entries(row: dict[str, Any]) -> Iterator[IndexEntry]:
+    """Entries of one ``CALL db.indexes()`` row (one row per label, many properties)."""
+    for prop in row["properties"]:
+        opts = (row.get("options") or {}).get(prop, {}) or {}
+        for kind in (k.lower() for k in row["types"].get(prop, [])):
+            yield IndexEntry(
+                row["label"], prop, kind, row["status"],
+                opts.get("dimension"), opts.get("similarityFunction"), False,
+            )  # fmt: skip
+
+
+def _neo4j_index_entries(row: dict[str, Any]) -> Iterator[IndexEntry]:
+    """Entries of one ``SHOW INDEXES`` row."""
+    config = (row.get("options") or {}).get("indexConfig") or {}
+    for prop in row["properties"] or []:
+        yield IndexEntry(row["labelsOrTypes"][0], prop, row["type"].lower(), row["state"],
+                         config.get("vector.dimensions"),
+                         config.get("vector.similarity_function"),
+                         config.get("vector.quantization.enabled", False))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -32,6 +67,10 @@ class Dialect:
             nodes), so the index is rebuilt after vectors are overwritten.
         await_indexes: a statement that returns once every index is online; None where
             the state is polled instead. Both backends populate new indexes in the background.
+        list_indexes: a read statement listing the indexes on node labels.
+        index_entries: turns one row of ``list_indexes`` into :class:`IndexEntry` values.
+        read_only_refusals: how the backend says a read-mode statement tried to write
+            (Neo4j: the error code; FalkorDB: a lower-case fragment of the message).
     """
 
     name: str
@@ -44,6 +83,9 @@ class Dialect:
     index_states: dict[str, str] = field(default_factory=dict)
     reindex_after_vector_update: bool = False
     await_indexes: str | None = None
+    list_indexes: str = ""
+    index_entries: Callable[[dict[str, Any]], Iterator[IndexEntry]] = _neo4j_index_entries
+    read_only_refusals: tuple[str, ...] = ()
 
     def vector(self, expr: str) -> str:
         """``expr`` as a stored vector (``vecf32(expr)`` on FalkorDB)."""
@@ -74,6 +116,9 @@ FALKORDB = Dialect(
     index_exists_errors=("already indexed", "already exists"),
     index_states={"operational": "online", "under construction": "populating"},
     reindex_after_vector_update=True,
+    list_indexes="CALL db.indexes() YIELD label, properties, types, options, status",
+    index_entries=_falkordb_index_entries,
+    read_only_refusals=("to be executed only on read-only queries",),
 )
 
 NEO4J = Dialect(
@@ -94,6 +139,12 @@ NEO4J = Dialect(
     ),
     index_states={"online": "online", "populating": "populating", "failed": "failed"},
     await_indexes="CALL db.awaitIndexes(300)",
+    list_indexes=(
+        "SHOW INDEXES YIELD labelsOrTypes, properties, type, state, options "
+        "WHERE labelsOrTypes IS NOT NULL RETURN labelsOrTypes, properties, type, state, options"
+    ),
+    index_entries=_neo4j_index_entries,
+    read_only_refusals=("Neo.ClientError.Statement.AccessMode",),
 )
 
 DIALECTS = {d.name: d for d in (FALKORDB, NEO4J)}

@@ -34,10 +34,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kgrec.core.errors import StoreLocked, StoreUnavailable
 from kgrec.core.files import private_dir
 from kgrec.core.processes import pid_alive
+
+if TYPE_CHECKING:  # redis is imported where it is used, so opening nothing stays fast
+    import redis
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +186,7 @@ def _peer_uid(sock: Path) -> int | None:
         return uid
 
 
-def admin_client(sock: Path, password: str | None):
+def admin_client(sock: Path, password: str | None) -> redis.Redis:
     """A plain redis client on the socket that fails at once instead of retrying."""
     import redis
     from redis.backoff import NoBackoff
@@ -481,7 +485,7 @@ def _spawn(data_dir: Path, sock: Path, password: str) -> None:
 # -- compaction ----------------------------------------------------------------------------
 
 
-def compact(client, data_dir: Path, timeout_s: float = 300.0) -> bool:
+def compact(client: redis.Redis, data_dir: Path, timeout_s: float = 300.0) -> bool:
     """Rewrite the append-only file as a snapshot (BGREWRITEAOF) and wait for it.
 
     The rewrite writes the graph as an RDB preamble, which loads much faster than replaying
@@ -523,7 +527,7 @@ def compact(client, data_dir: Path, timeout_s: float = 300.0) -> bool:
         return True
 
 
-def _wait_for_rewrite(client, data_dir: Path, deadline: float) -> bool:
+def _wait_for_rewrite(client: redis.Redis, data_dir: Path, deadline: float) -> bool:
     while time.monotonic() < deadline:
         info = client.info("persistence")
         if not info.get("aof_rewrite_in_progress") and not info.get("aof_rewrite_scheduled"):
@@ -533,7 +537,7 @@ def _wait_for_rewrite(client, data_dir: Path, deadline: float) -> bool:
     return False
 
 
-def aof_growth(client) -> tuple[int, int]:
+def aof_growth(client: redis.Redis) -> tuple[int, int]:
     """``(base, appended)``: bytes of the last snapshot and of the commands appended since."""
     info = client.info("persistence")
     base = int(info.get("aof_base_size", 0))
@@ -541,7 +545,10 @@ def aof_growth(client) -> tuple[int, int]:
 
 
 def compact_if_grown(
-    client, data_dir: Path, min_bytes: int = COMPACT_MIN_BYTES, ratio: float = COMPACT_RATIO
+    client: redis.Redis,
+    data_dir: Path,
+    min_bytes: int = COMPACT_MIN_BYTES,
+    ratio: float = COMPACT_RATIO,
 ) -> bool:
     """:func:`compact` once the appended commands exceed ``min_bytes`` and ``ratio`` x snapshot.
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from kgrec.core.dataset import COLUMNS
+from kgrec.kg.catalogue import READS
 from kgrec.kg.store import GraphStore
-from kgrec.kg.writer import WRITES
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
-def _stack(vectors: list) -> np.ndarray | None:
+def _stack(vectors: list[Any]) -> np.ndarray | None:
     if not vectors or any(v is None for v in vectors):
         return None
     return np.asarray(vectors, dtype=np.float32)
@@ -66,14 +67,14 @@ def export_graph(
     index maps for the models).
     """
     ids: dict[str, list[str]] = {"User": [], "Item": [], "Tag": [], "Entity": []}
-    for row in store.run(WRITES.get("export_node_ids").text):
+    for row in store.run(READS.get("export_node_ids").text):
         ids[row["label"]].append(row["id"])
     for values in ids.values():
         values.sort()
 
-    def paged(name: str, key: str, label: str) -> list[dict]:
-        text = WRITES.get(name).text
-        rows: list[dict] = []
+    def paged(name: str, key: str, label: str) -> list[dict[str, Any]]:
+        text = READS.get(name).text
+        rows: list[dict[str, Any]] = []
         total = len(ids[label])
         for page in _pages(ids[label], page_size):
             rows += store.run(text, {key: page})

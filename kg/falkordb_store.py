@@ -9,15 +9,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kgrec.core.errors import CypherError, StoreUnavailable
+from kgrec.core.errors import CypherError, StoreUnavailable, WriteInReadMode
 from kgrec.kg import embedded
 from kgrec.kg.dialect import FALKORDB
-from kgrec.kg.store import GraphStore, Row, WriteCounters
+from kgrec.kg.store import GraphStore, Mode, Row, WriteCounters
 
 log = logging.getLogger(__name__)
 
 
 _SCALARS = (str, int, float, bool, type(None))
+#: How the server says the graph key does not exist yet (nothing was written to it).
+_NO_GRAPH = ("empty key", "invalid graph")
 
 
 def plain(value: Any) -> Any:
@@ -97,26 +99,40 @@ class FalkorStore(GraphStore):
         """The unix socket the server listens on."""
         return embedded.socket_path(self.data_dir)
 
-    def _query(self, cypher: str, params: dict[str, Any] | None, read_only: bool):
+    def _query(self, cypher: str, params: dict[str, Any] | None, mode: Mode) -> Any:
+        """``GRAPH.RO_QUERY`` in read mode (the server refuses writes), else ``GRAPH.QUERY``."""
         import redis
 
         try:
-            if read_only:
-                return self._graph.ro_query(cypher, params)
+            if mode is Mode.READ:
+                try:
+                    return self._graph.ro_query(cypher, params)
+                except redis.ResponseError as e:
+                    if not any(frag in str(e).lower() for frag in _NO_GRAPH):
+                        raise
+                    # A store nothing was written to yet has no graph key, which RO_QUERY
+                    # refuses; an empty graph answers the read as a fresh one would.
+                    self._graph.query("RETURN 0")
+                    return self._graph.ro_query(cypher, params)
             return self._graph.query(cypher, params)
         except redis.ResponseError as e:
-            raise CypherError(f"{e} (in: {cypher.strip().splitlines()[0][:120]})") from e
+            where = cypher.strip().splitlines()[0][:120] if cypher.strip() else ""
+            if any(frag in str(e).lower() for frag in self.dialect.read_only_refusals):
+                raise WriteInReadMode(
+                    f"the statement writes, but was sent in read mode (in: {where}); "
+                    "run it in write mode"
+                ) from e
+            raise CypherError(f"{e} (in: {where})") from e
         except (redis.ConnectionError, OSError) as e:
             raise StoreUnavailable(f"lost the embedded store at {self.socket}: {e}") from e
 
     def run(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
-        result = self._query(cypher, params, read_only=False)
-        return self._rows(result)
+        return self._rows(self._query(cypher, params, Mode.READ))
 
     def write(
         self, cypher: str, params: dict[str, Any] | None = None
     ) -> tuple[list[Row], WriteCounters]:
-        result = self._query(cypher, params, read_only=False)
+        result = self._query(cypher, params, Mode.WRITE)
         counters = WriteCounters(
             nodes_created=int(result.nodes_created),
             nodes_deleted=int(result.nodes_deleted),
@@ -128,7 +144,7 @@ class FalkorStore(GraphStore):
         return self._rows(result), counters
 
     @staticmethod
-    def _rows(result) -> list[Row]:
+    def _rows(result: Any) -> list[Row]:
         if not result.header:
             return []
         names = [h[1] if isinstance(h, (list, tuple)) else h for h in result.header]
@@ -160,7 +176,7 @@ class FalkorStore(GraphStore):
         """
         return self._admin(embedded.compact_if_grown)
 
-    def _admin(self, fn, **kwargs) -> bool:
+    def _admin(self, fn: Any, **kwargs: Any) -> bool:
         import redis
 
         try:
@@ -175,7 +191,7 @@ class FalkorStore(GraphStore):
         try:
             self._graph.delete()
         except redis.ResponseError as e:
-            if "empty key" not in str(e).lower() and "invalid graph" not in str(e).lower():
+            if not any(frag in str(e).lower() for frag in _NO_GRAPH):
                 raise
 
     def _other_clients(self) -> int:

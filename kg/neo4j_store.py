@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any, LiteralString, cast
 
-from kgrec.core.errors import CypherError, StoreUnavailable
+from kgrec.core.errors import CypherError, StoreUnavailable, WriteInReadMode
 from kgrec.kg.dialect import NEO4J
-from kgrec.kg.store import GraphStore, Row, WriteCounters
+from kgrec.kg.store import GraphStore, Mode, Row, WriteCounters
 
 
 def neo4j_auth() -> tuple[str, str] | None:
@@ -79,27 +79,45 @@ class Neo4jStore(GraphStore):
                 f"cannot reach Neo4j at {uri}: {e}; check the URI and NEO4J_USER/NEO4J_PASSWORD"
             ) from e
 
-    def _execute(self, cypher: str, params: dict[str, Any] | None):
+    def _execute(
+        self, cypher: str, params: dict[str, Any] | None, mode: Mode = Mode.WRITE
+    ) -> tuple[list[dict[str, Any]], Any]:
+        """Run ``cypher`` as an auto-commit transaction of access mode ``mode``.
+
+        Auto-commit, so ``CALL {...} IN TRANSACTIONS`` works; the server refuses a write in
+        a READ-mode session (a routing driver also sends reads to a reader).
+        """
         from neo4j.exceptions import Neo4jError
+
+        import neo4j
 
         # Queries come from the project's own .cypher files; values are parameters.
         query = cast(LiteralString, cypher)
+        access = neo4j.READ_ACCESS if mode is Mode.READ else neo4j.WRITE_ACCESS
         try:
-            with self._driver.session(database=self.database) as session:
+            with self._driver.session(
+                database=self.database, default_access_mode=access
+            ) as session:
                 result = session.run(query, params or {})
                 records = [dict(r.items()) for r in result]
                 return records, result.consume().counters
         except Neo4jError as e:
-            raise CypherError(f"{e.message} (in: {cypher.strip().splitlines()[0][:120]})") from e
+            where = cypher.strip().splitlines()[0][:120] if cypher.strip() else ""
+            if e.code in self.dialect.read_only_refusals:
+                raise WriteInReadMode(
+                    f"the statement writes, but was sent in read mode (in: {where}); "
+                    "run it in write mode"
+                ) from e
+            raise CypherError(f"{e.message} (in: {where})") from e
 
     def run(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
-        records, _ = self._execute(cypher, params)
+        records, _ = self._execute(cypher, params, Mode.READ)
         return [{k: plain(v) for k, v in r.items()} for r in records]
 
     def write(
         self, cypher: str, params: dict[str, Any] | None = None
     ) -> tuple[list[Row], WriteCounters]:
-        records, c = self._execute(cypher, params)
+        records, c = self._execute(cypher, params, Mode.WRITE)
         counters = WriteCounters(
             nodes_created=c.nodes_created,
             nodes_deleted=c.nodes_deleted,
@@ -126,8 +144,9 @@ class Neo4jStore(GraphStore):
         for r in records:
             self._execute(f"DROP INDEX {_quoted(r['name'])} IF EXISTS", None)
 
-    def compact(self, timeout_s: float = 0.0) -> None:
-        """Nothing to do: Neo4j manages its own store files."""
+    def compact(self, timeout_s: float = 300.0) -> bool:
+        """Nothing to do: Neo4j manages its own store files. Returns False."""
+        return False
 
     def close(self) -> None:
         self._driver.close()

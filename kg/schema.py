@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from kgrec.core.errors import CypherError, StoreUnavailable
+from kgrec.kg.dialect import Dialect, IndexEntry
 from kgrec.kg.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,7 @@ def await_indexes(store: GraphStore, timeout_s: float = 300.0) -> None:
         time.sleep(0.02)
 
 
-def _matches(index: dict, dim: int) -> bool:
+def _matches(index: dict[str, Any], dim: int) -> bool:
     return (
         index["dimension"] == dim
         and (index["similarity"] or VECTOR_SIMILARITY) == VECTOR_SIMILARITY
@@ -118,7 +120,7 @@ def _matches(index: dict, dim: int) -> bool:
     )
 
 
-def vector_index(store: GraphStore, label: str, prop: str) -> dict | None:
+def vector_index(store: GraphStore, label: str, prop: str) -> dict[str, Any] | None:
     """The vector index on ``label.prop`` as listed by :func:`list_indexes`, or None."""
     for index in list_indexes(store):
         if index["label"] == label and index["property"] == prop and index["kind"] == "vector":
@@ -126,70 +128,30 @@ def vector_index(store: GraphStore, label: str, prop: str) -> dict | None:
     return None
 
 
-def list_indexes(store: GraphStore) -> list[dict]:
+def list_indexes(store: GraphStore) -> list[dict[str, Any]]:
     """Indexes as ``{label, property, kind, state, dimension, similarity, quantized}``.
 
     ``kind`` is ``range``, ``vector``, ...; ``state`` is ``online``, ``populating`` or
     ``failed`` on both backends; the last three are None except for vector indexes.
     Sorted by label, property and kind.
     """
-    rows = _falkordb_indexes(store) if store.dialect.name == "falkordb" else _neo4j_indexes(store)
+    dialect = store.dialect
+    rows = [
+        _index_row(dialect, entry)
+        for row in store.run(dialect.list_indexes)
+        for entry in dialect.index_entries(row)
+    ]
     return sorted(rows, key=lambda i: (i["label"], i["property"], i["kind"]))
 
 
-def _index_row(store, label, prop, kind, state, dim=None, similarity=None, quantized=None):
-    vector = kind == "vector"
+def _index_row(dialect: Dialect, entry: IndexEntry) -> dict[str, Any]:
+    vector = entry.kind == "vector"
     return {
-        "label": label,
-        "property": prop,
-        "kind": kind,
-        "state": store.dialect.index_state(state),
-        "dimension": int(dim) if vector and dim is not None else None,
-        "similarity": similarity.lower() if vector and similarity else None,
-        "quantized": bool(quantized) if vector else None,
+        "label": entry.label,
+        "property": entry.property,
+        "kind": entry.kind,
+        "state": dialect.index_state(entry.state),
+        "dimension": int(entry.dimension) if vector and entry.dimension is not None else None,
+        "similarity": entry.similarity.lower() if vector and entry.similarity else None,
+        "quantized": bool(entry.quantized) if vector else None,
     }
-
-
-def _falkordb_indexes(store: GraphStore) -> list[dict]:
-    out = []
-    for row in store.run("CALL db.indexes() YIELD label, properties, types, options, status"):
-        for prop in row["properties"]:
-            opts = (row.get("options") or {}).get(prop, {}) or {}
-            for kind in (k.lower() for k in row["types"].get(prop, [])):
-                out.append(
-                    _index_row(
-                        store,
-                        row["label"],
-                        prop,
-                        kind,
-                        row["status"],
-                        opts.get("dimension"),
-                        opts.get("similarityFunction"),
-                        False,
-                    )  # fmt: skip
-                )
-    return out
-
-
-def _neo4j_indexes(store: GraphStore) -> list[dict]:
-    rows = store.run(
-        "SHOW INDEXES YIELD labelsOrTypes, properties, type, state, options "
-        "WHERE labelsOrTypes IS NOT NULL RETURN labelsOrTypes, properties, type, state, options"
-    )
-    out = []
-    for row in rows:
-        config = (row.get("options") or {}).get("indexConfig") or {}
-        for prop in row["properties"] or []:
-            out.append(
-                _index_row(
-                    store,
-                    row["labelsOrTypes"][0],
-                    prop,
-                    row["type"].lower(),
-                    row["state"],
-                    config.get("vector.dimensions"),
-                    config.get("vector.similarity_function"),
-                    config.get("vector.quantization.enabled", False),
-                )  # fmt: skip
-            )
-    return out

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,13 @@ from kgrec.kg.dialect import Dialect
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
+
+
+class Mode(StrEnum):
+    """How a statement runs: ``read`` (refused by the store if it writes) or ``write``."""
+
+    READ = "read"
+    WRITE = "write"
 
 
 @dataclass
@@ -49,13 +57,45 @@ class GraphStore(ABC):
 
     @abstractmethod
     def run(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
-        """Run one read statement; rows are dicts of plain values (see :func:`plain`)."""
+        """Run one statement in read mode; rows are dicts of plain values.
+
+        Nodes come back as ``{"labels", "properties"}``, relationships as
+        ``{"type", "properties"}`` and paths as ``{"nodes", "relationships"}``.
+
+        Raises:
+            WriteInReadMode: the statement writes; send it through :meth:`write`.
+            CypherError: the store rejected the statement.
+        """
 
     @abstractmethod
     def write(
         self, cypher: str, params: dict[str, Any] | None = None
     ) -> tuple[list[Row], WriteCounters]:
-        """Run one write statement in its own transaction; return its rows and counters."""
+        """Run one statement in write mode, in its own transaction; return rows and counters.
+
+        Raises:
+            CypherError: the store rejected the statement.
+        """
+
+    def execute(
+        self, cypher: str, params: dict[str, Any] | None = None, mode: Mode = Mode.READ
+    ) -> list[Row]:
+        """Run one statement in ``mode`` (:meth:`run` or :meth:`write`); return its rows."""
+        if Mode(mode) is Mode.WRITE:
+            return self.write(cypher, params)[0]
+        return self.run(cypher, params)
+
+    @abstractmethod
+    def drop(self) -> None:
+        """Delete every node, relationship and index of the graph: it is as new."""
+
+    @abstractmethod
+    def compact(self, timeout_s: float = 300.0) -> bool:
+        """Rewrite the store's files compactly where the backend needs it.
+
+        Returns:
+            True when a rewrite ran and finished; False where there is nothing to do.
+        """
 
     @contextmanager
     def exclusive(self, purpose: str) -> Iterator[None]:

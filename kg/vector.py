@@ -63,7 +63,7 @@ def vector_search(
     k: int,
     label: str = "Item",
     prop: str = "embedding",
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """The ``k`` nodes nearest to ``vector`` by cosine similarity, most similar first.
 
     Returns:
@@ -83,16 +83,16 @@ def vector_search(
 
 def similar_items(
     store: GraphStore, item_id: str, k: int = 10, prop: str = "embedding"
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """The ``k`` items nearest to ``item_id`` by the vector property ``prop``, itself excluded.
 
     Raises:
         UnknownIdError: no such item, or it carries no ``prop`` vector.
     """
     from kgrec.core.errors import UnknownIdError
-    from kgrec.kg.writer import WRITES
+    from kgrec.kg.catalogue import READS
 
-    rows = store.run(WRITES.get("item_vector").text, {"id": str(item_id), "prop": prop})
+    rows = store.run(READS.get("item_vector").text, {"id": str(item_id), "prop": prop})
     if not rows:
         raise UnknownIdError(f"unknown item {item_id!r}: no Item with that id in {store.uri}")
     if rows[0]["vector"] is None:

@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kgrec.kg.catalogue import Catalogue, CypherQuery
-from kgrec.kg.store import GraphStore, WriteCounters
+from kgrec.core.errors import QueryNotFound
+from kgrec.kg.catalogue import READS, WRITES, CypherQuery, statement
+from kgrec.kg.store import GraphStore, Mode, Row, WriteCounters
 
 log = logging.getLogger(__name__)
 
-WRITES = Catalogue("kgrec.kg", "cypher")
+__all__ = ["READS", "WRITES", "BatchWriter", "StepReport", "render", "run_statement"]
+
 _VECTOR_CALL = re.compile(r"kgrec_vector\(([^()]*)\)")
 
 DEFAULT_BATCH_SIZE = 5000
@@ -33,6 +35,17 @@ VECTOR_BATCH_SIZE = 500
 def render(query: CypherQuery, store: GraphStore) -> str:
     """The query's text for ``store``'s backend (rewrites ``kgrec_vector(expr)``)."""
     return _VECTOR_CALL.sub(lambda m: store.dialect.vector(m.group(1)), query.text)
+
+
+def run_statement(store: GraphStore, name: str, params: dict[str, Any] | None = None) -> list[Row]:
+    """Run the store statement ``name`` (:data:`READS` or :data:`WRITES`) in its own mode.
+
+    Raises:
+        QueryNotFound: no such statement.
+        CypherError: the store rejected it.
+    """
+    query = statement(name)
+    return store.execute(render(query, store), params, query.mode)
 
 
 @dataclass
@@ -69,7 +82,8 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def batches(rows: list[dict], size: int) -> Iterator[list[dict]]:
+def batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """``rows`` in consecutive slices of at most ``size``."""
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
 
@@ -100,6 +114,8 @@ class BatchWriter:
         """Write ``rows`` with the statement ``name`` (plus fixed ``params``); returns
         created/updated counts."""
         query = WRITES.get(name)
+        if query.mode is not Mode.WRITE:
+            raise QueryNotFound(f"{name!r} is a read statement; BatchWriter runs write ones")
         text = render(query, self.store)
         report = StepReport(rows=len(rows))
         start = time.perf_counter()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # what static checkers see; at run time __getattr__ loads the
         UnknownModelVersion,
         UnknownTagError,
         WriteBackFailed,
+        WriteInReadMode,
     )
     from kgrec.explain.types import (
         Explanation,
@@ -65,6 +66,7 @@ __all__ = [
     "ModelDirLocked",
     "TrainingDataError",
     "WriteBackFailed",
+    "WriteInReadMode",
 ]
 
 _TYPES = {"Recommendation", "Recommendations", "Explanation", "ExplanationPath", "Node",

@@ -1,28 +1,48 @@
-"""Run the named analyst and explanation queries of ``kgrec.queries`` against a store."""
+"""Run named queries of ``kgrec.queries``, and an analyst's own Cypher, against a store.
+
+Two catalogues: the analyst library (``queries/*.cypher``, what :func:`list_queries` and
+``kgrec query --list`` show) and the statements only the application uses
+(``queries/internal/*.cypher``: explanation paths and lookups). :func:`run_query` resolves
+names of both; each statement runs in the mode its header declares.
+"""
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from kgrec.kg.catalogue import Catalogue, CypherQuery
-from kgrec.kg.store import GraphStore
+from kgrec.core.errors import QueryNotFound, QueryParameterError
+from kgrec.kg.catalogue import PARAM_TYPES, Catalogue, CypherQuery, Param
+from kgrec.kg.store import GraphStore, Mode
 from kgrec.queries.params import MISSING, bind, default_of, describe
 
 log = logging.getLogger(__name__)
 
-QUERIES = Catalogue("kgrec.queries")
+#: The analyst library.
+ANALYST = Catalogue("kgrec.queries")
+#: Statements only the application runs (explanations, lookups).
+INTERNAL = Catalogue("kgrec.queries", "internal")
 
 
 def get_query(name: str) -> CypherQuery:
-    """The query called ``name``.
+    """The query called ``name``, from the analyst library or the internal statements.
 
     Raises:
-        QueryNotFound: no such query; the message lists the available names.
+        QueryNotFound: no such query; the message suggests close analyst names and lists
+            the library.
     """
-    return QUERIES.get(name)
+    for catalogue in (ANALYST, INTERNAL):
+        if name in catalogue:
+            return catalogue.get(name)
+    names = ANALYST.names()
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    raise QueryNotFound(
+        f"unknown query {name!r}; {hint}available: {', '.join(names)} (kgrec query --list)"
+    )
 
 
 def run_query(
@@ -43,38 +63,136 @@ def run_query(
         QueryParameterError: a parameter is unknown, missing or of the wrong type.
         CypherError: the store rejected the statement.
     """
-    query = get_query(name)
+    return _run(store, get_query(name), params)
+
+
+def _run(
+    store: GraphStore, query: CypherQuery, params: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
     bound = bind(query, params)
     start = time.perf_counter()
-    rows = store.run(query.text, bound)
-    log.debug("query %s: %d rows in %.1f ms", name, len(rows), 1e3 * (time.perf_counter() - start))
+    rows = store.execute(query.text, bound, query.mode)
+    elapsed_ms = 1e3 * (time.perf_counter() - start)
+    log.debug("query %s: %d rows in %.1f ms", query.name, len(rows), elapsed_ms)
     return rows
 
 
 def list_queries() -> list[dict[str, Any]]:
-    """Every query: name, summary, mode, returns and params (name, type, doc, default)."""
-    out = []
-    for query in QUERIES.all():
-        params = []
-        for p in query.params:
-            default = default_of(p)
-            params.append(
-                {
-                    "name": p.name,
-                    "type": p.type,
-                    "doc": p.doc,
-                    "required": default is MISSING,
-                    "default": None if default is MISSING else default,
-                    "signature": describe(p),
-                }
-            )
-        out.append(
+    """The analyst library: name, summary, mode, returns and params (name, type, doc,
+    required, default, signature) of each query."""
+    return [describe_query(q) for q in ANALYST.all()]
+
+
+def describe_query(query: CypherQuery) -> dict[str, Any]:
+    """One query as :func:`list_queries` lists it."""
+    params = []
+    for p in query.params:
+        default = default_of(p)
+        params.append(
             {
-                "name": query.name,
-                "summary": query.summary,
-                "mode": query.mode,
-                "params": params,
-                "returns": query.returns,
+                "name": p.name,
+                "type": p.type,
+                "doc": p.doc,
+                "required": default is MISSING,
+                "default": None if default is MISSING else default,
+                "signature": describe(p),
             }
         )
-    return out
+    return {
+        "name": query.name,
+        "summary": query.summary,
+        "mode": query.mode.value,
+        "params": params,
+        "returns": query.returns,
+    }
+
+
+def returned_columns(query: CypherQuery) -> list[str]:
+    """The column names the ``// returns:`` header declares, in order.
+
+    ``item_id STRING, title STRING, tags LIST (sorted) (item_id)`` gives
+    ``["item_id", "title", "tags"]``; text in parentheses is ignored.
+    """
+    columns, depth, part = [], 0, ""
+    for char in query.returns + ",":
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            words = part.split()
+            if words and words[0].isidentifier():
+                columns.append(words[0])
+            part = ""
+        elif depth == 0 and char not in "()":
+            part += char
+    return columns
+
+
+def own_query(text: str, params: Mapping[str, Any] | None = None, write: bool = False,
+              name: str = "cypher") -> tuple[CypherQuery, dict[str, Any]]:  # fmt: skip
+    """An analyst's own statement as a query, and its parameter values.
+
+    Every ``$token`` of the statement needs a value. A key may name its type,
+    ``k:INTEGER``; without one the value is a STRING (ids are strings in the graph).
+
+    Args:
+        text: one Cypher statement (comments allowed).
+        params: values by key, ``name`` or ``name:TYPE``.
+        write: run in write mode; otherwise the store refuses a statement that writes.
+        name: how messages name the statement (a file name, say).
+
+    Raises:
+        QueryParameterError: an unknown type, a value missing for a ``$token``, one given
+            for no ``$token``, or a value that is not of its type.
+    """
+    declared: list[Param] = []
+    values: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        pname, _, ptype = str(key).lstrip("$").partition(":")
+        ptype = ptype.strip().upper() or "STRING"
+        if ptype not in PARAM_TYPES:
+            raise QueryParameterError(
+                f"{name}: parameter {pname}:{ptype} has an unknown type; use one of "
+                f"{', '.join(PARAM_TYPES)}"
+            )
+        declared.append(Param(pname.strip(), ptype))
+        values[pname.strip()] = value
+    query = CypherQuery(
+        name=name,
+        summary="",
+        mode=Mode.WRITE if write else Mode.READ,
+        params=tuple(declared),
+        returns="",
+        text=text,
+        body=text,
+    )
+    missing = sorted(query.body_tokens() - query.param_names)
+    if missing:
+        raise QueryParameterError(
+            f"{name}: missing parameter ${missing[0]}; pass it as -p {missing[0]}=VALUE "
+            f"(or -p {missing[0]}:INTEGER=VALUE for another type)"
+        )
+    unused = sorted(query.param_names - query.body_tokens())
+    if unused:
+        raise QueryParameterError(
+            f"{name}: unknown parameter ${unused[0]}; the statement uses "
+            f"{', '.join('$' + t for t in sorted(query.body_tokens())) or 'none'}"
+        )
+    return query, bind(query, values)
+
+
+def run_cypher(
+    store: GraphStore,
+    text: str,
+    params: Mapping[str, Any] | None = None,
+    write: bool = False,
+    name: str = "cypher",
+) -> list[dict[str, Any]]:
+    """Run an analyst's own statement, read-only unless ``write`` (see :func:`own_query`).
+
+    Raises:
+        QueryParameterError: see :func:`own_query`.
+        WriteInReadMode: the statement writes and ``write`` is False.
+        CypherError: the store rejected the statement.
+    """
+    query, bound = own_query(text, params, write, name)
+    return store.execute(query.text, bound, query.mode)

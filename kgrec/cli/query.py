@@ -1,10 +1,15 @@
-"""``kgrec query``: run a named query of the analyst library, or list them.
+"""``kgrec query``: run a named query of the analyst library, an analyst's own Cypher file,
+or list the library. The output helpers here serve ``kgrec cypher`` too.
 
 Stored text is data, not terminal input: in table and CSV output, control characters
 (terminal escape sequences such as ``ESC[31m``, carriage returns, C1 controls) and Unicode
 direction overrides are printed escaped (``\\x1b[31m``), so a title cannot recolour or
 rewrite the analyst's terminal. CSV keeps tabs and line breaks inside quoted fields; the
 table escapes them too, one row per line. JSON escapes them by itself.
+
+Tables are for people: cells longer than :data:`MAX_CELL` characters are cut with ``…``
+(CSV and JSON carry the full values) and ``ts`` columns (unix seconds) are shown as UTC
+dates. Usage errors (an unknown query or parameter, a bad value) exit with code 2.
 """
 
 from __future__ import annotations
@@ -13,16 +18,29 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import typer
 
-from kgrec.cli.context import get, table
-from kgrec.core.errors import QueryParameterError
+from kgrec.cli.context import CliContext, get, table
+from kgrec.core.errors import QueryNotFound, QueryParameterError, WriteInReadMode
 
 FORMATS = ("table", "csv", "json")
+#: The widest cell a table shows; longer text is cut and ends with an ellipsis.
+MAX_CELL = 60
+USAGE_EXIT_CODE = 2
 
 
-def _parse_params(pairs: list[str]) -> dict[str, str]:
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` pairs of ``--param`` as a dict (a leading ``$`` on a key is dropped).
+
+    Raises:
+        QueryParameterError: a pair without ``=`` or without a key.
+    """
     params: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -32,7 +50,7 @@ def _parse_params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
-def _listing(queries: list[dict]) -> str:
+def _listing(queries: list[dict[str, Any]]) -> str:
     lines = []
     for q in queries:
         lines.append(f"{q['name']}: {q['summary']}")
@@ -47,7 +65,7 @@ _UNSAFE_CSV = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
-def _escape_char(match: re.Match) -> str:
+def _escape_char(match: re.Match[str]) -> str:
     char = match.group(0)
     if char in _NAMED:
         return _NAMED[char]
@@ -66,12 +84,99 @@ def escape_controls(text: str, keep_line_breaks: bool = False) -> str:
     return pattern.sub(_escape_char, text)
 
 
-def _cell(value, keep_line_breaks: bool = False):
+def _cell(value: Any, keep_line_breaks: bool = False) -> Any:
     if isinstance(value, (list, dict)):
         return json.dumps(value, default=str)  # ASCII-only: escapes controls itself
     if isinstance(value, str):
         return escape_controls(value, keep_line_breaks)
     return value
+
+
+def is_timestamp_column(column: str) -> bool:
+    """``ts`` and ``*_ts`` columns hold unix seconds."""
+    return column == "ts" or column.endswith("_ts")
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    try:
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return value
+
+
+def _shorten(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_CELL:
+        return value[: MAX_CELL - 1] + "…"
+    return value
+
+
+def table_cell(column: str, value: Any) -> Any:
+    """A value as a table shows it: escaped, dates for timestamps, cut to MAX_CELL."""
+    if is_timestamp_column(column):
+        value = _date(value)
+    return _shorten(_cell(value))
+
+
+def print_rows(
+    cli: CliContext, rows: list[dict[str, Any]], fmt: str, columns: list[str] | None = None
+) -> None:
+    """Rows on stdout as a table, CSV or JSON (``--json`` wins).
+
+    Args:
+        cli: the command's context.
+        rows: the result.
+        fmt: ``table`` | ``csv`` | ``json``.
+        columns: the declared columns, for the header of an empty CSV result.
+    """
+    if cli.json or fmt == "json":
+        typer.echo(json.dumps(rows, default=str))
+    elif fmt == "csv":
+        out = io.StringIO()
+        fields = list(rows[0]) if rows else list(columns or [])
+        if fields:
+            writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(
+                {k: _cell(v, keep_line_breaks=True) for k, v in r.items()} for r in rows
+            )
+        typer.echo(out.getvalue(), nl=False)
+    else:
+        typer.echo(table([{k: table_cell(k, v) for k, v in r.items()} for r in rows]))
+
+
+def check_format(fmt: str) -> None:
+    """Refuse an unknown ``--format`` (a usage error, exit 2)."""
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
+
+
+@contextmanager
+def usage_errors(cli: CliContext) -> Iterator[None]:
+    """An unknown query or parameter, or a bad value: one line, exit code 2."""
+    try:
+        yield
+    except (QueryNotFound, QueryParameterError) as e:
+        if cli.debug:
+            raise
+        if cli.json:
+            payload = {"error": {"type": type(e).__name__, "message": str(e)}}
+            typer.echo(json.dumps(payload))
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(USAGE_EXIT_CODE) from e
+
+
+@contextmanager
+def read_only_hint() -> Iterator[None]:
+    """A write refused in read mode says how to allow it."""
+    try:
+        yield
+    except WriteInReadMode as e:
+        raise WriteInReadMode(
+            "the statement writes, and own Cypher runs read-only; pass --write to let it "
+            "change the graph"
+        ) from e
 
 
 def query(
@@ -82,29 +187,52 @@ def query(
     ),
     fmt: str = typer.Option("table", "--format", "-f", help="table | csv | json."),
     list_: bool = typer.Option(False, "--list", help="List the queries with their parameters."),
+    file: Path = typer.Option(
+        None,
+        "--file",
+        help="Run your own Cypher file instead (read-only unless --write).",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+    ),  # fmt: skip
+    write: bool = typer.Option(False, "--write", help="Let --file's statement write."),
 ) -> None:
-    """Run the named Cypher query NAME of the library (files in kgrec/queries/*.cypher)."""
-    from kgrec.queries.runner import get_query, list_queries, run_query
+    """Run the named Cypher query NAME of the library, or your own statement (--file).
+
+    Parameters of your own statement are STRINGs unless the key names a type:
+    ``-p k:INTEGER=5``, ``-p ids:LIST=a,b``.
+    """
+    from kgrec.app import analyst
 
     cli = get(ctx)
-    if list_ or name is None:
-        queries = list_queries()
+    if list_ or (name is None and file is None):
+        queries = analyst.list_named_queries()
         cli.emit(queries, _listing(queries))
         return
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
-    params = _parse_params(param or [])
-    get_query(name)  # QueryNotFound before the store is opened
+    check_format(fmt)
+    if file is not None:
+        if name is not None:
+            raise typer.BadParameter("give a query NAME or --file, not both", param_hint="--file")
+        run_cypher_text(cli, file.read_text(encoding="utf-8"), param or [], fmt, write,
+                        file.name)  # fmt: skip
+        return
+    with usage_errors(cli):
+        params = parse_params(param or [])
+        columns = analyst.check_named_query(name, params)  # before the store is opened
     with cli.store() as store:
-        rows = run_query(store, name, params)
-    if cli.json or fmt == "json":
-        typer.echo(json.dumps(rows, default=str))
-    elif fmt == "csv":
-        out = io.StringIO()
-        columns = list(rows[0]) if rows else []
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: _cell(v, keep_line_breaks=True) for k, v in r.items()} for r in rows)
-        typer.echo(out.getvalue(), nl=False)
-    else:
-        typer.echo(table([{k: _cell(v) for k, v in r.items()} for r in rows]))
+        rows = analyst.run_named_query(store, name, params)
+    print_rows(cli, rows, fmt, columns)
+
+
+def run_cypher_text(
+    cli: CliContext, text: str, pairs: list[str], fmt: str, write: bool, name: str
+) -> None:
+    """Run an analyst's own statement and print its rows (``query --file``, ``cypher``)."""
+    from kgrec.app import analyst
+
+    with usage_errors(cli):
+        params = parse_params(pairs)
+        analyst.check_own_cypher(text, params, write, name)
+    with cli.store() as store, read_only_hint():
+        rows = analyst.run_own_cypher(store, text, params, write, name)
+    print_rows(cli, rows, fmt)

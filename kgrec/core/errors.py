@@ -111,6 +111,10 @@ class UnknownTagError(UnknownIdError):
         super().__init__(f"unknown tag {tag!r}: no item carries it{hint}")
 
 
+class WriteInReadMode(CypherError):
+    """A statement sent in read mode tried to write; send it in write mode instead."""
+
+
 __all__ = [
     "KgrecError",
     "StoreUnavailable",
@@ -119,6 +123,7 @@ __all__ = [
     "QueryNotFound",
     "QueryParameterError",
     "DatasetError",
+    "InvalidParameter",
     "ModelNotTrained",
     "UnknownIdError",
     "ModelCorrupt",
@@ -127,4 +132,5 @@ __all__ = [
     "TrainingDataError",
     "WriteBackFailed",
     "UnknownTagError",
+    "WriteInReadMode",
 ]

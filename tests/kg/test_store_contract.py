@@ -8,10 +8,10 @@ import uuid
 import numpy as np
 import pytest
 
-from kgrec.core.errors import CypherError, UnknownIdError
+from kgrec.core.errors import CypherError, QueryNotFound, UnknownIdError
 from kgrec.kg.schema import ensure_schema, ensure_vector_index, list_indexes, vector_index
 from kgrec.kg.vector import similar_items, vector_search, write_vectors
-from kgrec.kg.writer import WRITES, BatchWriter, render
+from kgrec.kg.writer import WRITES, BatchWriter, render, run_statement
 
 
 def test_values_travel_as_parameters(store):
@@ -169,7 +169,7 @@ def test_the_store_layer_triggers_no_server_notifications(store, embedder, caplo
     project's statements cause none (the embedded store has no such log: the test holds)."""
     from kgrec.app.ingest import ingest
     from kgrec.loaders import generate_synthetic
-    from kgrec.queries.runner import list_queries, run_query
+    from kgrec.queries.runner import ANALYST, INTERNAL, describe_query, run_query
 
     dataset = generate_synthetic(num_users=10, num_items=20, num_tags=5,
                                  num_interactions=80, seed=2)  # fmt: skip
@@ -178,7 +178,7 @@ def test_the_store_layer_triggers_no_server_notifications(store, embedder, caplo
     with caplog.at_level(logging.INFO, logger="neo4j"):
         ingest(dataset, store, embedder)
         similar_items(store, item, 3)
-        for query in list_queries():
+        for query in map(describe_query, ANALYST.all() + INTERNAL.all()):
             params = {p["name"]: samples[p["name"]] for p in query["params"]
                       if p["name"] in samples}  # fmt: skip
             if {p["name"] for p in query["params"] if p["required"]} <= set(params):
@@ -209,3 +209,48 @@ def test_deprecated_syntax_still_reaches_the_log(neo4j_store, caplog):
         neo4j_store.run("OPTIONAL MATCH (n:Item) WITH n LIMIT 1 RETURN id(n) AS n")
     notes = [r.getMessage() for r in caplog.records if r.name.startswith("neo4j.notifications")]
     assert any("deprecated" in note.lower() for note in notes)
+
+
+def test_run_is_read_only_on_every_backend(store):
+    """A write sent through run() is refused by the store itself, with a typed error."""
+    from kgrec.core.errors import WriteInReadMode
+    from kgrec.kg.store import Mode
+
+    for statement in ("CREATE (:User {id: $id})", "MERGE (u:User {id: $id}) SET u.x = 1"):
+        with pytest.raises(WriteInReadMode, match="write mode"):
+            store.run(statement, {"id": "sneaky"})
+    assert store.run("MATCH (u:User) RETURN count(u) AS n") == [{"n": 0}]
+    assert store.execute("CREATE (u:User {id: $id}) RETURN u.id AS id", {"id": "a"},
+                         Mode.WRITE) == [{"id": "a"}]  # fmt: skip
+    with pytest.raises(WriteInReadMode):
+        store.execute("CREATE (:User {id: 'b'})", mode=Mode.READ)
+    assert store.execute("MATCH (u:User) RETURN u.id AS id") == [{"id": "a"}]
+
+
+def test_reads_on_a_store_nothing_was_written_to(store):
+    """A fresh graph answers reads (FalkorDB has no graph key before the first write)."""
+    store.drop()
+    assert store.run("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]
+    assert list_indexes(store) == []
+
+
+def test_drop_and_compact_are_part_of_the_contract(store):
+    from kgrec.kg.store import GraphStore
+
+    assert {"drop", "compact", "run", "write", "close"} <= GraphStore.__abstractmethods__
+    ensure_schema(store)
+    store.write("CREATE (:User {id: 'x'})")
+    assert isinstance(store.compact(), bool)
+    store.drop()
+    assert store.run("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]
+    assert list_indexes(store) == []
+
+
+def test_statements_run_in_their_own_mode(store):
+    ensure_schema(store)
+    run_statement(store, "write_back_started",
+                  {"key": "k", "model_version": "v9", "started": "t0", "k": 3})  # fmt: skip
+    [state] = run_statement(store, "write_back_state", {"key": "k"})
+    assert state["version"] == "v9"
+    with pytest.raises(QueryNotFound):
+        BatchWriter(store).write("count_graph", [{"id": "x"}])

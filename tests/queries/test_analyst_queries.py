@@ -200,3 +200,46 @@ def test_every_query_in_the_library_runs(tiny_store):
         assert isinstance(rows, list), q["name"]
         if q["name"].startswith(("path_", "explain_")) and q["name"] != "explain_user_tags":
             assert rows, f"{q['name']} finds the u1 -> i1 -> ... -> i4 path"
+
+
+def test_internal_statements_are_run_by_name_but_not_listed(tiny_store):
+    from kgrec.queries.runner import INTERNAL
+
+    listed = {q["name"] for q in list_queries()}
+    assert not listed & set(INTERNAL.names())
+    for name in ("item_popularity", "user_items", "item_details", "items_with_tags",
+                 "explain_co_users", "path_co_users", "count_entities", "user_exists",
+                 "item_exists"):  # fmt: skip
+        assert name in INTERNAL, name
+    assert run_query(tiny_store, "count_entities") == [{"n": len(ENTITIES)}]
+    assert run_query(tiny_store, "user_exists", {"id": "u5"}) == [{"id": "u5"}]
+    assert run_query(tiny_store, "user_exists", {"id": "i1"}) == []
+    assert run_query(tiny_store, "item_exists", {"id": "i6"}) == [{"id": "i6"}]
+    assert run_query(tiny_store, "item_exists", {"id": "u1"}) == []
+
+
+def test_a_query_runs_in_the_mode_its_header_declares(store):
+    from kgrec.core.errors import WriteInReadMode
+    from kgrec.kg.catalogue import parse
+    from kgrec.queries.runner import _run, run_cypher
+
+    header = "// name: q\n// summary: s\n// mode: {mode}\n// params:\n//   $id  STRING  id\n"
+    body = "CREATE (u:User {id: $id}) RETURN u.id AS id"
+    with pytest.raises(WriteInReadMode):
+        _run(store, parse("q", header.format(mode="read") + body), {"id": "a"})
+    assert _run(store, parse("q", header.format(mode="write") + body), {"id": "a"}) == [{"id": "a"}]
+    with pytest.raises(WriteInReadMode):
+        run_cypher(store, body, {"id": "b"})
+    assert run_cypher(store, body, {"id": "b"}, write=True) == [{"id": "b"}]
+    assert run_cypher(store, "MATCH (u:User) RETURN u.id AS id ORDER BY id") == [
+        {"id": "a"}, {"id": "b"}
+    ]  # fmt: skip
+    with pytest.raises(QueryParameterError, match=r"missing parameter \$id"):
+        run_cypher(store, body)
+    with pytest.raises(QueryParameterError, match="unknown parameter"):
+        run_cypher(store, "RETURN 1 AS one", {"x": "1"})
+
+
+def test_unknown_names_get_close_suggestions():
+    with pytest.raises(QueryNotFound, match="did you mean 'top_items_for_tag'"):
+        run_query(None, "top_item_for_tag")

@@ -1,4 +1,5 @@
-"""`kgrec query` as an analyst runs it: --list, the three formats, one-line errors."""
+"""`kgrec query` and `kgrec cypher` as an analyst runs them: --list, the three formats, output
+for people, one-line errors (usage errors exit 2), own Cypher read-only unless --write."""
 
 from __future__ import annotations
 
@@ -8,13 +9,22 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 
-from kgrec.queries.runner import list_queries, run_query
+from kgrec.queries.runner import INTERNAL, get_query, list_queries, returned_columns, run_query
+
+# The entry point, with `cypher` registered where main.py does not register it yet.
+ENTRY = (
+    "from kgrec.cli import cypher, main\n"
+    "if 'cypher' not in {c.name for c in main.app.registered_commands}:\n"
+    "    main.app.command('cypher')(cypher.cypher)\n"
+    "main.main()"
+)
 
 
 def kgrec(store, *args):
     return subprocess.run(
-        [sys.executable, "-m", "kgrec.cli.main", "--store", store.uri,
+        [sys.executable, "-c", ENTRY, "--store", store.uri,
          "--graph", getattr(store, "graph_name", "kgrec"), *args],
         capture_output=True, text=True, env={**os.environ},
     )  # fmt: skip
@@ -27,6 +37,11 @@ def test_list_names_every_query_with_its_parameters(tiny_store):
         assert f"{q['name']}: {q['summary']}" in result.stdout
         for p in q["params"]:
             assert p["signature"] in result.stdout
+    listed = {line.split(":")[0] for line in result.stdout.splitlines() if line[:1].isalpha()}
+    assert listed == {q["name"] for q in list_queries()}
+    assert len(listed) == 9
+    assert not listed & set(INTERNAL.names())
+    assert not any(n.startswith(("explain_", "path_")) for n in listed)
 
 
 def test_formats_carry_the_same_rows(tiny_store):
@@ -44,21 +59,34 @@ def test_formats_carry_the_same_rows(tiny_store):
     assert len(lines) == 2 + len(expected)
 
 
-def test_bad_parameters_fail_with_one_line(tiny_store):
+def test_bad_parameters_are_usage_errors_with_one_line(tiny_store):
     missing = kgrec(tiny_store, "query", "also_liked")
-    assert missing.returncode == 1
+    assert missing.returncode == 2
     assert len(missing.stderr.strip().splitlines()) == 1
     assert "missing parameter $item_id" in missing.stderr
     wrong = kgrec(tiny_store, "query", "also_liked", "-p", "item_id=i1", "-p", "k=many")
-    assert wrong.returncode == 1 and "$k expects INTEGER, got 'many'" in wrong.stderr
+    assert wrong.returncode == 2 and "$k expects INTEGER, got 'many'" in wrong.stderr
+    unknown_param = kgrec(tiny_store, "query", "also_liked", "-p", "item_id=i1", "-p", "kk=1")
+    assert unknown_param.returncode == 2 and "unknown parameter $kk" in unknown_param.stderr
     malformed = kgrec(tiny_store, "query", "also_liked", "-p", "item_id")
-    assert malformed.returncode == 1 and "expected KEY=VALUE" in malformed.stderr
+    assert malformed.returncode == 2 and "expected KEY=VALUE" in malformed.stderr
     unknown = kgrec(tiny_store, "query", "no_such_query")
-    assert unknown.returncode == 1 and "also_liked" in unknown.stderr
+    assert unknown.returncode == 2 and "also_liked" in unknown.stderr
+    as_json = kgrec(tiny_store, "--json", "query", "also_liked")
+    assert as_json.returncode == 2
+    assert json.loads(as_json.stdout)["error"]["type"] == "QueryParameterError"
+
+
+def test_a_mistyped_name_gets_a_suggestion(tiny_store):
+    result = kgrec(tiny_store, "query", "also_likd")
+    assert result.returncode == 2
+    assert "did you mean 'also_liked'" in result.stderr
+    far = kgrec(tiny_store, "query", "zzzzzz")
+    assert far.returncode == 2 and "did you mean" not in far.stderr
 
 
 def _one_line(result) -> str:
-    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert result.returncode == 2, (result.returncode, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: query "), result.stderr
     return lines[0]
@@ -111,7 +139,7 @@ def test_row_count_params_are_read_from_the_body():
 def test_control_characters_in_stored_text_are_printed_escaped(store):
     store.write("CREATE (:Item {id: 'x1', title: $title})",
                 {"title": "\x1b[31mred\x1b[0m\rover\x07\u202egnp.exe\nline two\ttab"})  # fmt: skip
-    base = [sys.executable, "-m", "kgrec.cli.main", "--store", store.uri,
+    base = [sys.executable, "-c", ENTRY, "--store", store.uri,
             "--graph", getattr(store, "graph_name", "kgrec"),
             "query", "item_details", "-p", "item_ids=x1"]  # fmt: skip
 
@@ -132,3 +160,82 @@ def test_control_characters_in_stored_text_are_printed_escaped(store):
     as_json = run("--format", "json")
     assert "\x1b" not in as_json
     assert json.loads(as_json)[0]["title"].startswith("\x1b[31mred")  # JSON escapes itself
+
+
+def test_long_cells_are_cut_in_tables_only(store):
+    title = "A Very Long Title " * 10
+    store.write("CREATE (:Item {id: 'long', title: $title})", {"title": title})
+    args = ("cypher", "MATCH (i:Item {id: $id}) RETURN i.id AS id, i.title AS title",
+            "-p", "id=long")  # fmt: skip
+    as_table = kgrec(store, *args)
+    assert as_table.returncode == 0, as_table.stderr
+    row = as_table.stdout.splitlines()[2]
+    assert title not in as_table.stdout and title[:40] in row and row.rstrip().endswith("…")
+    assert len(row.rstrip()) < len(title)
+    assert json.loads(kgrec(store, *args, "-f", "json").stdout) == [{"id": "long", "title": title}]
+    [as_csv] = list(csv.DictReader(io.StringIO(kgrec(store, *args, "-f", "csv").stdout)))
+    assert as_csv["title"] == title
+
+
+def test_timestamps_are_dates_in_tables(tiny_store):
+    args = ("cypher", "MATCH (:User {id: $u})-[r:INTERACTED]->(i:Item) "
+            "RETURN i.id AS item_id, r.ts AS ts ORDER BY item_id", "-p", "u=u1")  # fmt: skip
+    rows = json.loads(kgrec(tiny_store, *args, "-f", "json").stdout)
+    assert len(rows) == 3 and all(isinstance(r["ts"], int) for r in rows)
+    shown = kgrec(tiny_store, *args).stdout
+    for r in rows:
+        date = datetime.fromtimestamp(r["ts"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+        assert [r["item_id"], *date.split()] in [line.split() for line in shown.splitlines()]
+        assert str(r["ts"]) not in shown
+
+
+def test_an_empty_csv_result_keeps_its_header(tiny_store):
+    empty = kgrec(tiny_store, "query", "top_items_for_tag", "-p", "tag=no-such-tag", "-f", "csv")
+    assert empty.returncode == 0, empty.stderr
+    header = empty.stdout.splitlines()
+    full = run_query(tiny_store, "top_items_for_tag", {"tag": "scifi"})
+    assert header == [",".join(full[0])]
+    assert returned_columns(get_query("top_items_for_tag")) == list(full[0])
+
+
+def test_own_cypher_is_read_only_unless_write(tiny_store, store):
+    refused = kgrec(store, "cypher", "CREATE (:User {id: $id})", "-p", "id=new")
+    assert refused.returncode == 1
+    assert "--write" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    count = "MATCH (u:User {id: $id}) RETURN count(u) AS n"
+    assert store.run(count, {"id": "new"}) == [{"n": 0}]
+    done = kgrec(store, "cypher", "CREATE (u:User {id: $id}) RETURN u.id AS id",
+                 "-p", "id=new", "--write", "-f", "json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [{"id": "new"}]
+    assert store.run(count, {"id": "new"}) == [{"n": 1}]
+
+
+def test_own_cypher_values_stay_parameters(tiny_store, tmp_path):
+    nasty = "u1'}) DETACH DELETE n //"
+    statement = "MATCH (u:User) WHERE u.id IN [$a, $b] RETURN u.id AS id ORDER BY id"
+    result = kgrec(tiny_store, "cypher", statement, "-p", f"a={nasty}", "-p", "b=u2", "-f", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"id": "u2"}]
+    typed = kgrec(tiny_store, "cypher", "MATCH (u:User) RETURN u.id AS id ORDER BY id LIMIT $k",
+                  "-p", "k:INTEGER=2", "-f", "json")  # fmt: skip
+    assert json.loads(typed.stdout) == [{"id": "u1"}, {"id": "u2"}]
+    missing = kgrec(tiny_store, "cypher", "MATCH (u:User {id: $id}) RETURN u.id")
+    assert missing.returncode == 2 and "missing parameter $id" in missing.stderr
+    file = tmp_path / "mine.cypher"
+    file.write_text("// my own\nMATCH (i:Item) WHERE i.id IN $ids RETURN i.id AS id ORDER BY id")
+    from_file = kgrec(tiny_store, "query", "--file", str(file), "-p", "ids:LIST=i2,i1", "-f", "csv")
+    assert from_file.returncode == 0, from_file.stderr
+    assert from_file.stdout.splitlines() == ["id", "i1", "i2"]
+
+
+def test_stats_counts_what_the_graph_holds(tiny_store):
+    from tests.queries.conftest import ITEMS, RATINGS
+
+    result = kgrec(tiny_store, "--json", "stats")
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    assert (stats["items"], stats["users"], stats["interactions"]) == (len(ITEMS), 5, len(RATINGS))
+    assert {("Item", "id"), ("User", "id")} <= {
+        (i["label"], i["property"]) for i in stats["indexes"]
+    }
