@@ -91,7 +91,7 @@ class Recommender:
             self.item_text = text.detach().cpu().numpy()
         popularity = {r["item_id"]: r["interactions"] for r in run_query(store, "item_popularity")}
         self.popularity = np.array([popularity.get(i, 0) for i in self.item_ids], dtype=np.int64)
-        counts = store.run("MATCH (e:Entity) RETURN count(e) AS n")[0]["n"]
+        counts = run_query(store, "count_entities")[0]["n"]
         self._skip = () if counts else ("explain_entities",)
         self._embedding_model, self._cache_dir = embedding_model, cache_dir
         self._embedder: Any = None
@@ -129,8 +129,7 @@ class Recommender:
     # lookups ------------------------------------------------------------------------------
     def _user_history(self, user_id: str) -> list[dict[str, Any]]:
         rows = run_query(self.store, "user_items", {"user_id": str(user_id)})
-        if not rows and not self.store.run("MATCH (u:User {id: $id}) RETURN u.id AS id",
-                                           {"id": str(user_id)}):  # fmt: skip
+        if not rows and not run_query(self.store, "user_exists", {"id": str(user_id)}):
             raise UnknownIdError(
                 f"unknown user {user_id!r}: not in the store; for someone new use "
                 "recommend_for_new_user(liked_item_ids=..., text=...)"
@@ -147,8 +146,7 @@ class Recommender:
     def _item_local(self, item_id: str) -> int:
         j = self._items.get(str(item_id))
         if j is None:
-            known = self.store.run("MATCH (i:Item {id: $id}) RETURN i.id AS id",
-                                   {"id": str(item_id)})  # fmt: skip
+            known = run_query(self.store, "item_exists", {"id": str(item_id)})
             where = "is in the store but not in the live model (retrain with `kgrec train`)" \
                 if known else "is not in the store"  # fmt: skip
             raise UnknownIdError(f"unknown item {item_id!r}: it {where}")

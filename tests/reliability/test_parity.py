@@ -17,7 +17,7 @@ from kgrec.app.recommender import Recommender
 from kgrec.app.training import load_tensors, train, write_back
 from kgrec.core.dataset import COLUMNS
 from kgrec.kg.export import export_graph
-from kgrec.queries.runner import list_queries, run_query
+from kgrec.queries.runner import ANALYST, INTERNAL, describe_query, run_query
 
 pytestmark = pytest.mark.neo4j
 
@@ -70,9 +70,10 @@ def test_exports_are_identical(both):
     assert len(a.frames["interactions"]) == 100_004
 
 
-def test_every_analyst_query_returns_the_same_rows(both):
+def test_every_library_query_returns_the_same_rows(both):
+    """Analyst queries and the application's internal lookups alike."""
     (_, emb), (_, neo), _ = both
-    for query in list_queries():
+    for query in map(describe_query, ANALYST.all() + INTERNAL.all()):
         params = {p["name"]: SAMPLE_PARAMS[p["name"]] for p in query["params"]
                   if p["name"] in SAMPLE_PARAMS}  # fmt: skip
         required = {p["name"] for p in query["params"] if p["required"]}
