@@ -95,6 +95,10 @@ class WriteBackFailed(KgrecError):
     """A version was promoted, but writing its outputs back to the store failed."""
 
 
+class UnknownModel(KgrecError):
+    """A model name is not in the registry of trainable models."""
+
+
 __all__ = [
     "KgrecError",
     "StoreUnavailable",
@@ -110,4 +114,5 @@ __all__ = [
     "ModelDirLocked",
     "TrainingDataError",
     "WriteBackFailed",
+    "UnknownModel",
 ]
