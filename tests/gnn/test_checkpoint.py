@@ -80,3 +80,18 @@ def test_prune_refuses_to_keep_nothing(four_versions, keep):
     with pytest.raises(InvalidParameter, match=f"keep must be >= 1.*got {keep}"):
         prune_versions(model_dir, keep=keep)
     assert len(list_versions(model_dir)) == len(names)
+
+
+def test_the_application_prunes_under_the_model_directory_lock(four_versions):
+    from kgrec.app.training import model_versions
+    from kgrec.app.training import prune_versions as prune
+    from kgrec.core.errors import ModelDirLocked
+    from kgrec.gnn.checkpoint import model_dir_lock
+
+    model_dir, names = four_versions
+    with model_dir_lock(model_dir, "kgrec train"):
+        with pytest.raises(ModelDirLocked, match="another kgrec train holds"):
+            prune(model_dir, keep=1)
+    assert len(model_versions(model_dir)) == 4
+    assert prune(model_dir, keep=2) == [names[0]]
+    assert [r["version"] for r in model_versions(model_dir)] == names[1:]

@@ -123,4 +123,5 @@ def test_progress_bar_and_no_validation(tensors, capsys):
     model = LightGCN.from_tensors(tensors, split.train)
     history = fit(model, tensors, no_val, epochs=2, batch_size=1024, show_progress=True)
     assert history.val_metric == [None, None] and history.best_epoch == 1
-    assert "LightGCN" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "LightGCN" in err and "interaction/s" in err  # a rate of training interactions

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kgrec.core.errors import UnknownModel
+from kgrec.core.errors import InvalidParameter, UnknownModel
 from kgrec.gnn.checkpoint import load_version, save_version
 from kgrec.gnn.model import EmbeddingModel, Embeddings
 from kgrec.gnn.registry import build_model, model_class, model_names
@@ -127,3 +127,16 @@ def test_unknown_name_raises_the_typed_error_naming_the_known_models(small):
     assert "'transformer'" in message
     for name in NAMES:
         assert name in message
+
+
+def test_train_config_holds_each_default_once_and_refuses_unknown_settings():
+    base = TrainConfig()
+    assert TrainConfig.epochs == base.epochs  # readable without building one (the CLI does)
+    tuned = TrainConfig.for_model("lightgcn", epochs=7, split="random")
+    assert (tuned.epochs, tuned.split, tuned.reg) == (7, "random", base.reg)
+    with pytest.raises(InvalidParameter, match="unknown training setting learning_rate"):
+        base.replace(learning_rate=0.1)
+    with pytest.raises(InvalidParameter, match="batch_size must be >= 1, got 0"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(UnknownModel):
+        TrainConfig.for_model("transformer")
