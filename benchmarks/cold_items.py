@@ -27,16 +27,17 @@ import torch
 
 def recall_at(scores: np.ndarray, truth: list[np.ndarray], k: int) -> float:
     """Mean over users of |top-k ∩ truth| / |truth|; ``scores`` is [users, cold items]."""
-    top = np.argsort(-scores, axis=1)[:, :k]
+    from kgrec.core.ranking import top_k
+
+    top, _ = top_k(scores, k)
     return float(np.mean([np.isin(t, row).mean() for row, t in zip(top, truth, strict=True)]))
 
 
 def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     from kgrec.gnn.data import GraphTensors
     from kgrec.gnn.graphsage import GraphSAGE
-    from kgrec.gnn.job import TRAIN_DEFAULTS
     from kgrec.gnn.splits import temporal_split
-    from kgrec.gnn.train import fit, seed_everything
+    from kgrec.gnn.train import TrainConfig, fit, seed_everything
     from kgrec.loaders.embeddings import TextEmbedder
     from kgrec.loaders.synthetic import generate_synthetic_world
     from kgrec.loaders.text import item_texts, tag_texts
@@ -62,9 +63,10 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     split = temporal_split(warm)
     seed_everything(seed)
     model = GraphSAGE.from_tensors(warm, split.train, cold_dropout=args.cold_dropout)
-    options = {**TRAIN_DEFAULTS["graphsage"], "patience": args.patience}
+    config = TrainConfig.for_model("graphsage", epochs=args.epochs, seed=seed,
+                                   patience=args.patience)  # fmt: skip
     t0 = time.perf_counter()
-    fit(model, warm, split, epochs=args.epochs, seed=seed, **options)
+    fit(model, warm, split, config)
     seconds = time.perf_counter() - t0
     model.eval()
 

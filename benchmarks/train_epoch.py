@@ -60,7 +60,7 @@ def time_epochs(
     The first ``warmup`` epochs are run and not counted: a fresh process pays for first-touch
     page faults and allocator growth there (several times a steady epoch in a small VM).
     """
-    from kgrec.gnn.job import build_model
+    from kgrec.gnn.registry import build_model
     from kgrec.gnn.splits import Split, temporal_split
     from kgrec.gnn.train import fit
 
@@ -155,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    from kgrec.gnn.train import resolve_device
+    from kgrec.core.device import resolve_device
 
-    device = str(resolve_device(args.device))
+    device = resolve_device(args.device)
     name = (
         torch.cuda.get_device_name()
         if device.startswith("cuda")

@@ -1,4 +1,5 @@
-"""Graph models (LightGCN, GraphSAGE), sampling, training, evaluation, baselines, checkpoints.
+"""Graph models (LightGCN, GraphSAGE, MF) behind one contract and registry, training,
+evaluation, baselines, checkpoints.
 
 Names are imported lazily (PEP 562), so ``import kgrec.gnn`` does not import torch.
 """
@@ -9,39 +10,41 @@ import importlib
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
+    # data and splits
     "GraphTensors": "data",
-    "save_id_maps": "data",
-    "load_id_maps": "data",
     "Split": "splits",
     "make_split": "splits",
-    "temporal_split": "splits",
-    "random_split": "splits",
-    "fixed_split": "splits",
+    "SPLIT_KINDS": "splits",
+    # models, behind one contract and one registry
+    "EmbeddingModel": "model",
+    "Embeddings": "model",
     "LightGCN": "lightgcn",
-    "sym_spmm": "propagation",
-    "normalised_adjacency": "propagation",
-    "PathScorer": "paths",
     "GraphSAGE": "graphsage",
-    "NegativeSampler": "sampling",
-    "History": "train",
-    "fit": "train",
-    "bpr_loss": "train",
-    "resolve_device": "train",
-    "evaluate": "evaluate",
+    "MFBPR": "baselines",
     "MostPopular": "baselines",
     "ItemKNN": "baselines",
     "TextSimilarity": "baselines",
-    "MFBPR": "baselines",
-    "save_version": "checkpoint",
-    "promote": "checkpoint",
-    "load_live": "checkpoint",
-    "load_version": "checkpoint",
-    "LoadedModel": "checkpoint",
+    "PathScorer": "paths",
+    "register": "registry",
+    "model_class": "registry",
+    "model_names": "registry",
+    "build_model": "registry",
+    # training, evaluation, the job
+    "TrainConfig": "train",
+    "History": "train",
+    "fit": "train",
+    "evaluate": "evaluate",
     "run_job": "job",
     "JobResult": "job",
-    "build_model": "job",
     "compare": "bench",
-    "load_movielens": "bench",
+    # checkpoints
+    "save_version": "checkpoint",
+    "load_version": "checkpoint",
+    "load_live": "checkpoint",
+    "promote": "checkpoint",
+    "prune_versions": "checkpoint",
+    "list_versions": "checkpoint",
+    "LoadedModel": "checkpoint",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -19,8 +19,10 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from kgrec.core.errors import TrainingDataError
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.module import EmbeddingModel
+from kgrec.gnn.model import EmbeddingModel, Embeddings
+from kgrec.gnn.registry import register
 
 
 def user_item_matrix(tensors: GraphTensors, train_idx: torch.Tensor) -> sp.csr_matrix:
@@ -116,7 +118,9 @@ class TextSimilarity:
 
     def __init__(self, tensors: GraphTensors, train_idx: torch.Tensor) -> None:
         if tensors.item_text is None:
-            raise ValueError("TextSimilarity needs item text vectors")
+            raise TrainingDataError(
+                "TextSimilarity needs item text vectors; build GraphTensors with item_embeddings"
+            )
         self.text = nn.functional.normalize(tensors.item_text.float(), dim=1)
         mat = user_item_matrix(tensors, train_idx)
         counts = np.maximum(np.asarray(mat.sum(axis=1)).ravel(), 1.0)
@@ -130,13 +134,18 @@ class TextSimilarity:
         return f"TextSimilarity({self.text.size(0)}, {self.text.size(1)})"
 
 
+@register
 class MFBPR(EmbeddingModel):
-    r"""Matrix factorisation :math:`\hat y_{ui} = p_u^\top q_i` for BPR training.
+    r"""Matrix factorisation :math:`\hat y_{ui} = p_u^\top q_i` for BPR training (Rendle et
+    al., "BPR: Bayesian Personalized Ranking from Implicit Feedback", UAI 2009).
 
     Shapes:
-        forward: ``() -> (P [U, d], Q [I, d], P, Q)`` (final = initial embeddings).
+        forward: ``() -> Embeddings(P [U, d], Q [I, d], P, Q)`` (final = initial embeddings).
         score_users: ``[n] -> [n, I]``.
     """
+
+    name = "mf"
+    train_defaults = {"batch_size": 2048, "lr": 5e-3}
 
     def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64) -> None:
         super().__init__()
@@ -148,9 +157,10 @@ class MFBPR(EmbeddingModel):
 
     @classmethod
     def from_tensors(
-        cls, tensors: GraphTensors, train_idx: torch.Tensor | None = None, **kwargs: Any
+        cls, tensors: GraphTensors, train_idx: torch.Tensor | None = None, **options: Any
     ) -> MFBPR:
-        return cls(tensors.num_users, tensors.num_items, **kwargs)
+        """A model sized for ``tensors`` (MF has no graph: ``train_idx`` is not needed)."""
+        return cls(tensors.num_users, tensors.num_items, **options)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -159,15 +169,9 @@ class MFBPR(EmbeddingModel):
             "embedding_dim": self.embedding_dim,
         }
 
-    @classmethod
-    def from_state(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> MFBPR:
-        model = cls(**config)
-        model.load_state_dict(state)
-        return model
-
-    def forward(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self) -> Embeddings:
         p, q = self.user_emb.weight, self.item_emb.weight
-        return p, q, p, q
+        return Embeddings(p, q, p, q)
 
     def final_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.user_emb.weight.detach(), self.item_emb.weight.detach()

@@ -1,138 +1,121 @@
-"""All methods in one harness on one split (:func:`compare`), plus the MovieLens loader."""
+"""All methods in one harness on one split (:func:`compare`).
+
+The data comes in as :class:`~kgrec.gnn.data.GraphTensors` (from the store:
+:func:`kgrec.app.training.load_tensors`), so the benchmark sees what training sees.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from kgrec.core.device import resolve_device
+from kgrec.core.errors import InvalidParameter
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.evaluate import evaluate
+from kgrec.gnn.evaluate import Scorer, evaluate
+from kgrec.gnn.registry import build_model, model_class
 from kgrec.gnn.splits import make_split
-from kgrec.gnn.train import fit, resolve_device, seed_everything
+from kgrec.gnn.train import TrainConfig, fit, seed_everything
 
 log = logging.getLogger(__name__)
 
-METHODS = (
-    "MostPopular",
-    "ItemKNN",
-    "TextSimilarity",
-    "MF-BPR",
-    "LightGCN+text",
-    "LightGCN (no text)",
-    "LightGCN+text (no tag edges)",
-    "GraphSAGE",
-)
-_TRAINED: dict[str, tuple[str, dict[str, Any]]] = {
+#: Trained methods: ``(registry name, constructor options)``.
+TRAINED: dict[str, tuple[str, dict[str, Any]]] = {
     "MF-BPR": ("mf", {}),
     "LightGCN+text": ("lightgcn", {"use_text": True, "use_kg_edges": True}),
     "LightGCN (no text)": ("lightgcn", {"use_text": False, "use_kg_edges": True}),
     "LightGCN+text (no tag edges)": ("lightgcn", {"use_text": True, "use_kg_edges": False}),
     "GraphSAGE": ("graphsage", {}),
 }
+BASELINES = ("MostPopular", "ItemKNN", "TextSimilarity")
+METHODS = (*BASELINES, *TRAINED)
 
 
-def load_movielens(
-    path: str | Path, cache_dir: str | Path | None = None, device: str = "auto"
-) -> GraphTensors:
-    """ml-latest-small (or any MovieLens folder) with all-MiniLM-L6-v2 item and tag vectors.
-
-    Args:
-        path: the dataset folder. cache_dir: the embedding cache (default
-            ``$KGREC_CACHE_DIR`` or none). device: where the text model runs.
-    """
-    from kgrec.loaders.embeddings import TextEmbedder
-    from kgrec.loaders.movielens import read_movielens
-    from kgrec.loaders.text import item_texts, tag_texts
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    ds = read_movielens(path)
-    cache = cache_dir or os.environ.get("KGREC_CACHE_DIR")
-    embedder = TextEmbedder(cache_dir=Path(cache) if cache else None, device=device)
-    try:
-        items = embedder.embed(list(item_texts(ds.items, ds.item_tags)))
-        tags = embedder.embed(list(tag_texts(ds.tags)))
-    finally:
-        embedder.close()
-    return GraphTensors.from_dataset(ds, items, tags)
+def _needs_text(method: str) -> bool:
+    if method == "TextSimilarity":
+        return True
+    if method not in TRAINED:
+        return False
+    kind, options = TRAINED[method]
+    return model_class(kind).needs_text or bool(options.get("use_text", False))
 
 
 def compare(
     tensors: GraphTensors,
-    split: str = "temporal",
-    epochs: int = 100,
+    split: str = TrainConfig.split,
+    epochs: int = TrainConfig.epochs,
     *,
     methods: Sequence[str] = METHODS,
-    seed: int = 0,
-    device: str = "auto",
+    seed: int = TrainConfig.seed,
+    device: str = TrainConfig.device,
     knn_ks: Sequence[int] = (25, 50, 100, 200),
-    train_kwargs: dict[str, dict[str, Any]] | None = None,
-    model_kwargs: dict[str, dict[str, Any]] | None = None,
+    train_overrides: dict[str, dict[str, Any]] | None = None,
+    model_options: dict[str, dict[str, Any]] | None = None,
     show_progress: bool = False,
 ) -> pd.DataFrame:
     """Train and evaluate every method on the same split; one row per method.
 
-    Hyperparameters are fixed (:data:`kgrec.gnn.job.TRAIN_DEFAULTS`, overridable per method
-    name) except ItemKNN's ``k``, chosen from ``knn_ks`` on validation Recall@20; every GNN
-    keeps its best-validation epoch. The test split is used only for the reported numbers.
+    Each trained method uses :meth:`TrainConfig.for_model` of its model (with ``split``,
+    ``epochs``, ``seed``, ``device`` and the method's ``train_overrides``) and keeps its
+    best-validation epoch; ItemKNN's ``k`` is chosen from ``knn_ks`` on validation
+    Recall@20. The test split is used only for the reported numbers. Methods that need
+    item text are skipped (with a warning) when the tensors carry none.
 
     Returns:
         Columns ``method, recall@20, ndcg@20, recall@10, ndcg@10, coverage@20,
         val/recall@20, train_seconds, seconds_per_epoch, epochs, notes``.
+
+    Raises:
+        InvalidParameter: an unknown method or split.
     """
     from kgrec.gnn.baselines import ItemKNN, MostPopular, TextSimilarity
-    from kgrec.gnn.job import TRAIN_DEFAULTS, build_model
 
+    unknown = [name for name in methods if name not in METHODS]
+    if unknown:
+        raise InvalidParameter(
+            f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}", field="methods"
+        )
     dev = resolve_device(device)
     sp = make_split(tensors, split, seed=seed)
     rows = []
     for name in methods:
-        if (
-            name in ("TextSimilarity", "GraphSAGE", "LightGCN+text", "LightGCN+text (no tag edges)")
-            and tensors.item_text is None
-        ):
+        if _needs_text(name) and tensors.item_text is None:
             log.warning("skipping %s: no item text vectors", name)
             continue
         seed_everything(seed)
         t0 = time.perf_counter()
         notes, per_epoch, n_epochs = "", float("nan"), 0
+        scorer: Scorer
         if name == "MostPopular":
             scorer = MostPopular(tensors, sp.train)
         elif name == "ItemKNN":
-            best = None
+            best: tuple[float, int, ItemKNN] | None = None
             for k in knn_ks:
                 cand = ItemKNN(tensors, sp.train, k=k)
                 val = evaluate(cand, tensors, sp.train, sp.val, extras=False)["recall@20"]
                 if best is None or val > best[0]:
                     best = (val, k, cand)
+            if best is None:
+                raise InvalidParameter("knn_ks is empty; give ItemKNN a k", field="knn_ks")
             scorer, notes = best[2], f"k={best[1]} (of {list(knn_ks)}, on val)"
         elif name == "TextSimilarity":
             scorer = TextSimilarity(tensors, sp.train)
-        elif name in _TRAINED:
-            kind, options = _TRAINED[name]
-            options = {**options, **(model_kwargs or {}).get(name, {})}
-            scorer = build_model(kind, tensors, sp.train, **options)
-            opts = {**TRAIN_DEFAULTS[kind], **(train_kwargs or {}).get(name, {})}
-            history = fit(
-                scorer,
-                tensors,
-                sp,
-                epochs=epochs,
-                seed=seed,
-                device=dev,
-                show_progress=show_progress,
-                **opts,
-            )
-            per_epoch, n_epochs = history.seconds_per_epoch(), history.epochs
-            notes = f"best epoch {history.best_epoch + 1}; {opts}"
         else:
-            raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
+            kind, options = TRAINED[name]
+            options = {**options, **(model_options or {}).get(name, {})}
+            model = build_model(kind, tensors, sp.train, **options)
+            changes = {"split": split, "epochs": epochs, "seed": seed, "device": dev,
+                       **(train_overrides or {}).get(name, {})}  # fmt: skip
+            config = TrainConfig.for_model(kind, **changes)
+            history = fit(model, tensors, sp, config, show_progress=show_progress)
+            scorer, per_epoch, n_epochs = model, history.seconds_per_epoch(), history.epochs
+            notes = (f"best epoch {history.best_epoch + 1}; lr={config.lr} "
+                     f"batch_size={config.batch_size} reg={config.reg}")  # fmt: skip
         seconds = time.perf_counter() - t0
         val = evaluate(scorer, tensors, sp.train, sp.val, device=dev, extras=False)
         test = evaluate(scorer, tensors, sp.train, sp.test, sp.val, device=dev)

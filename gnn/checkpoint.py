@@ -40,32 +40,27 @@ from typing import Any
 
 import torch
 
-from kgrec.core.errors import ModelCorrupt, ModelDirLocked, ModelNotTrained, UnknownModelVersion
+from kgrec.core.errors import (
+    InvalidParameter,
+    ModelCorrupt,
+    ModelDirLocked,
+    ModelNotTrained,
+    UnknownModel,
+    UnknownModelVersion,
+)
 from kgrec.core.files import DIR_MODE, FILE_MODE, private_dir
 from kgrec.core.processes import pid_alive
 from kgrec.gnn.data import ID_MAPS_FILE, load_id_maps, save_id_maps
+from kgrec.gnn.model import EmbeddingModel
+from kgrec.gnn.registry import model_class, model_names
 
 log = logging.getLogger(__name__)
 
 FILES = ("model.pt", "config.json", "id_maps.json", "metrics.json", "embeddings.pt")
-MODELS = ("lightgcn", "graphsage", "mf")
 LOCK_FILE = ".train.lock"
-
-
-def _model_class(name: str) -> type:
-    if name == "lightgcn":
-        from kgrec.gnn.lightgcn import LightGCN
-
-        return LightGCN
-    if name == "graphsage":
-        from kgrec.gnn.graphsage import GraphSAGE
-
-        return GraphSAGE
-    if name == "mf":
-        from kgrec.gnn.baselines import MFBPR
-
-        return MFBPR
-    raise ValueError(f"unknown model {name!r}; choose one of lightgcn, graphsage, mf")
+HISTORY_FILE = "history.jsonl"
+#: The metrics :func:`list_versions` shows for each version.
+HEADLINE_METRICS = ("val/recall@20", "recall@20", "ndcg@20")
 
 
 def ensure_model_dir(model_dir: str | Path) -> Path:
@@ -107,7 +102,7 @@ def clean_partial(model_dir: str | Path) -> int:
 
 def save_version(
     model_dir: str | Path,
-    model: torch.nn.Module,
+    model: EmbeddingModel,
     name: str,
     *,
     config: dict[str, Any],
@@ -117,8 +112,7 @@ def save_version(
     """Write a complete, fsynced version directory and return its path (not promoted).
 
     Args:
-        model_dir: the model root. model: a trained model with ``config()`` and
-            ``final_embeddings()``. name: ``lightgcn`` | ``graphsage`` | ``mf``.
+        model_dir: the model root. model: a trained model. name: its registry name.
         config: the job's settings (stored in ``config.json`` beside the model's own).
         id_maps: from :meth:`GraphTensors.id_maps`. metrics: flat metric dict.
     """
@@ -158,7 +152,41 @@ def promote(model_dir: str | Path, version_dir: str | Path) -> None:
     os.symlink(os.path.relpath(Path(version_dir), root), tmp)
     os.replace(tmp, link)
     _fsync_dir(root)
+    record_event(root, Path(version_dir).name, "promoted")
     log.info("promoted %s to live", version_dir)
+
+
+def record_event(model_dir: str | Path, version: str, event: str, reason: str = "") -> None:
+    """Append ``{version, event, time, reason}`` to ``MODEL_DIR/history.jsonl`` (fsynced).
+
+    Events: ``promoted`` (by :func:`promote`) and ``rejected`` (a job kept the live model;
+    ``reason`` says why). :func:`list_versions` reads them back.
+    """
+    path = ensure_model_dir(model_dir) / HISTORY_FILE
+    line = json.dumps({"version": version, "event": event, "reason": reason,
+                       "time": datetime.now(UTC).isoformat(timespec="seconds")})  # fmt: skip
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    with open(fd, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _events(model_dir: Path) -> dict[str, dict[str, Any]]:
+    """The last event of each version in ``history.jsonl`` (unreadable lines skipped)."""
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        lines = (model_dir / HISTORY_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(event, dict) and isinstance(event.get("version"), str):
+            out[event["version"]] = event
+    return out
 
 
 def live_version(model_dir: str | Path) -> str | None:
@@ -256,9 +284,9 @@ class LoadedModel:
     id_maps: dict[str, list[str]]
     user_embeddings: torch.Tensor
     item_embeddings: torch.Tensor
-    _model: torch.nn.Module | None = field(default=None, repr=False)
+    _model: EmbeddingModel | None = field(default=None, repr=False)
 
-    def model(self, device: str | torch.device = "cpu") -> torch.nn.Module:
+    def model(self, device: str | torch.device = "cpu") -> EmbeddingModel:
         """The model rebuilt from ``model.pt`` (eval mode).
 
         Raises:
@@ -273,7 +301,10 @@ class LoadedModel:
                 raise _corrupt(
                     path, f"it holds a {blob['model']!r} model but config.json says {self.name!r}"
                 )
-            cls = _model_class(self.name)
+            try:
+                cls = model_class(self.name)
+            except UnknownModel as e:
+                raise _corrupt(path, str(e)) from None
             try:
                 self._model = cls.from_state(blob["config"], blob["state_dict"]).eval()
             except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as e:
@@ -299,10 +330,11 @@ def load_version(version_dir: str | Path) -> LoadedModel:
     for fname in FILES:
         _check_present(vdir / fname)
     config = _read_json(vdir / "config.json")
-    if not isinstance(config, dict) or config.get("model") not in MODELS:
+    names = model_names()
+    if not isinstance(config, dict) or config.get("model") not in names:
         got = config.get("model") if isinstance(config, dict) else type(config).__name__
         raise _corrupt(
-            vdir / "config.json", f"'model' is {got!r}, expected one of {', '.join(MODELS)}"
+            vdir / "config.json", f"'model' is {got!r}, expected one of {', '.join(names)}"
         )
     metrics = _read_json(vdir / "metrics.json")
     if not isinstance(metrics, dict):
@@ -370,8 +402,7 @@ def resolve_version(model_dir: str | Path, name: str) -> Path:
         UnknownModelVersion: no such version, or the prefix is ambiguous.
     """
     versions = Path(model_dir) / "versions"
-    names = [d.name for d in versions.iterdir() if d.is_dir() and not d.name.startswith(".")] \
-        if versions.is_dir() else []  # fmt: skip
+    names = [d.name for d in _version_dirs(model_dir)]
     if name in names:
         return versions / name
     matches = [n for n in names if name and "/" not in name and n.startswith(name)]
@@ -382,23 +413,59 @@ def resolve_version(model_dir: str | Path, name: str) -> Path:
     raise UnknownModelVersion(f"{what}; `kgrec model list` shows the versions")
 
 
-def list_versions(model_dir: str | Path) -> list[dict[str, Any]]:
-    """Every version, oldest first: name, model, live flag, Recall@20 (validation and test)
-    and ``problem`` (None, or why the version cannot be loaded; a cheap check that reads the
-    JSON files and the sizes of the others)."""
+def _version_dirs(model_dir: str | Path) -> list[Path]:
+    """Every complete (renamed into place) version directory, oldest first."""
     versions = Path(model_dir) / "versions"
     if not versions.is_dir():
         return []
-    live = live_version(model_dir)
+    return sorted(d for d in versions.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
+def _created(vdir: Path) -> str:
+    """When the version was written (UTC, ISO 8601): from its name, else its mtime."""
+    try:
+        when = datetime.strptime(vdir.name.split("-", 1)[0], "%Y%m%dT%H%M%S%fZ")
+        return when.replace(tzinfo=UTC).isoformat(timespec="seconds")
+    except ValueError:
+        return datetime.fromtimestamp(vdir.stat().st_mtime, UTC).isoformat(timespec="seconds")
+
+
+def list_versions(model_dir: str | Path) -> list[dict[str, Any]]:
+    """Every version, oldest first, with its history and headline metrics.
+
+    A cheap check: reads the JSON files and the sizes of the others.
+
+    Returns:
+        One dict per version: ``version`` (directory name), ``model`` (registry name or
+        None), ``created`` (UTC, ISO 8601), ``live`` (bool), ``status`` (``'live'``,
+        ``'promoted earlier'``, ``'rejected'`` (a job kept the live model) or
+        ``'not promoted'``), ``reason`` (why it was rejected, else None), ``problem`` (None,
+        or why the version cannot be loaded) and the :data:`HEADLINE_METRICS`
+        (``'val/recall@20'``, ``'recall@20'``, ``'ndcg@20'``; None when missing).
+    """
+    root = Path(model_dir)
+    live = live_version(root)
+    events = _events(root)
     out = []
-    for vdir in sorted(d for d in versions.iterdir() if d.is_dir() and not d.name.startswith(".")):
+    for vdir in _version_dirs(root):
+        event = events.get(vdir.name, {})
+        if vdir.name == live:
+            status = "live"
+        elif event.get("event") == "promoted":
+            status = "promoted earlier"
+        elif event.get("event") == "rejected":
+            status = "rejected"
+        else:
+            status = "not promoted"
         entry: dict[str, Any] = {
             "version": vdir.name,
-            "live": vdir.name == live,
             "model": None,
-            "val/recall@20": None,
-            "recall@20": None,
+            "created": _created(vdir),
+            "live": vdir.name == live,
+            "status": status,
+            "reason": (event.get("reason") or None) if status == "rejected" else None,
             "problem": None,
+            **dict.fromkeys(HEADLINE_METRICS),
         }
         try:
             for fname in FILES:
@@ -406,12 +473,44 @@ def list_versions(model_dir: str | Path) -> list[dict[str, Any]]:
             config, metrics = _read_json(vdir / "config.json"), _read_json(vdir / "metrics.json")
             entry["model"] = config.get("model") if isinstance(config, dict) else None
             if isinstance(metrics, dict):
-                entry["val/recall@20"] = metrics.get("val/recall@20")
-                entry["recall@20"] = metrics.get("recall@20")
+                entry.update({key: metrics.get(key) for key in HEADLINE_METRICS})
         except ModelCorrupt as e:
             entry["problem"] = str(e).split("; ")[0]
         out.append(entry)
     return out
+
+
+def prune_versions(model_dir: str | Path, keep: int) -> list[str]:
+    """Delete every version but the newest ``keep`` and the live one.
+
+    Versions being written (``versions/.tmp-*``) are never touched; callers that may run
+    beside a training job hold :func:`model_dir_lock`.
+
+    Args:
+        model_dir: the model root. keep: how many of the newest versions to keep (>= 1).
+
+    Returns:
+        The names of the versions removed, oldest first.
+
+    Raises:
+        InvalidParameter: ``keep`` is below 1.
+    """
+    if keep < 1:
+        raise InvalidParameter(
+            f"keep must be >= 1 (the newest versions to keep), got {keep}", field="keep"
+        )
+    live = live_version(model_dir)
+    old = _version_dirs(model_dir)[:-keep]
+    removed = []
+    for vdir in old:
+        if vdir.name == live:
+            continue
+        shutil.rmtree(vdir)
+        removed.append(vdir.name)
+        log.info("removed model version %s", vdir.name)
+    if removed:
+        _fsync_dir(Path(model_dir) / "versions")
+    return removed
 
 
 def _lock_holder(path: Path) -> tuple[str, str]:

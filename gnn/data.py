@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from kgrec.core.errors import InvalidParameter
+
 if TYPE_CHECKING:
     from kgrec.core.dataset import Dataset
 
@@ -46,7 +48,9 @@ def _features(array: np.ndarray | None, rows: int, what: str) -> torch.Tensor | 
         return None
     arr = np.asarray(array, dtype=np.float32)
     if arr.ndim != 2 or arr.shape[0] > rows:
-        raise ValueError(f"{what} must be [n, dim] with n <= {rows} rows, got {arr.shape}")
+        raise InvalidParameter(
+            f"{what} must be [n, dim] with n <= {rows} rows, got {arr.shape}", field=what
+        )
     if arr.shape[0] < rows:  # ids only seen in edges: zero vectors
         arr = np.vstack([arr, np.zeros((rows - arr.shape[0], arr.shape[1]), np.float32)])
     return torch.from_numpy(np.ascontiguousarray(arr))

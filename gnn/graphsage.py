@@ -7,8 +7,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from kgrec.core.errors import TrainingDataError
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.module import EmbeddingModel
+from kgrec.gnn.model import EmbeddingModel, Embeddings
+from kgrec.gnn.registry import register
 
 EDGE_TYPES = (
     ("user", "rates", "item"),
@@ -18,6 +20,7 @@ EDGE_TYPES = (
 )
 
 
+@register
 class GraphSAGE(EmbeddingModel):
     r"""Heterogeneous GraphSAGE (Hamilton et al., "Inductive Representation Learning on Large
     Graphs", NeurIPS 2017) with one ``SAGEConv`` per edge type, summed per node type
@@ -37,9 +40,13 @@ class GraphSAGE(EmbeddingModel):
     text and tags alone (the situation of a new item).
 
     Shapes:
-        forward: ``() -> (users [U, d], items [I, d], users0 [U, d], items0 [I, d])``.
+        forward: ``() -> Embeddings(users [U, d], items [I, d], users0 [U, d], items0 [I, d])``.
         score_users: ``[n] -> [n, I]``. embed_items: ``[n, text_dim], [2, m] -> [n, d]``.
     """
+
+    name = "graphsage"
+    needs_text = True
+    train_defaults = {"lr": 2e-3}
 
     def __init__(
         self,
@@ -50,13 +57,16 @@ class GraphSAGE(EmbeddingModel):
         hidden_dim: int = 64,
         num_layers: int = 2,
         dropout: float = 0.0,
-        cold_dropout: float = 0.0,
+        cold_dropout: float = 0.2,  # 0.2 > 0.0 on ml-latest-small val Recall@20 (0.120 vs 0.115)
     ) -> None:
         super().__init__()
         from torch_geometric.nn import HeteroConv, SAGEConv
 
         if text_dim <= 0:
-            raise ValueError("GraphSAGE needs item text vectors (text_dim > 0)")
+            raise TrainingDataError(
+                "GraphSAGE needs item text vectors (text_dim > 0); ingest items with text "
+                "or train another model"
+            )
         self.num_users, self.num_items, self.num_tags = num_users, num_items, num_tags
         self.text_dim, self.hidden_dim, self.num_layers = text_dim, hidden_dim, num_layers
         self.dropout, self.cold_dropout = dropout, cold_dropout
@@ -75,21 +85,28 @@ class GraphSAGE(EmbeddingModel):
 
     @classmethod
     def from_tensors(
-        cls, tensors: GraphTensors, train_idx: torch.Tensor, **kwargs: Any
+        cls, tensors: GraphTensors, train_idx: torch.Tensor | None = None, **options: Any
     ) -> GraphSAGE:
-        """Build on ``tensors`` with the interactions ``train_idx`` as user-item edges."""
+        """Build on ``tensors`` with the interactions ``train_idx`` (all when None) as
+        user-item edges; ``options`` are constructor arguments.
+
+        Raises:
+            TrainingDataError: the tensors carry no item text vectors.
+        """
         if tensors.item_text is None:
-            raise ValueError(
-                "GraphSAGE needs item text vectors; build GraphTensors with item_embeddings"
+            raise TrainingDataError(
+                "GraphSAGE needs item text vectors; build GraphTensors with item_embeddings "
+                "(ingest items with text) or train another model"
             )
+        interactions = tensors.edge_index if train_idx is None else tensors.edge_index[:, train_idx]
         model = cls(
             tensors.num_users,
             tensors.num_items,
             tensors.num_tags,
             tensors.item_text.size(1),
-            **kwargs,
+            **options,
         )
-        model.ui_index = tensors.edge_index[:, train_idx].clone()
+        model.ui_index = interactions.clone()
         model.it_index = tensors.item_tag_index.clone()
         model.item_text = tensors.item_text.float().clone()
         if tensors.tag_text is not None:
@@ -110,14 +127,14 @@ class GraphSAGE(EmbeddingModel):
 
     @classmethod
     def from_state(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> GraphSAGE:
-        model = cls(**config)
+        model = cls.from_config(config)
         model.ui_index, model.it_index = state["ui_index"], state["it_index"]
         model.load_state_dict(state)
-        return model
+        return model.eval()
 
     def _propagate(
         self, item_text: torch.Tensor, it_index: torch.Tensor, num_items: int
-    ) -> tuple[torch.Tensor, ...]:
+    ) -> Embeddings:
         x = {
             "user": self.user_emb.weight,
             "item": self.item_in(item_text),
@@ -145,9 +162,9 @@ class GraphSAGE(EmbeddingModel):
                     for nt, h in out.items()
                 }
             x = out
-        return x["user"], x["item"], x0_user, x0_item
+        return Embeddings(x["user"], x["item"], x0_user, x0_item)
 
-    def forward(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self) -> Embeddings:
         return self._propagate(self.item_text, self.it_index, self.num_items)
 
     @torch.no_grad()
@@ -167,8 +184,7 @@ class GraphSAGE(EmbeddingModel):
         extra = item_tags.to(dev).clone()
         extra[0] += self.num_items
         it = torch.cat([self.it_index, extra], dim=1)
-        _, items, _, _ = self._propagate(text, it, self.num_items + n)
-        return items[self.num_items :]
+        return self._propagate(text, it, self.num_items + n).items[self.num_items :]
 
     def __repr__(self) -> str:
         return (

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.module import EmbeddingModel
+from kgrec.gnn.model import EmbeddingModel, Embeddings
+from kgrec.gnn.propagation import adjacency_csr, layer_states, normalised_adjacency
+from kgrec.gnn.registry import register
 
 if TYPE_CHECKING:
     from kgrec.gnn.paths import PathScorer
 
-from kgrec.gnn.propagation import adjacency_csr, layer_states, normalised_adjacency
 
-
+@register
 class LightGCN(EmbeddingModel):
     r"""LightGCN (He et al., "LightGCN: Simplifying and Powering Graph Convolution Network
     for Recommendation", SIGIR 2020) on users + items + tags + entities, with text fusion.
@@ -32,24 +31,18 @@ class LightGCN(EmbeddingModel):
     otherwise, ``use_text``) and :math:`\hat A = D^{-1/2} A D^{-1/2}` the normalised adjacency
     of training interactions plus item-tag and item-entity edges (``use_kg_edges``).
 
-    **Walk decomposition.** :math:`(\hat A^k)_{ua}` is the sum over walks of length ``k``
-    from ``u`` to ``a`` of the product of the :math:`\hat A` entries along the walk, so
-
-    .. math::
-        \hat y_{ui} = \frac{1}{(K+1)^2}\sum_{k,l\le K}\ \sum_{w:u\to a,|w|=k}\
-        \sum_{w':i\to b,|w'|=l} \mathrm{wt}(w)\,\mathrm{wt}(w')\,x^{(0)}_a\cdot x^{(0)}_b
-
-    exactly (:meth:`walk_pair_score`). The pairs with ``a == b`` join into one graph walk
-    ``u -> ... -> a -> ... -> i``; :meth:`path_contribution` sums them for one such walk
-    (``wt(walk) * sum over split nodes a of |x_a|^2 / (K+1)^2``). The rest (``a != b``) is
-    the part explained by similarity of initial (id + text) states rather than by a path.
+    Each graph path's exact share of a score comes from :meth:`path_scorer`
+    (:mod:`kgrec.gnn.paths`), which steps through the same propagation
+    (:mod:`kgrec.gnn.propagation`).
 
     Node numbering: users ``[0, U)``, items ``[U, U+I)``, tags, then entities (:attr:`offsets`).
 
     Shapes:
-        forward: ``() -> (users [U, d], items [I, d], users0 [U, d], items0 [I, d])``.
+        forward: ``() -> Embeddings(users [U, d], items [I, d], users0 [U, d], items0 [I, d])``.
         score_users: ``[n] -> [n, I]``.
     """
+
+    name = "lightgcn"
 
     def __init__(
         self,
@@ -92,9 +85,11 @@ class LightGCN(EmbeddingModel):
     # construction -------------------------------------------------------------------------
     @classmethod
     def from_tensors(
-        cls, tensors: GraphTensors, train_idx: torch.Tensor, **kwargs: Any
+        cls, tensors: GraphTensors, train_idx: torch.Tensor | None = None, **options: Any
     ) -> LightGCN:
-        """Build on ``tensors`` with the interactions ``train_idx`` as the only user edges."""
+        """Build on ``tensors`` with the interactions ``train_idx`` (all when None) as the
+        only user edges; ``options`` are constructor arguments."""
+        interactions = tensors.edge_index if train_idx is None else tensors.edge_index[:, train_idx]
         text_dim = tensors.item_text.size(1) if tensors.item_text is not None else 0
         model = cls(
             tensors.num_users,
@@ -102,10 +97,10 @@ class LightGCN(EmbeddingModel):
             tensors.num_tags,
             tensors.num_entities,
             text_dim=text_dim,
-            **kwargs,
+            **options,
         )
         model.set_graph(
-            tensors.edge_index[:, train_idx],
+            interactions,
             tensors.item_tag_index,
             tensors.item_entity_index,
             tensors.item_text,
@@ -140,7 +135,6 @@ class LightGCN(EmbeddingModel):
         self._drop_caches()
 
     def config(self) -> dict[str, Any]:
-        """Constructor arguments (for checkpoints)."""
         return {
             "num_users": self.num_users,
             "num_items": self.num_items,
@@ -155,10 +149,10 @@ class LightGCN(EmbeddingModel):
 
     @classmethod
     def from_state(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> LightGCN:
-        model = cls(**config)
+        model = cls.from_config(config)
         model.adj_index, model.adj_value = state["adj_index"], state["adj_value"]
         model.load_state_dict(state)
-        return model
+        return model.eval()
 
     # propagation --------------------------------------------------------------------------
     def propagation_matrix(self) -> torch.Tensor:
@@ -184,13 +178,13 @@ class LightGCN(EmbeddingModel):
         )
         return x + text
 
-    def forward(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self) -> Embeddings:
         adj = self.propagation_matrix()
         with torch.autocast(device_type=adj.device.type, enabled=False):
             x0 = self.initial_states().float()
             out = torch.stack(layer_states(adj, x0, self.num_layers)).mean(0)
         u, i = self.num_users, self.num_items
-        return out[:u], out[u : u + i], x0[:u], x0[u : u + i]
+        return Embeddings(out[:u], out[u : u + i], x0[:u], x0[u : u + i])
 
     def path_scorer(self) -> PathScorer:
         """Each path's exact share of a score (:mod:`kgrec.gnn.paths`)."""
@@ -201,52 +195,6 @@ class LightGCN(EmbeddingModel):
     def _drop_caches(self) -> None:
         super()._drop_caches()
         self._adj = None
-
-    # explanation helpers ------------------------------------------------------------------
-    def _entry(self, a: int, b: int) -> float:
-        adj = self.propagation_matrix()
-        crow, col = adj.crow_indices(), adj.col_indices()
-        lo, hi = int(crow[a]), int(crow[a + 1])
-        pos = int(torch.searchsorted(col[lo:hi], torch.tensor(b, device=col.device))) + lo
-        return float(adj.values()[pos]) if pos < hi and int(col[pos]) == b else 0.0
-
-    def path_weight(self, walk: Sequence[int]) -> float:
-        """Product of :math:`\\hat A` entries along ``walk`` (global node indices); 1 if empty."""
-        return math.prod(self._entry(a, b) for a, b in itertools.pairwise(walk))
-
-    @torch.no_grad()
-    def walk_pair_score(self, user_walk: Sequence[int], item_walk: Sequence[int]) -> float:
-        """The term of one pair of walks (from the user node, from the item node) in the score.
-
-        Summed over all walk pairs of length ``<= num_layers`` each it equals ``score``.
-        """
-        if max(len(user_walk), len(item_walk)) - 1 > self.num_layers:
-            return 0.0
-        x0 = self.initial_states()
-        dot = float(x0[user_walk[-1]] @ x0[item_walk[-1]])
-        k2 = (self.num_layers + 1) ** 2
-        return self.path_weight(user_walk) * self.path_weight(item_walk) * dot / k2
-
-    @torch.no_grad()
-    def path_contribution(self, path: Sequence[int]) -> float:
-        """Contribution of the graph walk ``path`` (user node first, item node last).
-
-        The sum of :meth:`walk_pair_score` over the ways of cutting ``path`` at a node
-        ``a`` into ``u -> a`` and ``i -> a`` with both parts at most ``num_layers`` long.
-        """
-        length, k = len(path) - 1, self.num_layers
-        cuts = [j for j in range(length + 1) if j <= k and length - j <= k]
-        if not cuts:
-            return 0.0
-        x0 = self.initial_states()
-        norms = sum(float(x0[path[j]] @ x0[path[j]]) for j in cuts)
-        return self.path_weight(path) * norms / (k + 1) ** 2
-
-    @torch.no_grad()
-    def score(self, user: int, item: int) -> float:
-        """:math:`e_u^\\top e_i` for local user and item indices."""
-        u, i = self.final_embeddings()
-        return float(u[user] @ i[item])
 
     def __repr__(self) -> str:
         return (

@@ -38,8 +38,14 @@ This module needs numpy only; :meth:`PathScorer.from_lightgcn` reads a trained m
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+    from kgrec.gnn.lightgcn import LightGCN
 
 
 class PathScorer:
@@ -72,10 +78,10 @@ class PathScorer:
         self.final = final
         self.offsets = dict(offsets)
         self.num_nodes = int(partial.shape[0])
-        self._csr = None
+        self._csr: csr_matrix | None = None
 
     @classmethod
-    def from_lightgcn(cls, model) -> PathScorer:
+    def from_lightgcn(cls, model: LightGCN) -> PathScorer:
         """Read :math:`\\hat A` and compute :math:`H` from a trained ``LightGCN``."""
         import torch
 

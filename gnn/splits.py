@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from kgrec.core.errors import InvalidParameter
 from kgrec.gnn.data import SPLIT_CODES, GraphTensors
 
 SPLIT_KINDS = ("temporal", "random", "fixed")
@@ -82,7 +83,9 @@ def random_split(
 ) -> Split:
     """Seeded random ``train / val / test`` cut of all interactions."""
     if abs(sum(fractions) - 1.0) > 1e-6 or min(fractions) < 0:
-        raise ValueError(f"fractions must be non-negative and sum to 1, got {fractions}")
+        raise InvalidParameter(
+            f"fractions must be non-negative and sum to 1, got {fractions}", field="fractions"
+        )
     n = tensors.num_interactions
     perm = np.random.default_rng(seed).permutation(n)
     n_train = int(round(fractions[0] * n))
@@ -101,17 +104,27 @@ def fixed_split(tensors: GraphTensors, val_frac: float = 0.1) -> Split:
     rows = np.arange(tensors.num_interactions)
     test = rows[codes == SPLIT_CODES["test"]]
     if len(test) == 0:
-        raise ValueError("split='fixed' needs interactions marked 'test' in the split column")
+        raise InvalidParameter(
+            "split='fixed' needs interactions marked 'test' in the split column; mark some "
+            "or use another split",
+            field="split",
+        )
     train, val = _carve_val(tensors, rows[codes != SPLIT_CODES["test"]], val_frac)
     return Split("fixed", _sorted(train), _sorted(val), _sorted(test))
 
 
 def make_split(tensors: GraphTensors, kind: str = "temporal", seed: int = 0) -> Split:
-    """Dispatch on ``kind`` in :data:`SPLIT_KINDS`."""
+    """Dispatch on ``kind`` in :data:`SPLIT_KINDS`.
+
+    Raises:
+        InvalidParameter: ``kind`` is unknown, or the data cannot be split that way.
+    """
     if kind == "temporal":
         return temporal_split(tensors)
     if kind == "random":
         return random_split(tensors, seed=seed)
     if kind == "fixed":
         return fixed_split(tensors)
-    raise ValueError(f"unknown split {kind!r}; choose one of {', '.join(SPLIT_KINDS)}")
+    raise InvalidParameter(
+        f"unknown split {kind!r}; choose one of {', '.join(SPLIT_KINDS)}", field="split"
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kgrec.core.device import resolve_device
 from kgrec.core.files import private_dir
 from kgrec.loaders.text import text_hash
 
@@ -25,15 +26,6 @@ _BUNDLED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 
 def _model_key(model: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in model.lower())
-
-
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when a GPU is present, else ``cpu``."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _private_file(path: Path) -> None:

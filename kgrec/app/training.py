@@ -23,30 +23,44 @@ never interleave.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kgrec.core.errors import KgrecError, ModelCorrupt, TrainingDataError, WriteBackFailed
+from kgrec.core.progress import Progress
 from kgrec.core.ranking import top_k
+from kgrec.gnn.train import TrainConfig
 from kgrec.kg.export import export_graph
 from kgrec.kg.store import GraphStore
 from kgrec.kg.vector import settle_vector_index, write_vectors
 from kgrec.kg.writer import VECTOR_BATCH_SIZE, WRITES, BatchWriter, render
 
+if TYPE_CHECKING:
+    from kgrec.gnn.data import GraphTensors
+    from kgrec.gnn.job import JobResult
+
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
+__all__ = ["TrainConfig", "model_names", "train", "load_tensors", "write_back",
+           "write_back_status", "model_versions", "model_status", "prune_versions", "repair",
+           "repair_write_back", "promote_version", "top_k_unseen"]  # fmt: skip
 
 STATE_KEY = "write_back"
 DEFAULT_K = 20
 CLEAR_BATCH = 10_000
 
 
-def load_tensors(store: GraphStore, progress: Progress | None = None):
+def model_names() -> list[str]:
+    """The names ``train(model=...)`` accepts (the registered models)."""
+    from kgrec.gnn.registry import model_names as names
+
+    return names()
+
+
+def load_tensors(store: GraphStore, progress: Progress | None = None) -> GraphTensors:
     """The store's graph as :class:`kgrec.gnn.GraphTensors` (text vectors included)."""
     from kgrec.gnn.data import GraphTensors
 
@@ -79,7 +93,7 @@ def top_k_unseen(
     )
 
 
-def _seen(tensors, user_ids: list[str], item_ids: list[str]) -> list[np.ndarray]:
+def _seen(tensors: GraphTensors, user_ids: list[str], item_ids: list[str]) -> list[np.ndarray]:
     """For each of the model's users, the model indices of the items they interacted with.
 
     Matched by id, so a graph exported after the model was trained (new users, items or
@@ -125,7 +139,7 @@ def _clear_stale(store: GraphStore, name: str, version: str) -> int:
 def write_back(
     store: GraphStore,
     model_dir: Path,
-    tensors,
+    tensors: GraphTensors,
     k: int = DEFAULT_K,
     *,
     progress: Progress | None = None,
@@ -221,10 +235,36 @@ def write_back_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
 
 
 def model_versions(model_dir: Path) -> list[dict[str, Any]]:
-    """Every stored version (see :func:`kgrec.gnn.checkpoint.list_versions`)."""
+    """Every stored version, oldest first (what ``kgrec model list`` shows).
+
+    Returns:
+        One dict per version with the keys ``version``, ``model``, ``created`` (UTC, ISO
+        8601), ``live`` (bool), ``status`` (``'live'``, ``'promoted earlier'``,
+        ``'rejected'``, ``'not promoted'``), ``reason`` (why it was rejected, else None),
+        ``problem`` (why it cannot be loaded, else None), ``val/recall@20``, ``recall@20``
+        and ``ndcg@20`` (see :func:`kgrec.gnn.checkpoint.list_versions`).
+    """
     from kgrec.gnn.checkpoint import list_versions
 
     return list_versions(model_dir)
+
+
+def prune_versions(model_dir: Path, keep: int) -> list[str]:
+    """``kgrec model prune --keep N``: under the model directory's lock, delete every
+    version but the newest ``keep`` and the live one.
+
+    Returns:
+        The names of the versions removed, oldest first.
+
+    Raises:
+        InvalidParameter: ``keep`` is below 1.
+        ModelDirLocked: a train, repair or promote is running.
+    """
+    from kgrec.gnn.checkpoint import model_dir_lock
+    from kgrec.gnn.checkpoint import prune_versions as prune
+
+    with model_dir_lock(model_dir, "kgrec model prune"):
+        return prune(model_dir, keep)
 
 
 def model_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
@@ -257,7 +297,7 @@ def model_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
 def repair_write_back(
     store: GraphStore,
     model_dir: Path,
-    tensors=None,
+    tensors: GraphTensors | None = None,
     k: int | None = None,
     *,
     force: bool = False,
@@ -350,7 +390,7 @@ def promote_version(
     return {"version": vdir.name, "previous": previous, "written": written}
 
 
-def _write_back_after_promotion(store: GraphStore, model_dir: Path, tensors, k: int,
+def _write_back_after_promotion(store: GraphStore, model_dir: Path, tensors: GraphTensors, k: int,
                                 progress: Progress | None) -> dict[str, Any]:  # fmt: skip
     try:
         return write_back(store, model_dir, tensors, k, progress=progress)
@@ -367,34 +407,45 @@ def train(
     store: GraphStore,
     model_dir: Path,
     model: str = "lightgcn",
-    epochs: int = 200,
-    split: str = "temporal",
-    tolerance: float = 0.01,
-    seed: int = 0,
-    device: str = "auto",
+    config: TrainConfig | None = None,
+    *,
     recommendations_k: int = DEFAULT_K,
     show_progress: bool = False,
     progress: Progress | None = None,
-    model_kwargs: dict[str, Any] | None = None,
+    model_options: dict[str, Any] | None = None,
     train_kwargs: dict[str, Any] | None = None,
-):
+    **overrides: Any,
+) -> tuple[JobResult, dict[str, Any] | None]:
     """Run the retraining job on the store's graph; write back when it promotes.
 
     Under the model directory's lock: export the graph, finish an incomplete write-back of
     the current live model (so the store matches ``live`` even when this job does not
     promote), train, and write back a promoted version.
 
+    Args:
+        store: the graph store. model_dir: the model root.
+        model: a registered model name (:func:`model_names`).
+        config: the training settings; default ``TrainConfig.for_model(model)``.
+        recommendations_k: top-k per user written back (0: none).
+        show_progress: a training progress bar. progress: export and write-back progress.
+        model_options: constructor arguments of the model.
+        train_kwargs, overrides: :class:`TrainConfig` fields replacing those of ``config``
+            (``train(store, dir, epochs=5, split="random")``).
+
     Returns:
         ``(JobResult, write_back summary or None)``.
 
     Raises:
+        UnknownModel: ``model`` is not registered.
+        InvalidParameter: an unknown setting or split, or an impossible value.
         ModelDirLocked: another train, repair or promote holds the model directory.
-        TrainingDataError: the store holds no interactions.
+        TrainingDataError: the store holds no interactions, or too few to split.
         WriteBackFailed: the new version was promoted but writing it back failed.
     """
     from kgrec.gnn.checkpoint import model_dir_lock
     from kgrec.gnn.job import run_job
 
+    cfg = (config or TrainConfig.for_model(model)).replace(**{**(train_kwargs or {}), **overrides})
     with model_dir_lock(model_dir, "kgrec train"):
         tensors = load_tensors(store, progress)
         if tensors.num_interactions == 0:
@@ -403,11 +454,8 @@ def train(
                 "(kgrec ingest movielens|lightgcn|csv|synthetic ...)"
             )
         _repair_before_training(store, model_dir, tensors, recommendations_k, progress)
-        result = run_job(
-            tensors, model_dir, model=model, epochs=epochs, split=split, tolerance=tolerance,
-            seed=seed, device=device, show_progress=show_progress,
-            model_kwargs=model_kwargs, train_kwargs=train_kwargs,
-        )  # fmt: skip
+        result = run_job(tensors, model_dir, model, cfg, model_options=model_options,
+                         show_progress=show_progress)  # fmt: skip
         written = None
         if result.promoted:
             written = _write_back_after_promotion(store, model_dir, tensors, recommendations_k,
@@ -415,7 +463,7 @@ def train(
     return result, written
 
 
-def _repair_before_training(store: GraphStore, model_dir: Path, tensors, k: int,
+def _repair_before_training(store: GraphStore, model_dir: Path, tensors: GraphTensors, k: int,
                             progress: Progress | None) -> None:  # fmt: skip
     try:
         repaired = repair_write_back(store, model_dir, tensors, progress=progress, default_k=k)

@@ -115,6 +115,10 @@ class WriteInReadMode(CypherError):
     """A statement sent in read mode tried to write; send it in write mode instead."""
 
 
+class UnknownModel(KgrecError):
+    """A model name is not in the registry of trainable models."""
+
+
 __all__ = [
     "KgrecError",
     "StoreUnavailable",
@@ -133,4 +137,5 @@ __all__ = [
     "WriteBackFailed",
     "UnknownTagError",
     "WriteInReadMode",
+    "UnknownModel",
 ]

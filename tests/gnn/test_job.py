@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from kgrec.core.errors import ModelNotTrained
+from kgrec.core.errors import InvalidParameter, ModelNotTrained, TrainingDataError, UnknownModel
 from kgrec.gnn.checkpoint import clean_partial, load_live, promote
-from kgrec.gnn.job import EXIT_ERROR, EXIT_PROMOTED, EXIT_REGRESSED, EXIT_USAGE, run_job
+from kgrec.gnn.job import EXIT_PROMOTED, EXIT_REGRESSED, run_job
 
 FAST = {"batch_size": 512, "lr": 5e-3, "patience": 100, "eval_every": 1}
 HERE = Path(__file__).resolve().parent
@@ -31,8 +31,8 @@ tensors = make_world()[2]
 def callback(epoch, loss, val):
     marker.write_text(str(epoch))
 
-run_job(tensors, {model_dir!r}, epochs=100000, callback=callback,
-        train_kwargs={{"batch_size": 512, "patience": 10**9}})
+run_job(tensors, {model_dir!r}, epochs=100000, callback=callback, batch_size=512,
+        patience=10**9)
 """
 
 
@@ -44,7 +44,7 @@ def test_load_live_without_model(tmp_path):
 @pytest.fixture(scope="module")
 def trained(tensors, tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("models")
-    result = run_job(tensors, model_dir, epochs=8, train_kwargs=FAST)
+    result = run_job(tensors, model_dir, epochs=8, **FAST)
     return model_dir, result
 
 
@@ -69,17 +69,23 @@ def test_first_job_promotes_complete_version(trained, tensors):
 def test_regression_keeps_previous_live(trained, tensors):
     model_dir, first = trained
     # lr=0: the new model is its random initialisation, far worse on validation
-    result = run_job(tensors, model_dir, epochs=1, tolerance=0.0, train_kwargs={**FAST, "lr": 0.0})
+    result = run_job(tensors, model_dir, epochs=1, tolerance=0.0, **{**FAST, "lr": 0.0})
     assert result.exit_code == EXIT_REGRESSED and not result.promoted
     assert result.version_dir.is_dir()  # written, kept for inspection
     assert result.live_metrics["val/recall@20"] > result.metrics["val/recall@20"]
     assert load_live(model_dir).version_dir == first.version_dir.resolve()
 
 
-def test_bad_arguments_exit_2(tensors, tmp_path):
-    assert run_job(tensors, tmp_path, model="nope").exit_code == EXIT_USAGE
-    assert run_job(tensors, tmp_path, split="nope").exit_code == EXIT_USAGE
-    assert not (tmp_path / "live").exists()
+def test_bad_arguments_raise_typed_errors_and_write_nothing(tensors, tmp_path):
+    with pytest.raises(UnknownModel, match=r"unknown model 'nope'; choose one of .*lightgcn"):
+        run_job(tensors, tmp_path, model="nope")
+    with pytest.raises(InvalidParameter, match=r"unknown split 'nope'"):
+        run_job(tensors, tmp_path, split="nope")
+    with pytest.raises(InvalidParameter, match=r"epochs must be >= 1, got 0"):
+        run_job(tensors, tmp_path, epochs=0)
+    with pytest.raises(InvalidParameter, match=r"unknown training setting learning_rate"):
+        run_job(tensors, tmp_path, learning_rate=0.1)
+    assert not (tmp_path / "live").exists() and not (tmp_path / "versions").exists()
 
 
 def test_sigkill_mid_training_leaves_live_intact(trained, tmp_path):
@@ -103,8 +109,8 @@ def test_sigkill_mid_training_leaves_live_intact(trained, tmp_path):
 
 
 def test_graphsage_job_round_trip(tensors, tmp_path):
-    result = run_job(tensors, tmp_path, model="graphsage", epochs=2, train_kwargs=FAST)
-    assert result.exit_code == EXIT_PROMOTED, result.error
+    result = run_job(tensors, tmp_path, model="graphsage", epochs=2, **FAST)
+    assert result.exit_code == EXIT_PROMOTED
     live = load_live(tmp_path)
     assert live.name == "graphsage" and live.version_dir.name.endswith("-graphsage")
     scores = live.model().score_users(torch.arange(2))
@@ -147,15 +153,16 @@ def _few(tensors, per_user: int):
 
 def test_too_few_interactions_to_split_is_one_clear_error(tensors, tmp_path):
     few = _few(tensors, 4)  # under 5 per user: the temporal split has no test set
-    result = run_job(few, tmp_path, epochs=1, train_kwargs=FAST)
-    assert result.exit_code == EXIT_ERROR and not result.promoted
-    assert result.error.startswith("too few interactions to split: ")
-    assert "0 test" in result.error and "--split random" in result.error
-    assert "\n" not in result.error and not (tmp_path / "live").exists()
+    with pytest.raises(TrainingDataError) as err:
+        run_job(few, tmp_path, epochs=1, **FAST)
+    message = str(err.value)
+    assert message.startswith("too few interactions to split: ")
+    assert "0 test" in message and "--split random" in message
+    assert "\n" not in message and not (tmp_path / "live").exists()
     empty = _few(tensors, 0)
-    result = run_job(empty, tmp_path, epochs=1, train_kwargs=FAST)
-    assert result.exit_code == EXIT_ERROR
-    assert result.error == "the graph holds 0 interactions; ingest data first"
+    with pytest.raises(TrainingDataError) as err:
+        run_job(empty, tmp_path, epochs=1, **FAST)
+    assert str(err.value) == "the graph holds 0 interactions; ingest data first"
 
 
 def test_damaged_files_raise_model_corrupt_naming_them(trained, tmp_path):
@@ -188,10 +195,10 @@ def test_damaged_files_raise_model_corrupt_naming_them(trained, tmp_path):
 
 
 def test_a_damaged_live_model_is_replaced_by_the_next_job(tensors, tmp_path):
-    first = run_job(tensors, tmp_path, epochs=1, train_kwargs=FAST)
+    first = run_job(tensors, tmp_path, epochs=1, **FAST)
     assert first.promoted
     (first.version_dir / "metrics.json").write_text("{")
-    second = run_job(tensors, tmp_path, epochs=1, train_kwargs={**FAST, "lr": 0.0})
+    second = run_job(tensors, tmp_path, epochs=1, **{**FAST, "lr": 0.0})
     assert second.exit_code == EXIT_PROMOTED and second.live_metrics is None
     assert load_live(tmp_path).version_dir == second.version_dir.resolve()
 

@@ -1,0 +1,133 @@
+"""The contract every trainable model keeps (:class:`EmbeddingModel`) and what its forward
+pass returns (:class:`Embeddings`).
+
+A model is registered under its :attr:`~EmbeddingModel.name` (:mod:`kgrec.gnn.registry`);
+training (:func:`kgrec.gnn.fit`), evaluation, checkpoints and the recommender use only the
+methods below, never the model's name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from kgrec.gnn.data import GraphTensors
+    from kgrec.gnn.paths import PathScorer
+
+
+class Embeddings(NamedTuple):
+    """Final and initial embeddings of every user and item.
+
+    The score of ``(u, i)`` is ``users[u] @ items[i]``; BPR's regulariser weighs the
+    initial ones (``users0``, ``items0``).
+
+    Shapes:
+        users, users0: ``[U, d]``; items, items0: ``[I, d]``.
+    """
+
+    users: torch.Tensor
+    items: torch.Tensor
+    users0: torch.Tensor
+    items0: torch.Tensor
+
+
+class EmbeddingModel(nn.Module):
+    """A recommender scoring ``(u, i)`` as the dot product of learned embeddings.
+
+    Subclasses set :attr:`name`, implement :meth:`forward`, :meth:`config` and
+    :meth:`from_tensors`, and register with :func:`kgrec.gnn.registry.register`.
+    :meth:`final_embeddings` runs the full forward once and keeps the result until the next
+    ``train()`` or device move; subclasses with more device caches extend
+    :meth:`_drop_caches`.
+
+    Attributes:
+        name: the registry name (``kgrec train --model NAME``, version directory suffix).
+        needs_text: the model cannot be built without item text vectors.
+        train_defaults: the fields of :class:`kgrec.gnn.train.TrainConfig` this model
+            trains best with, where they differ from the common defaults.
+    """
+
+    name: ClassVar[str] = ""
+    needs_text: ClassVar[bool] = False
+    train_defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._final: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    # construction -------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments: ``from_config(model.config())`` builds the same shape."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Self:
+        """A fresh (untrained) model with the constructor arguments ``config``."""
+        return cls(**config)
+
+    @classmethod
+    def from_tensors(
+        cls, tensors: GraphTensors, train_idx: torch.Tensor | None = None, **options: Any
+    ) -> Self:
+        """A fresh model on ``tensors`` whose user-item edges are the interactions
+        ``train_idx`` (all of them when None); ``options`` are constructor arguments."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> Self:
+        """The model saved as ``(model.config(), model.state_dict())``, in eval mode."""
+        model = cls.from_config(config)
+        model.load_state_dict(state)
+        return model.eval()
+
+    # scoring ------------------------------------------------------------------------------
+    def forward(self) -> Embeddings:
+        """Final and initial embeddings of every user and item (differentiable)."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def final_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final user and item embeddings (cached until the next ``train()``).
+
+        Shapes:
+            output: ``(users [U, d], items [I, d])``.
+        """
+        if self._final is None or self.training:
+            out = self.forward()
+            self._final = (out.users, out.items)
+        return self._final
+
+    @torch.no_grad()
+    def score_users(self, users: torch.Tensor) -> torch.Tensor:
+        """Scores of every item for ``users``.
+
+        Shapes:
+            users: ``[n]``; output: ``[n, I]``.
+        """
+        u, i = self.final_embeddings()
+        return u[users.to(u.device)] @ i.T
+
+    @torch.no_grad()
+    def score(self, user: int, item: int) -> float:
+        """:math:`e_u^\\top e_i` for local user and item indices."""
+        u, i = self.final_embeddings()
+        return float(u[user] @ i[item])
+
+    def path_scorer(self) -> PathScorer | None:
+        """The exact share of each graph path in a score, where the model has one (None)."""
+        return None
+
+    # caches -------------------------------------------------------------------------------
+    def _drop_caches(self) -> None:
+        self._final = None
+
+    def train(self, mode: bool = True) -> Self:
+        self._final = None
+        return super().train(mode)
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Self:  # .to() / .cuda(): drop caches
+        self._drop_caches()
+        return super()._apply(fn, *args, **kwargs)
