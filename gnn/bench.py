@@ -97,9 +97,9 @@ def compare(
             best: tuple[float, int, ItemKNN] | None = None
             for k in knn_ks:
                 cand = ItemKNN(tensors, sp.train, k=k)
-                val = evaluate(cand, tensors, sp.train, sp.val, extras=False)["recall@20"]
-                if best is None or val > best[0]:
-                    best = (val, k, cand)
+                recall = evaluate(cand, tensors, sp.train, sp.val, extras=False)["recall@20"]
+                if best is None or recall > best[0]:
+                    best = (recall, k, cand)
             if best is None:
                 raise InvalidParameter("knn_ks is empty; give ItemKNN a k", field="knn_ks")
             scorer, notes = best[2], f"k={best[1]} (of {list(knn_ks)}, on val)"

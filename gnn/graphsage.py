@@ -47,6 +47,11 @@ class GraphSAGE(EmbeddingModel):
     name = "graphsage"
     needs_text = True
     train_defaults = {"lr": 2e-3}
+    # buffers (registered in __init__), typed for the checker
+    ui_index: torch.Tensor
+    it_index: torch.Tensor
+    item_text: torch.Tensor
+    tag_text: torch.Tensor
 
     def __init__(
         self,

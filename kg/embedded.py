@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 from kgrec.core.errors import StoreLocked, StoreUnavailable
 from kgrec.core.files import private_dir
 from kgrec.core.processes import pid_alive
+from kgrec.core.settings import server_start_timeout_s
 
 if TYPE_CHECKING:  # redis is imported where it is used, so opening nothing stays fast
     import redis
@@ -58,7 +59,6 @@ STORE_MARKERS = (PASSWORD_NAME, AOF_DIR_NAME, "appendonly.aof", PID_NAME)
 #: What a fresh store directory may hold before the store is created in it.
 _OWN_NAMES = {SOCKET_NAME, LOG_NAME, KEEP_NAME, CONFIG_NAME, LOCK_NAME, "models"}
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux
-START_TIMEOUT_S = float(os.environ.get("KGREC_START_TIMEOUT", "60"))
 #: How long to wait for a live server that does not answer before calling the store locked.
 LOCK_WAIT_S = 10.0
 
@@ -341,7 +341,7 @@ def _ensure_running(data_dir: Path, sock: Path) -> bool:
 def _wait_for(data_dir: Path, sock: Path, password: str, pid: int) -> None:
     """Wait for a live server pid to answer; loading its data counts as progress."""
     quiet_deadline = time.monotonic() + LOCK_WAIT_S
-    hard_deadline = time.monotonic() + max(START_TIMEOUT_S, LOCK_WAIT_S)
+    hard_deadline = time.monotonic() + max(server_start_timeout_s(), LOCK_WAIT_S)
     while pid_alive(pid) and time.monotonic() < hard_deadline:
         state = probe(sock, password, data_dir)
         if state == OURS:
@@ -467,7 +467,7 @@ def _spawn(data_dir: Path, sock: Path, password: str) -> None:
             f"could not start the embedded store in {data_dir}: "
             f"{(result.stderr or result.stdout).strip()}; see {data_dir / LOG_NAME}"
         )
-    deadline = time.monotonic() + START_TIMEOUT_S
+    deadline = time.monotonic() + server_start_timeout_s()
     while time.monotonic() < deadline:
         if probe(sock, password, data_dir) == OURS:
             log.info("started embedded FalkorDB in %s (socket %s)", data_dir, sock)
@@ -477,7 +477,7 @@ def _spawn(data_dir: Path, sock: Path, password: str) -> None:
             break
         time.sleep(0.05)
     raise StoreUnavailable(
-        f"the embedded store in {data_dir} did not come up within {START_TIMEOUT_S:.0f} s "
+        f"the embedded store in {data_dir} did not come up within {server_start_timeout_s():.0f} s "
         f"(KGREC_START_TIMEOUT); see {data_dir / LOG_NAME}"
     )
 

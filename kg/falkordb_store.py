@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kgrec.core.errors import CypherError, StoreUnavailable, WriteInReadMode
+from kgrec.core.settings import keep_server_running
 from kgrec.kg import embedded
 from kgrec.kg.dialect import FALKORDB
 from kgrec.kg.store import GraphStore, Mode, Row, WriteCounters
@@ -232,9 +233,7 @@ class FalkorStore(GraphStore):
         if self._closed:
             return
         self._closed = True
-        keep = embedded.keep_running(self.data_dir) or os.environ.get(
-            "KGREC_KEEP_SERVER", ""
-        ) not in ("", "0", "false")
+        keep = embedded.keep_running(self.data_dir) or keep_server_running()
         try:
             if not keep:
                 # Exclusive: nobody connects between the count and the shutdown.

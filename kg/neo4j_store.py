@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, LiteralString, cast
 
 from kgrec.core.errors import CypherError, StoreUnavailable, WriteInReadMode
+from kgrec.core.settings import neo4j_auth
 from kgrec.kg.dialect import NEO4J
 from kgrec.kg.store import GraphStore, Mode, Row, WriteCounters
-
-
-def neo4j_auth() -> tuple[str, str] | None:
-    """Credentials from ``KGREC_NEO4J_USER``/``_PASSWORD`` or ``NEO4J_USER``/``_PASSWORD``.
-
-    ``NEO4J_AUTH=user/password`` (the Docker image's variable) is understood too.
-    """
-    user = os.environ.get("KGREC_NEO4J_USER") or os.environ.get("NEO4J_USER")
-    password = os.environ.get("KGREC_NEO4J_PASSWORD") or os.environ.get("NEO4J_PASSWORD")
-    if not (user and password) and "/" in os.environ.get("NEO4J_AUTH", ""):
-        user, password = os.environ["NEO4J_AUTH"].split("/", 1)
-    return (user, password) if user and password else None
 
 
 def plain(value: Any) -> Any:

@@ -249,7 +249,7 @@ class Recommender:
         scores = np.tile(self.popularity.astype(np.float64), (len(users), 1))
         rows = [n for n, v in enumerate(vectors) if v is not None]
         if rows:
-            scores[rows] = np.stack([vectors[n] for n in rows]) @ self.item_emb.T
+            scores[rows] = np.stack([v for v in vectors if v is not None]) @ self.item_emb.T
         if allowed is not None:
             outside = np.ones(len(self.item_ids), dtype=bool)
             outside[allowed] = False

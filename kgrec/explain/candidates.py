@@ -151,7 +151,8 @@ def _rows_to_paths(
                                         ("INTERACTED", "HAS_TAG", "HAS_TAG"), rating)  # fmt: skip
         elif name == "explain_user_tags":
             tag = Node("tag", r["tag"], r["tag"])
-            tagged = titles.get(r.get("tagged_item_id"), r.get("tagged_item_id"))
+            tagged_id = r.get("tagged_item_id")
+            tagged = None if tagged_id is None else titles.get(tagged_id, tagged_id)
             yield rec.id, CandidatePath("user_tag", (user, tag, rec), ("TAGGED", "HAS_TAG"),
                                         tagged_title=tagged)  # fmt: skip
         elif name == "explain_entities":
