@@ -89,7 +89,6 @@ def run_job(
     config: TrainConfig | None = None,
     *,
     model_options: dict[str, Any] | None = None,
-    train_kwargs: dict[str, Any] | None = None,
     show_progress: bool = False,
     callback: Callback | None = None,
     **overrides: Any,
@@ -101,8 +100,6 @@ def run_job(
         model: a registered model name (:func:`kgrec.gnn.registry.model_names`).
         config: the settings; default :meth:`TrainConfig.for_model` of ``model``.
         model_options: constructor arguments of the model (``embedding_dim``, ...).
-        train_kwargs: more :class:`TrainConfig` fields, as a mapping (same as
-            ``overrides``).
         show_progress, callback: passed to :func:`kgrec.gnn.fit`.
         overrides: :class:`TrainConfig` fields replacing those of ``config``
             (``run_job(tensors, dir, epochs=5, tolerance=0.0)``).
@@ -117,7 +114,7 @@ def run_job(
         ModelDirLocked, OSError: the model directory cannot be written.
     """
     base = config or TrainConfig.for_model(model)
-    cfg = base.replace(**{**(train_kwargs or {}), **overrides})
+    cfg = base.replace(**overrides)
     if tensors.num_interactions == 0:
         raise TrainingDataError("the graph holds 0 interactions; ingest data first")
     root = Path(model_dir)

@@ -413,7 +413,6 @@ def train(
     show_progress: bool = False,
     progress: Progress | None = None,
     model_options: dict[str, Any] | None = None,
-    train_kwargs: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> tuple[JobResult, dict[str, Any] | None]:
     """Run the retraining job on the store's graph; write back when it promotes.
@@ -429,7 +428,7 @@ def train(
         recommendations_k: top-k per user written back (0: none).
         show_progress: a training progress bar. progress: export and write-back progress.
         model_options: constructor arguments of the model.
-        train_kwargs, overrides: :class:`TrainConfig` fields replacing those of ``config``
+        overrides: :class:`TrainConfig` fields replacing those of ``config``
             (``train(store, dir, epochs=5, split="random")``).
 
     Returns:
@@ -445,7 +444,7 @@ def train(
     from kgrec.gnn.checkpoint import model_dir_lock
     from kgrec.gnn.job import run_job
 
-    cfg = (config or TrainConfig.for_model(model)).replace(**{**(train_kwargs or {}), **overrides})
+    cfg = (config or TrainConfig.for_model(model)).replace(**overrides)
     with model_dir_lock(model_dir, "kgrec train"):
         tensors = load_tensors(store, progress)
         if tensors.num_interactions == 0:

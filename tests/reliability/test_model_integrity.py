@@ -73,11 +73,11 @@ def world(store, embedder, tmp_path):
 
     ingest(generate_synthetic(**WORLD), store, embedder)
     model_dir = tmp_path / "models"
-    first, written = train(store, model_dir, epochs=2, device="cpu", train_kwargs=FAST)
-    assert first.promoted and written["recommendations"] > 0, first.error
+    first, written = train(store, model_dir, epochs=2, device="cpu", **FAST)
+    assert first.promoted and written["recommendations"] > 0
     second = run_job(load_tensors(store), model_dir, epochs=2, tolerance=1.0, device="cpu",
-                     train_kwargs=FAST)  # fmt: skip
-    assert second.promoted, second.error
+                     **FAST)  # fmt: skip
+    assert second.promoted
     return model_dir, first.version_dir.name, second.version_dir.name
 
 
@@ -322,10 +322,10 @@ def test_model_directory_is_private_whatever_the_umask(mask, tmp_path):
     tensors = GraphTensors.from_dataset(ds)
     model_dir = tmp_path / "deep" / "models"
     with umask(mask):
-        result = run_job(tensors, model_dir, epochs=1, device="cpu", train_kwargs=FAST)
+        result = run_job(tensors, model_dir, epochs=1, device="cpu", **FAST)
         with model_dir_lock(model_dir):
             pass
-    assert result.promoted, result.error
+    assert result.promoted
 
     def mode(path: Path) -> int:
         return stat.S_IMODE(path.stat().st_mode)
