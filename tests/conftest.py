@@ -189,3 +189,38 @@ def store_uri(backend, store_pool, tmp_path) -> str:
         return str(tmp_path / "store")
     uri, _ = store_pool.fresh(backend, tmp_path)
     return uri
+
+
+def _run_kgrec(*args: str, cwd: Path | None = None):
+    """The real ``kgrec`` entry point in a subprocess: a ``CompletedProcess`` (text)."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "kgrec.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ},
+    )
+
+
+def _error_line(result, code: int = 1) -> str:
+    """The one ``error:`` line a failed command printed on stderr (no traceback)."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+@pytest.fixture(scope="session")
+def kgrec():
+    """Runs ``kgrec`` as a user does: ``kgrec(*args, cwd=None) -> CompletedProcess``."""
+    return _run_kgrec
+
+
+@pytest.fixture(scope="session")
+def error_line():
+    """``error_line(result, code=1)``: the single ``error:`` line of a failed command."""
+    return _error_line

@@ -3,24 +3,54 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import typer
 
 from kgrec.core.settings import Settings
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+
+
+def configure_logging(debug: bool) -> None:
+    """Timestamped log lines on stderr (stdout carries results only): warnings and errors,
+    everything under ``--debug``."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format=LOG_FORMAT,
+        datefmt=LOG_DATE_FORMAT,
+        stream=sys.stderr,
+        force=True,
+    )
+
 
 @dataclass
 class CliContext:
     """Global options of one ``kgrec`` invocation."""
 
-    settings: Settings
+    settings: Settings = field(default_factory=Settings.resolve)
     json: bool = False
     quiet: bool = False
     debug: bool = False
+
+    def apply(
+        self,
+        store: str | None = None,
+        graph: str | None = None,
+        model_dir: str | None = None,
+        json: bool = False,
+        quiet: bool = False,
+        debug: bool = False,
+    ) -> None:
+        """Take the global options as parsed: resolve the settings, configure logging."""
+        self.settings = Settings.resolve(store=store, graph=graph, model_dir=model_dir)
+        self.json, self.quiet, self.debug = json, quiet, debug
+        configure_logging(debug)
 
     @property
     def show_progress(self) -> bool:
@@ -82,8 +112,11 @@ def _jsonable(value: Any) -> Any:
 
 
 def get(ctx: typer.Context) -> CliContext:
-    """The CliContext stored by the top-level callback."""
-    return ctx.find_root().obj
+    """The CliContext of this invocation (made on first use, kept on the root context)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliContext):
+        root.obj = CliContext()
+    return root.obj
 
 
 def table(rows: list[dict], columns: list[str] | None = None) -> str:

@@ -1,20 +1,29 @@
-"""The ``kgrec`` command: global options, the sub-commands, and one place errors are caught."""
+"""The ``kgrec`` command: the sub-commands, the global options, and one place errors are caught.
+
+Exit codes: 0 done, 1 error, 2 usage error (a bad option or argument), 130 interrupted;
+``kgrec train`` adds 3 (trained, not promoted).
+"""
 
 from __future__ import annotations
 
 import json
-import logging
 import sys
 
 import typer
 
 from kgrec.cli import bench, demo, ingest, model, query, recommend, stats, store, train
-from kgrec.cli.context import CliContext
-from kgrec.core.errors import KgrecError
-from kgrec.core.settings import Settings
+from kgrec.cli.context import CliContext, get
+from kgrec.cli.options import GlobalOptionsGroup
+from kgrec.core.errors import InvalidParameter, KgrecError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+USAGE_ERRORS: tuple[type[KgrecError], ...] = (InvalidParameter,)
 
 app = typer.Typer(
     name="kgrec",
+    cls=GlobalOptionsGroup,
     help="Knowledge-graph recommendations with path explanations.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -58,35 +67,40 @@ def options(
         False, "--version", is_eager=True, callback=_print_version, help="Print the version."
     ),
 ) -> None:
-    """Knowledge-graph recommendations with path explanations."""
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    ctx.obj = CliContext(
-        settings=Settings.resolve(store=store_uri, graph=graph, model_dir=model_dir),
-        json=json_out,
-        quiet=quiet,
-        debug=debug,
-    )
+    """Knowledge-graph recommendations with path explanations.
+
+    The options here may also be typed after the command: `kgrec stats --json`.
+    """
+    get(ctx).apply(store=store_uri, graph=graph, model_dir=model_dir, json=json_out,
+                   quiet=quiet, debug=debug)  # fmt: skip
 
 
-def main() -> None:
-    """Entry point: run the app; a KgrecError becomes one line on stderr and exit code 1."""
+def exit_code(error: KgrecError) -> int:
+    """2 for an impossible argument, 1 for every other error."""
+    return EXIT_USAGE if isinstance(error, USAGE_ERRORS) else EXIT_ERROR
+
+
+def report_error(cli: CliContext, error: KgrecError) -> None:
+    """One line on stderr; with ``--json`` also ``{"error": {type, message}}`` on stdout."""
+    if cli.json:
+        typer.echo(json.dumps({"error": {"type": type(error).__name__, "message": str(error)}}))
+    typer.echo(f"error: {error}", err=True)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point: run the command; a KgrecError becomes one line and an exit code (with
+    ``--debug``, its traceback)."""
+    cli = CliContext()
     try:
-        app()
-    except KgrecError as e:
-        if "--debug" in sys.argv:
+        app(args=args, prog_name="kgrec", obj=cli)  # usage errors: message, exit 2
+    except KgrecError as error:
+        if cli.debug:
             raise
-        if "--json" in sys.argv:
-            payload = {"error": {"type": type(e).__name__, "message": str(e)}}
-            typer.echo(json.dumps(payload))
-        typer.echo(f"error: {e}", err=True)
-        sys.exit(1)
+        report_error(cli, error)
+        sys.exit(exit_code(error))
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

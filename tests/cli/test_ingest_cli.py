@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -30,18 +27,8 @@ def write_movielens(directory, movies=MOVIES, ratings=RATINGS, tags=TAGS):
     return directory
 
 
-def kgrec(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "kgrec.cli.main", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ},
-    )
-
-
 @pytest.fixture()
-def loaded_store(tmp_path, cache_dir, store_uri):
+def loaded_store(tmp_path, cache_dir, store_uri, kgrec):
     """A store of each backend holding the small valid dataset."""
     store = store_uri
     result = kgrec(
@@ -56,7 +43,7 @@ def loaded_store(tmp_path, cache_dir, store_uri):
     return store
 
 
-def stats(store) -> dict:
+def stats(kgrec, store) -> dict:
     result = kgrec("--json", "--store", str(store), "stats")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -87,24 +74,22 @@ BAD_CASES = {
 
 
 @pytest.mark.parametrize("case", list(BAD_CASES))
-def test_bad_input_stops_with_one_line_and_loses_nothing(case, tmp_path, loaded_store):
-    before = stats(loaded_store)
+def test_bad_input_stops_with_one_line_and_loses_nothing(
+    case, tmp_path, loaded_store, kgrec, error_line
+):
+    before = stats(kgrec, loaded_store)
     files, name, line, field = BAD_CASES[case]
     bad = write_movielens(tmp_path / "bad", **files)
     result = kgrec("--store", str(loaded_store), "ingest", "movielens", str(bad))
-    assert result.returncode == 1
-    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    message = errors[0]
+    message = error_line(result)
     assert name in message and f"line {line}" in message, message
     if field:
         assert f"'{field}'" in message, message
     assert result.stdout == ""
-    assert stats(loaded_store) == before
+    assert stats(kgrec, loaded_store) == before
 
 
-def test_json_error_object(tmp_path):
+def test_json_error_object(tmp_path, kgrec):
     result = kgrec(
         "--json", "--store", str(tmp_path / "s"), "ingest", "movielens", str(tmp_path / "nowhere")
     )
@@ -114,7 +99,7 @@ def test_json_error_object(tmp_path):
     assert "nowhere" in payload["error"]["message"]
 
 
-def test_skip_bad_writes_rejects_and_keeps_good_rows(tmp_path, cache_dir, store_uri):
+def test_skip_bad_writes_rejects_and_keeps_good_rows(tmp_path, cache_dir, store_uri, kgrec):
     bad = write_movielens(
         tmp_path / "bad", ratings=RATINGS + "3,2,good,964982703\n3,1,4.5,964982703\n"
     )
@@ -136,11 +121,11 @@ def test_skip_bad_writes_rejects_and_keeps_good_rows(tmp_path, cache_dir, store_
     assert summary["rejects"] == 1
     rejects = (tmp_path / "rejects.csv").read_text().splitlines()
     assert len(rejects) == 2 and ",6,rating," in rejects[1]
-    assert stats(store)["interactions"] == 5
+    assert stats(kgrec, store)["interactions"] == 5
 
 
-def test_stats_and_similar_json(loaded_store):
-    counts = stats(loaded_store)
+def test_stats_and_similar_json(loaded_store, kgrec):
+    counts = stats(kgrec, loaded_store)
     assert {k: counts[k] for k in ("users", "items", "tags", "interactions")} == {
         "users": 2,
         "items": 3,
@@ -155,7 +140,7 @@ def test_stats_and_similar_json(loaded_store):
     assert "1" not in [r["id"] for r in rows]
 
 
-def test_similar_unknown_item_is_one_line(loaded_store):
+def test_similar_unknown_item_is_one_line(loaded_store, kgrec):
     result = kgrec("--store", str(loaded_store), "similar", "nope")
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: unknown item 'nope'")

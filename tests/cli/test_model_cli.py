@@ -4,63 +4,57 @@ application run them, on a small synthetic world in a real embedded store."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from kgrec.loaders import generate_synthetic
 
 
-def kgrec(root, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "kgrec.cli.main", "--store", str(root / "store"),
-         "--model-dir", str(root / "models"), *args],
-        capture_output=True, text=True, env={**os.environ},
-    )  # fmt: skip
+def at(root) -> list[str]:
+    """The global options naming the store and model directory under ``root``."""
+    return ["--store", str(root / "store"), "--model-dir", str(root / "models")]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, cache_dir):
+def trained(tmp_path_factory, cache_dir, kgrec):
     root = tmp_path_factory.mktemp("cli-model")
-    ingest = kgrec(root, "--quiet", "ingest", "synthetic", "--users", "60", "--items", "90",
+    ingest = kgrec(*at(root), "--quiet", "ingest", "synthetic", "--users", "60", "--items", "90",
                    "--tags", "12", "--interactions", "1500", "--seed", "3")  # fmt: skip
     assert ingest.returncode == 0, ingest.stderr
-    train = kgrec(root, "--json", "train", "--epochs", "6", "--device", "cpu")
+    train = kgrec(*at(root), "--json", "train", "--epochs", "6", "--device", "cpu")
     assert train.returncode == 0, train.stderr
     return root, json.loads(train.stdout)
 
 
-def test_train_json_reports_test_metrics_and_promotes(trained):
+def test_train_json_reports_test_metrics_and_promotes(trained, kgrec):
     root, result = trained
     assert result["promoted"] is True and result["exit_code"] == 0
     for key in ("recall@20", "ndcg@20", "recall@10", "precision@20", "val/recall@20"):
         assert 0.0 <= result[key] <= 1.0, key
     assert (root / "models" / "live").resolve().name == result["version"]
-    [row] = json.loads(kgrec(root, "--json", "query", "recommendation_coverage").stdout)
+    [row] = json.loads(kgrec(*at(root), "--json", "query", "recommendation_coverage").stdout)
     assert row["model_versions"] == [result["version"]]
     dataset = generate_synthetic(60, 90, 12, 1500, seed=3)  # what `ingest synthetic` stored
     per_user = dataset.interactions.groupby("user_id")["item_id"].nunique()
     assert row["users_with_recommendations"] == int((per_user < 90).sum())  # some saw all
 
 
-def test_train_with_bad_arguments_exits_2_and_keeps_live(trained):
+def test_train_with_bad_arguments_exits_2_and_keeps_live(trained, kgrec):
     root, result = trained
-    bad = kgrec(root, "--json", "train", "--model", "transformer")
+    bad = kgrec(*at(root), "--json", "train", "--model", "transformer")
     assert bad.returncode == 2
     assert (root / "models" / "live").resolve().name == result["version"]
 
 
-def test_recommend_json_and_explain_html(trained, tmp_path):
+def test_recommend_json_and_explain_html(trained, tmp_path, kgrec):
     root, _ = trained
-    out = kgrec(root, "--json", "recommend", "u1", "--k", "5")
+    out = kgrec(*at(root), "--json", "recommend", "u1", "--k", "5")
     assert out.returncode == 0, out.stderr
     recs = json.loads(out.stdout)
     assert [r["rank"] for r in recs] == [1, 2, 3, 4, 5]
     item = recs[0]["item_id"]
     page = tmp_path / "why.html"
-    ex = kgrec(root, "--json", "explain", "u1", item, "--html", str(page))
+    ex = kgrec(*at(root), "--json", "explain", "u1", item, "--html", str(page))
     assert ex.returncode == 0, ex.stderr
     explanation = json.loads(ex.stdout)
     assert explanation["item_id"] == item
@@ -70,29 +64,22 @@ def test_recommend_json_and_explain_html(trained, tmp_path):
             assert f'data-id="{node["kind"]}:{node["id"]}"' in html
 
 
-def test_unknown_user_is_one_line(trained):
+def test_unknown_user_is_one_line(trained, kgrec):
     root, _ = trained
-    out = kgrec(root, "recommend", "nobody")
+    out = kgrec(*at(root), "recommend", "nobody")
     assert out.returncode == 1
     assert out.stderr.startswith("error: unknown user 'nobody'")
     assert len(out.stderr.strip().splitlines()) == 1
 
 
-def test_bench_explain_json(trained):
+def test_bench_explain_json(trained, kgrec):
     root, _ = trained
-    out = kgrec(root, "--json", "bench", "explain", "--users", "8", "--k", "5")
+    out = kgrec(*at(root), "--json", "bench", "explain", "--users", "8", "--k", "5")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["users"] == 8 and report["recommendations"] == 40
     assert 0.0 < report["coverage"] <= 1.0
     assert 1.0 <= report["mean_path_length"] <= 3.0
-
-
-def _one_error_line(out) -> str:
-    assert out.returncode == 1, (out.returncode, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
-    return lines[0]
 
 
 def _store_versions(root) -> dict:
@@ -107,85 +94,87 @@ def _store_versions(root) -> dict:
         }  # fmt: skip
 
 
-def test_model_status_and_repair_of_an_unfinished_write_back(trained):
+def test_model_status_and_repair_of_an_unfinished_write_back(trained, kgrec):
     from kgrec.kg import open_store
 
     root, result = trained
     version = result["version"]
-    status = json.loads(kgrec(root, "--json", "model", "status").stdout)
+    status = json.loads(kgrec(*at(root), "--json", "model", "status").stdout)
     assert status["live_version"] == version and status["write_back"]["in_sync"] is True
     # what a job killed mid write-back leaves: the state node says started, not complete
     with open_store(str(root / "store")) as store:
         store.write("MATCH (s:ModelState {key: 'write_back'}) SET s.complete = false")
-    text = kgrec(root, "model", "status")
+    text = kgrec(*at(root), "model", "status")
     assert text.returncode == 0, text.stderr
     assert "write-back  INCOMPLETE: started" in text.stdout and "kgrec model repair" in text.stdout
-    repaired = kgrec(root, "--quiet", "model", "repair")
+    repaired = kgrec(*at(root), "--quiet", "model", "repair")
     assert repaired.returncode == 0, repaired.stderr
     assert repaired.stdout.startswith(f"wrote back {version}: 60 users, 90 items")
-    again = kgrec(root, "model", "repair")
+    again = kgrec(*at(root), "model", "repair")
     assert again.returncode == 0 and again.stdout.startswith("nothing to repair")
-    status = json.loads(kgrec(root, "--json", "model", "status").stdout)
+    status = json.loads(kgrec(*at(root), "--json", "model", "status").stdout)
     assert status["write_back"]["in_sync"] is True
     assert _store_versions(root) == {"users": {version}, "items": {version},
                                      "recommended": {version}}  # fmt: skip
 
 
-def test_model_promote_checks_files_and_writes_back(trained):
+def test_model_promote_checks_files_and_writes_back(trained, kgrec, error_line):
     root, result = trained
     first = result["version"]
     # a second version that the gate refuses (--tolerance -1): stored, not live
-    second = kgrec(root, "--json", "train", "--epochs", "1", "--device", "cpu",
+    second = kgrec(*at(root), "--json", "train", "--epochs", "1", "--device", "cpu",
                    "--tolerance", "-1")  # fmt: skip
     assert second.returncode == 3, second.stderr
     other = json.loads(second.stdout)["version"]
-    listing = json.loads(kgrec(root, "--json", "model", "list").stdout)
+    listing = json.loads(kgrec(*at(root), "--json", "model", "list").stdout)
     assert [(v["version"], v["live"]) for v in listing][-2:] == [(first, True), (other, False)]
     try:
-        out = kgrec(root, "--quiet", "model", "promote", other)
+        out = kgrec(*at(root), "--quiet", "model", "promote", other)
         assert out.returncode == 0, out.stderr
         assert out.stdout.startswith(f"promoted {other} (was {first}); wrote back 60 users")
         assert (root / "models" / "live").resolve().name == other
         assert _store_versions(root) == {"users": {other}, "items": {other},
                                          "recommended": {other}}  # fmt: skip
-        unknown = _one_error_line(kgrec(root, "model", "promote", "19990101"))
+        unknown = error_line(kgrec(*at(root), "model", "promote", "19990101"))
         assert "no version '19990101'" in unknown and "kgrec model list" in unknown
         damaged = root / "models" / "versions" / first / "embeddings.pt"
         saved = damaged.read_bytes()
         damaged.write_bytes(b"")
         try:
-            line = _one_error_line(kgrec(root, "model", "promote", first))
+            line = error_line(kgrec(*at(root), "model", "promote", first))
             assert f"model file {damaged} is corrupt" in line
             assert (root / "models" / "live").resolve().name == other  # unchanged
         finally:
             damaged.write_bytes(saved)
     finally:
-        back = kgrec(root, "--quiet", "model", "promote", first.rsplit("-", 1)[0])  # a prefix
+        back = kgrec(*at(root), "--quiet", "model", "promote", first.rsplit("-", 1)[0])  # a prefix
         assert back.returncode == 0, back.stderr
     assert (root / "models" / "live").resolve().name == first
     assert _store_versions(root)["recommended"] == {first}
 
 
-def test_train_on_an_empty_store_is_one_line(tmp_path):
+def test_train_on_an_empty_store_is_one_line(tmp_path, kgrec, error_line):
     from kgrec.kg import open_store
 
     try:
         open_store(str(tmp_path / "store"), create=True).close()
     except TypeError:  # a store that opening creates
         open_store(str(tmp_path / "store")).close()
-    out = kgrec(tmp_path, "--quiet", "train", "--epochs", "1")
-    line = _one_error_line(out)
+    out = kgrec(*at(tmp_path), "--quiet", "train", "--epochs", "1")
+    line = error_line(out)
     assert line.startswith(f"error: the store {tmp_path / 'store'} holds 0 interactions; "
                            "ingest data first")  # fmt: skip
     assert not (tmp_path / "models" / "live").exists()
 
 
-def test_train_with_too_few_interactions_to_split_is_one_line(tmp_path, cache_dir):
+def test_train_with_too_few_interactions_to_split_is_one_line(
+    tmp_path, cache_dir, kgrec, error_line
+):
     ratings = tmp_path / "few.csv"
     ratings.write_text("user_id,item_id,rating,ts\na,x,4,1\na,y,3,2\nb,x,5,3\nb,z,2,4\n")
-    ingest = kgrec(tmp_path, "--quiet", "ingest", "csv", str(ratings), "--rating-col", "rating",
-                   "--ts-col", "ts")  # fmt: skip
+    ingest = kgrec(*at(tmp_path), "--quiet", "ingest", "csv", str(ratings),
+                   "--rating-col", "rating", "--ts-col", "ts")  # fmt: skip
     assert ingest.returncode == 0, ingest.stderr
-    line = _one_error_line(kgrec(tmp_path, "--quiet", "train", "--epochs", "1"))
+    line = error_line(kgrec(*at(tmp_path), "--quiet", "train", "--epochs", "1"))
     assert line.startswith("error: too few interactions to split: 4 interactions of 2 users")
     assert "ingest more interactions or try --split random" in line

@@ -1,36 +1,15 @@
 """`kgrec ingest` options of the readers: --rating-range, --id-prefix, the rejects folder,
-impossible synthetic sizes (one line, no traceback) and the duplicate-merge summary."""
+impossible synthetic sizes (one line, no traceback, exit 2) and the duplicate-merge summary."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 MOVIES = "movieId,title,genres\n1,One (1990),Drama\n2,Two (1991),Comedy\n"
 RATINGS = "userId,movieId,rating,timestamp\n1,1,4.0,100\n1,2,3.0,101\n1,1,2.0,50\n2,2,8,7\n"
-
-
-def kgrec(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kgrec.cli.main", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ},
-    )
-
-
-def one_error_line(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
 
 
 @pytest.fixture
@@ -54,14 +33,18 @@ def ml(tmp_path: Path) -> Path:
     ],
     ids=["items", "users", "interactions", "tags", "seed", "prefix"],
 )
-def test_impossible_synthetic_sizes_are_one_line(tmp_path: Path, args, words) -> None:
+def test_impossible_synthetic_sizes_are_usage_errors(
+    tmp_path: Path, args, words, kgrec, error_line
+) -> None:
     store = tmp_path / "store"
-    line = one_error_line(kgrec("--store", str(store), "ingest", "synthetic", *args))
+    line = error_line(kgrec("--store", str(store), "ingest", "synthetic", *args), 2)
     assert words in line
     assert not store.exists()
 
 
-def test_rejects_in_a_missing_folder_fails_before_reading(tmp_path: Path, ml: Path) -> None:
+def test_rejects_in_a_missing_folder_fails_before_reading(
+    tmp_path: Path, ml: Path, kgrec, error_line
+) -> None:
     store = tmp_path / "store"
     target = tmp_path / "nope" / "rejects.csv"
     result = kgrec(
@@ -74,7 +57,7 @@ def test_rejects_in_a_missing_folder_fails_before_reading(tmp_path: Path, ml: Pa
         "--rejects",
         str(target),
     )
-    line = one_error_line(result)
+    line = error_line(result, 2)
     assert str(target) in line and f"mkdir -p {target.parent}" in line
     assert not store.exists() and not target.parent.exists()
     folder = tmp_path / "folder"
@@ -89,34 +72,38 @@ def test_rejects_in_a_missing_folder_fails_before_reading(tmp_path: Path, ml: Pa
         "--rejects",
         str(folder),
     )
-    assert "names a folder" in one_error_line(result)
+    assert "names a folder" in error_line(result, 2)
 
 
 @pytest.mark.parametrize("value", ["1", "a,b", "5,1", "0,inf", "1,2,3"])
-def test_bad_rating_range_is_one_line(tmp_path: Path, ml: Path, value: str) -> None:
+def test_bad_rating_range_is_a_usage_error(
+    tmp_path: Path, ml: Path, value: str, kgrec, error_line
+) -> None:
     result = kgrec(
         "--store", str(tmp_path / "s"), "ingest", "movielens", str(ml), f"--rating-range={value}"
     )
-    assert "rating" in one_error_line(result)
+    assert "rating" in error_line(result, 2)
 
 
-def test_rating_out_of_movielens_scale_names_the_option(tmp_path: Path, ml: Path) -> None:
-    line = one_error_line(kgrec("--store", str(tmp_path / "s"), "ingest", "movielens", str(ml)))
+def test_rating_out_of_movielens_scale_names_the_option(
+    tmp_path: Path, ml: Path, kgrec, error_line
+) -> None:
+    line = error_line(kgrec("--store", str(tmp_path / "s"), "ingest", "movielens", str(ml)))
     assert "ratings.csv, line 5, field 'rating'" in line and "--rating-range" in line
 
 
-def test_lightgcn_refuses_a_rating_range(tmp_path: Path) -> None:
+def test_lightgcn_refuses_a_rating_range(tmp_path: Path, kgrec, error_line) -> None:
     root = tmp_path / "lg"
     root.mkdir()
     (root / "train.txt").write_text("0 1 2\n")
     result = kgrec(
         "--store", str(tmp_path / "s"), "ingest", "lightgcn", str(root), "--rating-range", "1,5"
     )
-    assert "no ratings" in one_error_line(result)
+    assert "no ratings" in error_line(result, 2)
 
 
 def test_summary_reports_merged_duplicates_and_prefixed_ids(
-    tmp_path: Path, ml: Path, cache_dir
+    tmp_path: Path, ml: Path, cache_dir, kgrec
 ) -> None:
     store = tmp_path / "store"
     result = kgrec(
