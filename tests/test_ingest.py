@@ -157,3 +157,38 @@ def test_killed_ingest_then_rerun_equals_an_uninterrupted_one(tmp_path, cache_di
     with open_store(store_uri) as a, open_store(str(reference)) as b:
         assert counts(a) == counts(b)
         assert fingerprint(a) == fingerprint(b)
+
+
+def test_ingest_dataset_writes_the_rejects_then_the_rows(tmp_path, cache_dir, store_uri):
+    from kgrec.app.ingest import ingest_dataset, read_movielens, rejects_file
+    from kgrec.core.settings import Settings
+
+    source = tmp_path / "ml"
+    source.mkdir()
+    (source / "movies.csv").write_text("movieId,title,genres\n1,One (1990),Drama\n2,Two,Comedy\n")
+    (source / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n1,1,4.0,10\n1,2,bad,11\n2,2,3.0,12\n"
+    )
+    target = rejects_file(tmp_path / "rejects.csv", source, skip_bad=True)
+    dataset = read_movielens(source, skip_bad=True)
+    settings = Settings.resolve(store=store_uri, cache_dir=cache_dir)
+    summary = ingest_dataset(settings, dataset, target)
+    assert summary["store"] == settings.store and summary["rejects_file"] == str(target)
+    assert summary["rejects"] == len(dataset.rejects) == 1
+    assert len(target.read_text().splitlines()) == 1 + len(dataset.rejects)
+    with open_store(settings.store) as store:
+        assert counts(store)["interactions"] == len(dataset.interactions) == 2
+
+
+def test_rejects_file_is_checked_before_reading(tmp_path, monkeypatch):
+    from kgrec.app.ingest import rejects_file
+    from kgrec.core.errors import InvalidParameter
+
+    source = tmp_path / "ratings.csv"
+    assert rejects_file(None, source, skip_bad=False) is None
+    monkeypatch.chdir(tmp_path)
+    assert rejects_file(None, source, skip_bad=True) == tmp_path / "ratings.csv.rejects.csv"
+    with pytest.raises(InvalidParameter, match="does not exist"):
+        rejects_file(tmp_path / "nope" / "r.csv", source, skip_bad=True)
+    with pytest.raises(InvalidParameter, match="names a folder"):
+        rejects_file(tmp_path, source, skip_bad=True)

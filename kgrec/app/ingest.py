@@ -2,19 +2,29 @@
 
 Nothing is written before the whole dataset has been read and validated, so bad input
 never leaves a half-written graph; a crash mid-write is repaired by running it again.
+
+The readers are re-exported here, so the command line reaches every step of an ingest
+through this module: read (:func:`read_movielens`, :func:`read_lightgcn`, :func:`read_table`,
+:func:`generate_synthetic`), check the rejects file (:func:`rejects_file`), and write
+(:func:`ingest_dataset`, or :func:`ingest` on an open store).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from kgrec.core.dataset import Dataset
+from kgrec.core.errors import DatasetError, InvalidParameter
+from kgrec.core.settings import Settings
 from kgrec.kg.schema import ensure_schema
 from kgrec.kg.store import GraphStore
 from kgrec.kg.vector import write_vectors
@@ -27,7 +37,22 @@ from kgrec.kg.writer import (
     records,
 )
 from kgrec.loaders.embeddings import TextEmbedder
+from kgrec.loaders.lightgcn import read_lightgcn
+from kgrec.loaders.movielens import read_movielens
+from kgrec.loaders.synthetic import generate_synthetic
+from kgrec.loaders.tabular import read_table
 from kgrec.loaders.text import item_texts, tag_texts, text_hash
+
+__all__ = [
+    "IngestReport",
+    "generate_synthetic",
+    "ingest",
+    "ingest_dataset",
+    "read_lightgcn",
+    "read_movielens",
+    "read_table",
+    "rejects_file",
+]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +114,75 @@ class IngestReport:
                 for name, s in self.steps.items()
             },
         }
+
+
+def rejects_file(given: Path | None, source: Path, skip_bad: bool) -> Path | None:
+    """Where ``skip_bad`` writes the rejected rows (None without it): ``given``, else
+    ``<input name>.rejects.csv`` in the working directory (an input folder such as a shared
+    dataset may be read-only). Call it before reading: the folder must exist and be writable.
+
+    Raises:
+        InvalidParameter: the file cannot be written there.
+    """
+    if not skip_bad:
+        return None
+    path = given if given is not None else Path.cwd() / f"{source.name}.rejects.csv"
+    folder = path.parent
+    if path.is_dir():
+        raise InvalidParameter("--rejects names a folder; give a file name in it", path)
+    if not folder.is_dir():
+        raise InvalidParameter(
+            f"the --rejects folder {folder} does not exist; create it (mkdir -p {folder}) "
+            "or pass another --rejects file",
+            path,
+        )
+    if not os.access(folder, os.W_OK):
+        raise InvalidParameter(
+            f"the --rejects folder {folder} is not writable; pass another --rejects file", path
+        )
+    return path
+
+
+def ingest_dataset(
+    settings: Settings,
+    dataset: Dataset,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+    show_progress: bool = False,
+) -> dict[str, Any]:
+    """The ``kgrec ingest`` job: write the rejected rows of ``dataset`` to ``rejects_path``,
+    then ``dataset`` into the configured store (created when missing) with the configured
+    embedding model and cache.
+
+    Returns:
+        :meth:`IngestReport.as_dict` with ``store``, ``duplicates_merged`` and, when rows
+        were rejected and written, ``rejects_file``.
+
+    Raises:
+        DatasetError: the rejects file cannot be written (and what :func:`ingest` raises).
+    """
+    from kgrec.kg import open_store
+
+    if len(dataset.rejects) and rejects_path is not None:
+        try:
+            dataset.rejects.to_csv(rejects_path, index=False)
+        except OSError as exc:
+            raise DatasetError(
+                f"cannot write the rejects file: {exc.strerror}; pass another --rejects file",
+                rejects_path,
+            ) from None
+    embedder = TextEmbedder(settings.embedding_model, cache_dir=settings.cache_dir)
+    try:
+        with open_store(settings.store, settings.graph, create=True) as store:
+            report = ingest(dataset, store, embedder, progress, show_progress)
+    finally:
+        embedder.close()
+    summary = report.as_dict()
+    summary["store"] = settings.store
+    summary["duplicates_merged"] = dataset.duplicates_merged
+    if rejects_path is not None and len(dataset.rejects):
+        summary["rejects_file"] = str(rejects_path)
+    return summary
 
 
 def _stale(state: list[dict], key: str, hashes: pd.Series) -> np.ndarray:

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from kgrec.cli.context import CliContext, get, table
+from kgrec.core.errors import KgrecError
 from kgrec.core.settings import Settings, data_home
 
 
@@ -28,11 +29,10 @@ def demo(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
 ) -> None:
     """Generate a synthetic world, ingest it, train, and explain recommendations."""
+    from kgrec.app.ingest import generate_synthetic, ingest_dataset
     from kgrec.app.recommender import Recommender
     from kgrec.app.training import train
-    from kgrec.cli.ingest import run_ingest
     from kgrec.explain.html import render_explanation_html
-    from kgrec.loaders.synthetic import generate_synthetic
 
     parent = get(ctx)
     directory = directory or data_home() / "demo"
@@ -44,7 +44,8 @@ def demo(
     cli.info(f"1/4 generating a synthetic world and ingesting it into {directory / 'store'}")
     dataset = generate_synthetic(num_users=users, num_items=items, num_tags=30,
                                  num_interactions=interactions, seed=seed)  # fmt: skip
-    summary = run_ingest(cli, dataset, emit=False)
+    summary = ingest_dataset(cli.settings, dataset, progress=cli.progress(),
+                             show_progress=cli.show_progress)  # fmt: skip
     cli.info(
         f"    {summary['steps']['merge_interactions']['rows']:,} interactions, "
         f"{summary['texts_embedded']} texts embedded in {summary['seconds']:.1f} s"
@@ -55,8 +56,6 @@ def demo(
         result, _ = train(store, cli.settings.model_dir, epochs=epochs, seed=seed,
                           show_progress=cli.show_progress)  # fmt: skip
     if result.error:
-        from kgrec.core.errors import KgrecError
-
         raise KgrecError(f"training failed: {result.error}")
     metrics = {k: result.metrics[k] for k in ("recall@20", "ndcg@20") if k in result.metrics}
     state = "is live" if result.promoted else "was not promoted (the live model is better)"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from kgrec.cli.context import CliContext, get
-from kgrec.core.dataset import Dataset
-from kgrec.core.errors import InvalidParameter, KgrecError
-from kgrec.loaders.validate import check_rating_range
+from kgrec.core.errors import InvalidParameter
 
 app = typer.Typer(help="Load a dataset into the graph store.", no_args_is_help=True)
 
@@ -30,10 +28,10 @@ ID_PREFIX = typer.Option(
 )
 
 
-def _reader_options(rating_range: str | None, id_prefix: str) -> dict:
+def _reader_options(rating_range: str | None, id_prefix: str) -> dict[str, Any]:
     """Reader keyword arguments from ``--rating-range`` and ``--id-prefix``; a reader's own
-    default range applies when ``--rating-range`` is not given."""
-    options: dict = {"id_prefix": id_prefix}
+    default range applies when ``--rating-range`` is not given (the reader checks the range)."""
+    options: dict[str, Any] = {"id_prefix": id_prefix}
     if rating_range is None:
         return options
     text = rating_range.strip()
@@ -46,85 +44,40 @@ def _reader_options(rating_range: str | None, id_prefix: str) -> dict:
         raise InvalidParameter(
             f"--rating-range {rating_range!r} is not LOW,HIGH; write e.g. 0.5,5 or 'any'"
         ) from None
-    options["rating_range"] = check_rating_range((low, high))
+    options["rating_range"] = (low, high)
     return options
 
 
-def run_ingest(
-    cli: CliContext, dataset: Dataset, rejects_path: Path | None = None, emit: bool = True
-) -> dict:
-    """Write ``dataset`` through the configured store and embedding model; print a summary
-    (unless ``emit`` is false) and return it."""
-    from kgrec.app.ingest import ingest
-    from kgrec.loaders.embeddings import TextEmbedder
-
-    if len(dataset.rejects) and rejects_path is not None:
-        try:
-            dataset.rejects.to_csv(rejects_path, index=False)
-        except OSError as exc:
-            raise KgrecError(
-                f"cannot write the rejects file {rejects_path}: {exc.strerror}; "
-                "pass another --rejects file"
-            ) from None
-        cli.info(f"{len(dataset.rejects)} bad rows skipped, written to {rejects_path}")
-    embedder = TextEmbedder(cli.settings.embedding_model, cache_dir=cli.settings.cache_dir)
-    try:
-        with cli.store(create=True) as store:
-            report = ingest(
-                dataset, store, embedder, progress=cli.progress(), show_progress=cli.show_progress
-            )
-    finally:
-        embedder.close()
-    summary = report.as_dict()
-    summary["store"] = cli.settings.store
-    summary["duplicates_merged"] = dataset.duplicates_merged
-    if rejects_path is not None and len(dataset.rejects):
-        summary["rejects_file"] = str(rejects_path)
+def summary_text(summary: dict[str, Any]) -> str:
+    """An ingest summary (:func:`kgrec.app.ingest.ingest_dataset`) for a person."""
     lines = [
-        f"ingested {dataset.name} into {cli.settings.store} in {report.seconds:.1f} s",
-        f"  texts embedded: {report.texts_embedded}, vectors written: {report.embeddings_written}",
-        f"  nodes created/changed: {report.nodes_changed}, "
-        f"relationships created/changed: {report.relationships_changed}",
+        f"ingested {summary['dataset']} into {summary['store']} in {summary['seconds']:.1f} s",
+        f"  texts embedded: {summary['texts_embedded']}, "
+        f"vectors written: {summary['embeddings_written']}",
+        f"  nodes created/changed: {summary['nodes_changed']}, "
+        f"relationships created/changed: {summary['relationships_changed']}",
     ]
-    for name, step in report.steps.items():
+    for name, step in summary["steps"].items():
         lines.append(
-            f"  {name:<20} rows {step.rows:>9,}  created {step.created:>9,}  "
-            f"updated {step.updated:>9,}"
+            f"  {name:<20} rows {step['rows']:>9,}  created {step['created']:>9,}  "
+            f"updated {step['updated']:>9,}"
         )
-    if report.rejects:
-        lines.append(f"  rejected rows: {report.rejects}")
-    lines.append(f"  duplicate rows merged: {dataset.duplicates_merged}")
-    if emit:
-        cli.emit(summary, "\n".join(lines))
+    if summary["rejects"]:
+        lines.append(f"  rejected rows: {summary['rejects']}")
+    lines.append(f"  duplicate rows merged: {summary['duplicates_merged']}")
+    return "\n".join(lines)
+
+
+def run_ingest(cli: CliContext, dataset, rejects_path: Path | None = None) -> dict[str, Any]:
+    """Ingest ``dataset`` with the invocation's settings; print and return the summary."""
+    from kgrec.app.ingest import ingest_dataset
+
+    summary = ingest_dataset(cli.settings, dataset, rejects_path, progress=cli.progress(),
+                             show_progress=cli.show_progress)  # fmt: skip
+    if "rejects_file" in summary:
+        cli.info(f"{summary['rejects']} bad rows skipped, written to {summary['rejects_file']}")
+    cli.emit(summary, summary_text(summary))
     return summary
-
-
-def _rejects_path(given: Path | None, source: Path, skip_bad: bool) -> Path | None:
-    """The rejects file under ``--skip-bad`` (else None): as given, else ``<input
-    name>.rejects.csv`` in the working directory (input folders such as a shared dataset may
-    be read-only). Checked before anything is read or written: its folder must exist and be
-    writable.
-
-    Raises:
-        InvalidParameter: the file cannot be written there.
-    """
-    if not skip_bad:
-        return None
-    path = given if given is not None else Path.cwd() / f"{source.name}.rejects.csv"
-    folder = path.parent
-    if path.is_dir():
-        raise InvalidParameter("--rejects names a folder; give a file name in it", path)
-    if not folder.is_dir():
-        raise InvalidParameter(
-            f"the --rejects folder {folder} does not exist; create it (mkdir -p {folder}) "
-            "or pass another --rejects file",
-            path,
-        )
-    if not os.access(folder, os.W_OK):
-        raise InvalidParameter(
-            f"the --rejects folder {folder} is not writable; pass another --rejects file", path
-        )
-    return path
 
 
 @app.command("movielens")
@@ -137,11 +90,11 @@ def movielens(
     id_prefix: str = ID_PREFIX,
 ) -> None:
     """GroupLens MovieLens CSV layout (ml-latest-small and friends)."""
-    from kgrec.loaders.movielens import read_movielens
+    from kgrec.app.ingest import read_movielens, rejects_file
 
     cli = get(ctx)
     options = _reader_options(rating_range, id_prefix)
-    rejects_path = _rejects_path(rejects, path, skip_bad)
+    rejects_path = rejects_file(rejects, path, skip_bad)
     dataset = read_movielens(path, skip_bad=skip_bad, **options)
     run_ingest(cli, dataset, rejects_path)
 
@@ -156,11 +109,11 @@ def lightgcn(
     id_prefix: str = ID_PREFIX,
 ) -> None:
     """LightGCN / KGAT text layout (user item item ... per line; optional KG triples)."""
-    from kgrec.loaders.lightgcn import read_lightgcn
+    from kgrec.app.ingest import read_lightgcn, rejects_file
 
     cli = get(ctx)
     options = _reader_options(rating_range, id_prefix)
-    rejects_path = _rejects_path(rejects, path, skip_bad)
+    rejects_path = rejects_file(rejects, path, skip_bad)
     dataset = read_lightgcn(path, skip_bad=skip_bad, **options)
     run_ingest(cli, dataset, rejects_path)
 
@@ -180,7 +133,7 @@ def csv_(
     id_prefix: str = ID_PREFIX,
 ) -> None:
     """Generic CSV/Parquet interactions with a column mapping."""
-    from kgrec.loaders.tabular import read_table
+    from kgrec.app.ingest import read_table, rejects_file
 
     mapping = {"user_id": user_col, "item_id": item_col}
     if rating_col:
@@ -189,7 +142,7 @@ def csv_(
         mapping["ts"] = ts_col
     cli = get(ctx)
     options = _reader_options(rating_range, id_prefix)
-    rejects_path = _rejects_path(rejects, paths[0], skip_bad)
+    rejects_path = rejects_file(rejects, paths[0], skip_bad)
     dataset = read_table(paths, mapping, items=items, skip_bad=skip_bad, name="csv", **options)
     run_ingest(cli, dataset, rejects_path)
 
@@ -205,7 +158,7 @@ def synthetic(
     id_prefix: str = ID_PREFIX,
 ) -> None:
     """A synthetic world: power-law popularity, users with latent tag tastes, texts from tags."""
-    from kgrec.loaders.synthetic import generate_synthetic
+    from kgrec.app.ingest import generate_synthetic
 
     cli = get(ctx)
     dataset = generate_synthetic(
