@@ -1,6 +1,7 @@
 """``kgrec model``: the stored versions, the live one, and its write-back into the store.
 
-- ``kgrec model list``: every version with its Recall@20, which one is live, which are damaged.
+- ``kgrec model list``: every version: when it was trained, its model and headline metrics,
+  whether it is live, was promoted or was rejected (and why), which are damaged.
 - ``kgrec model status``: the live version, and whether the store holds its complete
   write-back (embeddings and RECOMMENDED edges of that version only).
 - ``kgrec model repair``: finish an interrupted or mismatched write-back of the live model.
@@ -11,6 +12,9 @@ model directory, an unknown version).
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
 
 import typer
 
@@ -38,16 +42,46 @@ def _write_back_line(wb: dict) -> str:
     return f"{state}; run `kgrec model repair`"
 
 
+HEADLINE_METRICS = ("val/recall@20", "recall@20", "ndcg@20")
+STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"  # the UTC time a version's name starts with
+
+
+def created(version: dict[str, Any]) -> str:
+    """When ``version`` was trained (UTC, ISO 8601): its ``created`` entry, else the time
+    stamp its name starts with; empty when neither is there."""
+    if version.get("created"):
+        return str(version["created"])
+    try:
+        stamp = datetime.strptime(version["version"].split("-", 1)[0], STAMP_FORMAT)
+    except ValueError:
+        return ""
+    return stamp.replace(tzinfo=UTC).isoformat(timespec="seconds")
+
+
+def decision(version: dict[str, Any]) -> str:
+    """What became of ``version``: damaged (and how), its recorded status and reason, else
+    ``live`` for the live one."""
+    if version.get("problem"):
+        return f"damaged: {version['problem']}"
+    status = version.get("status") or ("live" if version["live"] else "")
+    reason = version.get("reason")
+    return f"{status} ({reason})" if status and reason else str(status)
+
+
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
-    """Every stored version, oldest first; * marks the live one."""
+    """Every stored version, oldest first: when, model, metrics, live / promoted / rejected."""
     from kgrec.app.training import model_versions
 
     cli = get(ctx)
-    versions = model_versions(cli.settings.model_dir)
-    rows = [{"live": "*" if v["live"] else "", "version": v["version"], "model": v["model"] or "",
-             "val_recall@20": _fmt(v["val/recall@20"]), "recall@20": _fmt(v["recall@20"]),
-             "problem": v["problem"] or ""} for v in versions]  # fmt: skip
+    versions = [{**v, "created": created(v)} for v in model_versions(cli.settings.model_dir)]
+    rows = [
+        {"live": "*" if v["live"] else "", "version": v["version"], "created": v["created"],
+         "model": v["model"] or "",
+         **{name: _fmt(v.get(name)) for name in HEADLINE_METRICS},
+         "status": decision(v)}
+        for v in versions
+    ]  # fmt: skip
     cli.emit(versions, table(rows) if rows else f"no versions in {cli.settings.model_dir}")
 
 

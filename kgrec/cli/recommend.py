@@ -15,32 +15,49 @@ def _open(cli: CliContext):
     return Recommender.open(cli.settings.store, cli.settings.model_dir, cli.settings.graph)
 
 
+def _recommendations_text(recs, explain: bool) -> str:
+    text = table([r.to_dict() for r in recs], ["rank", "item_id", "title", "score"])
+    if not explain:
+        return text
+    lines = [text, ""]
+    for r in recs:
+        ex = r.explanation
+        shares = f" {ex.paths[0].shares_text()}" if ex.paths else ""
+        lines.append(f"{r.rank:>2}. {r.title}: {ex.sentence}{shares}".rstrip())
+    return "\n".join(lines)
+
+
 def recommend(
     ctx: typer.Context,
-    user: str = typer.Argument(..., help="User id."),
-    k: int = typer.Option(10, "--k", "-k", min=0, help="How many items."),
+    users: list[str] = typer.Argument(..., help="User ids (one or more)."),
+    k: int = typer.Option(10, "--k", "-k", min=0, help="How many items per user."),
     explain: bool = typer.Option(False, "--explain", help="Show the top path of each item."),
     tag: list[str] = typer.Option(None, "--tag", help="Only items with this tag (repeatable)."),
     include_seen: bool = typer.Option(False, "--include-seen", help="Keep items already seen."),
 ) -> None:
-    """Top-k items for USER from the live model (with --explain: why, as paths)."""
+    """Top-k items for each USER from the live model (with --explain: why, as paths).
+
+    With --json, one user gives ``{user_id, model_version, recommendations}``; several give
+    one object keyed by user id, each value that object.
+    """
     cli = get(ctx)
+    results = {}
     with _open(cli) as rec:
-        recs = rec.recommend(user, k=k, explain=explain or cli.json, tags=tag or None,
-                             exclude_seen=not include_seen)  # fmt: skip
+        for user in dict.fromkeys(users):
+            recs = rec.recommend(user, k=k, explain=explain or cli.json, tags=tag or None,
+                                 exclude_seen=not include_seen)  # fmt: skip
+            results[user] = {"user_id": user, "model_version": rec.version,
+                             "recommendations": recs}  # fmt: skip
     if cli.json:
-        cli.emit(recs.to_dicts())
+        payload = {user: {**r, "recommendations": r["recommendations"].to_dicts()}
+                   for user, r in results.items()}  # fmt: skip
+        cli.emit(payload[users[0]] if len(payload) == 1 else payload)
         return
-    rows = [r.to_dict() for r in recs]
-    text = table(rows, ["rank", "item_id", "title", "score"])
-    if explain:
-        lines = [text, ""]
-        for r in recs:
-            ex = r.explanation
-            shares = f" {ex.paths[0].shares_text()}" if ex.paths else ""
-            lines.append(f"{r.rank:>2}. {r.title}: {ex.sentence}{shares}".rstrip())
-        text = "\n".join(lines)
-    cli.emit(None, text)
+    texts = [_recommendations_text(r["recommendations"], explain) for r in results.values()]
+    if len(results) > 1:
+        texts = [f"user {user} (model {r['model_version']})\n{text}"
+                 for (user, r), text in zip(results.items(), texts, strict=True)]  # fmt: skip
+    cli.emit(None, "\n\n".join(texts))
 
 
 def explain(

@@ -4,6 +4,7 @@ application run them, on a small synthetic world in a real embedded store."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -47,10 +48,12 @@ def test_train_with_bad_arguments_exits_2_and_keeps_live(trained, kgrec):
 
 
 def test_recommend_json_and_explain_html(trained, tmp_path, kgrec):
-    root, _ = trained
+    root, result = trained
     out = kgrec(*at(root), "--json", "recommend", "u1", "--k", "5")
     assert out.returncode == 0, out.stderr
-    recs = json.loads(out.stdout)
+    answer = json.loads(out.stdout)
+    assert answer["user_id"] == "u1" and answer["model_version"] == result["version"]
+    recs = answer["recommendations"]
     assert [r["rank"] for r in recs] == [1, 2, 3, 4, 5]
     item = recs[0]["item_id"]
     page = tmp_path / "why.html"
@@ -62,6 +65,24 @@ def test_recommend_json_and_explain_html(trained, tmp_path, kgrec):
     for path in explanation["paths"]:
         for node in path["nodes"]:
             assert f'data-id="{node["kind"]}:{node["id"]}"' in html
+
+
+def test_recommend_for_several_users_in_one_call(trained, kgrec):
+    root, result = trained
+    out = kgrec("recommend", "u3", "u1", "u2", "--k", "3", "--json", *at(root))
+    assert out.returncode == 0, out.stderr
+    answers = json.loads(out.stdout)
+    assert list(answers) == ["u3", "u1", "u2"]
+    for user, answer in answers.items():
+        assert answer["user_id"] == user and answer["model_version"] == result["version"]
+        assert [r["rank"] for r in answer["recommendations"]] == [1, 2, 3]
+    alone = json.loads(kgrec(*at(root), "--json", "recommend", "u1", "--k", "3").stdout)
+    assert answers["u1"] == alone
+    text = kgrec(*at(root), "recommend", "u1", "u2", "--k", "3")
+    assert text.returncode == 0, text.stderr
+    version = result["version"]
+    assert f"user u1 (model {version})" in text.stdout
+    assert f"user u2 (model {version})" in text.stdout
 
 
 def test_unknown_user_is_one_line(trained, kgrec):
@@ -126,8 +147,17 @@ def test_model_promote_checks_files_and_writes_back(trained, kgrec, error_line):
                    "--tolerance", "-1")  # fmt: skip
     assert second.returncode == 3, second.stderr
     other = json.loads(second.stdout)["version"]
-    listing = json.loads(kgrec(*at(root), "--json", "model", "list").stdout)
+    listing = json.loads(kgrec(*at(root), "model", "list", "--json").stdout)
     assert [(v["version"], v["live"]) for v in listing][-2:] == [(first, True), (other, False)]
+    text = kgrec(*at(root), "model", "list")
+    assert text.returncode == 0, text.stderr
+    rows = {line.split()[1] if line.startswith("*") else line.split()[0]: line
+            for line in text.stdout.splitlines()[2:]}  # fmt: skip
+    for version in (first, other):
+        stamp = datetime.strptime(version.split("-")[0], "%Y%m%dT%H%M%S%fZ")
+        assert stamp.strftime("%Y-%m-%dT%H:%M:%S") in rows[version]
+        assert version.rsplit("-", 1)[1] in rows[version]  # the model's name
+    assert rows[first].startswith("*") and not rows[other].startswith("*")
     try:
         out = kgrec(*at(root), "--quiet", "model", "promote", other)
         assert out.returncode == 0, out.stderr
