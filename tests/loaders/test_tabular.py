@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kgrec.core.errors import DatasetError
+from kgrec.core.errors import DatasetError, InvalidParameter
 from kgrec.loaders.tabular import read_table
 
 CSV = (
@@ -129,5 +129,5 @@ def test_bad_inputs(tmp_path: Path) -> None:
     odd.write_text("{}")
     with pytest.raises(DatasetError, match="unsupported file type"):
         read_table(odd, MAPPING)
-    with pytest.raises(ValueError, match="item_id"):
+    with pytest.raises(InvalidParameter, match="item_id"):
         read_table(odd, {"user_id": "who"})
