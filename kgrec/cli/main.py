@@ -11,7 +11,18 @@ import sys
 
 import typer
 
-from kgrec.cli import bench, demo, ingest, model, query, recommend, stats, store, train
+from kgrec.cli import (
+    bench,
+    cypher,
+    demo,
+    ingest,
+    model,
+    query,
+    recommend,
+    stats,
+    store,
+    train,
+)
 from kgrec.cli.context import CliContext, get
 from kgrec.cli.options import GlobalOptionsGroup
 from kgrec.core.errors import InvalidParameter, KgrecError
@@ -39,6 +50,7 @@ app.command("train")(train.train)
 app.command("recommend")(recommend.recommend)
 app.command("explain")(recommend.explain)
 app.command("query")(query.query)
+app.command("cypher")(cypher.cypher)
 app.command("demo")(demo.demo)
 
 

@@ -41,22 +41,19 @@ def recommend(
     one object keyed by user id, each value that object.
     """
     cli = get(ctx)
-    results = {}
     with _open(cli) as rec:
-        for user in dict.fromkeys(users):
-            recs = rec.recommend(user, k=k, explain=explain or cli.json, tags=tag or None,
-                                 exclude_seen=not include_seen)  # fmt: skip
-            results[user] = {"user_id": user, "model_version": rec.version,
-                             "recommendations": recs}  # fmt: skip
+        results = rec.recommend_many(list(dict.fromkeys(users)), k=k, explain=explain or cli.json,
+                                     exclude_seen=not include_seen, tags=tag or None)  # fmt: skip
     if cli.json:
-        payload = {user: {**r, "recommendations": r["recommendations"].to_dicts()}
-                   for user, r in results.items()}  # fmt: skip
+        payload = {user: {"user_id": user, "model_version": recs.model_version,
+                          "recommendations": recs.to_dicts()}
+                   for user, recs in results.items()}  # fmt: skip
         cli.emit(payload[users[0]] if len(payload) == 1 else payload)
         return
-    texts = [_recommendations_text(r["recommendations"], explain) for r in results.values()]
+    texts = [_recommendations_text(recs, explain) for recs in results.values()]
     if len(results) > 1:
-        texts = [f"user {user} (model {r['model_version']})\n{text}"
-                 for (user, r), text in zip(results.items(), texts, strict=True)]  # fmt: skip
+        texts = [f"user {user} (model {recs.model_version})\n{text}"
+                 for (user, recs), text in zip(results.items(), texts, strict=True)]  # fmt: skip
     cli.emit(None, "\n\n".join(texts))
 
 
