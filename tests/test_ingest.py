@@ -13,7 +13,7 @@ import pytest
 
 from kgrec.app.ingest import ingest
 from kgrec.kg import open_store
-from kgrec.kg.writer import WRITES
+from kgrec.kg.writer import READS
 
 FINGERPRINT = """
 MATCH (u:User)-[e:INTERACTED]->(i:Item)
@@ -23,7 +23,7 @@ ORDER BY u, i
 
 
 def counts(store) -> dict[str, int]:
-    return store.run(WRITES.get("count_graph").text)[0]
+    return store.run(READS.get("count_graph").text)[0]
 
 
 def fingerprint(store) -> str:

@@ -352,7 +352,7 @@ def _warn_about_other_datasets(store: GraphStore, dataset: Dataset) -> None:
 
 
 def writer_query(name: str) -> str:
-    """The text of a read statement of the write catalogue."""
-    from kgrec.kg.writer import WRITES
+    """The text of one of the store's read statements that ingestion uses."""
+    from kgrec.kg.writer import READS
 
-    return WRITES.get(name).text
+    return READS.get(name).text
