@@ -35,7 +35,8 @@ USAGE_ERRORS: tuple[type[KgrecError], ...] = (InvalidParameter,)
 app = typer.Typer(
     name="kgrec",
     cls=GlobalOptionsGroup,
-    help="Knowledge-graph recommendations with path explanations.",
+    help="Knowledge-graph recommendations with path explanations.\n\n"
+    "The options below go before or after the command: kgrec stats --json.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
