@@ -25,12 +25,12 @@ from kgrec.cli import (
 )
 from kgrec.cli.context import CliContext, get
 from kgrec.cli.options import GlobalOptionsGroup
-from kgrec.core.errors import InvalidParameter, KgrecError
+from kgrec.core.errors import InvalidParameter, KgrecError, UnknownModel
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-USAGE_ERRORS: tuple[type[KgrecError], ...] = (InvalidParameter,)
+USAGE_ERRORS: tuple[type[KgrecError], ...] = (InvalidParameter, UnknownModel)
 
 app = typer.Typer(
     name="kgrec",
@@ -89,7 +89,7 @@ def options(
 
 
 def exit_code(error: KgrecError) -> int:
-    """2 for an impossible argument, 1 for every other error."""
+    """2 for an impossible argument (an unknown model name too), 1 for every other error."""
     return EXIT_USAGE if isinstance(error, USAGE_ERRORS) else EXIT_ERROR
 
 

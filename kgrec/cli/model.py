@@ -13,7 +13,6 @@ model directory, an unknown version).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -43,29 +42,15 @@ def _write_back_line(wb: dict) -> str:
 
 
 HEADLINE_METRICS = ("val/recall@20", "recall@20", "ndcg@20")
-STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"  # the UTC time a version's name starts with
-
-
-def created(version: dict[str, Any]) -> str:
-    """When ``version`` was trained (UTC, ISO 8601): its ``created`` entry, else the time
-    stamp its name starts with; empty when neither is there."""
-    if version.get("created"):
-        return str(version["created"])
-    try:
-        stamp = datetime.strptime(version["version"].split("-", 1)[0], STAMP_FORMAT)
-    except ValueError:
-        return ""
-    return stamp.replace(tzinfo=UTC).isoformat(timespec="seconds")
 
 
 def decision(version: dict[str, Any]) -> str:
-    """What became of ``version``: damaged (and how), its recorded status and reason, else
-    ``live`` for the live one."""
-    if version.get("problem"):
+    """What became of ``version``: damaged (and how), else its status and, for a rejected
+    one, why."""
+    if version["problem"]:
         return f"damaged: {version['problem']}"
-    status = version.get("status") or ("live" if version["live"] else "")
-    reason = version.get("reason")
-    return f"{status} ({reason})" if status and reason else str(status)
+    reason = version["reason"]
+    return f"{version['status']} ({reason})" if reason else version["status"]
 
 
 @app.command("list")
@@ -74,11 +59,11 @@ def list_(ctx: typer.Context) -> None:
     from kgrec.app.training import model_versions
 
     cli = get(ctx)
-    versions = [{**v, "created": created(v)} for v in model_versions(cli.settings.model_dir)]
+    versions = model_versions(cli.settings.model_dir)
     rows = [
         {"live": "*" if v["live"] else "", "version": v["version"], "created": v["created"],
          "model": v["model"] or "",
-         **{name: _fmt(v.get(name)) for name in HEADLINE_METRICS},
+         **{name: _fmt(v[name]) for name in HEADLINE_METRICS},
          "status": decision(v)}
         for v in versions
     ]  # fmt: skip

@@ -4,7 +4,6 @@ application run them, on a small synthetic world in a real embedded store."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import pytest
 
@@ -159,9 +158,11 @@ def test_model_promote_checks_files_and_writes_back(trained, kgrec, error_line):
     rows = {line.split()[1] if line.startswith("*") else line.split()[0]: line
             for line in text.stdout.splitlines()[2:]}  # fmt: skip
     for version in (first, other):
-        stamp = datetime.strptime(version.split("-")[0], "%Y%m%dT%H%M%S%fZ")
-        assert stamp.strftime("%Y-%m-%dT%H:%M:%S") in rows[version]
-        assert version.rsplit("-", 1)[1] in rows[version]  # the model's name
+        entry = next(v for v in listing if v["version"] == version)
+        assert entry["created"] in rows[version] and entry["model"] in rows[version]
+        assert f"{entry['recall@20']:.4f}" in rows[version]
+    assert rows[first].rstrip().endswith(" live")
+    assert "rejected (" in rows[other]  # the gate refused it, and the row says why
     assert rows[first].startswith("*") and not rows[other].startswith("*")
     try:
         out = kgrec(*at(root), "--quiet", "model", "promote", other)
