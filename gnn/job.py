@@ -76,11 +76,6 @@ class JobResult:
         """:data:`EXIT_PROMOTED` or :data:`EXIT_REGRESSED` (for a scheduler)."""
         return EXIT_PROMOTED if self.promoted else EXIT_REGRESSED
 
-    @property
-    def error(self) -> None:
-        """Always None: a job that fails raises. Kept for callers that still read it."""
-        return None
-
 
 def run_job(
     tensors: GraphTensors,

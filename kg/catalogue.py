@@ -21,7 +21,6 @@ The store's own statements (``kg/cypher/``) form two catalogues by mode, :data:`
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -166,28 +165,18 @@ class Catalogue:
             QueryNotFound: no such statement; the message lists the available names.
         """
         if name not in self.names():
+            files = _files(self.package, self.folder)
+            if self.mode is not None and name in files:
+                raise QueryNotFound(
+                    f"{name!r} is a {files[name].mode.value} statement, not a "
+                    f"{self.mode.value} one: get it with statement(name)"
+                )
             raise QueryNotFound(f"unknown query {name!r}; available: {', '.join(self.names())}")
         return _files(self.package, self.folder)[name]
 
     def all(self) -> list[CypherQuery]:
         """Every statement, by name."""
         return [self.get(n) for n in self.names()]
-
-
-class _WriteCatalogue(Catalogue):
-    """The write statements; still hands out a read statement by its name, with a warning,
-    for callers written before the catalogue was split by mode."""
-
-    def get(self, name: str) -> CypherQuery:
-        if self.mode is not None and name not in self.names() and name in READS.names():
-            warnings.warn(
-                f"{name!r} is a read statement: get it from kgrec.kg.catalogue.READS "
-                "(or statement(name)), not WRITES",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            return READS.get(name)
-        return super().get(name)
 
 
 def _root(package: str, folder: str) -> Traversable:
@@ -209,10 +198,9 @@ def _files(package: str, folder: str) -> dict[str, CypherQuery]:
     return out
 
 
-#: The store's read statements (exports, counts, state lookups).
 READS = Catalogue("kgrec.kg", "cypher", Mode.READ)
 #: The store's write statements (batched merges, embeddings, recommendations, state).
-WRITES: Catalogue = _WriteCatalogue("kgrec.kg", "cypher", Mode.WRITE)
+WRITES = Catalogue("kgrec.kg", "cypher", Mode.WRITE)
 
 
 def statement(name: str) -> CypherQuery:

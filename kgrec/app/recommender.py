@@ -31,7 +31,7 @@ from kgrec.kg.store import GraphStore
 from kgrec.queries.runner import run_query
 
 if TYPE_CHECKING:
-    from kgrec.gnn.module import EmbeddingModel
+    from kgrec.gnn.model import EmbeddingModel
 
 log = logging.getLogger(__name__)
 

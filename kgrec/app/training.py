@@ -36,7 +36,7 @@ from kgrec.gnn.train import TrainConfig
 from kgrec.kg.export import export_graph
 from kgrec.kg.store import GraphStore
 from kgrec.kg.vector import settle_vector_index, write_vectors
-from kgrec.kg.writer import VECTOR_BATCH_SIZE, WRITES, BatchWriter, render
+from kgrec.kg.writer import VECTOR_BATCH_SIZE, BatchWriter, run_statement
 
 if TYPE_CHECKING:
     from kgrec.gnn.data import GraphTensors
@@ -117,19 +117,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _statement(store: GraphStore, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    query = WRITES.get(name)
-    text = render(query, store)
-    if query.mode == "read":
-        return store.run(text, params)
-    return store.write(text, params)[0]
-
-
 def _clear_stale(store: GraphStore, name: str, version: str) -> int:
     """Run a ``LIMIT``-ed clearing statement until it clears nothing more; returns the total."""
     total = 0
     while True:
-        rows = _statement(store, name, {"model_version": version, "limit": CLEAR_BATCH})
+        rows = run_statement(store, name, {"model_version": version, "limit": CLEAR_BATCH})
         cleared = int(rows[0]["cleared"]) if rows else 0
         total += cleared
         if cleared < CLEAR_BATCH:
@@ -172,7 +164,7 @@ def write_back(
     users = live.user_embeddings.numpy().astype(np.float32)
     items = live.item_embeddings.numpy().astype(np.float32)
     user_ids, item_ids = live.id_maps["users"], live.id_maps["items"]
-    _statement(store, "write_back_started",
+    run_statement(store, "write_back_started",
                {"key": STATE_KEY, "model_version": version, "started": _now(), "k": k})  # fmt: skip
     writer = BatchWriter(store, progress)
     fixed = {"model_version": version}
@@ -200,7 +192,7 @@ def write_back(
     summary = {"version": version, "users": len(user_ids), "items": len(item_ids),
                "recommendations": written, "cleared_embeddings": cleared_embeddings,
                "cleared_recommendations": cleared_recommendations}  # fmt: skip
-    _statement(store, "write_back_finished", {
+    run_statement(store, "write_back_finished", {
         "key": STATE_KEY, "model_version": version, "finished": _now(), "users": len(user_ids),
         "items": len(item_ids), "recommendations": written,
     })  # fmt: skip
@@ -220,7 +212,7 @@ def write_back_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
     from kgrec.gnn.checkpoint import live_version
 
     live = live_version(model_dir)
-    rows = _statement(store, "write_back_state", {"key": STATE_KEY})
+    rows = run_statement(store, "write_back_state", {"key": STATE_KEY})
     state = rows[0] if rows else {}
     stored = state.get("version")
     complete = bool(state.get("complete")) if stored is not None else False

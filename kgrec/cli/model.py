@@ -6,6 +6,7 @@
   write-back (embeddings and RECOMMENDED edges of that version only).
 - ``kgrec model repair``: finish an interrupted or mismatched write-back of the live model.
 - ``kgrec model promote VERSION``: check every file of VERSION, make it live, write it back.
+- ``kgrec model prune --keep N``: delete all but the N newest versions (never the live one).
 
 Exit codes: 0 done, 1 error (one line on stderr: a damaged file, another job holding the
 model directory, an unknown version).
@@ -137,3 +138,17 @@ def promote(
     cli.emit(out, f"promoted {out['version']} (was {out['previous'] or 'none'}); wrote back "
                   f"{written['users']} users, {written['items']} items, "
                   f"{written['recommendations']} recommendations")  # fmt: skip
+
+
+@app.command("prune")
+def prune(
+    ctx: typer.Context,
+    keep: int = typer.Option(..., "--keep", min=1, help="How many of the newest versions stay."),
+) -> None:
+    """Delete all but the KEEP newest versions; the live one always stays."""
+    from kgrec.app.training import prune_versions
+
+    cli = get(ctx)
+    removed = prune_versions(cli.settings.model_dir, keep)
+    text = f"removed {len(removed)} version(s)" + (": " + ", ".join(removed) if removed else "")
+    cli.emit({"removed": removed, "kept": keep}, text)

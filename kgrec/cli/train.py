@@ -12,13 +12,17 @@ from kgrec.cli.context import get
 def train(
     ctx: typer.Context,
     model: str = typer.Option("lightgcn", "--model", help="lightgcn | graphsage | mf."),
-    epochs: int = typer.Option(200, "--epochs", min=1, help="Maximum epochs (early stopping)."),
-    split: str = typer.Option("temporal", "--split", help="temporal | random | fixed."),
-    tolerance: float = typer.Option(
-        0.01, "--tolerance", help="Promote unless val Recall@20 falls more than this below live."
+    epochs: int | None = typer.Option(
+        None, "--epochs", min=1, help="Maximum epochs, early stopping on validation [200]."
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    split: str | None = typer.Option(None, "--split", help="temporal | random | fixed [temporal]."),
+    tolerance: float | None = typer.Option(
+        None,
+        "--tolerance",
+        help="Promote unless val Recall@20 falls more than this below live [0.01].",
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed [0]."),
+    device: str | None = typer.Option(None, "--device", help="auto | cpu | cuda [auto]."),
     recommendations: int = typer.Option(
         20, "--recommendations", help="Top-k per user written to the store (0: none)."
     ),
@@ -28,6 +32,9 @@ def train(
     One train at a time per model directory (MODEL_DIR/.train.lock); an interrupted
     write-back of the live model is finished first.
 
+    Defaults in brackets are those of kgrec.app.training.TrainConfig (a model may override
+    some, e.g. GraphSAGE's learning rate); an option given here replaces them.
+
     Exit codes: 0 promoted, 3 not promoted (regressed; live model kept), 2 bad arguments,
     1 error (live model kept; also: another train holds the lock, no data to train on).
     """
@@ -35,9 +42,11 @@ def train(
 
     cli = get(ctx)
     with cli.store() as store:
+        given = {"epochs": epochs, "split": split, "tolerance": tolerance, "seed": seed,
+                 "device": device}  # fmt: skip
         result, written = run(
-            store, cli.settings.model_dir, model=model, epochs=epochs, split=split,
-            tolerance=tolerance, seed=seed, device=device, recommendations_k=recommendations,
+            store, cli.settings.model_dir, model=model, recommendations_k=recommendations,
+            **{k: v for k, v in given.items() if v is not None},
             show_progress=cli.show_progress, progress=cli.progress(),
         )  # fmt: skip
     payload = {
@@ -47,12 +56,9 @@ def train(
         "version": result.version_dir.name if result.version_dir else None,
         "live_val_recall@20": (result.live_metrics or {}).get("val/recall@20"),
         "written": written,
-        "error": result.error,
     }
     if cli.json:
         cli.emit(payload)
-    elif result.error:
-        typer.echo(f"error: {result.error}", err=True)
     else:
         keys = ["recall@10", "recall@20", "ndcg@10", "ndcg@20", "precision@20", "hit_rate@20",
                 "mrr@20", "coverage@20", "novelty@20", "diversity@20", "val/recall@20",

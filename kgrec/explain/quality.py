@@ -20,7 +20,7 @@ from kgrec.core.errors import KgrecError
 from kgrec.explain.types import Recommendations
 from kgrec.explain.weights import PathWeights
 from kgrec.gnn.lightgcn import LightGCN
-from kgrec.gnn.module import EmbeddingModel
+from kgrec.gnn.model import EmbeddingModel
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ def world(backend, store_pool, tmp_path_factory, embedder):
         models = tmp_path_factory.mktemp("rec-models")
         ingest(dataset, store, embedder)
         result, _ = train(store, models, epochs=6, seed=0, device="cpu")
-        assert result.promoted, result.error
+        assert result.promoted
         store.write("MERGE (:User {id: 'idle'})")
         return models
 

@@ -214,3 +214,26 @@ def test_train_with_too_few_interactions_to_split_is_one_line(
     line = error_line(kgrec(*at(tmp_path), "--quiet", "train", "--epochs", "1"))
     assert line.startswith("error: too few interactions to split: 4 interactions of 2 users")
     assert "ingest more interactions or try --split random" in line
+
+
+def test_model_prune_keeps_the_newest_and_the_live_one(tmp_path, kgrec):
+    made = kgrec(*at(tmp_path), "--quiet", "ingest", "synthetic", "--users", "30", "--items",
+                 "40", "--tags", "6", "--interactions", "500", "--seed", "5")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    versions = []
+    for tolerance in ("1", "-1", "-1"):  # the first is promoted, the next two are refused
+        run = kgrec(*at(tmp_path), "--json", "train", "--epochs", "1", "--device", "cpu",
+                    "--tolerance", tolerance)  # fmt: skip
+        assert run.returncode in (0, 3), run.stderr
+        versions.append(json.loads(run.stdout)["version"])
+    live = (tmp_path / "models" / "live").resolve().name
+    assert live == versions[0]
+    refused = kgrec(*at(tmp_path), "model", "prune", "--keep", "0")
+    assert refused.returncode == 2 and "--keep" in refused.stderr
+    out = kgrec(*at(tmp_path), "--json", "model", "prune", "--keep", "1")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["removed"] == [versions[1]]  # the newest and the live stay
+    left = [
+        v["version"] for v in json.loads(kgrec(*at(tmp_path), "model", "list", "--json").stdout)
+    ]
+    assert left == [versions[0], versions[2]]

@@ -32,9 +32,11 @@ def test_store_statements_split_by_mode():
     assert statement("merge_users").mode is Mode.WRITE
 
 
-def test_a_read_statement_asked_of_writes_still_comes_with_a_warning():
-    with pytest.warns(DeprecationWarning, match="READS"):
-        assert WRITES.get("count_graph") is READS.get("count_graph")
+def test_a_statement_asked_of_the_other_mode_is_refused_with_the_way_to_get_it():
+    with pytest.raises(QueryNotFound, match="read statement, not a write one"):
+        WRITES.get("count_graph")
+    with pytest.raises(QueryNotFound, match="write statement, not a read one"):
+        READS.get("merge_users")
 
 
 def test_unknown_name_lists_the_available_ones():
