@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ import pandas as pd
 from kgrec.kg.catalogue import READS, WRITES, CypherQuery, statement
 from kgrec.kg.store import GraphStore, Row, WriteCounters
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 __all__ = ["READS", "WRITES", "BatchWriter", "StepReport", "render", "run_statement"]
@@ -81,7 +82,7 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+def batches(rows: list[T], size: int) -> Iterator[list[T]]:
     """``rows`` in consecutive slices of at most ``size``."""
     for start in range(0, len(rows), size):
         yield rows[start : start + size]

@@ -14,6 +14,7 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,17 @@ __all__ = [
 #: default so that over-long values get a reason naming the limit that applies to them.
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
 _BAD_BYTES = re.compile("[\udc80-\udcff]")
+
+
+def _too_long(col: pd.Series, i: int) -> str:
+    return (
+        f"the field is {len(col.iat[i]):,} characters, over the CSV field limit of "
+        f'{CSV_FIELD_LIMIT:,} (CSV_FIELD_LIMIT); is a quote (") left open?'
+    )
+
+
+def _encoding_reason_at(col: pd.Series, i: int) -> str:
+    return encoding_reason(col.iat[i])
 
 
 def read_text(path: Path) -> tuple[str, bool]:
@@ -231,15 +243,12 @@ def read_csv_table(path: Path, required: Sequence[str], issues: Issues) -> Table
             table.flag(
                 (col.str.len() > CSV_FIELD_LIMIT).to_numpy(dtype=bool),
                 name,
-                lambda i, col=col: (
-                    f"the field is {len(col.iat[i]):,} characters, over the CSV field limit of "
-                    f'{CSV_FIELD_LIMIT:,} (CSV_FIELD_LIMIT); is a quote (") left open?'
-                ),
+                partial(_too_long, col),
             )
     for name, col in columns.items():
         if had_bad_bytes:
             mask = col.str.contains(_BAD_BYTES, regex=True).to_numpy(dtype=bool)
-            table.flag(mask, name, lambda i, col=col: encoding_reason(col.iat[i]))
+            table.flag(mask, name, partial(_encoding_reason_at, col))
             if mask.any():
                 columns[name] = col = col.where(~mask, "")
         if "\x00" in text:

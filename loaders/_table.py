@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,9 @@ class Issues:
         first = min(self.rows[since:], key=lambda r: (r["file"], r["line"]))
         reason = f"{first['reason']} (--skip-bad, or skip_bad=True in Python, skips bad rows)"
         reason = reason.replace("\r", "\\r").replace("\n", "\\n")  # one line, always
-        raise DatasetError(reason, first["file"], first["line"], first["field"])
+        raise DatasetError(
+            reason, cast(str, first["file"]), cast(int, first["line"]), cast(str, first["field"])
+        )
 
     def frame(self) -> pd.DataFrame:
         """The issues as a rejects frame sorted by file and line."""
@@ -161,7 +164,7 @@ class Table:
         mask = string_faults(flat, MAX_KEY_BYTES)
         if mask is not None:
             owner = np.repeat(np.arange(len(lists)), [len(tags) for tags in lists])
-            first = {}
+            first: dict[int, str] = {}
             for row, tag in zip(owner[mask], flat[mask], strict=True):
                 first.setdefault(int(row), tag)
             rows = np.zeros(len(lists), dtype=bool)

@@ -18,6 +18,7 @@ import numpy as np
 
 from kgrec.core.device import resolve_device
 from kgrec.core.files import private_dir
+from kgrec.core.settings import use_bundled_models_offline
 from kgrec.loaders.text import text_hash
 
 log = logging.getLogger(__name__)
@@ -114,8 +115,7 @@ class TextEmbedder:
 
     def _load(self):
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            use_bundled_models_offline()
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 

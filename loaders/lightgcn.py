@@ -108,15 +108,15 @@ def _parse(
         line = line.rstrip("\r")
         if not line.strip():
             continue
-        values = _int_tokens(path, lineno, line, names, issues)
-        if values is None:
+        tokens = _int_tokens(path, lineno, line, names, issues)
+        if tokens is None:
             continue
-        if width is not None and len(values) != width:
-            reason = f"expected {width} fields ({' '.join(names)}), found {len(values)}"
+        if width is not None and len(tokens) != width:
+            reason = f"expected {width} fields ({' '.join(names)}), found {len(tokens)}"
             issues.add(path, lineno, None, reason, line)
             continue
-        flat.extend(values)
-        counts.append(len(values))
+        flat.extend(tokens)
+        counts.append(len(tokens))
     return np.asarray(flat, dtype=np.int64), np.asarray(counts, dtype=np.int64)
 
 

@@ -19,16 +19,12 @@ def models(
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
 ) -> None:
     """Baselines vs models on one split: Recall@20, NDCG@20, coverage, train time."""
-    from kgrec.app.training import load_tensors
-    from kgrec.gnn.bench import compare, format_table
+    from kgrec.app.evaluation import compare_models
 
     cli = get(ctx)
     with cli.store() as store:
-        tensors = load_tensors(store)
-    frame = compare(tensors, split=split, epochs=epochs, seed=seed, device=device,
-                    show_progress=cli.show_progress)  # fmt: skip
-    rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    cli.emit(rows, format_table(frame))
+        rows, text = compare_models(store, split, epochs, seed, device, cli.show_progress)
+    cli.emit(rows, text)
 
 
 @app.command("explain")
@@ -39,15 +35,10 @@ def explain(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
 ) -> None:
     """Coverage, mean path length and faithfulness of explanations for the live model."""
-    from kgrec.app.recommender import Recommender
-    from kgrec.explain.quality import explanation_quality
+    from kgrec.app.evaluation import explanation_quality
 
     cli = get(ctx)
-    s = cli.settings
-    with Recommender.open(s.store, s.model_dir, s.graph) as rec:
-        report = explanation_quality(rec, num_users=users, k=k, seed=seed,
-                                     show_progress=cli.show_progress)  # fmt: skip
-    result = report.as_dict()
+    result = explanation_quality(cli.settings, users, k, seed, cli.show_progress)
     cli.emit(
         result,
         "\n".join(

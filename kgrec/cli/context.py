@@ -65,13 +65,10 @@ class CliContext:
             create: create the embedded store when its directory holds none (ingest);
                 reading commands leave it False, so a mistyped ``--store`` is an error.
         """
-        from kgrec.kg import open_store
+        from kgrec.app.store import opened
 
-        store = open_store(self.settings.store, self.settings.graph, create=create)
-        try:
+        with opened(self.settings, create=create) as store:
             yield store
-        finally:
-            store.close()
 
     def progress(self):
         """A ``(step, done, total)`` callback drawing one bar per step on stderr (rows/s).

@@ -31,7 +31,6 @@ def demo(
     from kgrec.app.ingest import generate_synthetic, ingest_dataset
     from kgrec.app.recommender import Recommender
     from kgrec.app.training import train
-    from kgrec.explain.html import render_explanation_html
 
     parent = get(ctx)
     directory = directory or data_home() / "demo"
@@ -65,7 +64,7 @@ def demo(
     with Recommender.open(cli.settings.store, cli.settings.model_dir) as rec:
         recs = rec.recommend(user, k=5, explain=True)
         top = recs[0].explanation
-        html_path.write_text(render_explanation_html(top), encoding="utf-8")
+        html_path.write_text(top.to_html(), encoding="utf-8")
     cli.info(f"4/4 the explanation of the first one is drawn in {html_path}")
     if cli.json:
         cli.emit({"ingest": summary, "metrics": result.metrics, "user": user,

@@ -25,12 +25,24 @@ from kgrec.cli import (
 )
 from kgrec.cli.context import CliContext, get
 from kgrec.cli.options import GlobalOptionsGroup
-from kgrec.core.errors import InvalidParameter, KgrecError, UnknownModel
+from kgrec.core.errors import (
+    InvalidParameter,
+    KgrecError,
+    QueryNotFound,
+    QueryParameterError,
+    UnknownModel,
+)
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-USAGE_ERRORS: tuple[type[KgrecError], ...] = (InvalidParameter, UnknownModel)
+#: Errors in what was typed (exit 2, like an unknown option); every other error exits 1.
+USAGE_ERRORS: tuple[type[KgrecError], ...] = (
+    InvalidParameter,
+    UnknownModel,
+    QueryNotFound,
+    QueryParameterError,
+)
 
 app = typer.Typer(
     name="kgrec",

@@ -68,9 +68,7 @@ def explain(
     with _open(cli) as rec:
         ex = rec.explain(user, item)
     if html is not None:
-        from kgrec.explain.html import render_explanation_html
-
-        html.write_text(render_explanation_html(ex), encoding="utf-8")
+        html.write_text(ex.to_html(), encoding="utf-8")
         cli.info(f"wrote {html}")
     if cli.json:
         cli.emit(ex.to_dict())

@@ -12,24 +12,18 @@ app = typer.Typer(help="Manage the embedded store's server.", no_args_is_help=Tr
 
 
 def _data_dir(ctx: typer.Context) -> Path:
-    from kgrec.core.errors import KgrecError
-    from kgrec.kg.store import is_server_uri
+    from kgrec.app.store import embedded_dir
 
-    store = get(ctx).settings.store
-    if is_server_uri(store):
-        raise KgrecError(f"{store} is a Neo4j server; `kgrec store` manages the embedded store")
-    return Path(store.removeprefix("file://")).expanduser().absolute()
+    return embedded_dir(get(ctx).settings)
 
 
 @app.command("start")
 def start(ctx: typer.Context) -> None:
     """Start the server and leave it running (until `kgrec store stop`); creates the store."""
-    from kgrec.kg.embedded import KEEP_NAME, ensure_server
+    from kgrec.app.store import start_server
 
-    data_dir = _data_dir(ctx)
-    sock, started = ensure_server(data_dir, create=True)
-    (data_dir / KEEP_NAME).touch(mode=0o600)
-    get(ctx).emit({"socket": str(sock), "started": started}, f"listening on {sock}")
+    out = start_server(_data_dir(ctx))
+    get(ctx).emit(out, f"listening on {out['socket']}")
 
 
 @app.command("stop")
@@ -38,7 +32,7 @@ def stop(
     force: bool = typer.Option(False, "--force", help="Kill a server that does not answer."),
 ) -> None:
     """Shut the server down cleanly (its data is persisted first)."""
-    from kgrec.kg.embedded import stop_server
+    from kgrec.app.store import stop_server
 
     stopped = stop_server(_data_dir(ctx), force=force)
     get(ctx).emit({"stopped": stopped}, "stopped" if stopped else "no server was running")
@@ -47,17 +41,7 @@ def stop(
 @app.command("status")
 def status(ctx: typer.Context) -> None:
     """Whether a server runs for the store directory, its pid and socket."""
-    from kgrec.kg.embedded import holds_store, pid_alive, ping, read_password, read_pid, socket_path
+    from kgrec.app.store import server_status
 
-    data_dir = _data_dir(ctx)
-    pid = read_pid(data_dir)
-    sock = socket_path(data_dir)
-    result = {
-        "directory": str(data_dir),
-        "store": holds_store(data_dir),
-        "socket": str(sock),
-        "pid": pid,
-        "running": bool(pid and pid_alive(pid)),
-        "answering": ping(sock, read_password(data_dir)) if holds_store(data_dir) else False,
-    }
+    result = server_status(_data_dir(ctx))
     get(ctx).emit(result, "\n".join(f"{k:<10}{v}" for k, v in result.items()))

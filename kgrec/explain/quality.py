@@ -48,9 +48,20 @@ class QualityReport:
 class ExplainedRecommender(Protocol):
     """What the measures need of a recommender (:class:`kgrec.Recommender` has it)."""
 
-    user_ids: Sequence[str]
-    weights: PathWeights | None
-    model: EmbeddingModel
+    @property
+    def user_ids(self) -> Sequence[str]:
+        """The users the model knows."""
+        ...
+
+    @property
+    def weights(self) -> PathWeights | None:
+        """The exact path weights (None: the model has no decomposition)."""
+        ...
+
+    @property
+    def model(self) -> EmbeddingModel:
+        """The live model."""
+        ...
 
     def recommend(self, user_id: str, k: int = 10, explain: bool = True) -> Recommendations:
         """The ``k`` best items for a user, explained."""

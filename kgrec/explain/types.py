@@ -153,6 +153,12 @@ class Explanation:
             "paths": [p.to_dict() for p in self.paths],
         }
 
+    def to_html(self, title: str | None = None) -> str:
+        """The explanation drawn as one self-contained HTML page (:mod:`kgrec.explain.html`)."""
+        from kgrec.explain.html import render_explanation_html
+
+        return render_explanation_html(self, title)
+
     def to_networkx(self) -> nx.MultiDiGraph:
         """The explanation subgraph as a ``networkx.MultiDiGraph``.
 

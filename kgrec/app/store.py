@@ -1,0 +1,68 @@
+"""The configured store: open it, and start, stop and inspect the embedded store's server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kgrec.core.errors import KgrecError
+from kgrec.core.settings import Settings
+from kgrec.kg import embedded
+from kgrec.kg.store import GraphStore, is_server_uri, open_store
+
+
+@contextmanager
+def opened(settings: Settings, create: bool = False) -> Iterator[GraphStore]:
+    """The store ``settings`` name, open for the duration of the block.
+
+    Args:
+        create: create the embedded store when its directory holds none (ingest); readers
+            leave it False, so a mistyped store path is an error.
+    """
+    store = open_store(settings.store, settings.graph, create=create)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def embedded_dir(settings: Settings) -> Path:
+    """The embedded store's directory.
+
+    Raises:
+        KgrecError: the settings name a Neo4j server.
+    """
+    if is_server_uri(settings.store):
+        raise KgrecError(
+            f"{settings.store} is a Neo4j server; `kgrec store` manages the embedded store"
+        )
+    return Path(settings.store.removeprefix("file://")).expanduser().absolute()
+
+
+def start_server(data_dir: Path) -> dict[str, Any]:
+    """Start the server (creating the store) and keep it running after the last client."""
+    sock, started = embedded.ensure_server(data_dir, create=True)
+    (data_dir / embedded.KEEP_NAME).touch(mode=0o600)
+    return {"socket": str(sock), "started": started}
+
+
+def stop_server(data_dir: Path, force: bool = False) -> bool:
+    """Shut the server down cleanly (``force``: kill one that does not answer)."""
+    return embedded.stop_server(data_dir, force=force)
+
+
+def server_status(data_dir: Path) -> dict[str, Any]:
+    """Whether a server runs for ``data_dir``: its pid, socket, and whether it answers."""
+    pid = embedded.read_pid(data_dir)
+    sock = embedded.socket_path(data_dir)
+    holds = embedded.holds_store(data_dir)
+    return {
+        "directory": str(data_dir),
+        "store": holds,
+        "socket": str(sock),
+        "pid": pid,
+        "running": bool(pid and embedded.pid_alive(pid)),
+        "answering": embedded.ping(sock, embedded.read_password(data_dir)) if holds else False,
+    }

@@ -1,0 +1,165 @@
+"""The structure the code promises: import layers, installed packages, formatting, types.
+
+The layers, bottom to top (../shared/DESIGN.md, "Structure"): a module imports only from its
+own layer or a lower one, kg and gnn never import each other, and the CLI calls the
+application layer (and core) only. Function-level imports count too.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
+
+#: Bottom to top; packages on one rank may not import each other.
+LAYERS: list[tuple[str, ...]] = [
+    ("kgrec.core",),
+    ("kgrec.loaders",),
+    ("kgrec.kg", "kgrec.gnn"),
+    ("kgrec.queries",),
+    ("kgrec.explain",),
+    ("kgrec.app",),
+    ("kgrec.cli",),
+]
+#: What each layer may import besides its own package, where the rank rule is too loose.
+ONLY: dict[str, tuple[str, ...]] = {"kgrec.cli": ("kgrec.core", "kgrec.app", "kgrec")}
+RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}
+
+
+def _source_dir(package: str) -> Path:
+    mapped = SETUPTOOLS["package-dir"]
+    for prefix in sorted(mapped, key=len, reverse=True):
+        if package == prefix or package.startswith(prefix + "."):
+            rest = package[len(prefix) :].lstrip(".").replace(".", "/")
+            return ROOT / mapped[prefix] / rest
+    raise AssertionError(f"{package} has no package-dir entry")
+
+
+def _modules() -> dict[str, Path]:
+    """Every installed module (``kgrec.kg.store``...) and its file."""
+    found: dict[str, Path] = {}
+    for package in SETUPTOOLS["packages"]:
+        for path in sorted(_source_dir(package).glob("*.py")):
+            name = package if path.stem == "__init__" else f"{package}.{path.stem}"
+            found[name] = path
+    return found
+
+
+def _layer(module: str) -> str | None:
+    best = None
+    for package in RANK:
+        if (module == package or module.startswith(package + ".")) and (
+            best is None or len(package) > len(best)
+        ):
+            best = package
+    return best
+
+
+def _imports(module: str, path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(), str(path))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the module's package
+                base = module.split(".")
+                is_package = path.stem == "__init__"
+                base = base[: len(base) - node.level + (1 if is_package else 0)]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            out.append((node.lineno, name))
+    return [(line, name) for line, name in out if name == "kgrec" or name.startswith("kgrec.")]
+
+
+def layer_violations() -> list[str]:
+    """``file:line: a -> b`` for every import that breaks the layer rules."""
+    bad = []
+    for module, path in _modules().items():
+        own = _layer(module)
+        if own is None:
+            continue
+        for line, target in _imports(module, path):
+            other = _layer(target)
+            where = f"{path.relative_to(ROOT)}:{line}: {own} -> {target}"
+            if other is None or other == own:
+                if own in ONLY and target not in ONLY[own] and other != own:
+                    bad.append(where)
+                continue
+            if own in ONLY:
+                if other not in ONLY[own]:
+                    bad.append(where)
+            elif RANK[other] >= RANK[own]:
+                bad.append(where)
+    return bad
+
+
+def test_every_import_respects_the_layers() -> None:
+    assert layer_violations() == []
+
+
+def test_the_layer_check_catches_an_upward_import(tmp_path: Path, monkeypatch) -> None:
+    """The checker itself can fail: a core module importing the app layer is reported."""
+    fake = tmp_path / "core.py"
+    fake.write_text("def f():\n    from kgrec.app.recommender import Recommender\n")
+    assert _imports("kgrec.core.fake", fake) == [(2, "kgrec.app.recommender")]
+    assert RANK[_layer("kgrec.app.recommender")] > RANK[_layer("kgrec.core.fake")]
+
+
+def test_installed_packages_are_the_folders_with_an_init() -> None:
+    listed = set(SETUPTOOLS["packages"])
+    on_disk = set()
+    for prefix, folder in SETUPTOOLS["package-dir"].items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            on_disk.add(".".join([prefix, *rel.parts]))
+    assert listed == on_disk
+
+
+def _tool(name: str) -> list[str]:
+    exe = Path(sys.executable).with_name(name)
+    found = str(exe) if exe.exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: install the test extras (pip install -e .[test])")
+    return [found]
+
+
+def test_code_is_formatted_and_lint_clean() -> None:
+    fmt = subprocess.run([*_tool("ruff"), "format", "--check", "."], cwd=ROOT,
+                         capture_output=True, text=True)  # fmt: skip
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+    lint = subprocess.run([*_tool("ruff"), "check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_layers_below_the_cli_type_check(tmp_path: Path) -> None:
+    """mypy over every package below the CLI. The source folders are installed under other
+    names (``kg/`` is ``kgrec.kg``), so mypy reads them through a tree of links that has the
+    installed layout."""
+    tree = tmp_path / "kgrec"
+    tree.mkdir()
+    for prefix, folder in SETUPTOOLS["package-dir"].items():
+        if prefix != "kgrec":
+            (tree / prefix.split(".", 1)[1]).symlink_to(ROOT / folder)
+    for entry in (ROOT / "kgrec").iterdir():
+        if not (tree / entry.name).exists():
+            (tree / entry.name).symlink_to(entry)
+    below_cli = [p for packages in LAYERS[:-1] for p in packages]
+    args = [arg for p in below_cli for arg in ("-p", p)]
+    result = subprocess.run(
+        [*_tool("mypy"), "--config-file", str(ROOT / "pyproject.toml"), *args],
+        cwd=tmp_path, capture_output=True, text=True,
+        env={**os.environ, "MYPYPATH": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
