@@ -8,7 +8,7 @@ runs against Neo4j and the embedded store.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from kgrec.core.dataset import COLUMNS
+from kgrec.core.progress import Progress
 from kgrec.kg.catalogue import READS
 from kgrec.kg.store import GraphStore
 
@@ -58,7 +59,7 @@ def _stack(vectors: list[Any]) -> np.ndarray | None:
 def export_graph(
     store: GraphStore,
     page_size: int = PAGE,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> GraphExport:
     """Read every node and relationship of the data model, in pages of ``page_size`` ids.
 

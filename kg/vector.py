@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from kgrec.core.progress import Progress
 from kgrec.kg.schema import VECTOR_INDEXES, ensure_vector_index, rebuild_vector_index
 from kgrec.kg.store import GraphStore
 from kgrec.kg.writer import VECTOR_BATCH_SIZE, BatchWriter, StepReport
@@ -18,7 +19,7 @@ def write_vectors(
     rows: list[dict[str, Any]],
     dim: int,
     params: dict[str, Any] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
     batch_size: int = VECTOR_BATCH_SIZE,
     settle: bool = True,
 ) -> StepReport:

@@ -11,13 +11,14 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
+from kgrec.core.progress import Progress
 from kgrec.kg.catalogue import READS, WRITES, CypherQuery, statement
 from kgrec.kg.store import GraphStore, Row, WriteCounters
 
@@ -99,7 +100,7 @@ class BatchWriter:
     def __init__(
         self,
         store: GraphStore,
-        progress: Callable[[str, int, int], None] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.store = store
         self.progress = progress

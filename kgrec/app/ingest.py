@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import pandas as pd
 
 from kgrec.core.dataset import Dataset
 from kgrec.core.errors import DatasetError, InvalidParameter
+from kgrec.core.progress import Progress
 from kgrec.core.settings import Settings
 from kgrec.kg.schema import ensure_schema
 from kgrec.kg.store import GraphStore
@@ -55,8 +55,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass

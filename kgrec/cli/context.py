@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import typer
 
+from kgrec.core.progress import Progress, progress_bars
 from kgrec.core.settings import Settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -70,30 +70,10 @@ class CliContext:
         with opened(self.settings, create=create) as store:
             yield store
 
-    def progress(self):
-        """A ``(step, done, total)`` callback drawing one bar per step on stderr (rows/s).
-
-        The first call of a step comes after its first batch, so each bar is dated from the
-        previous call (the end of the step before): its rate counts the first batch too.
-        """
-        if not self.show_progress:
-            return None
-        from tqdm.auto import tqdm
-
-        bars: dict[str, Any] = {}
-        last_call = [time.time()]  # tqdm's clock
-
-        def update(step: str, done: int, total: int) -> None:
-            bar = bars.get(step)
-            if bar is None:
-                bar = bars[step] = tqdm(total=total, desc=step, unit="row", file=sys.stderr)
-                bar.start_t = bar.last_print_t = last_call[0]
-            bar.update(done - bar.n)
-            if done >= total:
-                bar.close()
-            last_call[0] = time.time()
-
-        return update
+    def progress(self) -> Progress | None:
+        """A ``(step, done, total)`` callback drawing one bar per step on stderr (rows/s);
+        None under ``--quiet`` or ``--json``."""
+        return progress_bars() if self.show_progress else None
 
     def info(self, message: str) -> None:
         """A message for a person: stderr, silent under --quiet or --json."""

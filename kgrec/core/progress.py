@@ -21,9 +21,12 @@ def progress_bars(unit: str = "row") -> Progress:
     Args:
         unit: what ``done`` and ``total`` count (the bar shows ``{unit}/s``).
     """
+    import time
+
     from tqdm.auto import tqdm
 
     bars: dict[str, Any] = {}
+    last_call = [time.time()]  # tqdm's clock
 
     def update(step: str, done: int, total: int) -> None:
         bar = bars.get(step)
@@ -31,8 +34,12 @@ def progress_bars(unit: str = "row") -> Progress:
             bar = bars[step] = tqdm(
                 total=total, desc=step, unit=unit, unit_scale=True, file=sys.stderr
             )
+            # The first call of a step comes after its first batch: date the bar from the
+            # previous call (the end of the step before), so its rate counts that batch too.
+            bar.start_t = bar.last_print_t = last_call[0]
         bar.update(done - bar.n)
         if done >= total:
             bar.close()
+        last_call[0] = time.time()
 
     return update
