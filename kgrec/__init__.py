@@ -8,78 +8,29 @@ does not import torch.
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from kgrec.core import errors as _errors
+from kgrec.core.errors import *  # noqa: F403  (light: the errors import nothing heavy)
+
 if TYPE_CHECKING:  # what static checkers see; at run time __getattr__ loads these
-    from kgrec.app.recommender import Recommender
-    from kgrec.core.errors import (
-        CypherError,
-        DatasetError,
-        InvalidParameter,
-        KgrecError,
-        ModelCorrupt,
-        ModelDirLocked,
-        ModelNotTrained,
-        QueryNotFound,
-        QueryParameterError,
-        StoreLocked,
-        StoreUnavailable,
-        TrainingDataError,
-        UnknownIdError,
-        UnknownModel,
-        UnknownModelVersion,
-        UnknownTagError,
-        WriteBackFailed,
-        WriteInReadMode,
-    )
-    from kgrec.explain.types import (
-        Explanation,
-        ExplanationPath,
-        Node,
-        Recommendation,
-        Recommendations,
-        ScoreDecomposition,
-    )
+    from kgrec.app.recommender import Recommender as Recommender
+    from kgrec.explain.types import Explanation as Explanation
+    from kgrec.explain.types import ExplanationPath as ExplanationPath
+    from kgrec.explain.types import Node as Node
+    from kgrec.explain.types import Recommendation as Recommendation
+    from kgrec.explain.types import Recommendations as Recommendations
+    from kgrec.explain.types import ScoreDecomposition as ScoreDecomposition
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Recommender",
-    # result types
-    "Recommendation",
-    "Recommendations",
-    "Explanation",
-    "ExplanationPath",
-    "Node",
-    "ScoreDecomposition",
-    # errors
-    "KgrecError",
-    "StoreUnavailable",
-    "StoreLocked",
-    "CypherError",
-    "QueryNotFound",
-    "QueryParameterError",
-    "DatasetError",
-    "InvalidParameter",
-    "ModelNotTrained",
-    "UnknownIdError",
-    "UnknownTagError",
-    "UnknownModel",
-    "ModelCorrupt",
-    "UnknownModelVersion",
-    "ModelDirLocked",
-    "TrainingDataError",
-    "WriteBackFailed",
-    "WriteInReadMode",
-]
+_TYPES = ["Recommendation", "Recommendations", "Explanation", "ExplanationPath", "Node",
+          "ScoreDecomposition"]  # fmt: skip
 
-_TYPES = {"Recommendation", "Recommendations", "Explanation", "ExplanationPath", "Node",
-          "ScoreDecomposition"}  # fmt: skip
+__all__ = ["Recommender", *_TYPES, *_errors.__all__]
 
 
 def _home(name: str) -> str:
     """The module a public name lives in."""
-    if name == "Recommender":
-        return "kgrec.app.recommender"
-    return "kgrec.explain.types" if name in _TYPES else "kgrec.core.errors"
+    return "kgrec.app.recommender" if name == "Recommender" else "kgrec.explain.types"
 
 
 def __getattr__(name: str) -> Any:

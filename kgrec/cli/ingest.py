@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,23 @@ def run_ingest(cli: CliContext, dataset, rejects_path: Path | None = None) -> di
     return summary
 
 
+def _ingest_folder(
+    ctx: typer.Context,
+    reader: Callable[..., Any],
+    path: Path,
+    skip_bad: bool,
+    rejects: Path | None,
+    rating_range: str | None,
+    id_prefix: str,
+) -> None:
+    """Read a dataset folder with ``reader`` and ingest it."""
+    from kgrec.app.ingest import rejects_file
+
+    rejects_path = rejects_file(rejects, path, skip_bad)
+    dataset = reader(path, skip_bad=skip_bad, **_reader_options(rating_range, id_prefix))
+    run_ingest(get(ctx), dataset, rejects_path)
+
+
 @app.command("movielens")
 def movielens(
     ctx: typer.Context,
@@ -90,13 +108,9 @@ def movielens(
     id_prefix: str = ID_PREFIX,
 ) -> None:
     """GroupLens MovieLens CSV layout (ml-latest-small and friends)."""
-    from kgrec.app.ingest import read_movielens, rejects_file
+    from kgrec.app.ingest import read_movielens
 
-    cli = get(ctx)
-    options = _reader_options(rating_range, id_prefix)
-    rejects_path = rejects_file(rejects, path, skip_bad)
-    dataset = read_movielens(path, skip_bad=skip_bad, **options)
-    run_ingest(cli, dataset, rejects_path)
+    _ingest_folder(ctx, read_movielens, path, skip_bad, rejects, rating_range, id_prefix)
 
 
 @app.command("lightgcn")
@@ -109,13 +123,9 @@ def lightgcn(
     id_prefix: str = ID_PREFIX,
 ) -> None:
     """LightGCN / KGAT text layout (user item item ... per line; optional KG triples)."""
-    from kgrec.app.ingest import read_lightgcn, rejects_file
+    from kgrec.app.ingest import read_lightgcn
 
-    cli = get(ctx)
-    options = _reader_options(rating_range, id_prefix)
-    rejects_path = rejects_file(rejects, path, skip_bad)
-    dataset = read_lightgcn(path, skip_bad=skip_bad, **options)
-    run_ingest(cli, dataset, rejects_path)
+    _ingest_folder(ctx, read_lightgcn, path, skip_bad, rejects, rating_range, id_prefix)
 
 
 @app.command("csv")
