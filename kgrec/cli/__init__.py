@@ -1,0 +1,1 @@
+"""The ``kgrec`` command line: parses and prints, calls :mod:`kgrec.app` only."""
