@@ -268,9 +268,7 @@ def _write(
     report.texts_embedded = embedder.num_embedded - embedded_before
 
     if report.nodes_changed or report.relationships_changed or report.embeddings_written:
-        compact = getattr(store, "compact", None)
-        if compact:
-            compact()
+        store.compact()
     report.seconds = time.perf_counter() - start
     return report
 
