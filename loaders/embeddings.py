@@ -32,8 +32,16 @@ def _model_key(model: str) -> str:
 
 
 def _private_file(path: Path) -> None:
-    """Create ``path`` empty as 0600, or make an existing one (and its WAL files) 0600."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    """Create ``path`` empty as 0600, or make an existing one (and its WAL files) 0600.
+
+    An existing database is never opened here: closing any descriptor of a file drops every
+    POSIX lock this process holds on it, the locks of an open SQLite connection included,
+    and another process could then checkpoint under that connection's feet.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         try:
             if os.stat(p).st_mode & 0o077:
