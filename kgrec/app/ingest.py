@@ -159,7 +159,7 @@ def ingest_dataset(
     Raises:
         DatasetError: the rejects file cannot be written (and what :func:`ingest` raises).
     """
-    from kgrec.kg import open_store
+    from kgrec.app.store import opened
 
     if len(dataset.rejects) and rejects_path is not None:
         try:
@@ -171,7 +171,7 @@ def ingest_dataset(
             ) from None
     embedder = TextEmbedder(settings.embedding_model, cache_dir=settings.cache_dir)
     try:
-        with open_store(settings.store, settings.graph, create=True) as store:
+        with opened(settings, create=True) as store:
             report = ingest(dataset, store, embedder, progress, show_progress)
     finally:
         embedder.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +11,15 @@ from kgrec.kg import embedded
 from kgrec.kg.store import GraphStore, is_server_uri, open_store
 
 
-@contextmanager
-def opened(settings: Settings, create: bool = False) -> Iterator[GraphStore]:
-    """The store ``settings`` name, open for the duration of the block.
+def opened(settings: Settings, create: bool = False) -> GraphStore:
+    """The store ``settings`` name, open; use it as ``with opened(settings) as store:``
+    (a store closes itself at the end of the block).
 
     Args:
         create: create the embedded store when its directory holds none (ingest); readers
             leave it False, so a mistyped store path is an error.
     """
-    store = open_store(settings.store, settings.graph, create=create)
-    try:
-        yield store
-    finally:
-        store.close()
+    return open_store(settings.store, settings.graph, create=create)
 
 
 def embedded_dir(settings: Settings) -> Path:

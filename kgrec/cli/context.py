@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from kgrec.core.progress import Progress, progress_bars
 from kgrec.core.settings import Settings
+
+if TYPE_CHECKING:
+    from kgrec.app.store import GraphStore
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
@@ -57,9 +59,8 @@ class CliContext:
     def show_progress(self) -> bool:
         return not (self.json or self.quiet)
 
-    @contextmanager
-    def store(self, create: bool = False):
-        """Open the configured store for the duration of a command.
+    def store(self, create: bool = False) -> GraphStore:
+        """The configured store, open: ``with cli.store() as store:`` closes it.
 
         Args:
             create: create the embedded store when its directory holds none (ingest);
@@ -67,8 +68,7 @@ class CliContext:
         """
         from kgrec.app.store import opened
 
-        with opened(self.settings, create=create) as store:
-            yield store
+        return opened(self.settings, create=create)
 
     def progress(self) -> Progress | None:
         """A ``(step, done, total)`` callback drawing one bar per step on stderr (rows/s);
