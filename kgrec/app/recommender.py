@@ -100,10 +100,10 @@ class Recommender:
     def open(cls, store: str | None = None, model_dir: str | Path | None = None,
              graph: str | None = None) -> Recommender:  # fmt: skip
         """Open on a store URI and model directory (CLI flags > ``KGREC_*`` env > defaults)."""
-        from kgrec.kg import open_store
+        from kgrec.app.store import opened
 
         settings = Settings.resolve(store=store, graph=graph, model_dir=model_dir)
-        handle = open_store(settings.store, settings.graph)
+        handle = opened(settings)
         try:
             return cls(handle, settings.model_dir, settings.embedding_model, settings.cache_dir)
         except BaseException:
