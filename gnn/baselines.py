@@ -6,6 +6,10 @@
   sum over i in the user's history of sim(i, j)`` for ``j`` among ``i``'s neighbours.
 - :class:`TextSimilarity`: cosine between an item's text vector and the mean text vector of
   the user's training items.
+- EASE (Steck, WWW 2019) is a registered model (:class:`kgrec.gnn.ease.EASE`); the
+  benchmark runs it as the peer with its full item-item matrix and a plain history.
+- :class:`ALS`: implicit-feedback matrix factorisation (Hu, Koren & Volinsky, ICDM 2008)
+  by the ``implicit`` library (the ``kgrec[baselines]`` extra).
 - :class:`MFBPR`: matrix factorisation ``y_ui = p_u . q_i`` trained by :func:`kgrec.gnn.fit`
   with BPR (Rendle et al., UAI 2009).
 """
@@ -25,12 +29,15 @@ from kgrec.gnn.model import EmbeddingModel, Embeddings
 from kgrec.gnn.registry import register
 
 
-def user_item_matrix(tensors: GraphTensors, train_idx: torch.Tensor) -> sp.csr_matrix:
-    """Binary training matrix ``[U, I]`` (float32 CSR)."""
+def user_item_matrix(
+    tensors: GraphTensors, train_idx: torch.Tensor, weights: torch.Tensor | None = None
+) -> sp.csr_matrix:
+    """Training matrix ``[U, I]`` (float32 CSR): 1 per interaction, or ``weights``."""
     edges = tensors.edge_index[:, train_idx].numpy()
-    data = np.ones(edges.shape[1], dtype=np.float32)
+    data = np.ones(edges.shape[1], dtype=np.float32) if weights is None else weights.numpy()
     mat = sp.csr_matrix((data, (edges[0], edges[1])), shape=(tensors.num_users, tensors.num_items))
-    mat.data[:] = 1.0  # duplicates summed -> binary
+    if weights is None:
+        mat.data[:] = 1.0  # duplicates summed -> binary
     return mat
 
 
@@ -132,6 +139,57 @@ class TextSimilarity:
 
     def __repr__(self) -> str:
         return f"TextSimilarity({self.text.size(0)}, {self.text.size(1)})"
+
+
+class ALS:
+    """Implicit-feedback ALS (Hu, Koren & Volinsky, ICDM 2008) from the ``implicit``
+    library: confidence ``1 + alpha`` on every interaction, ``factors`` dimensions.
+
+    Args:
+        tensors, train_idx: the data and the training interactions.
+        factors, regularization, alpha, iterations: ``implicit``'s hyperparameters.
+        seed: its random state.
+
+    Raises:
+        TrainingDataError: the ``implicit`` package is not installed.
+
+    Shapes:
+        score_users: ``[n] -> [n, I]``.
+    """
+
+    def __init__(
+        self,
+        tensors: GraphTensors,
+        train_idx: torch.Tensor,
+        factors: int = 64,
+        regularization: float = 0.05,
+        alpha: float = 10.0,
+        iterations: int = 15,
+        seed: int = 0,
+    ) -> None:
+        try:
+            from implicit.cpu.als import AlternatingLeastSquares
+        except ImportError as exc:
+            raise TrainingDataError(
+                "ALS needs the implicit package: pip install 'kgrec[baselines]'"
+            ) from exc
+        from threadpoolctl import threadpool_limits
+
+        self.factors = factors
+        with threadpool_limits(1, user_api="blas"):  # implicit asks for single-threaded BLAS
+            model = AlternatingLeastSquares(
+                factors=factors, regularization=regularization, alpha=alpha,
+                iterations=iterations, random_state=seed, calculate_training_loss=False,
+            )  # fmt: skip
+            model.fit(user_item_matrix(tensors, train_idx), show_progress=False)
+        self.user_factors = torch.from_numpy(np.asarray(model.user_factors, dtype=np.float32))
+        self.item_factors = torch.from_numpy(np.asarray(model.item_factors, dtype=np.float32))
+
+    def score_users(self, users: torch.Tensor) -> torch.Tensor:
+        return self.user_factors[users.cpu()] @ self.item_factors.T
+
+    def __repr__(self) -> str:
+        return f"ALS({self.item_factors.size(0)}, factors={self.factors})"
 
 
 @register

@@ -1,48 +1,136 @@
-"""All methods in one harness on one split (:func:`compare`).
+"""All methods in one harness on one split (:func:`compare`), with one protocol.
 
 The data comes in as :class:`~kgrec.gnn.data.GraphTensors` (from the store:
 :func:`kgrec.app.training.load_tensors`), so the benchmark sees what training sees.
+
+The protocol, the same for every method: each candidate setting of a method (its grid:
+ItemKNN's ``k``, EASE's ``lam``, ALS's ``factors``, the default model's ``decay``) is fitted
+on the training part and scored on validation (Recall@20); trained models also pick their
+best epoch there. The winner is then refitted on training + validation (trained models for
+the chosen number of epochs) and evaluated once on test, with everything it was fitted on
+masked. ``refit=False`` evaluates the validation-time model instead.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from kgrec.core.device import resolve_device
 from kgrec.core.errors import InvalidParameter
 from kgrec.gnn.data import GraphTensors
 from kgrec.gnn.evaluate import Scorer, evaluate
 from kgrec.gnn.registry import build_model, model_class
-from kgrec.gnn.splits import make_split
+from kgrec.gnn.splits import Split, make_split
 from kgrec.gnn.train import TrainConfig, fit, seed_everything
 
 log = logging.getLogger(__name__)
 
-#: Trained methods: ``(registry name, constructor options)``.
-TRAINED: dict[str, tuple[str, dict[str, Any]]] = {
-    "MF-BPR": ("mf", {}),
-    "LightGCN+text": ("lightgcn", {"use_text": True, "use_kg_edges": True}),
-    "LightGCN (no text)": ("lightgcn", {"use_text": False, "use_kg_edges": True}),
-    "LightGCN+text (no tag edges)": ("lightgcn", {"use_text": True, "use_kg_edges": False}),
-    "GraphSAGE": ("graphsage", {}),
+
+@dataclass(frozen=True)
+class Method:
+    """One row of the comparison.
+
+    Attributes:
+        model: a registered model name (trained by :func:`kgrec.gnn.fit`), or None for a
+            baseline built by ``build``.
+        options: constructor arguments common to every candidate.
+        grid: the candidate settings, chosen among on validation.
+        seeded: results depend on the seed (run once per seed; else once).
+        needs_text: the method needs item text vectors.
+        build: ``build(tensors, train_idx, seed, **options)`` for a baseline.
+    """
+
+    model: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    grid: tuple[dict[str, Any], ...] = ({},)
+    seeded: bool = True
+    needs_text: bool = False
+    build: Callable[..., Scorer] | None = None
+
+
+def _baseline(name: str) -> Callable[..., Scorer]:
+    def build(tensors: GraphTensors, train_idx: torch.Tensor, seed: int, **options: Any) -> Scorer:
+        from kgrec.gnn import baselines
+
+        cls = getattr(baselines, name)
+        if name == "ALS":
+            options = {**options, "seed": seed}
+        return cls(tensors, train_idx, **options)
+
+    return build
+
+
+#: Every method the harness knows, in table order.
+METHODS: dict[str, Method] = {
+    "MostPopular": Method(build=_baseline("MostPopular"), seeded=False),
+    "ItemKNN": Method(
+        build=_baseline("ItemKNN"), seeded=False, grid=tuple({"k": k} for k in (25, 50, 100, 200))
+    ),
+    "TextSimilarity": Method(build=_baseline("TextSimilarity"), seeded=False, needs_text=True),
+    "EASE": Method(
+        "ease",
+        {"decay": 1.0, "rank": 1 << 30},
+        seeded=False,
+        grid=tuple({"lam": lam} for lam in (200.0, 500.0, 1000.0)),
+    ),
+    "ALS": Method(
+        build=_baseline("ALS"),
+        grid=tuple({"factors": f, "alpha": a} for f in (32, 64, 128) for a in (2.0, 10.0, 40.0)),
+    ),
+    "MF-BPR": Method("mf"),
+    "LightGCN+text": Method("lightgcn", {"use_text": True, "use_kg_edges": True}, needs_text=True),
+    "GraphSAGE": Method("graphsage", needs_text=True),
+    "EASE+recency (default)": Method(
+        "ease", seeded=False, grid=tuple({"decay": d} for d in (0.7, 0.8, 0.9))
+    ),
 }
-BASELINES = ("MostPopular", "ItemKNN", "TextSimilarity")
-METHODS = (*BASELINES, *TRAINED)
+#: Ablations and variants run on request (``methods=``).
+EXTRA_METHODS: dict[str, Method] = {
+    "LightGCN (no text)": Method("lightgcn", {"use_text": False, "use_kg_edges": True}),
+    "LightGCN+text (no tag edges)": Method(
+        "lightgcn", {"use_text": True, "use_kg_edges": False}, needs_text=True
+    ),
+}
+ALL_METHODS = {**METHODS, **EXTRA_METHODS}
 
 
-def _needs_text(method: str) -> bool:
-    if method == "TextSimilarity":
-        return True
-    if method not in TRAINED:
-        return False
-    kind, options = TRAINED[method]
-    return model_class(kind).needs_text or bool(options.get("use_text", False))
+@dataclass
+class _Fitted:
+    scorer: Scorer
+    val: float
+    epochs: int = 0
+    seconds_per_epoch: float = float("nan")
+    config: TrainConfig | None = None
+
+
+def _fit_one(
+    method: Method, tensors: GraphTensors, split: Split, params: dict[str, Any], seed: int,
+    changes: dict[str, Any], show_progress: bool,
+) -> _Fitted:  # fmt: skip
+    """Fit ``method`` with ``params`` on ``split.train`` (validation picks the epoch)."""
+    seed_everything(seed)
+    if method.model is None:
+        assert method.build is not None
+        scorer = method.build(tensors, split.train, seed, **method.options, **params)
+        if not len(split.val):
+            return _Fitted(scorer, float("nan"))
+        val = evaluate(scorer, tensors, split.train, split.val, extras=False)["recall@20"]
+        return _Fitted(scorer, val)
+    model = build_model(method.model, tensors, split.train, **method.options, **params)
+    config = TrainConfig.for_model(method.model, seed=seed, **changes)
+    history = fit(model, tensors, split, config, show_progress=show_progress)
+    if model.closed_form:
+        return _Fitted(model, history.best_val)
+    return _Fitted(model, history.best_val, history.best_epoch + 1,
+                   history.seconds_per_epoch(), config)  # fmt: skip
 
 
 def compare(
@@ -50,96 +138,108 @@ def compare(
     split: str = TrainConfig.split,
     epochs: int = TrainConfig.epochs,
     *,
-    methods: Sequence[str] = METHODS,
-    seed: int = TrainConfig.seed,
+    methods: Sequence[str] = tuple(METHODS),
+    seeds: Sequence[int] = (TrainConfig.seed,),
     device: str = TrainConfig.device,
-    knn_ks: Sequence[int] = (25, 50, 100, 200),
+    refit: bool = True,
+    grids: dict[str, Sequence[dict[str, Any]]] | None = None,
     train_overrides: dict[str, dict[str, Any]] | None = None,
-    model_options: dict[str, dict[str, Any]] | None = None,
     show_progress: bool = False,
 ) -> pd.DataFrame:
-    """Train and evaluate every method on the same split; one row per method.
+    """Choose, refit and test every method on the same split; one row per method and seed.
 
-    Each trained method uses :meth:`TrainConfig.for_model` of its model (with ``split``,
-    ``epochs``, ``seed``, ``device`` and the method's ``train_overrides``) and keeps its
-    best-validation epoch; ItemKNN's ``k`` is chosen from ``knn_ks`` on validation
-    Recall@20. The test split is used only for the reported numbers. Methods that need
-    item text are skipped (with a warning) when the tensors carry none.
+    Args:
+        tensors: the data. split: the split kind. epochs: maximum epochs of trained models.
+        methods: names in :data:`ALL_METHODS`. seeds: a seeded method runs once per seed,
+            the others once (with the first seed).
+        device: where models train and are evaluated.
+        refit: refit the chosen setting on training + validation before the test (see the
+            module docstring).
+        grids: replace a method's candidate settings (``{"ItemKNN": [{"k": 10}]}``).
+        train_overrides: :class:`TrainConfig` fields per method.
+        show_progress: training bars.
 
     Returns:
-        Columns ``method, recall@20, ndcg@20, recall@10, ndcg@10, coverage@20,
-        val/recall@20, train_seconds, seconds_per_epoch, epochs, notes``.
+        Columns ``method, seed, recall@20, ndcg@20, recall@10, ndcg@10, coverage@20,
+        val/recall@20, train_seconds, seconds_per_epoch, epochs, notes`` (``epochs``: those
+        of the tested model; ``train_seconds``: choosing and refitting together).
 
     Raises:
-        InvalidParameter: an unknown method or split.
+        InvalidParameter: an unknown method or split, an empty grid, no seeds.
     """
-    from kgrec.gnn.baselines import ItemKNN, MostPopular, TextSimilarity
-
-    unknown = [name for name in methods if name not in METHODS]
+    unknown = [name for name in methods if name not in ALL_METHODS]
     if unknown:
         raise InvalidParameter(
-            f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}", field="methods"
+            f"unknown method {unknown[0]!r}; choose from {', '.join(ALL_METHODS)}",
+            field="methods",
         )
+    if not seeds:
+        raise InvalidParameter("seeds is empty; give at least one seed", field="seeds")
     dev = resolve_device(device)
-    sp = make_split(tensors, split, seed=seed)
     rows = []
-    for name in methods:
-        if _needs_text(name) and tensors.item_text is None:
-            log.warning("skipping %s: no item text vectors", name)
-            continue
-        seed_everything(seed)
-        t0 = time.perf_counter()
-        notes, per_epoch, n_epochs = "", float("nan"), 0
-        scorer: Scorer
-        if name == "MostPopular":
-            scorer = MostPopular(tensors, sp.train)
-        elif name == "ItemKNN":
-            best: tuple[float, int, ItemKNN] | None = None
-            for k in knn_ks:
-                cand = ItemKNN(tensors, sp.train, k=k)
-                recall = evaluate(cand, tensors, sp.train, sp.val, extras=False)["recall@20"]
-                if best is None or recall > best[0]:
-                    best = (recall, k, cand)
-            if best is None:
-                raise InvalidParameter("knn_ks is empty; give ItemKNN a k", field="knn_ks")
-            scorer, notes = best[2], f"k={best[1]} (of {list(knn_ks)}, on val)"
-        elif name == "TextSimilarity":
-            scorer = TextSimilarity(tensors, sp.train)
-        else:
-            kind, options = TRAINED[name]
-            options = {**options, **(model_options or {}).get(name, {})}
-            model = build_model(kind, tensors, sp.train, **options)
-            changes = {"split": split, "epochs": epochs, "seed": seed, "device": dev,
+    for seed_pos, seed in enumerate(seeds):
+        sp = make_split(tensors, split, seed=seed)
+        train_val = torch.cat([sp.train, sp.val]).sort().values
+        refit_split = Split(sp.kind, train_val, sp.val[:0], sp.test)
+        for name in methods:
+            method = ALL_METHODS[name]
+            if not method.seeded and seed_pos > 0:
+                continue
+            needs_text = method.needs_text or (
+                method.model is not None and model_class(method.model).needs_text
+            )
+            if needs_text and tensors.item_text is None:
+                log.warning("skipping %s: no item text vectors", name)
+                continue
+            grid = list((grids or {}).get(name, method.grid))
+            if not grid:
+                raise InvalidParameter(f"the grid of {name} is empty", field="grids")
+            changes = {"split": split, "epochs": epochs, "device": dev,
                        **(train_overrides or {}).get(name, {})}  # fmt: skip
-            config = TrainConfig.for_model(kind, **changes)
-            history = fit(model, tensors, sp, config, show_progress=show_progress)
-            scorer, per_epoch, n_epochs = model, history.seconds_per_epoch(), history.epochs
-            notes = (f"best epoch {history.best_epoch + 1}; lr={config.lr} "
-                     f"batch_size={config.batch_size} reg={config.reg}")  # fmt: skip
-        seconds = time.perf_counter() - t0
-        val = evaluate(scorer, tensors, sp.train, sp.val, device=dev, extras=False)
-        test = evaluate(scorer, tensors, sp.train, sp.test, sp.val, device=dev)
-        rows.append(
-            {
-                "method": name,
-                "recall@20": test["recall@20"],
-                "ndcg@20": test["ndcg@20"],
-                "recall@10": test["recall@10"],
-                "ndcg@10": test["ndcg@10"],
-                "coverage@20": test["coverage@20"],
-                "val/recall@20": val["recall@20"],
-                "train_seconds": seconds,
-                "seconds_per_epoch": per_epoch,
-                "epochs": n_epochs,
-                "notes": notes,
-            }
-        )
-        log.info("%s: %s", name, {k: v for k, v in rows[-1].items() if k != "notes"})
+            t0 = time.perf_counter()
+            tried = [(_fit_one(method, tensors, sp, p, seed, changes, show_progress), p)
+                     for p in grid]  # fmt: skip
+            best, params = max(tried, key=lambda fp: fp[0].val)
+            tested, masked = best, sp.train
+            extra: torch.Tensor | None = sp.val
+            if refit:
+                again = dict(changes, epochs=max(best.epochs, 1)) if best.epochs else changes
+                tested = _fit_one(method, tensors, refit_split, params, seed, again,
+                                  show_progress)  # fmt: skip
+                masked, extra = train_val, None
+            seconds = time.perf_counter() - t0
+            test = evaluate(tested.scorer, tensors, masked, sp.test, extra, device=dev)
+            notes = [f"{k}={v}" for k, v in params.items()]
+            if len(grid) > 1:
+                notes.append(f"(of {len(grid)}, on val)")
+            if best.config is not None:
+                notes.append(f"lr={best.config.lr} batch_size={best.config.batch_size}")
+            rows.append({
+                "method": name, "seed": seed,
+                "recall@20": test["recall@20"], "ndcg@20": test["ndcg@20"],
+                "recall@10": test["recall@10"], "ndcg@10": test["ndcg@10"],
+                "coverage@20": test["coverage@20"], "val/recall@20": best.val,
+                "train_seconds": seconds, "seconds_per_epoch": best.seconds_per_epoch,
+                "epochs": tested.epochs, "notes": " ".join(notes),
+            })  # fmt: skip
+            log.info("%s: %s", name, {k: v for k, v in rows[-1].items() if k != "notes"})
     return pd.DataFrame(rows)
 
 
+def summarise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation over seeds of :func:`compare`'s metrics, per method."""
+    metrics = ["recall@20", "ndcg@20", "coverage@20", "val/recall@20", "train_seconds"]
+    grouped = frame.groupby("method", sort=False)
+    out = grouped[metrics].mean()
+    spread = grouped[["recall@20", "ndcg@20"]].std(ddof=0).fillna(0.0)
+    out.insert(1, "recall@20 sd", spread["recall@20"])
+    out.insert(3, "ndcg@20 sd", spread["ndcg@20"])
+    out.insert(0, "seeds", grouped.size())
+    return out.reset_index()
+
+
 def format_table(frame: pd.DataFrame) -> str:
-    """A plain-text table of :func:`compare`'s result (no notes column)."""
+    """A plain-text table of :func:`compare`'s or :func:`summarise`'s result (no notes)."""
     shown = frame.drop(columns=["notes"], errors="ignore").copy()
     for col in shown.columns:
         if shown[col].dtype.kind == "f":

@@ -48,11 +48,16 @@ class EmbeddingModel(nn.Module):
         needs_text: the model cannot be built without item text vectors.
         train_defaults: the fields of :class:`kgrec.gnn.train.TrainConfig` this model
             trains best with, where they differ from the common defaults.
+        closed_form: the model is fitted by :meth:`solve`, not by gradient steps.
+        inductive_items: :meth:`embed_items` places items the model was not trained on
+            from their text vectors and tags.
     """
 
     name: ClassVar[str] = ""
     needs_text: ClassVar[bool] = False
     train_defaults: ClassVar[dict[str, Any]] = {}
+    inductive_items: ClassVar[bool] = False
+    closed_form: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -82,6 +87,11 @@ class EmbeddingModel(nn.Module):
         model = cls.from_config(config)
         model.load_state_dict(state)
         return model.eval()
+
+    def solve(self, tensors: GraphTensors, train_idx: torch.Tensor) -> None:
+        """Fit in closed form on the interactions ``train_idx`` (:attr:`closed_form`
+        models; :func:`kgrec.gnn.fit` calls it instead of its training loop)."""
+        raise NotImplementedError(f"{type(self).__name__} is trained by gradient steps")
 
     # scoring ------------------------------------------------------------------------------
     def forward(self) -> Embeddings:
@@ -115,6 +125,15 @@ class EmbeddingModel(nn.Module):
         """:math:`e_u^\\top e_i` for local user and item indices."""
         u, i = self.final_embeddings()
         return float(u[user] @ i[item])
+
+    def embed_items(self, item_text: torch.Tensor, item_tags: torch.Tensor) -> torch.Tensor:
+        """Embeddings of new items from their text vectors and ``(new_item, tag)`` edges,
+        for models with :attr:`inductive_items`.
+
+        Shapes:
+            item_text: ``[n, text_dim]``; item_tags: ``[2, m]``; output: ``[n, d]``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot embed new items")
 
     def path_scorer(self) -> PathScorer | None:
         """The exact share of each graph path in a score, where the model has one (None)."""

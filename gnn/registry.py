@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound="type[EmbeddingModel]")
 
 #: The modules holding the built-in models (imported on the first look-up).
-BUILTIN_MODULES = ("kgrec.gnn.lightgcn", "kgrec.gnn.graphsage", "kgrec.gnn.baselines")
+BUILTIN_MODULES = (
+    "kgrec.gnn.lightgcn", "kgrec.gnn.graphsage", "kgrec.gnn.baselines", "kgrec.gnn.ease",
+)  # fmt: skip
 
 _MODELS: dict[str, type[EmbeddingModel]] = {}
 

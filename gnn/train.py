@@ -188,6 +188,9 @@ def fit(
         overrides: fields of :class:`TrainConfig` replacing those of ``config``
             (``fit(model, tensors, split, epochs=5, lr=1e-3)``).
 
+    A :attr:`~kgrec.gnn.model.EmbeddingModel.closed_form` model is fitted once by its
+    ``solve`` (no epochs; the history records its validation metric and time).
+
     Returns:
         A :class:`History`; the model holds the best validation weights, in eval mode.
 
@@ -206,6 +209,8 @@ def fit(
     seed = cfg.seed
     seed_everything(seed)
     model.to(dev)
+    if model.closed_form:
+        return _solve(model, tensors, split, k, dev)
     gen = torch.Generator(device=dev)
     gen.manual_seed(seed)
     train_edges = tensors.edge_index[:, split.train].to(dev)
@@ -287,4 +292,24 @@ def fit(
         history.best_epoch,
         history.train_seconds,
     )
+    return history
+
+
+def _solve(
+    model: EmbeddingModel, tensors: GraphTensors, split: Split, k: int, dev: torch.device
+) -> History:
+    """Fit a closed-form model on ``split.train``; validation Recall@k as its best value."""
+    from kgrec.gnn.evaluate import evaluate
+
+    history = History()
+    start = time.perf_counter()
+    model.solve(tensors, split.train)
+    model.eval()
+    history.train_seconds = time.perf_counter() - start
+    if len(split.val):
+        metrics = evaluate(model, tensors, split.train, split.val, ks=(k,), device=dev,
+                           extras=False)  # fmt: skip
+        history.best_val = metrics[f"recall@{k}"]
+    log.info("solved %s in %.1fs, val recall@%d %.4f", model, history.train_seconds, k,
+             history.best_val)  # fmt: skip
     return history

@@ -3,6 +3,7 @@ quality of the live model's explanations."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from kgrec.app.recommender import Recommender
@@ -12,15 +13,22 @@ from kgrec.kg.store import GraphStore
 
 
 def compare_models(
-    store: GraphStore, split: str, epochs: int, seed: int, device: str, show_progress: bool
+    store: GraphStore,
+    split: str,
+    epochs: int,
+    seeds: Sequence[int],
+    device: str,
+    show_progress: bool,
+    refit: bool = True,
 ) -> tuple[list[dict[str, Any]], str]:
-    """Baselines and models on one split of the store's graph: rows, and the same as a table."""
-    from kgrec.gnn.bench import compare, format_table
+    """Baselines and models on one split of the store's graph (:func:`kgrec.gnn.bench.compare`):
+    one row per method and seed, and a table of the means and spreads over seeds."""
+    from kgrec.gnn.bench import compare, format_table, summarise
 
-    frame = compare(load_tensors(store), split=split, epochs=epochs, seed=seed, device=device,
-                    show_progress=show_progress)  # fmt: skip
+    frame = compare(load_tensors(store), split=split, epochs=epochs, seeds=seeds, device=device,
+                    refit=refit, show_progress=show_progress)  # fmt: skip
     rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    return rows, format_table(frame)
+    return rows, format_table(summarise(frame))
 
 
 def explanation_quality(

@@ -15,15 +15,22 @@ def models(
     ctx: typer.Context,
     split: str = typer.Option("temporal", "--split", help="temporal | random | fixed."),
     epochs: int = typer.Option(200, "--epochs", min=1, help="Maximum epochs per model."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seeds: list[int] = typer.Option([0, 1, 2], "--seed", help="Seeds (repeat the option)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    refit: bool = typer.Option(
+        True,
+        "--refit/--no-refit",
+        help="Refit the setting chosen on validation on train + validation before the test.",
+    ),  # fmt: skip
 ) -> None:
-    """Baselines vs models on one split: Recall@20, NDCG@20, coverage, train time."""
+    """Baselines vs models on one split, every choice made on validation: Recall@20, NDCG@20
+    (mean and spread over seeds), coverage, time."""
     from kgrec.app.evaluation import compare_models
 
     cli = get(ctx)
     with cli.store() as store:
-        rows, text = compare_models(store, split, epochs, seed, device, cli.show_progress)
+        rows, text = compare_models(store, split, epochs, seeds, device, cli.show_progress,
+                                    refit)  # fmt: skip
     cli.emit(rows, text)
 
 

@@ -4,37 +4,58 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from kgrec.core.errors import InvalidParameter
 from kgrec.gnn.baselines import ItemKNN, MostPopular
-from kgrec.gnn.bench import METHODS, compare, format_table
+from kgrec.gnn.bench import METHODS, compare, format_table, summarise
 from kgrec.gnn.evaluate import evaluate
 from kgrec.gnn.splits import temporal_split
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-def test_compare_has_one_row_per_method(tensors):
-    table = compare(tensors, "temporal", epochs=2, knn_ks=(10, 20))
+def test_compare_chooses_on_validation_then_refits_and_tests(tensors):
+    table = compare(tensors, "temporal", epochs=2, grids={"ItemKNN": [{"k": 10}, {"k": 20}]})
     assert list(table["method"]) == list(METHODS)
     assert {"recall@20", "ndcg@20", "coverage@20", "train_seconds", "seconds_per_epoch"} <= set(
         table.columns
     )
     assert "ItemKNN" in format_table(table)
-    # the harness reports test metrics with validation masked, as evaluate() computes them
     split = temporal_split(tensors)
+    train_val = torch.cat([split.train, split.val]).sort().values
     rows = table.set_index("method")
-    pop = evaluate(MostPopular(tensors, split.train), tensors, split.train, split.test, split.val)
+    # the test numbers are those of the refitted model, with all it was fitted on masked
+    pop = evaluate(MostPopular(tensors, train_val), tensors, train_val, split.test)
     assert rows.loc["MostPopular", "recall@20"] == pytest.approx(pop["recall@20"])
     assert rows.loc["MostPopular", "coverage@20"] == pytest.approx(pop["coverage@20"])
-    # ItemKNN's k is the one best on validation, and the test number is that model's
+    # ItemKNN's k is the one best on validation; the test number is that k refitted
     val = {k: evaluate(ItemKNN(tensors, split.train, k=k), tensors, split.train, split.val,
                        extras=False)["recall@20"] for k in (10, 20)}  # fmt: skip
     best = max(val, key=lambda k: (val[k], -k))
     assert rows.loc["ItemKNN", "notes"].startswith(f"k={best} ")
     assert rows.loc["ItemKNN", "val/recall@20"] == pytest.approx(val[best])
-    # trained methods ran the epochs they were given
-    assert (rows.loc[["MF-BPR", "LightGCN+text", "GraphSAGE"], "epochs"] == 2).all()
+    knn = evaluate(ItemKNN(tensors, train_val, k=best), tensors, train_val, split.test)
+    assert rows.loc["ItemKNN", "recall@20"] == pytest.approx(knn["recall@20"])
+    # trained methods are refitted for their best epoch count (at most the 2 given)
+    assert rows.loc[["MF-BPR", "LightGCN+text", "GraphSAGE"], "epochs"].between(1, 2).all()
+
+
+def test_compare_without_refit_tests_the_validation_model(tensors):
+    table = compare(tensors, methods=["MostPopular"], refit=False)
+    split = temporal_split(tensors)
+    pop = evaluate(MostPopular(tensors, split.train), tensors, split.train, split.test, split.val)
+    assert table.loc[0, "recall@20"] == pytest.approx(pop["recall@20"])
+
+
+def test_seeded_methods_run_once_per_seed_and_summarise_gives_their_spread(tensors):
+    table = compare(tensors, epochs=2, methods=["MostPopular", "MF-BPR"], seeds=[0, 1])
+    assert table["method"].tolist() == ["MostPopular", "MF-BPR", "MF-BPR"]
+    summary = summarise(table).set_index("method")
+    mf = table[table["method"] == "MF-BPR"]["recall@20"]
+    assert summary.loc["MF-BPR", "seeds"] == 2
+    assert summary.loc["MF-BPR", "recall@20"] == pytest.approx(mf.mean())
+    assert summary.loc["MF-BPR", "recall@20 sd"] == pytest.approx(mf.std(ddof=0))
 
 
 def test_compare_refuses_an_unknown_method(tensors):

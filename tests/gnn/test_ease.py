@@ -1,0 +1,124 @@
+"""EASE with a recency-weighted history: the closed form, its factorisation, the exact split
+of a score over a user's interactions, and histories that change without a refit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kgrec.core.errors import InvalidParameter
+from kgrec.gnn.baselines import ALS
+from kgrec.gnn.ease import EASE, binary_matrix, ease_weights
+from kgrec.gnn.evaluate import evaluate
+from kgrec.gnn.recency import positions_from_end, recency_weights
+from kgrec.gnn.splits import temporal_split
+from kgrec.gnn.train import fit, seed_everything
+
+
+def test_ease_weights_solve_the_constrained_least_squares_problem():
+    """B = argmin |X - XB|^2 + lam |B|^2 with diag(B) = 0, checked column by column with
+    numpy's least squares on the columns other than j."""
+    rng = np.random.default_rng(0)
+    x = (rng.random((30, 8)) < 0.3).astype(np.float32)
+    lam = 2.0
+    b = ease_weights(binary_matrix(torch.from_numpy(np.argwhere(x).T.copy()), 30, 8), lam)
+    for j in range(8):
+        others = [c for c in range(8) if c != j]
+        a = np.vstack([x[:, others], np.sqrt(lam) * np.eye(7)])
+        y = np.concatenate([x[:, j], np.zeros(7)])
+        want = np.linalg.lstsq(a, y, rcond=None)[0]
+        np.testing.assert_allclose(b.numpy()[others, j], want, atol=1e-5)
+        assert b[j, j] == 0
+
+
+def test_positions_count_the_later_interactions_of_the_same_user():
+    users = np.array([0, 1, 0, 0, 1])
+    ts = np.array([5, 1, 3, 5, 0])  # user 0: rows 2 (t=3), 0 and 3 (t=5, row order)
+    assert positions_from_end(users, ts).tolist() == [1, 0, 2, 0, 1]
+    edges = torch.from_numpy(np.stack([users, np.arange(5)]))
+    w = recency_weights(edges, torch.tensor(ts), torch.tensor([0, 2, 3]), 0.5)
+    assert w.tolist() == [0.5, 0.25, 1.0]
+    with pytest.raises(InvalidParameter, match="decay"):
+        recency_weights(edges, torch.tensor(ts), torch.arange(5), 0.0)
+
+
+@pytest.fixture(scope="module")
+def solved(world):
+    _, _, tensors = world
+    split = temporal_split(tensors)
+    seed_everything(0)
+    model = EASE.from_tensors(tensors, split.train, lam=50.0, decay=0.8, rank=64)
+    fit(model, tensors, split)
+    return tensors, split, model
+
+
+def test_a_score_splits_exactly_over_the_users_interactions(solved):
+    tensors, split, model = solved
+    scorer = model.path_scorer()
+    for u, i in [(0, 3), (7, 50), (20, 199)]:
+        v, c = scorer.first_hop_contributions(scorer.node("user", u), scorer.node("item", i))
+        assert len(v) == int((tensors.edge_index[0, split.train] == u).sum())
+        assert c.sum() == pytest.approx(model.score(u, i), rel=1e-5, abs=1e-7)
+
+
+def test_the_user_vector_follows_a_changed_history_without_a_refit(solved):
+    tensors, split, model = solved
+    edges = tensors.edge_index[:, split.train]
+    ts = tensors.ts[split.train]
+    own = (edges[0] == 5).nonzero().flatten()
+    items, times = edges[1, own].numpy(), ts[own].numpy()
+    same = model.user_vector(items, model.history_weights(times))
+    np.testing.assert_allclose(same, model.final_embeddings()[0][5].numpy(), atol=1e-5)
+    # one more interaction, the newest: its item's neighbours in B gain the most
+    new_item = int(np.setdiff1d(np.arange(tensors.num_items), items)[0])
+    grown = model.user_vector(
+        np.r_[items, new_item], model.history_weights(np.r_[times, times.max() + 1])
+    )
+    item_vecs = model.final_embeddings()[1].numpy()
+    gain = item_vecs @ (grown - same)
+    factors = model.history_factors.numpy()
+    np.testing.assert_allclose(gain, item_vecs @ (factors[new_item] + (0.8 - 1) * same),
+                               rtol=1e-4, atol=1e-6)  # fmt: skip
+
+
+def test_recency_beats_a_plain_history_when_tastes_drift():
+    """Users who switch from one half of the catalogue to the other: the plain history
+    still points at the old half, the recency-weighted one at the new."""
+    import pandas as pd
+
+    from kgrec.gnn.data import GraphTensors
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for u in range(60):
+        old, new = (0, 40) if u % 2 else (40, 0)
+        for t, lo in enumerate([old] * 12 + [new] * 6):
+            rows.append((u, int(rng.integers(lo, lo + 40)), t))
+    frame = pd.DataFrame(rows, columns=["u", "i", "t"]).drop_duplicates(["u", "i"])
+    inter = pd.DataFrame({"user_id": frame.u.astype(str), "item_id": frame.i.astype(str),
+                          "kind": "rating", "rating": np.nan, "weight": 1.0, "ts": frame.t,
+                          "split": ""})  # fmt: skip
+    users = pd.DataFrame({"id": [str(u) for u in range(60)]})
+    items = pd.DataFrame({"id": [str(i) for i in range(80)], "title": "", "description": None})
+    tensors = GraphTensors.from_frames(users, items, None, inter)
+    split = temporal_split(tensors)
+    recall = {}
+    for decay in (1.0, 0.7):
+        model = EASE.from_tensors(tensors, split.train, lam=10.0, decay=decay, rank=80)
+        fit(model, tensors, split)
+        recall[decay] = evaluate(model, tensors, split.train, split.test, split.val)["recall@20"]
+    assert recall[0.7] > recall[1.0] + 0.05, recall
+
+
+def test_als_beats_a_random_ranking(world):
+    _, _, tensors = world
+    split = temporal_split(tensors)
+    als = ALS(tensors, split.train, factors=16, iterations=10)
+    assert als.score_users(torch.tensor([0, 1])).shape == (2, tensors.num_items)
+    got = evaluate(als, tensors, split.train, split.test, split.val)["recall@20"]
+    assert got > 2 * 20 / tensors.num_items, got
+
+
+def test_repr_names_items_rank_and_settings(solved):
+    assert repr(solved[2]) == f"EASE({solved[0].num_items}, 64, lam=50, decay=0.8)"
