@@ -46,6 +46,7 @@ class GraphSAGE(EmbeddingModel):
 
     name = "graphsage"
     needs_text = True
+    inductive_items = True
     train_defaults = {"lr": 2e-3}
     # buffers (registered in __init__), typed for the checker
     ui_index: torch.Tensor

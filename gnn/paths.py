@@ -109,6 +109,26 @@ class PathScorer:
         """Global node index of a user / item / tag / entity local index."""
         return self.offsets[kind] + local_index
 
+    def state(self, node: int) -> np.ndarray:
+        """:math:`e`, the final state of one node (``[d]``)."""
+        if self.final is None:
+            raise ValueError("final states are needed (from_lightgcn)")
+        return self.final[node]
+
+    def with_node(
+        self, node: int, neighbours: np.ndarray, weights: np.ndarray, state: np.ndarray
+    ) -> PathScorer:
+        """This scorer with one node's edges and final state replaced: a node folded in
+        over its current neighbours (:mod:`kgrec.gnn.foldin`). Every other node keeps its
+        trained edges and states; ``node`` may be ``num_nodes`` for a node the model never
+        saw. The arrays are shared, not copied.
+
+        Args:
+            node: the node's global index. neighbours: its neighbours' global indices.
+            weights: :math:`\\hat A'` of each of those edges. state: its final state.
+        """
+        return _ReplacedNode(self, node, neighbours, weights, state)
+
     def edge_weights(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """:math:`\\hat A_{ab}` for arrays of node pairs (0 where there is no edge)."""
         query = np.asarray(a, dtype=np.int64) * self.num_nodes + np.asarray(b, dtype=np.int64)
@@ -190,16 +210,20 @@ class PathScorer:
         if not len(nu) or not len(ni):
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, np.zeros(0)
+        sub = self._matrix()[nu][:, ni].tocoo()
+        v, n = nu[sub.row], ni[sub.col]
+        dots = np.einsum("pd,pd->p", self.partial[v], self.partial[n])
+        return v, n, au[sub.row] * ai[sub.col] * dots
+
+    def _matrix(self) -> csr_matrix:
+        """:math:`\\hat A` as a scipy CSR matrix (built once)."""
         if self._csr is None:
             from scipy.sparse import csr_matrix
 
             rows, cols = np.divmod(self.keys, self.num_nodes)
             self._csr = csr_matrix((self.values, (rows, cols)),
                                    shape=(self.num_nodes, self.num_nodes))  # fmt: skip
-        sub = self._csr[nu][:, ni].tocoo()
-        v, n = nu[sub.row], ni[sub.col]
-        dots = np.einsum("pd,pd->p", self.partial[v], self.partial[n])
-        return v, n, au[sub.row] * ai[sub.col] * dots
+        return self._csr
 
     def _row(self, node: int) -> tuple[np.ndarray, np.ndarray]:
         """Neighbours of ``node`` and the matching entries of the normalised adjacency."""
@@ -210,3 +234,48 @@ class PathScorer:
     def neighbours(self, node: int) -> np.ndarray:
         """Global indices of the nodes joined to ``node`` in the model's graph."""
         return self._row(node)[0]
+
+
+class _ReplacedNode(PathScorer):
+    """A :class:`PathScorer` whose one node has other edges and another final state."""
+
+    def __init__(
+        self,
+        base: PathScorer,
+        node: int,
+        neighbours: np.ndarray,
+        weights: np.ndarray,
+        state: np.ndarray,
+    ) -> None:
+        super().__init__(base.keys, base.values, base.partial, base.offsets, base.final)
+        self._base = base
+        self._node = int(node)
+        order = np.argsort(neighbours, kind="stable")
+        self._nbrs = np.asarray(neighbours, dtype=np.int64)[order]
+        self._weights = np.asarray(weights, dtype=np.float64)[order]
+        self._state = np.asarray(state, dtype=np.float64)
+
+    def state(self, node: int) -> np.ndarray:
+        return self._state if node == self._node else super().state(node)
+
+    def edge_weights(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        out = np.asarray(super().edge_weights(a, b), dtype=np.float64).copy()
+        for mine, other in ((a == self._node, b), (b == self._node, a)):
+            if mine.any():
+                out[mine] = self._lookup(other[mine])
+        return out
+
+    def _lookup(self, nodes: np.ndarray) -> np.ndarray:
+        if not len(self._nbrs):
+            return np.zeros(len(nodes))
+        pos = np.minimum(np.searchsorted(self._nbrs, nodes), len(self._nbrs) - 1)
+        return np.where(self._nbrs[pos] == nodes, self._weights[pos], 0.0)
+
+    def _matrix(self) -> csr_matrix:
+        return self._base._matrix()
+
+    def _row(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        if node == self._node:
+            return self._nbrs, self._weights
+        return super()._row(node)

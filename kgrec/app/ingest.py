@@ -195,6 +195,7 @@ def ingest(
     embedder: TextEmbedder,
     progress: Progress | None = None,
     show_progress: bool = False,
+    compact: bool = True,
 ) -> IngestReport:
     """Write ``dataset`` into ``store`` with text embeddings on items and tags.
 
@@ -209,10 +210,12 @@ def ingest(
         embedder: embeds item and tag texts (with its cache).
         progress: called with (step, done, total) as batches are written.
         show_progress: show the embedding model's own progress bar.
+        compact: rewrite the embedded store's append-only file afterwards when something
+            changed (off for small writes while serving).
     """
     dataset.check()
     with store.exclusive("ingest"):
-        return _write(dataset, store, embedder, progress, show_progress)
+        return _write(dataset, store, embedder, progress, show_progress, compact)
 
 
 def _write(
@@ -221,6 +224,7 @@ def _write(
     embedder: TextEmbedder,
     progress: Progress | None,
     show_progress: bool,
+    compact: bool = True,
 ) -> IngestReport:
     start = time.perf_counter()
     report = IngestReport(dataset=dataset.name, rejects=len(dataset.rejects))
@@ -267,7 +271,8 @@ def _write(
         report.embeddings_written += len(rows)
     report.texts_embedded = embedder.num_embedded - embedded_before
 
-    if report.nodes_changed or report.relationships_changed or report.embeddings_written:
+    if compact and (report.nodes_changed or report.relationships_changed
+                    or report.embeddings_written):  # fmt: skip
         store.compact()
     report.seconds = time.perf_counter() - start
     return report

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from kgrec.app.live import Catalogue, ChangePoll, build_catalogue, fold_user
 from kgrec.core.dataset import normalise_tag
 from kgrec.core.errors import KgrecError, UnknownIdError, UnknownTagError
 from kgrec.core.ranking import top_k
-from kgrec.core.settings import Settings
+from kgrec.core.settings import DEFAULT_REFRESH_SECONDS, Settings
 from kgrec.explain import wording
 from kgrec.explain.explanations import explain_items
 from kgrec.explain.types import Explanation, Recommendation, Recommendations
@@ -31,6 +32,9 @@ from kgrec.kg.store import GraphStore
 from kgrec.queries.runner import run_query
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from kgrec.gnn.foldin import FoldedNode
     from kgrec.gnn.model import EmbeddingModel
 
 log = logging.getLogger(__name__)
@@ -39,15 +43,24 @@ log = logging.getLogger(__name__)
 class Recommender:
     """Recommendations, explanations and similar items for one store and its live model.
 
+    Behaviour recorded with :meth:`record_interaction` shows in the very next
+    :meth:`recommend` without retraining: a user's vector is folded in over their current
+    interactions (LightGCN, :mod:`kgrec.gnn.foldin`), and items added with :meth:`add_item`
+    get vectors from their text and tags. Other processes' changes are seen within
+    ``refresh_seconds`` (a read of the store's change counter).
+
     Args:
         store: an open store (closed by :meth:`close`).
         model_dir: the model root holding ``live``.
-        embedding_model: text model for :meth:`recommend_for_new_user` with ``text``.
+        embedding_model: text model for :meth:`recommend_for_new_user` with ``text`` and
+            for :meth:`add_item`.
         cache_dir: embedding cache.
+        refresh_seconds: how often to read the store's change counter (0: every call).
 
     Attributes:
         version: the live model version's name (``Recommendations.model_version``).
-        user_ids, item_ids: the model's ids, in its local index order.
+        user_ids: the model's users, in its local index order.
+        item_ids: the items served: the model's, then those added since.
         model: the live model.
         weights: the model's exact path weights (None: the model has no exact path
             decomposition).
@@ -59,10 +72,13 @@ class Recommender:
         model_dir: Path,
         embedding_model: str = "all-MiniLM-L6-v2",
         cache_dir: Path | None = None,
+        refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
     ) -> None:
         from threadpoolctl import threadpool_limits
 
+        from kgrec.app.behaviour import change_sequence
         from kgrec.gnn.checkpoint import load_live
+        from kgrec.gnn.foldin import FoldIn
 
         # Small matrix products per request: one BLAS thread each. With torch loaded, a
         # multi-threaded OpenBLAS fights torch's OpenMP pool and a 9k x 64 product takes
@@ -73,39 +89,82 @@ class Recommender:
         self.version: str = self.live.version_dir.name
         maps = self.live.id_maps
         self.user_ids: list[str] = list(maps["users"])
-        self.item_ids: list[str] = list(maps["items"])
         self._users = {v: j for j, v in enumerate(self.user_ids)}
-        self._items = {v: j for j, v in enumerate(self.item_ids)}
         self._tags = {normalise_tag(t): t for t in maps["tags"]}
+        self._tag_index = {t: j for j, t in enumerate(maps["tags"])}
         self.user_emb = self.live.user_embeddings.numpy().astype(np.float32)
-        self.item_emb = self.live.item_embeddings.numpy().astype(np.float32)
-        norms = np.linalg.norm(self.item_emb, axis=1, keepdims=True)
-        self._item_unit = self.item_emb / np.maximum(norms, 1e-12)
         self.model = cast("EmbeddingModel", self.live.model())
         scorer = self.model.path_scorer()  # None: the model has no exact path decomposition
         self.weights = PathWeights(scorer, maps) if scorer is not None else None
-        self.item_text: np.ndarray | None = None
+        self._fold = FoldIn.for_model(self.model)
+        item_text: np.ndarray | None = None
         text = getattr(self.model, "item_text", None) if getattr(self.model, "use_text", False) \
             else None  # fmt: skip
         if scorer is not None and text is not None:  # for notes on items no path reaches
-            self.item_text = text.detach().cpu().numpy()
-        popularity = {r["item_id"]: r["interactions"] for r in run_query(store, "item_popularity")}
-        self.popularity = np.array([popularity.get(i, 0) for i in self.item_ids], dtype=np.int64)
+            item_text = text.detach().cpu().numpy()
+        item_emb = self.live.item_embeddings.numpy().astype(np.float32)
+        self._trained = (list(maps["items"]), item_emb, item_text)
+        self._poll = ChangePoll(store, refresh_seconds, change_sequence(store))
+        self._cat = self._catalogue()
         counts = run_query(store, "count_entities")[0]["n"]
         self._skip = () if counts else ("explain_entities",)
         self._embedding_model, self._cache_dir = embedding_model, cache_dir
         self._embedder: Any = None
 
+    # the served items -----------------------------------------------------------------
+    def _catalogue(self) -> Catalogue:
+        ids, emb, text = self._trained
+        return build_catalogue(self.store, ids, emb, text, self.model, self._fold, self._tag_index)
+
+    def refresh(self) -> None:
+        """Read the store's items added since the model and every item's popularity now
+        (otherwise done at most every ``refresh_seconds`` when the change counter moved)."""
+        from kgrec.app.behaviour import change_sequence
+
+        seq = change_sequence(self.store)
+        self._cat = self._catalogue()
+        self._poll.seq = seq
+
+    def _current(self) -> Catalogue:
+        """The served items, refreshed first when another process changed the store."""
+        seq = self._poll.changed()
+        if seq is not None:
+            self._cat = self._catalogue()
+            self._poll.seq = seq
+        return self._cat
+
+    @property
+    def item_ids(self) -> list[str]:
+        return self._cat.ids
+
+    @property
+    def item_emb(self) -> np.ndarray:
+        """Item vectors, ``[len(item_ids), d]``."""
+        return self._cat.emb
+
+    @property
+    def popularity(self) -> np.ndarray:
+        """Interactions per item (``[len(item_ids)]``), as of the last refresh."""
+        return self._cat.popularity
+
     @classmethod
-    def open(cls, store: str | None = None, model_dir: str | Path | None = None,
-             graph: str | None = None) -> Recommender:  # fmt: skip
-        """Open on a store URI and model directory (CLI flags > ``KGREC_*`` env > defaults)."""
+    def open(
+        cls,
+        store: str | None = None,
+        model_dir: str | Path | None = None,
+        graph: str | None = None,
+        refresh_seconds: float | None = None,
+    ) -> Recommender:
+        """Open on a store URI and model directory (CLI flags > ``KGREC_*`` env > defaults;
+        ``refresh_seconds``: ``KGREC_REFRESH_SECONDS``, default 1)."""
         from kgrec.app.store import opened
 
-        settings = Settings.resolve(store=store, graph=graph, model_dir=model_dir)
+        settings = Settings.resolve(store=store, graph=graph, model_dir=model_dir,
+                                    refresh_seconds=refresh_seconds)  # fmt: skip
         handle = opened(settings)
         try:
-            return cls(handle, settings.model_dir, settings.embedding_model, settings.cache_dir)
+            return cls(handle, settings.model_dir, settings.embedding_model, settings.cache_dir,
+                       settings.refresh_seconds)  # fmt: skip
         except BaseException:
             handle.close()
             raise
@@ -143,8 +202,8 @@ class Recommender:
         rows = run_query(self.store, "item_details", {"item_ids": ids})
         return {r["item_id"]: r["title"] for r in rows}
 
-    def _item_local(self, item_id: str) -> int:
-        j = self._items.get(str(item_id))
+    def _item_local(self, item_id: str, cat: Catalogue) -> int:
+        j = cat.index.get(str(item_id))
         if j is None:
             known = run_query(self.store, "item_exists", {"id": str(item_id)})
             where = "is in the store but not in the live model (retrain with `kgrec train`)" \
@@ -154,22 +213,43 @@ class Recommender:
 
     # scoring ------------------------------------------------------------------------------
     def _user_vector(
-        self, user_id: str, history: list[dict[str, Any]]
-    ) -> tuple[np.ndarray | None, str]:
-        """The user's embedding: the model's, a fold-in of their items, or None (no data)."""
+        self, user_id: str, history: list[dict[str, Any]], cat: Catalogue
+    ) -> tuple[np.ndarray | None, str, FoldedNode | None]:
+        """The user's embedding and where it came from: ``model`` (trained), ``fold-in``
+        (over their current interactions; the folded states with LightGCN) or ``popular``
+        (no data: None)."""
         j = self._users.get(str(user_id))
+        if self._fold is not None:
+            folded = fold_user(self._fold, cat, j, history)
+            if folded is not None:
+                return folded.vector, "fold-in", folded
+            if j is not None:
+                return self.user_emb[j], "model", None
+            return None, "popular", None
         if j is not None:
-            return self.user_emb[j], "model"
-        liked = [self._items[r["item_id"]] for r in history if r["item_id"] in self._items]
+            return self.user_emb[j], "model", None
+        liked = [cat.index[r["item_id"]] for r in history if r["item_id"] in cat.index]
         if liked:
-            return self.item_emb[liked].mean(0), "fold-in"
-        return None, "popular"
+            return cat.emb[liked].mean(0), "fold-in", None
+        return None, "popular", None
+
+    def _weights_for(
+        self, user_id: str, source: str, folded: FoldedNode | None
+    ) -> PathWeights | None:
+        """The exact path weights of the served score (None: there are none for it)."""
+        if self.weights is None:
+            return None
+        if source == "model":
+            return self.weights
+        if folded is not None and not folded.extra:  # an added item has no node of the graph
+            return self.weights.folded(str(user_id), folded)
+        return None
 
     def _rank(self, scores: np.ndarray, k: int, banned: Iterable[int]) -> list[int]:
         top, _ = top_k(scores[None].astype(np.float64), k, [sorted(banned)])
         return [int(j) for j in top[0] if j >= 0]
 
-    def _allowed_items(self, tags: Sequence[str]) -> np.ndarray:
+    def _allowed_items(self, tags: Sequence[str], cat: Catalogue) -> np.ndarray:
         """Local indices of the items carrying at least one of ``tags``.
 
         Raises:
@@ -182,8 +262,87 @@ class Recommender:
             close = difflib.get_close_matches(name, list(self._tags), n=3)
             raise UnknownTagError(tag, [self._tags[c] for c in close])
         rows = run_query(self.store, "items_with_tags", {"tags": names})
-        return np.array(sorted({self._items[r["item_id"]] for r in rows
-                                if r["item_id"] in self._items}), dtype=np.int64)  # fmt: skip
+        return np.array(sorted({cat.index[r["item_id"]] for r in rows
+                                if r["item_id"] in cat.index}), dtype=np.int64)  # fmt: skip
+
+    # recording ----------------------------------------------------------------------------
+    def record_interaction(
+        self,
+        user_id: str,
+        item_id: str,
+        rating: float | None = None,
+        ts: int | None = None,
+        kind: str | None = None,
+    ) -> dict[str, Any]:
+        """Record that ``user_id`` interacted with ``item_id``; the next :meth:`recommend`
+        for that user reflects it (no retraining).
+
+        The store gets the interaction as ingestion would write it (the user is created
+        when new; the item must exist; writing it again changes nothing). With LightGCN the
+        user's vector is then folded in over all their current neighbours: their trained
+        interactions plus every one recorded this way (:mod:`kgrec.gnn.foldin`).
+
+        Args:
+            rating: the rating (None: an implicit interaction). ts: unix seconds (default
+                now). kind: default ``rating`` with a rating, else ``implicit``.
+
+        Returns:
+            ``{rows, created, updated, seq}`` (see :meth:`record_interactions`).
+
+        Raises:
+            DatasetError: a value is missing or cannot be stored (names the field and value).
+            UnknownIdError: the item is not in the store.
+        """
+        import pandas as pd
+
+        frame = pd.DataFrame({"user_id": [user_id], "item_id": [item_id], "rating": [rating],
+                              "ts": [ts], "kind": [kind]})  # fmt: skip
+        return self.record_interactions(frame)
+
+    def record_interactions(
+        self, frame: pd.DataFrame, rating_range: tuple[float, float] | None = None
+    ) -> dict[str, Any]:
+        """Record many interactions at once (batched writes), as :meth:`record_interaction`.
+
+        Args:
+            frame: columns ``user_id``, ``item_id`` and optionally ``rating``, ``ts``,
+                ``kind``, ``weight``; one row per interaction (for one user and item the
+                latest ``ts`` wins, as in ingestion).
+            rating_range: refuse ratings outside ``(low, high)``; None: any finite one.
+
+        Returns:
+            ``{rows, created, updated, seq}``: rows written, relationships created and
+            changed, the store's change counter afterwards.
+
+        Raises:
+            DatasetError, InvalidParameter: a bad value or column (named in the message).
+            UnknownIdError: an item is not in the store (nothing is written).
+        """
+        from kgrec.app.behaviour import record_interactions
+
+        return record_interactions(self.store, frame, rating_range)
+
+    def add_item(
+        self, item_id: str, title: str, text: str | None = None, tags: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """Add an item to the store (or update its title, text and tags) and serve it at
+        once, with a vector the live model makes from its text and tags: LightGCN's text
+        projection folded in over its tags, GraphSAGE's inductive embedding. A model that
+        can do neither (MF) serves the item after the next training.
+
+        Returns:
+            ``{item_id, created, changed, seq, served}`` (``served``: it can be recommended
+            now).
+
+        Raises:
+            DatasetError: an empty or unstorable id, title, text or tag.
+        """
+        from kgrec.app.behaviour import add_item
+
+        out = add_item(self.store, self._text_embedder(), item_id, title, text, tags)
+        self.refresh()
+        out["served"] = str(item_id) in self._cat.index
+        return out
 
     # public API ---------------------------------------------------------------------------
     def recommend(
@@ -198,8 +357,11 @@ class Recommender:
         """The ``k`` best items for a user, each with its explanation paths.
 
         Args:
-            user_id: a user in the store (a user the model has not seen is folded in from
-                their interactions; one without interactions gets popular items).
+            user_id: a user in the store. A user the model knows is scored with their
+                trained vector, or, once interactions were recorded for them, with the
+                vector folded in over all their current interactions; a user the model has
+                not seen is folded in from their interactions; one without interactions
+                gets popular items.
             k: how many; fewer come back when the catalogue (after filters) is smaller.
             explain: attach explanation paths.
             exclude_seen: leave out items the user already interacted with.
@@ -235,38 +397,41 @@ class Recommender:
         """
         if k < 0:
             raise KgrecError(f"k must be >= 0, got {k}")
+        cat = self._current()
         users = list(dict.fromkeys(str(u) for u in user_ids))
         histories = [self._user_history(u) for u in users]
-        allowed = self._allowed_items(tags) if tags else None
-        excluded = [self._items[str(i)] for i in exclude_items or () if str(i) in self._items]
-        vectors, sources, banned = [], [], []
+        allowed = self._allowed_items(tags, cat) if tags else None
+        excluded = [cat.index[str(i)] for i in exclude_items or () if str(i) in cat.index]
+        vectors, sources, folds, banned = [], [], [], []
         for user_id, history in zip(users, histories, strict=True):
-            vector, source = self._user_vector(user_id, history)
+            vector, source, folded = self._user_vector(user_id, history, cat)
             vectors.append(vector)
             sources.append(source)
-            seen = [self._items[r["item_id"]] for r in history if r["item_id"] in self._items]
+            folds.append(folded)
+            seen = [cat.index[r["item_id"]] for r in history if r["item_id"] in cat.index]
             banned.append(np.array((seen if exclude_seen else []) + excluded, dtype=np.int64))
-        scores = np.tile(self.popularity.astype(np.float64), (len(users), 1))
+        scores = np.tile(cat.popularity.astype(np.float64), (len(users), 1))
         rows = [n for n, v in enumerate(vectors) if v is not None]
         if rows:
-            scores[rows] = np.stack([v for v in vectors if v is not None]) @ self.item_emb.T
+            scores[rows] = np.stack([v for v in vectors if v is not None]) @ cat.emb.T
         if allowed is not None:
-            outside = np.ones(len(self.item_ids), dtype=bool)
+            outside = np.ones(len(cat.ids), dtype=bool)
             outside[allowed] = False
             scores[:, outside] = -np.inf
         top, _ = top_k(scores, k, banned)
         kept = [[int(j) for j in row if j >= 0] for row in top]
-        titles = self._titles(self.item_ids[j] for row in kept for j in row)
+        titles = self._titles(cat.ids[j] for row in kept for j in row)
         out: dict[str, Recommendations] = {}
         for n, user_id in enumerate(users):
             recs = Recommendations((
-                Recommendation(rank, self.item_ids[j],
-                               titles.get(self.item_ids[j], self.item_ids[j]),
+                Recommendation(rank, cat.ids[j], titles.get(cat.ids[j], cat.ids[j]),
                                float(scores[n, j]))
                 for rank, j in enumerate(kept[n], start=1)
             ), model_version=self.version)  # fmt: skip
             if explain and recs:
-                explanations = self._explain_many(user_id, histories[n], recs, sources[n])
+                weights = self._weights_for(user_id, sources[n], folds[n])
+                explanations = self._explain_many(user_id, histories[n], recs, sources[n],
+                                                  weights, cat)  # fmt: skip
                 for r in recs:
                     r.explanation = explanations[r.item_id]
             out[user_id] = recs
@@ -275,25 +440,31 @@ class Recommender:
     def explain(self, user_id: str, item_id: str) -> Explanation:
         """Why the model scores ``item_id`` as it does for ``user_id`` (any pair).
 
-        With an exact path decomposition and a user the model knows, the explanation also
-        carries the score's exact split (``decomposition``).
+        With an exact path decomposition, the explanation also carries the score's exact
+        split (``decomposition``): for a user the model knows, and for a folded-in user
+        (their folded vector split over their current interactions; the items' side is the
+        model's, as in the served score). None for a user folded in over items added after
+        the model, and for such items.
 
         Raises:
             UnknownIdError: the user or the item is unknown.
         """
+        cat = self._current()
         history = self._user_history(user_id)
-        j = self._item_local(item_id)
-        vector, source = self._user_vector(user_id, history)
-        score = float(self.item_emb[j] @ vector) if vector is not None \
-            else float(self.popularity[j])  # fmt: skip
+        j = self._item_local(item_id, cat)
+        vector, source, folded = self._user_vector(user_id, history, cat)
+        score = float(cat.emb[j] @ vector) if vector is not None \
+            else float(cat.popularity[j])  # fmt: skip
         title = self._titles([str(item_id)]).get(str(item_id), str(item_id))
         rec = Recommendation(0, str(item_id), title, score)
-        explanation = self._explain_many(str(user_id), history, [rec], source)[str(item_id)]
-        if self.weights is not None and source == "model":
-            u = self.weights.node("user", str(user_id))
-            i = self.weights.node("item", str(item_id))
+        weights = self._weights_for(str(user_id), source, folded)
+        explanation = self._explain_many(str(user_id), history, [rec], source, weights,
+                                         cat)[str(item_id)]  # fmt: skip
+        if weights is not None:
+            u = weights.node("user", str(user_id))
+            i = weights.node("item", str(item_id))
             if u is not None and i is not None:
-                explanation.decomposition = self.weights.decompose(u, i, score)
+                explanation.decomposition = weights.decompose(u, i, score)
         return explanation
 
     def _explain_many(
@@ -302,31 +473,35 @@ class Recommender:
         history: list[dict[str, Any]],
         recs: Sequence[Recommendation],
         source: str,
+        weights: PathWeights | None,
+        cat: Catalogue,
     ) -> dict[str, Explanation]:
         titles = {r.item_id: r.title for r in recs}
         scores = {r.item_id: r.score for r in recs}
-        weights = self.weights if source == "model" else None
         out = explain_items(self.store, user_id, titles, scores, weights, skip=self._skip)
+        recorded = sum(1 for r in history if r.get("recorded") is not None)
+        folded: bool | int = True if user_id not in self._users else max(recorded, 1)
         for ex in out.values():
             if source == "popular":
-                ex.note = wording.popular_note(
-                    ex.title, int(self.popularity[self._items[ex.item_id]])
-                )
+                ex.note = wording.popular_note(ex.title, int(cat.popularity[cat.index[ex.item_id]]))
             elif ex.paths:
-                ex.note = wording.paths_note(ex, folded_in=source == "fold-in")
+                ex.note = wording.paths_note(ex, folded_in=folded if source == "fold-in" else 0)
+            elif cat.is_added(ex.item_id):
+                ex.note = wording.added_item_note(ex.title)
             else:
-                ex.note = wording.no_path_note(ex.title, self._nearest_rated(ex.item_id, history))
+                nearest = self._nearest_rated(ex.item_id, history, cat)
+                ex.note = wording.no_path_note(ex.title, nearest)
         return out
 
     def _nearest_rated(
-        self, item_id: str, history: list[dict[str, Any]]
+        self, item_id: str, history: list[dict[str, Any]], cat: Catalogue
     ) -> tuple[str, float] | None:
         """The rated item whose text embedding is closest to ``item_id``'s, and the cosine."""
-        rated = [(r["item_id"], r["title"]) for r in history if r["item_id"] in self._items]
-        if self.item_text is None or not rated or item_id not in self._items:
+        rated = [(r["item_id"], r["title"]) for r in history if r["item_id"] in cat.index]
+        if cat.text is None or not rated or item_id not in cat.index:
             return None
-        target = self.item_text[self._items[item_id]]
-        vectors = self.item_text[[self._items[i] for i, _ in rated]]
+        target = cat.text[cat.index[item_id]]
+        vectors = cat.text[[cat.index[i] for i, _ in rated]]
         sims = (
             vectors
             @ target
@@ -343,13 +518,14 @@ class Recommender:
             ``[{"item_id", "title", "similarity"}]``; the item itself is left out.
 
         Raises:
-            UnknownIdError: the item is not in the live model.
+            UnknownIdError: the item is not served (not in the live model, not added).
         """
-        j = self._item_local(item_id)
-        sims = self._item_unit @ self._item_unit[j]
+        cat = self._current()
+        j = self._item_local(item_id, cat)
+        sims = cat.unit @ cat.unit[j]
         top = self._rank(sims, k, [j])
-        titles = self._titles(self.item_ids[t] for t in top)
-        return [{"item_id": self.item_ids[t], "title": titles.get(self.item_ids[t]),
+        titles = self._titles(cat.ids[t] for t in top)
+        return [{"item_id": cat.ids[t], "title": titles.get(cat.ids[t]),
                  "similarity": float(sims[t])} for t in top]  # fmt: skip
 
     def recommend_for_new_user(
@@ -367,29 +543,30 @@ class Recommender:
         Raises:
             UnknownIdError: a liked item is unknown.
         """
-        liked = [self._item_local(i) for i in liked_item_ids or ()]
+        cat = self._current()
+        liked = [self._item_local(i, cat) for i in liked_item_ids or ()]
         anchors: list[tuple[int, float, str]] = [(j, 1.0, "liked") for j in liked]
         if text:
             from kgrec.kg.vector import vector_search
 
             query = self._text_embedder().embed([text])[0]
             for hit in vector_search(self.store, query.tolist(), 20):
-                if hit["id"] in self._items:
-                    anchors.append((self._items[hit["id"]], float(hit["similarity"]), "text"))
+                if hit["id"] in cat.index:
+                    anchors.append((cat.index[hit["id"]], float(hit["similarity"]), "text"))
         if anchors:
             weights = np.array([w for _, w, _ in anchors])
-            vector = (self.item_emb[[j for j, _, _ in anchors]] * weights[:, None]).sum(0)
-            scores = self.item_emb @ (vector / weights.sum())
+            vector = (cat.emb[[j for j, _, _ in anchors]] * weights[:, None]).sum(0)
+            scores = cat.emb @ (vector / weights.sum())
         else:
-            scores = self.popularity.astype(float)
+            scores = cat.popularity.astype(float)
         top = self._rank(scores, k, liked)
-        ids = [self.item_ids[j] for j in top]
-        titles = self._titles(ids + [self.item_ids[j] for j, _, _ in anchors])
+        ids = [cat.ids[j] for j in top]
+        titles = self._titles(ids + [cat.ids[j] for j, _, _ in anchors])
         out = Recommendations(model_version=self.version)
         for rank, j in enumerate(top, start=1):
             item_id = ids[rank - 1]
             ex = Explanation("", item_id, titles.get(item_id, item_id), float(scores[j]))
-            ex.note = self._new_user_note(j, anchors, titles, text)
+            ex.note = self._new_user_note(j, anchors, titles, text, cat)
             out.append(Recommendation(rank, item_id, ex.title, ex.score, ex))
         return out
 
@@ -399,12 +576,13 @@ class Recommender:
         anchors: list[tuple[int, float, str]],
         titles: dict[str, str],
         text: str | None,
+        cat: Catalogue,
     ) -> str:
         if not anchors:
-            return wording.new_user_popular_note(int(self.popularity[j]))
-        sims = [(float(self._item_unit[a] @ self._item_unit[j]), a, why) for a, _, why in anchors]
+            return wording.new_user_popular_note(int(cat.popularity[j]))
+        sims = [(float(cat.unit[a] @ cat.unit[j]), a, why) for a, _, why in anchors]
         sim, a, why = max(sims)
-        name = titles.get(self.item_ids[a], self.item_ids[a])
+        name = titles.get(cat.ids[a], cat.ids[a])
         if why == "text":
             return wording.new_user_text_note(name, sim, text or "")
         return wording.new_user_liked_note(name, sim)

@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kgrec.core.errors import KgrecError, ModelCorrupt, TrainingDataError, WriteBackFailed
+from kgrec.core.errors import (
+    InvalidParameter,
+    KgrecError,
+    ModelCorrupt,
+    TrainingDataError,
+    WriteBackFailed,
+)
 from kgrec.core.progress import Progress
 from kgrec.core.ranking import top_k
 from kgrec.gnn.train import TrainConfig
@@ -44,13 +50,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrainConfig", "model_names", "train", "load_tensors", "write_back",
+__all__ = ["TrainConfig", "model_names", "train", "staleness", "load_tensors", "write_back",
            "write_back_status", "model_versions", "model_status", "prune_versions", "repair",
            "repair_write_back", "promote_version", "top_k_unseen"]  # fmt: skip
 
 STATE_KEY = "write_back"
 DEFAULT_K = 20
 CLEAR_BATCH = 10_000
+#: ``kgrec train --if-stale`` without a threshold: retrain once 5% more interactions exist.
+DEFAULT_STALE_SHARE = 0.05
 
 
 def model_names() -> list[str]:
@@ -452,6 +460,40 @@ def train(
             written = _write_back_after_promotion(store, model_dir, tensors, recommendations_k,
                                                   progress)  # fmt: skip
     return result, written
+
+
+def staleness(
+    store: GraphStore, model_dir: Path, count: int | None = None, share: float | None = None
+) -> dict[str, Any]:
+    """Whether the live model is stale: the interactions the store holds beyond those it
+    was trained on (:func:`kgrec.app.behaviour.interactions_since_live`) reach ``count``
+    or ``share`` of them (either; :data:`DEFAULT_STALE_SHARE` when neither is given).
+
+    Returns:
+        ``interactions_since_live`` plus ``stale`` (bool) and ``reason`` (one sentence).
+
+    Raises:
+        InvalidParameter: ``count`` < 1 or ``share`` <= 0.
+    """
+    from kgrec.app.behaviour import interactions_since_live
+
+    if count is not None and count < 1 or share is not None and not share > 0:
+        raise InvalidParameter(f"stale thresholds must be positive, got count={count}, "
+                               f"share={share}", field="stale")  # fmt: skip
+    if count is None and share is None:
+        share = DEFAULT_STALE_SHARE
+    state = interactions_since_live(store, model_dir)
+    new, ratio = state["new"], state["share"]
+    if state["live_version"] is None:
+        return {**state, "stale": True, "reason": "there is no live model"}
+    limits = ([f"{count:,} new interactions"] if count is not None else []) + (
+        [f"a share of {share:g}"] if share is not None else [])  # fmt: skip
+    stale = (count is not None and new >= count) or (
+        share is not None and ratio is not None and ratio >= share)  # fmt: skip
+    what = (f"{new:,} interactions since the live model {state['live_version']} "
+            f"({(ratio or 0.0):.2%} of the {state['trained']:,} it was trained on)")  # fmt: skip
+    verdict = "reach" if stale else "stay below"
+    return {**state, "stale": stale, "reason": f"{what} {verdict} {' or '.join(limits)}"}
 
 
 def _repair_before_training(store: GraphStore, model_dir: Path, tensors: GraphTensors, k: int,

@@ -16,6 +16,7 @@ from kgrec.cli import (
     cypher,
     demo,
     ingest,
+    interact,
     model,
     query,
     recommend,
@@ -62,6 +63,8 @@ app.command("similar")(stats.similar)
 app.command("train")(train.train)
 app.command("recommend")(recommend.recommend)
 app.command("explain")(recommend.explain)
+app.command("interact")(interact.interact)
+app.command("add-item")(interact.add_item)
 app.command("query")(query.query)
 app.command("cypher")(cypher.cypher)
 app.command("demo")(demo.demo)

@@ -26,6 +26,15 @@ def train(
     recommendations: int = typer.Option(
         20, "--recommendations", help="Top-k per user written to the store (0: none)."
     ),
+    if_stale: bool = typer.Option(
+        False, "--if-stale", help="Train only when the live model is stale (see below)."
+    ),
+    stale_count: int = typer.Option(
+        None, "--stale-count", min=1, help="--if-stale: stale after this many new interactions."
+    ),
+    stale_share: float = typer.Option(
+        None, "--stale-share", help="--if-stale: stale after this share more [0.05]."
+    ),
 ) -> None:
     """Export the graph, train, evaluate, and promote the model only if it did not regress.
 
@@ -35,13 +44,25 @@ def train(
     Defaults in brackets are those of kgrec.app.training.TrainConfig (a model may override
     some, e.g. GraphSAGE's learning rate); an option given here replaces them.
 
-    Exit codes: 0 promoted, 3 not promoted (regressed; live model kept), 2 bad arguments,
-    1 error (live model kept; also: another train holds the lock, no data to train on).
+    With --if-stale it trains only when the interactions the store holds beyond those the
+    live model was trained on reach --stale-count or --stale-share of them (or there is no
+    live model); otherwise it says why and exits 0.
+
+    Exit codes: 0 promoted (or not stale), 3 not promoted (regressed; live model kept),
+    2 bad arguments, 1 error (live model kept; also: another train holds the lock, no data
+    to train on).
     """
+    from kgrec.app.training import staleness
     from kgrec.app.training import train as run
 
     cli = get(ctx)
     with cli.store() as store:
+        if if_stale:
+            state = staleness(store, cli.settings.model_dir, stale_count, stale_share)
+            if not state["stale"]:
+                cli.emit({**state, "training": False}, f"not training: {state['reason']}")
+                return
+            cli.info(f"training: {state['reason']}")
         given = {"epochs": epochs, "split": split, "tolerance": tolerance, "seed": seed,
                  "device": device}  # fmt: skip
         result, written = run(

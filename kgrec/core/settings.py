@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+#: Seconds between two reads of the store's change counter by a serving process.
+DEFAULT_REFRESH_SECONDS = 1.0
 
 
 def data_home() -> Path:
@@ -30,6 +32,9 @@ class Settings:
         embedding_model: sentence-transformers model name or path.
         cache_dir: where embeddings are cached.
         model_dir: where trained models (versioned, with a ``live`` pointer) live.
+        refresh_seconds: how often a serving process reads the store's change counter
+            (``KGREC_REFRESH_SECONDS``), the longest it serves items another process added
+            without them.
     """
 
     store: str
@@ -37,6 +42,7 @@ class Settings:
     embedding_model: str
     cache_dir: Path
     model_dir: Path
+    refresh_seconds: float = DEFAULT_REFRESH_SECONDS
 
     @classmethod
     def resolve(
@@ -46,8 +52,13 @@ class Settings:
         embedding_model: str | None = None,
         cache_dir: str | Path | None = None,
         model_dir: str | Path | None = None,
+        refresh_seconds: float | None = None,
     ) -> Settings:
-        """Resolve each setting from the argument, then ``KGREC_*`` env, then the default."""
+        """Resolve each setting from the argument, then ``KGREC_*`` env, then the default.
+
+        Raises:
+            InvalidParameter: ``refresh_seconds`` (or its variable) is not a number >= 0.
+        """
         home = data_home()
         store = store_location(store or os.environ.get("KGREC_STORE") or str(home / "store"))
         return cls(
@@ -58,7 +69,26 @@ class Settings:
             or DEFAULT_EMBEDDING_MODEL,
             cache_dir=Path(cache_dir or os.environ.get("KGREC_CACHE_DIR") or home / "cache"),
             model_dir=Path(model_dir or os.environ.get("KGREC_MODEL_DIR") or _model_dir(store)),
+            refresh_seconds=_refresh_seconds(refresh_seconds),
         )
+
+
+def _refresh_seconds(given: float | None) -> float:
+    from kgrec.core.errors import InvalidParameter
+
+    raw: object = given if given is not None else os.environ.get("KGREC_REFRESH_SECONDS")
+    if raw is None or raw == "":
+        return DEFAULT_REFRESH_SECONDS
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise InvalidParameter(
+            f"refresh_seconds must be a number of seconds >= 0, got {raw!r}",
+            field="KGREC_REFRESH_SECONDS",
+        )
+    return value
 
 
 def store_location(store: str) -> str:

@@ -6,6 +6,7 @@ that paths named by store ids get their exact terms of the score.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from kgrec.core.errors import KgrecError
 from kgrec.explain.types import CandidatePath, ScoreDecomposition
 
 if TYPE_CHECKING:
+    from kgrec.gnn.foldin import FoldedNode
     from kgrec.gnn.paths import PathScorer
 
 KINDS = (("user", "users"), ("item", "items"), ("tag", "tags"), ("entity", "entities"))
@@ -33,11 +35,29 @@ class PathWeights:
         self.scorer = scorer
         self._local = {kind: {v: j for j, v in enumerate(id_maps[key])} for kind, key in KINDS}
         self._ids = [v for _, key in KINDS for v in id_maps[key]]
+        self._folded: tuple[str, int] | None = None
 
     def node(self, kind: str, node_id: str) -> int | None:
         """The model's global node index of a store id (None: the model does not know it)."""
+        if self._folded is not None and kind == "user" and node_id == self._folded[0]:
+            return self._folded[1]
         local = self._local[kind].get(node_id)
         return None if local is None else int(self.scorer.node(kind, local))
+
+    def folded(self, user_id: str, folded: FoldedNode) -> PathWeights:
+        """These weights with ``user_id`` folded in over its current neighbours.
+
+        Every term of the user's side is then that of the folded-in vector (the user's edges
+        and their :math:`\\hat A'`); the items keep their trained states and edges, as in
+        the served score (:mod:`kgrec.gnn.foldin`). A user the model never saw gets the
+        index one past the model's nodes.
+        """
+        view = copy.copy(self)
+        known = self.node("user", user_id)
+        u = known if known is not None else self.scorer.num_nodes
+        view.scorer = self.scorer.with_node(u, folded.neighbours, folded.weights, folded.vector)
+        view._folded = (user_id, u)
+        return view
 
     def node_id(self, index: int) -> str:
         """The store id (a tag's name) of a global node index."""
@@ -87,22 +107,22 @@ class PathWeights:
         brings (``x_u / (K+1) = e_u - sum_v A_uv H_v``); every term is the model's own.
         """
         scorer = self.scorer
-        final = scorer.final
-        if final is None:
+        if scorer.final is None:
             raise KgrecError("a decomposition needs the final states (PathScorer.from_lightgcn)")
         from_user = self._first_step(u)
         from_item = self._first_step(i)
-        own_u, own_i = final[u] - from_user, final[i] - from_item
+        final_i = scorer.state(i)
+        own_u, own_i = scorer.state(u) - from_user, final_i - from_item
         hops, values = scorer.first_hop_contributions(u, i)
         _, _, terms = scorer.adjacent_pairs(u, i)
         joined = float(terms.sum())
         return ScoreDecomposition(
             score=score,
-            user_own=float(own_u @ final[i]),
+            user_own=float(own_u @ final_i),
             interactions={
                 self.node_id(int(v)): float(c) for v, c in zip(hops, values, strict=True)
             },
-            own_states=float(own_u @ final[i] + from_user @ own_i),
+            own_states=float(own_u @ final_i + from_user @ own_i),
             paths=joined,
             unjoined=float(from_user @ from_item) - joined,
         )

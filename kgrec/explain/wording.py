@@ -55,9 +55,19 @@ def popular_note(title: str, interactions: int) -> str:
     return f"No interactions yet: {title} is popular ({interactions} interactions)."
 
 
-def paths_note(ex: Explanation, folded_in: bool) -> str:
-    """A summary of the paths found (``ex.paths`` is not empty)."""
-    basis = " (the user is newer than the model; folded in)" if folded_in else ""
+def paths_note(ex: Explanation, folded_in: bool | int = False) -> str:
+    """A summary of the paths found (``ex.paths`` is not empty).
+
+    Args:
+        folded_in: the score comes from a folded-in vector: True for a user newer than the
+            model, a count for a known user with that many interactions recorded since.
+    """
+    basis = ""
+    if folded_in is True:
+        basis = " (the user is newer than the model; folded in)"
+    elif folded_in:
+        basis = (f" (includes {folded_in} interaction{'s' if folded_in != 1 else ''} "
+                 "recorded after training, folded in; items as trained)")  # fmt: skip
     if ex.explained_share is None:
         return f"{ex.num_paths} paths join you to {ex.title}{basis}."
     return (
@@ -76,6 +86,12 @@ def no_path_note(title: str, nearest: tuple[str, float] | None) -> str:
         f"No path of up to {MAX_HOPS} hops joins you to {title}; its score comes from the "
         "similarity of learned embeddings."
     )
+
+
+def added_item_note(title: str) -> str:
+    """An item added after the model was trained: no path of the model's graph reaches it."""
+    return (f"{title} was added after the model was trained: its vector comes from its text "
+            "and tags, and no path of the model's graph reaches it yet.")  # fmt: skip
 
 
 def new_user_popular_note(interactions: int) -> str:

@@ -1,0 +1,13 @@
+// name: mark_recorded
+// summary: Mark INTERACTED relationships recorded while serving (record_interaction) that are not marked yet.
+// mode: write
+// params:
+//   $rows      LIST   maps {user_id, item_id}
+//   $recorded  FLOAT  unix seconds of the recording
+// returns: updated INTEGER (relationships marked now)
+UNWIND $rows AS r
+MATCH (:User {id: r.user_id})-[e:INTERACTED]->(:Item {id: r.item_id})
+WITH e
+WHERE e.recorded IS NULL
+SET e.recorded = $recorded
+RETURN count(e) AS updated

@@ -1,0 +1,26 @@
+"""A writable world for the tests that record behaviour: a fresh store of each backend with
+a small synthetic dataset and a trained live LightGCN."""
+
+from __future__ import annotations
+
+import pytest
+
+from kgrec.app.ingest import ingest
+from kgrec.app.training import train
+from kgrec.loaders import generate_synthetic
+
+
+@pytest.fixture
+def writable_world(backend, store_pool, tmp_path, embedder):
+    """``(store uri, graph, store, model dir, dataset)``: the store is this test's to write;
+    ``Recommender.open(uri, models, graph)`` opens it again."""
+    dataset = generate_synthetic(num_users=60, num_items=90, num_tags=15,
+                                 num_interactions=1500, seed=5)  # fmt: skip
+    uri, store = store_pool.fresh(backend, tmp_path)
+    ingest(dataset, store, embedder)
+    models = tmp_path / "models"
+    result, _ = train(store, models, epochs=6, seed=0, device="cpu")
+    assert result.promoted
+    yield uri, getattr(store, "graph_name", "kgrec"), store, models, dataset
+    if backend == "embedded":
+        store.close()
