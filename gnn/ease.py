@@ -146,6 +146,10 @@ class EASE(EmbeddingModel):
         self.item_factors = right.contiguous().to(dev)
         self.set_history(edges, tensors.ts[train_idx])
 
+    def use_interactions(self, tensors: GraphTensors, idx: torch.Tensor) -> None:
+        """Score users by the interactions ``idx`` (recency-weighted), without a refit."""
+        self.set_history(tensors.edge_index[:, idx], tensors.ts[idx])
+
     def set_history(self, edges: torch.Tensor, ts: torch.Tensor) -> None:
         """Score users by the interactions ``edges`` (``(user, item)``) at times ``ts``."""
         dev = self.item_factors.device

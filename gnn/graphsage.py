@@ -119,6 +119,11 @@ class GraphSAGE(EmbeddingModel):
             model.tag_text = tensors.tag_text.float().clone()
         return model
 
+    def use_interactions(self, tensors: GraphTensors, idx: torch.Tensor) -> None:
+        """Aggregate over the interactions ``idx`` as user-item edges."""
+        self.ui_index = tensors.edge_index[:, idx].to(self.ui_index.device).clone()
+        self._drop_caches()
+
     def config(self) -> dict[str, Any]:
         return {
             "num_users": self.num_users,

@@ -7,6 +7,13 @@ Outcomes (:class:`JobResult`):
 - not promoted (``3``, :data:`EXIT_REGRESSED`): the version was written but its validation
   Recall@20 is below the live one minus ``tolerance`` (absolute); ``live`` is unchanged.
 
+The protocol: the model is trained on the training part with early stopping on validation,
+whose Recall@20 is the promotion gate; with ``refit`` (the default) the same model is then
+trained again on training + validation for the best number of epochs, and that model is
+tested (everything it saw masked) and saved. The saved version scores from every known
+interaction (:meth:`~kgrec.gnn.model.EmbeddingModel.use_interactions`: the test part joins
+its graph or histories, without training on it).
+
 Anything that stops the job raises, and ``live`` is unchanged: a typed
 :class:`~kgrec.core.errors.KgrecError` for what the caller can fix
 (:class:`~kgrec.core.errors.UnknownModel`, :class:`~kgrec.core.errors.InvalidParameter` for
@@ -43,6 +50,7 @@ from kgrec.gnn.checkpoint import (
 )
 from kgrec.gnn.data import GraphTensors
 from kgrec.gnn.evaluate import evaluate
+from kgrec.gnn.model import EmbeddingModel
 from kgrec.gnn.registry import build_model
 from kgrec.gnn.splits import Split, make_split
 from kgrec.gnn.train import Callback, History, TrainConfig, fit, seed_everything
@@ -122,18 +130,26 @@ def run_job(
     history = fit(net, tensors, split, cfg, show_progress=show_progress, callback=callback)
     dev = torch.device(resolve_device(cfg.device))
     val = evaluate(net, tensors, split.train, split.val, device=dev) if len(split.val) else {}
-    test = evaluate(net, tensors, split.train, split.test, split.val, device=dev)
+    fitted, masked = net, split.train
+    extra: torch.Tensor | None = split.val
+    train_seconds = history.train_seconds
+    if cfg.refit and len(split.val):
+        fitted, masked, seconds = _refit(model, tensors, split, cfg, history, model_options,
+                                         show_progress)  # fmt: skip
+        extra, train_seconds = None, train_seconds + seconds
+    test = evaluate(fitted, tensors, masked, split.test, extra, device=dev)
+    fitted.use_interactions(tensors, torch.arange(tensors.num_interactions))
     metrics = {
         **test,
         **{f"val/{k}": v for k, v in val.items()},
         "epochs": float(history.epochs),
         "best_epoch": float(history.best_epoch),
-        "train_seconds": history.train_seconds,
+        "train_seconds": train_seconds,
         "seconds_per_epoch": history.seconds_per_epoch(),
     }
     stored = {"train": cfg.as_dict(), "num_interactions": tensors.num_interactions}
     version = save_version(
-        root, net.cpu(), model, config=stored, id_maps=tensors.id_maps(), metrics=metrics
+        root, fitted.cpu(), model, config=stored, id_maps=tensors.id_maps(), metrics=metrics
     )
     live_metrics = _live_metrics(root)
     new_val = metrics.get(GATE_METRIC, test.get("recall@20", 0.0))
@@ -146,6 +162,32 @@ def run_job(
         return JobResult(version, False, metrics, live_metrics, history)
     promote(root, version)
     return JobResult(version, True, metrics, live_metrics, history)
+
+
+def _refit(
+    model: str,
+    tensors: GraphTensors,
+    split: Split,
+    cfg: TrainConfig,
+    history: History,
+    model_options: dict[str, Any] | None,
+    show_progress: bool,
+) -> tuple[EmbeddingModel, torch.Tensor, float]:
+    """The same model trained again on training + validation, for the number of epochs that
+    was best on validation (closed-form models: solved again).
+
+    Returns:
+        The model, the interactions it was fitted on, and the seconds it took.
+    """
+    train_val = torch.cat([split.train, split.val]).sort().values
+    seed_everything(cfg.seed)
+    net = build_model(model, tensors, train_val, **(model_options or {}))
+    epochs = max(history.best_epoch + 1, 1)
+    again = fit(net, tensors, Split(split.kind, train_val, split.val[:0], split.test),
+                cfg.replace(epochs=epochs), show_progress=show_progress)  # fmt: skip
+    log.info("refitted %s on training + validation (%d interactions, %d epochs)", net,
+             len(train_val), again.epochs)  # fmt: skip
+    return net, train_val, again.train_seconds
 
 
 def check_trainable(tensors: GraphTensors, split: Split) -> None:

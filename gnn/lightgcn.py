@@ -134,6 +134,11 @@ class LightGCN(EmbeddingModel):
             self.tag_text = tag_text.to(dev, torch.float32)
         self._drop_caches()
 
+    def use_interactions(self, tensors: GraphTensors, idx: torch.Tensor) -> None:
+        """Propagate over the interactions ``idx`` (plus the item-tag and item-entity edges)."""
+        self.set_graph(tensors.edge_index[:, idx], tensors.item_tag_index,
+                       tensors.item_entity_index, tensors.item_text, tensors.tag_text)  # fmt: skip
+
     def config(self) -> dict[str, Any]:
         return {
             "num_users": self.num_users,

@@ -88,6 +88,15 @@ class EmbeddingModel(nn.Module):
         model.load_state_dict(state)
         return model.eval()
 
+    def use_interactions(self, tensors: GraphTensors, idx: torch.Tensor) -> None:
+        """Score from the interactions ``idx`` (a graph model's propagation graph, a history
+        model's histories) with the learned weights as they are: no refit. Models whose
+        scores do not read the interactions (MF) keep them as they are.
+
+        Shapes:
+            idx: ``[n]`` indices into ``tensors.edge_index`` columns.
+        """
+
     def solve(self, tensors: GraphTensors, train_idx: torch.Tensor) -> None:
         """Fit in closed form on the interactions ``train_idx`` (:attr:`closed_form`
         models; :func:`kgrec.gnn.fit` calls it instead of its training loop)."""

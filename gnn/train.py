@@ -56,6 +56,8 @@ class TrainConfig:
         split: ``temporal`` | ``random`` | ``fixed`` (:mod:`kgrec.gnn.splits`).
         tolerance: promote a new version unless its validation Recall@20 is below the live
             one's minus this (absolute).
+        refit: after the epochs (and the gate's validation metric) are chosen on validation,
+            train the version that is tested and promoted again on training + validation.
     """
 
     epochs: int = 200
@@ -70,6 +72,7 @@ class TrainConfig:
     amp: bool = False
     split: str = "temporal"
     tolerance: float = 0.01
+    refit: bool = True
 
     def __post_init__(self) -> None:
         from kgrec.gnn.splits import SPLIT_KINDS

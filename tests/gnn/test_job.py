@@ -217,3 +217,25 @@ def test_model_dir_lock_is_exclusive_and_released(tmp_path):
         )
     with model_dir_lock(tmp_path):
         pass
+
+
+def test_the_tested_version_is_refitted_on_train_and_validation_and_serves_every_interaction(
+    tensors, tmp_path
+):
+    from kgrec.gnn.ease import EASE
+    from kgrec.gnn.evaluate import evaluate
+    from kgrec.gnn.splits import temporal_split
+    from kgrec.gnn.train import seed_everything
+
+    result = run_job(tensors, tmp_path, model="ease", split="temporal")
+    split = temporal_split(tensors)
+    train_val = torch.cat([split.train, split.val]).sort().values
+    seed_everything(0)
+    refitted = EASE.from_tensors(tensors, train_val)
+    refitted.solve(tensors, train_val)
+    want = evaluate(refitted, tensors, train_val, split.test)
+    assert result.metrics["recall@20"] == pytest.approx(want["recall@20"], rel=1e-4)
+    saved = load_live(tmp_path).model()
+    assert saved.history_index.size(1) == tensors.num_interactions  # test part included
+    stale = run_job(tensors, tmp_path / "no-refit", model="ease", refit=False)
+    assert stale.metrics["recall@20"] != pytest.approx(result.metrics["recall@20"])
