@@ -11,7 +11,7 @@ from kgrec.cli.context import get
 
 def train(
     ctx: typer.Context,
-    model: str = typer.Option("lightgcn", "--model", help="lightgcn | graphsage | mf."),
+    model: str = typer.Option("lightgcn", "--model", help="lightgcn | ease | graphsage | mf."),
     epochs: int | None = typer.Option(
         None, "--epochs", min=1, help="Maximum epochs, early stopping on validation [200]."
     ),
