@@ -25,20 +25,14 @@ from torch import nn
 
 from kgrec.core.errors import TrainingDataError
 from kgrec.gnn.data import GraphTensors
+from kgrec.gnn.ease import binary_matrix
 from kgrec.gnn.model import EmbeddingModel, Embeddings
 from kgrec.gnn.registry import register
 
 
-def user_item_matrix(
-    tensors: GraphTensors, train_idx: torch.Tensor, weights: torch.Tensor | None = None
-) -> sp.csr_matrix:
-    """Training matrix ``[U, I]`` (float32 CSR): 1 per interaction, or ``weights``."""
-    edges = tensors.edge_index[:, train_idx].numpy()
-    data = np.ones(edges.shape[1], dtype=np.float32) if weights is None else weights.numpy()
-    mat = sp.csr_matrix((data, (edges[0], edges[1])), shape=(tensors.num_users, tensors.num_items))
-    if weights is None:
-        mat.data[:] = 1.0  # duplicates summed -> binary
-    return mat
+def user_item_matrix(tensors: GraphTensors, train_idx: torch.Tensor) -> sp.csr_matrix:
+    """Binary training matrix ``[U, I]`` (float32 CSR)."""
+    return binary_matrix(tensors.edge_index[:, train_idx], tensors.num_users, tensors.num_items)
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

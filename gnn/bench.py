@@ -45,7 +45,8 @@ class Method:
         grid: the candidate settings, chosen among on validation.
         seeded: results depend on the seed (run once per seed; else once).
         needs_text: the method needs item text vectors.
-        build: ``build(tensors, train_idx, seed, **options)`` for a baseline.
+        build: ``build(tensors, train_idx, **options)`` for a baseline (plus ``seed=`` when
+            ``seeded``).
     """
 
     model: str | None = None
@@ -57,13 +58,10 @@ class Method:
 
 
 def _baseline(name: str) -> Callable[..., Scorer]:
-    def build(tensors: GraphTensors, train_idx: torch.Tensor, seed: int, **options: Any) -> Scorer:
+    def build(tensors: GraphTensors, train_idx: torch.Tensor, **options: Any) -> Scorer:
         from kgrec.gnn import baselines
 
-        cls = getattr(baselines, name)
-        if name == "ALS":
-            options = {**options, "seed": seed}
-        return cls(tensors, train_idx, **options)
+        return getattr(baselines, name)(tensors, train_idx, **options)
 
     return build
 
@@ -119,7 +117,8 @@ def _fit_one(
     seed_everything(seed)
     if method.model is None:
         assert method.build is not None
-        scorer = method.build(tensors, split.train, seed, **method.options, **params)
+        seeded = {"seed": seed} if method.seeded else {}
+        scorer = method.build(tensors, split.train, **method.options, **params, **seeded)
         if not len(split.val):
             return _Fitted(scorer, float("nan"))
         val = evaluate(scorer, tensors, split.train, split.val, extras=False)["recall@20"]
