@@ -81,7 +81,11 @@ METHODS: dict[str, Method] = {
     ),
     "ALS": Method(
         build=_baseline("ALS"),
-        grid=tuple({"factors": f, "alpha": a} for f in (32, 64, 128) for a in (2.0, 10.0, 40.0)),
+        grid=tuple(
+            {"factors": f, "alpha": a}
+            for f in (32, 64, 128)
+            for a in (0.25, 0.5, 1.0, 2.0, 10.0, 40.0)
+        ),
     ),
     "MF-BPR": Method("mf"),
     "LightGCN+text": Method("lightgcn", {"use_text": True, "use_kg_edges": True}, needs_text=True),
