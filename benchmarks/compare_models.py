@@ -1,13 +1,17 @@
-"""Every method on one split of ml-latest-small (or a synthetic world), printed as a table.
+"""Every method on one split of ml-latest-small (or another dataset), printed as a table.
 
     python benchmarks/compare_models.py                                 # ml-latest-small
     python benchmarks/compare_models.py --seeds 0 1 2 --csv out.csv     # 3 seeds, each row
+    python benchmarks/compare_models.py --layout recbole --data DIR     # e.g. MovieLens 100K
     python benchmarks/compare_models.py --synthetic 100000 --methods MostPopular LightGCN+text
 
-MovieLens goes the way of production data: read, ingested (with all-MiniLM-L6-v2 item and
-tag vectors) into an embedded store under ``--store``, and exported as GraphTensors, so the
-models see exactly what ``kgrec train`` sees. A store that already holds the data is reused
-(``--reingest`` writes it again). Every choice is made on validation (each method's grid,
+The data goes the way of production data: read (``--layout movielens``: the GroupLens CSV
+layout; ``recbole``: RecBole atomic files, as the ``recbole`` wheel ships ml-100k), ingested
+(with all-MiniLM-L6-v2 item and tag vectors) into an embedded store, and exported as
+GraphTensors, so the models see exactly what ``kgrec train`` sees. The store is ``--store``,
+by default ``bench-store`` for ml-latest-small and ``bench-store-<folder name>`` for other
+data, under the cache folder; one that already holds the data is reused (``--reingest``
+writes it again). Every choice is made on validation (each method's grid,
 every trained model's best epoch), the chosen setting is refitted on training + validation
 and tested once (:mod:`kgrec.gnn.bench`); the table gives means and spreads over seeds.
 """
@@ -24,13 +28,21 @@ from pathlib import Path
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "ml-latest-small"
 
 
-def movielens_tensors(data: Path, store_dir: Path, cache_dir: Path, reingest: bool = False):
-    """``data`` ingested into the embedded store ``store_dir`` (once), exported as tensors."""
+LAYOUTS = ("movielens", "recbole")
+
+
+def movielens_tensors(
+    data: Path, store_dir: Path, cache_dir: Path, reingest: bool = False, layout: str = "movielens"
+):
+    """``data`` (read as ``layout``, one of :data:`LAYOUTS`) ingested into the embedded store
+    ``store_dir`` (once), exported as tensors."""
     from kgrec.app.ingest import ingest
     from kgrec.app.training import load_tensors
     from kgrec.kg import open_store
-    from kgrec.loaders import read_movielens
+    from kgrec.loaders import read_movielens, read_recbole
     from kgrec.loaders.embeddings import TextEmbedder
+
+    reader = {"movielens": read_movielens, "recbole": read_recbole}[layout]
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     store = open_store(str(store_dir), create=True)
@@ -39,7 +51,7 @@ def movielens_tensors(data: Path, store_dir: Path, cache_dir: Path, reingest: bo
         if reingest or tensors.num_interactions == 0:
             embedder = TextEmbedder(cache_dir=cache_dir)
             try:
-                ingest(read_movielens(data), store, embedder)
+                ingest(reader(data), store, embedder)
             finally:
                 embedder.close()
             tensors = load_tensors(store)
@@ -53,7 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     from kgrec.gnn.train import TrainConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MovieLens folder")
+    parser.add_argument("--data", type=Path, help="dataset folder (default: ml-latest-small)")
+    parser.add_argument(
+        "--layout",
+        default="movielens",
+        choices=LAYOUTS,
+        help="how --data is read: GroupLens CSV files or RecBole atomic files",
+    )
     parser.add_argument(
         "--synthetic",
         type=int,
@@ -75,13 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--store",
         type=Path,
-        default=Path(os.environ.get("KGREC_CACHE_DIR", "/tmp/kgrec-cache")) / "bench-store",
-        help="the embedded store the MovieLens data is ingested into",
+        help="the embedded store the data is ingested into (default: see above)",
     )
     parser.add_argument("--reingest", action="store_true", help="ingest into --store again")
     parser.add_argument("--csv", type=Path, help="also write the table here")
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.data is None and args.layout != "movielens":
+        parser.error(f"--layout {args.layout} needs --data DIR")
+    data = args.data or DEFAULT_DATA
+    store = args.store or args.cache_dir / (
+        "bench-store" if data == DEFAULT_DATA else f"bench-store-{data.resolve().name}"
+    )
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
@@ -93,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         tensors = synthetic_tensors(args.synthetic, seed=args.seeds[0])
         source = f"synthetic({args.synthetic:,})"
     else:
-        tensors = movielens_tensors(args.data, args.store, args.cache_dir, args.reingest)
-        source = str(args.data)
+        tensors = movielens_tensors(data, store, args.cache_dir, args.reingest, args.layout)
+        source = str(data)
     print(
         f"data: {source}: {tensors.num_users} users, {tensors.num_items} items, "
         f"{tensors.num_tags} tags, {tensors.num_interactions} interactions "

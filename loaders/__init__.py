@@ -11,6 +11,7 @@ from kgrec.core.dataset import (
 from kgrec.core.errors import InvalidParameter
 from kgrec.loaders.lightgcn import read_lightgcn
 from kgrec.loaders.movielens import fetch_movielens, read_movielens
+from kgrec.loaders.recbole import read_recbole
 from kgrec.loaders.synthetic import generate_synthetic, generate_synthetic_world, tag_vocabulary
 from kgrec.loaders.tabular import read_table
 
@@ -27,6 +28,7 @@ __all__ = [
     "normalise_tag",
     "read_lightgcn",
     "read_movielens",
+    "read_recbole",
     "read_table",
     "tag_vocabulary",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -146,11 +146,17 @@ def _no_field_limit() -> Iterator[None]:
 
 
 def _parse_rows(
-    path: Path, physical: list[str], issues: Issues
+    path: Path, physical: list[str], issues: Issues, delimiter: str = ",", quoted: bool = True
 ) -> tuple[list[str], list[list[str]], list[int], list[int]]:
     """The header and the non-blank rows with their first and last physical line. A line the
     csv module cannot parse (a stray carriage return) becomes an issue of its own."""
-    reader = csv.reader((line + "\n" for line in physical), strict=False)
+    lines = (line + "\n" for line in physical)
+    reader = csv.reader(
+        lines,
+        strict=False,
+        delimiter=delimiter,
+        quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
+    )
     rows: list[list[str]] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -179,7 +185,15 @@ def _parse_rows(
     return header or [], rows, starts, ends
 
 
-def read_csv_table(path: Path, required: Sequence[str], issues: Issues) -> Table:
+def read_csv_table(
+    path: Path,
+    required: Sequence[str],
+    issues: Issues,
+    *,
+    delimiter: str = ",",
+    quoted: bool = True,
+    field_name: Callable[[str], str] | None = None,
+) -> Table:
     """Parse a CSV file with a header into a :class:`Table` and run the structural checks.
 
     Checks: the header names every ``required`` column (raises at line 1, field = the missing
@@ -191,6 +205,10 @@ def read_csv_table(path: Path, required: Sequence[str], issues: Issues) -> Table
         path: the CSV file.
         required: columns the header must name (others are kept and ignored by callers).
         issues: where rejected rows go.
+        delimiter: the field separator (``"\\t"`` for tab-separated files).
+        quoted: fields may be quoted (``"a, b"``); False reads every character as data.
+        field_name: maps each header name to the column's name (``'rating:float'`` ->
+            ``'rating'``); the raw header is shown in errors.
 
     Raises:
         DatasetError: missing or unreadable file, empty file, bad header.
@@ -198,7 +216,7 @@ def read_csv_table(path: Path, required: Sequence[str], issues: Issues) -> Table
     text, had_bad_bytes = read_text(path)
     physical = text.split("\n")
     with _no_field_limit():
-        header, rows, starts, ends = _parse_rows(path, physical, issues)
+        header, rows, starts, ends = _parse_rows(path, physical, issues, delimiter, quoted)
     if not header or header == [""]:
         raise DatasetError(f"empty file: expected a header naming {','.join(required)}", path, 1)
     header = [h.strip() for h in header]
@@ -206,6 +224,8 @@ def read_csv_table(path: Path, required: Sequence[str], issues: Issues) -> Table
     named = named if len(named) <= 120 else named[:117] + "..."
     if had_bad_bytes and has_bad_bytes(",".join(header)):
         raise DatasetError(encoding_reason(",".join(header)), path, 1)
+    if field_name is not None:
+        header = [field_name(h) for h in header]
     for name in required:
         if name not in header:
             raise DatasetError(

@@ -4,9 +4,9 @@ Nothing is written before the whole dataset has been read and validated, so bad 
 never leaves a half-written graph; a crash mid-write is repaired by running it again.
 
 The readers are re-exported here, so the command line reaches every step of an ingest
-through this module: read (:func:`read_movielens`, :func:`read_lightgcn`, :func:`read_table`,
-:func:`generate_synthetic`), check the rejects file (:func:`rejects_file`), and write
-(:func:`ingest_dataset`, or :func:`ingest` on an open store).
+through this module: read (:func:`read_movielens`, :func:`read_recbole`,
+:func:`read_lightgcn`, :func:`read_table`, :func:`generate_synthetic`), check the rejects file
+(:func:`rejects_file`), and write (:func:`ingest_dataset`, or :func:`ingest` on an open store).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from kgrec.kg.writer import (
 from kgrec.loaders.embeddings import TextEmbedder
 from kgrec.loaders.lightgcn import read_lightgcn
 from kgrec.loaders.movielens import read_movielens
+from kgrec.loaders.recbole import read_recbole
 from kgrec.loaders.synthetic import generate_synthetic
 from kgrec.loaders.tabular import read_table
 from kgrec.loaders.text import item_texts, tag_texts, text_hash
@@ -50,6 +51,7 @@ __all__ = [
     "ingest_dataset",
     "read_lightgcn",
     "read_movielens",
+    "read_recbole",
     "read_table",
     "rejects_file",
 ]

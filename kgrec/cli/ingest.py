@@ -22,7 +22,7 @@ RATING_RANGE = typer.Option(
     "--rating-range",
     metavar="LOW,HIGH",
     help="Ratings allowed, e.g. 1,10; 'any' allows every finite number "
-    "(default: movielens 0.5,5; csv any; lightgcn has no ratings).",
+    "(default: movielens 0.5,5; csv and recbole any; lightgcn has no ratings).",
 )
 ID_PREFIX = typer.Option(
     "", "--id-prefix", help="Put before every user, item and entity id (e.g. 'lg:')."
@@ -111,6 +111,21 @@ def movielens(
     from kgrec.app.ingest import read_movielens
 
     _ingest_folder(ctx, read_movielens, path, skip_bad, rejects, rating_range, id_prefix)
+
+
+@app.command("recbole")
+def recbole(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="Folder with NAME.inter [, NAME.item] (e.g. ml-100k)."),
+    skip_bad: bool = SKIP_BAD,
+    rejects: Path = REJECTS,
+    rating_range: str = RATING_RANGE,
+    id_prefix: str = ID_PREFIX,
+) -> None:
+    """RecBole atomic files (tab-separated NAME.inter and NAME.item; MovieLens 100K)."""
+    from kgrec.app.ingest import read_recbole
+
+    _ingest_folder(ctx, read_recbole, path, skip_bad, rejects, rating_range, id_prefix)
 
 
 @app.command("lightgcn")

@@ -139,3 +139,26 @@ def test_summary_reports_merged_duplicates_and_prefixed_ids(
     result = kgrec("--json", "--store", str(store), "similar", "ml:1", "--k", "1")
     assert result.returncode == 0, result.stderr
     assert [row["id"] for row in json.loads(result.stdout)] == ["ml:2"]
+
+
+def test_recbole_folder_is_ingested_and_a_bad_line_named(
+    tmp_path: Path, cache_dir, kgrec, error_line
+) -> None:
+    root = tmp_path / "ml-100k"
+    root.mkdir()
+    (root / "ml-100k.item").write_text(
+        "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
+        "1\tOne\t1990\tDrama\n2\tTwo\t1991\tComedy Drama\n"
+    )
+    inter = (
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n1\t1\t4\t100\n2\t2\t3\t7\n"
+    )
+    (root / "ml-100k.inter").write_text(inter)
+    store = tmp_path / "store"
+    result = kgrec("--json", "--quiet", "--store", str(store), "ingest", "recbole", str(root))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["dataset"] == "ml-100k"
+    assert summary["steps"]["merge_interactions"]["rows"] == 2
+    result = kgrec("--store", str(store), "ingest", "recbole", str(root), "--rating-range", "1,3")
+    assert "ml-100k.inter, line 2, field 'rating'" in error_line(result)
