@@ -81,6 +81,7 @@ class EASE(EmbeddingModel):
 
     name = "ease"
     closed_form: ClassVar[bool] = True
+    history_users: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -170,6 +171,12 @@ class EASE(EmbeddingModel):
         factors = self.history_factors.detach().cpu().numpy()
         return np.asarray(weights, dtype=np.float64) @ factors[np.asarray(items, np.int64)]
 
+    def history_vector(self, items: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`user_vector` of the history ``items`` at times ``ts``, weighted as
+        :meth:`set_history` weighs it, and those weights."""
+        weights = self.history_weights(ts)
+        return self.user_vector(items, weights), weights
+
     # scoring ------------------------------------------------------------------------------
     def forward(self) -> Embeddings:
         dev = self.item_factors.device
@@ -207,7 +214,7 @@ class EASE(EmbeddingModel):
         values = self.history_weight.cpu().double().numpy()
         final = np.zeros_like(partial)
         final[:u], final[u : u + i] = users, items
-        return PathScorer(keys[order], values[order], partial, offsets, final)
+        return PathScorer(keys[order], values[order], partial, offsets, final, walks=False)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.num_items}, {self.rank}, lam={self.lam:g}, "

@@ -51,7 +51,7 @@ from kgrec.gnn.checkpoint import (
 from kgrec.gnn.data import GraphTensors
 from kgrec.gnn.evaluate import evaluate
 from kgrec.gnn.model import EmbeddingModel
-from kgrec.gnn.registry import build_model
+from kgrec.gnn.registry import DEFAULT_MODEL, build_model
 from kgrec.gnn.splits import Split, make_split
 from kgrec.gnn.train import Callback, History, TrainConfig, fit, seed_everything
 
@@ -88,7 +88,7 @@ class JobResult:
 def run_job(
     tensors: GraphTensors,
     model_dir: str | Path,
-    model: str = "lightgcn",
+    model: str = DEFAULT_MODEL,
     config: TrainConfig | None = None,
     *,
     model_options: dict[str, Any] | None = None,

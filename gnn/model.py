@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -51,6 +52,8 @@ class EmbeddingModel(nn.Module):
         closed_form: the model is fitted by :meth:`solve`, not by gradient steps.
         inductive_items: :meth:`embed_items` places items the model was not trained on
             from their text vectors and tags.
+        history_users: a user's vector is a function of their history alone
+            (:meth:`history_vector`): exact for any changed history, without a refit.
     """
 
     name: ClassVar[str] = ""
@@ -58,6 +61,7 @@ class EmbeddingModel(nn.Module):
     train_defaults: ClassVar[dict[str, Any]] = {}
     inductive_items: ClassVar[bool] = False
     closed_form: ClassVar[bool] = False
+    history_users: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -143,6 +147,21 @@ class EmbeddingModel(nn.Module):
             item_text: ``[n, text_dim]``; item_tags: ``[2, m]``; output: ``[n, d]``.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot embed new items")
+
+    def history_vector(self, items: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A user's vector from their history, for models with :attr:`history_users`.
+
+        Args:
+            items: local item indices of the user's interactions. ts: their times.
+
+        Returns:
+            ``(vector, weights)``: the user's vector and each interaction's weight in it
+            (the user's edge weights in :meth:`path_scorer`).
+
+        Shapes:
+            items, ts, weights: ``[n]``; vector: ``[d]``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no history vectors")
 
     def path_scorer(self) -> PathScorer | None:
         """The exact share of each graph path in a score, where the model has one (None)."""

@@ -59,6 +59,9 @@ class PathScorer:
         offsets: first global node index of ``user``, ``item``, ``tag``, ``entity``.
         final: :math:`e`, the model's final node states (needed by
             :meth:`first_hop_contributions` only).
+        walks: the score is made of walks through the graph (LightGCN). False for a
+            model whose score splits over the user's interactions only (``ease``): paths
+            then carry no terms of their own, only their first interaction's :math:`C(v)`.
 
     Shapes:
         keys, values: ``[nnz]``; partial, final: ``[N, d]``.
@@ -71,7 +74,9 @@ class PathScorer:
         partial: np.ndarray,
         offsets: dict[str, int],
         final: np.ndarray | None = None,
+        walks: bool = True,
     ) -> None:
+        self.walks = walks
         self.keys = keys
         self.values = values
         self.partial = partial
@@ -247,7 +252,8 @@ class _ReplacedNode(PathScorer):
         weights: np.ndarray,
         state: np.ndarray,
     ) -> None:
-        super().__init__(base.keys, base.values, base.partial, base.offsets, base.final)
+        super().__init__(base.keys, base.values, base.partial, base.offsets, base.final,
+                         base.walks)  # fmt: skip
         self._base = base
         self._node = int(node)
         order = np.argsort(neighbours, kind="stable")

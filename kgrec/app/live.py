@@ -8,6 +8,8 @@
   a moved counter means another process (or this one) recorded something.
 - :func:`fold_user`: a user's LightGCN vector over their current interactions
   (:mod:`kgrec.gnn.foldin`).
+- :func:`history_user`: a user's vector from their current history, for models whose user
+  vectors are a function of the history (``history_users``: ``ease``), exactly.
 """
 
 from __future__ import annotations
@@ -171,6 +173,41 @@ def fold_user(
     if not extra and np.isin(nodes, trained).all():
         return None
     return fold.fold(np.concatenate([trained, nodes]), node=u, extra=extra)
+
+
+def history_user(
+    model: EmbeddingModel,
+    catalogue: Catalogue,
+    user: int | None,
+    history: Sequence[Mapping[str, Any]],
+    item_offset: int,
+) -> FoldedNode | None:
+    """A user's vector over their current history (:meth:`EmbeddingModel.history_vector`),
+    or None when the trained one holds (a known user with nothing recorded since) or there is
+    no history the model can read (items added after it have no history factors).
+
+    Args:
+        user: the user's local index in the model (None: unknown to it).
+        history: the user's interactions (``user_items`` rows).
+        item_offset: the global node index of the model's first item (its number of users).
+
+    Returns:
+        The vector as a one-layer :class:`~kgrec.gnn.foldin.FoldedNode` whose neighbours are
+        the history's items and whose weights are their weights in the vector.
+    """
+    from kgrec.gnn.foldin import FoldedNode
+
+    if user is not None and all(r.get("recorded") is None for r in history):
+        return None
+    trained = catalogue.num_trained
+    rows = [r for r in history if catalogue.index.get(r["item_id"], trained) < trained]
+    if not rows:
+        return None
+    items = np.array([catalogue.index[r["item_id"]] for r in rows], dtype=np.int64)
+    ts = np.array([r["ts"] if r.get("ts") is not None else -1 for r in rows], dtype=np.int64)
+    vector, weights = model.history_vector(items, ts)
+    return FoldedNode(np.asarray(vector, dtype=np.float64)[None], items + item_offset,
+                      np.asarray(weights, dtype=np.float64))  # fmt: skip
 
 
 class ChangePoll:

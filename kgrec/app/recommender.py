@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from kgrec.app.live import Catalogue, ChangePoll, build_catalogue, fold_user
+from kgrec.app.live import Catalogue, ChangePoll, build_catalogue, fold_user, history_user
 from kgrec.core.dataset import normalise_tag
 from kgrec.core.errors import KgrecError, UnknownIdError, UnknownTagError
 from kgrec.core.ranking import top_k
 from kgrec.core.settings import DEFAULT_REFRESH_SECONDS, Settings
 from kgrec.explain import wording
 from kgrec.explain.explanations import explain_items
+from kgrec.explain.reasons import explain_reasons, union_share
 from kgrec.explain.types import Explanation, Recommendation, Recommendations
 from kgrec.explain.weights import PathWeights
 from kgrec.kg.store import GraphStore
@@ -45,7 +46,8 @@ class Recommender:
 
     Behaviour recorded with :meth:`record_interaction` shows in the very next
     :meth:`recommend` without retraining: a user's vector is folded in over their current
-    interactions (LightGCN, :mod:`kgrec.gnn.foldin`), and items added with :meth:`add_item`
+    interactions (exactly for a history model such as ``ease``; LightGCN by
+    :mod:`kgrec.gnn.foldin`), and items added with :meth:`add_item`
     get vectors from their text and tags. Other processes' changes are seen within
     ``refresh_seconds`` (a read of the store's change counter).
 
@@ -216,9 +218,16 @@ class Recommender:
         self, user_id: str, history: list[dict[str, Any]], cat: Catalogue
     ) -> tuple[np.ndarray | None, str, FoldedNode | None]:
         """The user's embedding and where it came from: ``model`` (trained), ``fold-in``
-        (over their current interactions; the folded states with LightGCN) or ``popular``
-        (no data: None)."""
+        (over their current interactions; the folded states with LightGCN, the history's
+        weights with a history model) or ``popular`` (no data: None)."""
         j = self._users.get(str(user_id))
+        if self.model.history_users:
+            node = history_user(self.model, cat, j, history, len(self.user_ids))
+            if node is not None:
+                return node.vector, "fold-in", node
+            if j is not None:
+                return self.user_emb[j], "model", None
+            return None, "popular", None
         if self._fold is not None:
             folded = fold_user(self._fold, cat, j, history)
             if folded is not None:
@@ -479,6 +488,14 @@ class Recommender:
         titles = {r.item_id: r.title for r in recs}
         scores = {r.item_id: r.score for r in recs}
         out = explain_items(self.store, user_id, titles, scores, weights, skip=self._skip)
+        reasons = explain_reasons(self.store, user_id, history, titles, scores, weights)
+        own = {str(r["item_id"]): r.get("rating") for r in history}
+        for item_id, ex in out.items():
+            ex.reasons = reasons.get(item_id, [])
+            ex.reasons_share = union_share(ex.reasons, ex.score)
+            if item_id in own:
+                ex.seen, rating = True, own[item_id]
+                ex.own_rating = None if rating is None or rating != rating else float(rating)
         recorded = sum(1 for r in history if r.get("recorded") is not None)
         folded: bool | int = True if user_id not in self._users else max(recorded, 1)
         for ex in out.values():
@@ -512,7 +529,9 @@ class Recommender:
 
     def similar_items(self, item_id: str, k: int = 10) -> list[dict[str, Any]]:
         """The ``k`` items closest to ``item_id`` by cosine of the live model's learned item
-        embeddings (the GNN's output, not the text embeddings), best first.
+        embeddings (the GNN's output, not the text embeddings), best first. For a history
+        model (``ease``) the cosine is between the items' vectors and the user vector of a
+        history holding ``item_id`` alone: the items its choice leads to.
 
         Returns:
             ``[{"item_id", "title", "similarity"}]``; the item itself is left out.
@@ -522,7 +541,11 @@ class Recommender:
         """
         cat = self._current()
         j = self._item_local(item_id, cat)
-        sims = cat.unit @ cat.unit[j]
+        query = cat.unit[j]
+        if self.model.history_users and j < cat.num_trained:  # what a history of j leads to
+            vector, _ = self.model.history_vector(np.array([j]), np.zeros(1, dtype=np.int64))
+            query = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        sims = cat.unit @ query
         top = self._rank(sims, k, [j])
         titles = self._titles(cat.ids[t] for t in top)
         return [{"item_id": cat.ids[t], "title": titles.get(cat.ids[t]),

@@ -38,6 +38,7 @@ from kgrec.core.errors import (
 )
 from kgrec.core.progress import Progress
 from kgrec.core.ranking import top_k
+from kgrec.gnn.registry import DEFAULT_MODEL
 from kgrec.gnn.train import TrainConfig
 from kgrec.kg.export import export_graph
 from kgrec.kg.store import GraphStore
@@ -406,7 +407,7 @@ def _write_back_after_promotion(store: GraphStore, model_dir: Path, tensors: Gra
 def train(
     store: GraphStore,
     model_dir: Path,
-    model: str = "lightgcn",
+    model: str = DEFAULT_MODEL,
     config: TrainConfig | None = None,
     *,
     recommendations_k: int = DEFAULT_K,

@@ -41,7 +41,7 @@ def explain(
     k: int = typer.Option(10, "--k", min=1, help="Recommendations per user."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
 ) -> None:
-    """Coverage, mean path length and faithfulness of explanations for the live model."""
+    """Coverage, path length, reason shares and faithfulness of the live model's explanations."""
     from kgrec.app.evaluation import explanation_quality
 
     cli = get(ctx)
@@ -49,7 +49,7 @@ def explain(
     cli.emit(
         result,
         "\n".join(
-            f"{key:<22}{value:.4f}" if isinstance(value, float) else f"{key:<22}{value}"
+            f"{key:<28}{value:.4f}" if isinstance(value, float) else f"{key:<28}{value}"
             for key, value in result.items()
         ),
     )

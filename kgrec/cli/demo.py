@@ -1,7 +1,7 @@
 """``kgrec demo``: the whole path on synthetic data, offline, in its own store directory.
 
-synthetic world -> ingest (with text embeddings) -> train LightGCN -> recommend with
-explanation paths -> an HTML drawing of one explanation.
+synthetic world -> ingest (with text embeddings) -> train the default model -> recommend
+with explanations (reasons and paths) -> an HTML drawing of one explanation.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ def demo(
     from kgrec.app.ingest import generate_synthetic, ingest_dataset
     from kgrec.app.recommender import Recommender
     from kgrec.app.training import train
+    from kgrec.core.settings import DEFAULT_MODEL
 
     parent = get(ctx)
     directory = directory or data_home() / "demo"
@@ -49,7 +50,7 @@ def demo(
         f"{summary['texts_embedded']} texts embedded in {summary['seconds']:.1f} s"
     )
 
-    cli.info(f"2/4 training LightGCN (up to {epochs} epochs, early stopping on validation)")
+    cli.info(f"2/4 training the default model, {DEFAULT_MODEL}")
     with cli.store() as store:
         result, _ = train(store, cli.settings.model_dir, epochs=epochs, seed=seed,
                           show_progress=cli.show_progress)  # fmt: skip
@@ -59,7 +60,7 @@ def demo(
              + f"; version {result.version_dir.name} {state}")  # fmt: skip
 
     user = dataset.users["id"].iloc[0]
-    cli.info(f"3/4 recommendations for user {user}, with the path that carries most")
+    cli.info(f"3/4 recommendations for user {user}, with the reason that carries most")
     html_path = directory / "explanation.html"
     with Recommender.open(cli.settings.store, cli.settings.model_dir) as rec:
         recs = rec.recommend(user, k=5, explain=True)
@@ -73,7 +74,7 @@ def demo(
     lines = [table([r.to_dict() for r in recs], ["rank", "item_id", "title", "score"]), ""]
     for r in recs:
         ex = r.explanation
-        shares = f" {ex.paths[0].shares_text()}" if ex.paths else ""
+        shares = f" {ex.paths[0].shares_text()}" if ex.paths and not ex.reasons else ""
         lines.append(f"{r.rank}. {r.title}: {ex.sentence}{shares}".rstrip())
     lines += ["", top.note, f"open {html_path} in a browser to see the paths"]
     cli.emit(None, "\n".join(lines))

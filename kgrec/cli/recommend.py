@@ -15,6 +15,11 @@ def _open(cli: CliContext):
     return Recommender.open(cli.settings.store, cli.settings.model_dir, cli.settings.graph)
 
 
+def _top_path_shares(ex) -> str:
+    """The top path's shares after a sentence told from a path (a reason tells its own)."""
+    return f" {ex.paths[0].shares_text()}" if ex.paths and not ex.reasons else ""
+
+
 def _recommendations_text(recs, explain: bool) -> str:
     text = table([r.to_dict() for r in recs], ["rank", "item_id", "title", "score"])
     if not explain:
@@ -22,8 +27,7 @@ def _recommendations_text(recs, explain: bool) -> str:
     lines = [text, ""]
     for r in recs:
         ex = r.explanation
-        shares = f" {ex.paths[0].shares_text()}" if ex.paths else ""
-        lines.append(f"{r.rank:>2}. {r.title}: {ex.sentence}{shares}".rstrip())
+        lines.append(f"{r.rank:>2}. {r.title}: {ex.sentence}{_top_path_shares(ex)}".rstrip())
     return "\n".join(lines)
 
 
@@ -63,7 +67,7 @@ def explain(
     item: str = typer.Argument(..., help="Item id."),
     html: Path = typer.Option(None, "--html", help="Also draw the explanation subgraph here."),
 ) -> None:
-    """Why the live model scores ITEM as it does for USER: paths with their shares."""
+    """Why the live model scores ITEM as it does for USER: reasons and paths, with shares."""
     cli = get(ctx)
     with _open(cli) as rec:
         ex = rec.explain(user, item)
@@ -74,6 +78,12 @@ def explain(
         cli.emit(ex.to_dict())
         return
     lines = [f"user {user} -> {ex.title} ({item}): score {ex.score:.4f}", ex.note, ""]
+    if ex.seen:
+        lines.insert(1, ex.own_sentence)
+    if ex.reasons:
+        lines += ["reasons (your interactions, grouped by what they share with the item):"]
+        lines += [f"{n:>2}. {r.sentence}" for n, r in enumerate(ex.reasons, start=1)]
+        lines += ["", "paths:"]
     for n, p in enumerate(ex.paths, start=1):
         lines.append(f"{n:>2}. {p.sentence} {p.shares_text()}".rstrip())
     cli.emit(None, "\n".join(lines))

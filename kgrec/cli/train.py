@@ -7,11 +7,12 @@ import sys
 import typer
 
 from kgrec.cli.context import get
+from kgrec.core.settings import DEFAULT_MODEL
 
 
 def train(
     ctx: typer.Context,
-    model: str = typer.Option("lightgcn", "--model", help="lightgcn | ease | graphsage | mf."),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", help="ease | lightgcn | graphsage | mf."),
     epochs: int | None = typer.Option(
         None, "--epochs", min=1, help="Maximum epochs, early stopping on validation [200]."
     ),
@@ -23,6 +24,13 @@ def train(
     ),
     seed: int | None = typer.Option(None, "--seed", help="Random seed [0]."),
     device: str | None = typer.Option(None, "--device", help="auto | cpu | cuda [auto]."),
+    nproc: int | None = typer.Option(
+        None,
+        "--nproc",
+        min=1,
+        help="Data-parallel training processes on this machine (DDP: one GPU each under "
+        "CUDA, else gloo on the CPUs) [1].",
+    ),
     recommendations: int = typer.Option(
         20, "--recommendations", help="Top-k per user written to the store (0: none)."
     ),
@@ -64,7 +72,7 @@ def train(
                 return
             cli.info(f"training: {state['reason']}")
         given = {"epochs": epochs, "split": split, "tolerance": tolerance, "seed": seed,
-                 "device": device}  # fmt: skip
+                 "device": device, "nproc": nproc}  # fmt: skip
         result, written = run(
             store, cli.settings.model_dir, model=model, recommendations_k=recommendations,
             **{k: v for k, v in given.items() if v is not None},

@@ -47,7 +47,9 @@ def explain_items(
     u = weights.node("user", user_id) if weights is not None else None
     totals: dict[str, tuple[float, int]] = {}
     first_hops: dict[str, dict[int, float]] = {}
-    if weights is None or u is None:
+    walks = weights is not None and u is not None and weights.scorer.walks
+    if weights is None or u is None or not walks:  # the store's paths (a history model
+        # weighs them by their first interaction)
         found = enumerate_paths(store, user_id, item_ids, titles, limit, skip)
     else:
         requests, totals, first_hops = model_requests(weights, u, item_ids, max_paths)
@@ -59,7 +61,9 @@ def explain_items(
         contribs, firsts = np.zeros(len(paths)), np.zeros(len(paths))
         if weights is not None and u is not None and paths:
             contribs = weights.contributions(paths)
-            by_via = first_hops.get(item_id, {})
+            i = weights.node("item", item_id)
+            by_via = first_hops.get(item_id) or \
+                (weights.first_hops(u, i) if i is not None else {})  # fmt: skip
             vias = [weights.node(p.nodes[1].kind, p.nodes[1].id) for p in paths]
             firsts = np.array([by_via.get(v, 0.0) if v is not None else 0.0 for v in vias])
         shared = u is not None and bool(score)
@@ -67,12 +71,12 @@ def explain_items(
             ExplanationPath(kind=paths[j].kind, nodes=list(paths[j].nodes),
                             relationships=list(paths[j].relationships),
                             contribution=float(contribs[j]),
-                            share=float(contribs[j] / score) if shared else None,
+                            share=float(contribs[j] / score) if shared and walks else None,
                             sentence=wording.path_sentence(paths[j]),
                             interaction_share=float(firsts[j] / score) if shared else None)
             for j in np.lexsort((-contribs, -firsts))[:max_paths]
         ]  # fmt: skip
-        if u is None:
+        if not walks:
             explanation.num_paths = len(paths)
         else:
             total, count = totals.get(item_id, (0.0, 0))

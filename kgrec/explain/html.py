@@ -89,7 +89,11 @@ def render_explanation_html(explanation: Explanation, title: str | None = None) 
     for path in explanation.paths:
         shares = path.shares_text()
         items.append(f"<li>{escape(path.sentence)} <small>{escape(shares)}</small></li>")
-    paths = f"<ol>{''.join(items)}</ol>" if items else ""
+    paths = f"<h2>Paths</h2><ol>{''.join(items)}</ol>" if items else ""
+    told = "".join(f"<li>{escape(r.sentence)}</li>" for r in explanation.reasons)
+    reasons = f"<h2>Reasons</h2><ol>{told}</ol>" if told else ""
+    if explanation.seen:
+        reasons = f"<p>{escape(explanation.own_sentence)}</p>{reasons}"
     legend = " ".join(
         f'<span class="key" style="background:{c}"></span>{escape(k)}' for k, c in COLOURS.items()
     )
@@ -112,6 +116,7 @@ svg {{ border: 1px solid #ddd; background: #fcfcfc; }}
 {"".join(nodes)}
 </svg>
 <p>{legend}</p>
+{reasons}
 {paths}
 </body></html>
 """

@@ -1,40 +1,60 @@
-"""How good are the explanations? Coverage, path length and faithfulness, measured.
+"""How good are the explanations? Coverage, path length, reason shares and faithfulness.
 
-Faithfulness: for a recommendation whose top path starts with the user's interaction with
-item ``v``, remove that one interaction from the model's graph, recompute the propagation
-and the score, and compare the drop with removing a random other interaction of the same
-user. Faithful explanations point at the interactions the score really rests on, so the
-first drop should be clearly larger on average.
+Reasons (:mod:`kgrec.explain.reasons`): the share of the score the top reason carries, what
+the top three carry together (each interaction once), and how often the top reason's
+interactions are rated at or above the user's mean rating.
+
+Faithfulness: remove the interactions an explanation points at from the user's history,
+recompute the score without retraining, and compare the drop with removing as many random
+other interactions of the same user. For the top reason, all its interactions; for the top
+path, its first interaction. Faithful explanations point at what the score rests on, so the
+first drop should be clearly larger on average. The score without some interactions is
+exact for a history model (``ease``: its vector is a function of the history) and comes
+from a full propagation over the reduced graph for LightGCN (degrees re-normalised).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from kgrec.core.errors import KgrecError
+from kgrec.explain.reasons import union_share, user_mean_rating
 from kgrec.explain.types import Recommendations
 from kgrec.explain.weights import PathWeights
 from kgrec.gnn.lightgcn import LightGCN
 from kgrec.gnn.model import EmbeddingModel
+from kgrec.kg.store import GraphStore
+from kgrec.queries.runner import run_query
 
 log = logging.getLogger(__name__)
+
+#: ``score_without(user_id, item_id, removed_item_ids) -> score``.
+ScoreWithout = Callable[[str, str, Sequence[str]], float]
 
 
 @dataclass
 class QualityReport:
-    """Explanation quality over a sample of users (see the module docstring)."""
+    """Explanation quality over a sample of users (see the module docstring).
+
+    Shares are medians over the recommendations; drops are means over the pairs.
+    """
 
     users: int
     recommendations: int
     coverage: float
     mean_path_length: float
-    mean_top_share: float
-    mean_top_interaction_share: float
+    median_top_reason_share: float
+    median_top3_reasons_share: float
+    top_reason_rated_well: float
+    reason_pairs: int
+    mean_drop_top_reason: float
+    mean_drop_random_reason: float
+    top_reason_beats_random: float
     faithfulness_pairs: int
     mean_drop_top_path: float
     mean_drop_random: float
@@ -63,13 +83,28 @@ class ExplainedRecommender(Protocol):
         """The live model."""
         ...
 
+    @property
+    def store(self) -> GraphStore:
+        """The graph store."""
+        ...
+
+    @property
+    def item_ids(self) -> Sequence[str]:
+        """The items served, in the order of :attr:`item_emb`."""
+        ...
+
+    @property
+    def item_emb(self) -> np.ndarray:
+        """The items' vectors."""
+        ...
+
     def recommend(self, user_id: str, k: int = 10, explain: bool = True) -> Recommendations:
         """The ``k`` best items for a user, explained."""
         ...
 
 
 class EdgeRemover:
-    """Scores of a LightGCN with one edge removed (degrees re-normalised)."""
+    """Scores of a LightGCN with some edges removed (degrees re-normalised)."""
 
     def __init__(self, model: LightGCN) -> None:
         import torch
@@ -82,15 +117,18 @@ class EdgeRemover:
             self.x0 = model.initial_states().detach().cpu()
 
     def scores_without(
-        self, a: int, b: int, users: Sequence[int], items: Sequence[int]
+        self, a: int, b: int | Sequence[int], users: Sequence[int], items: Sequence[int]
     ) -> np.ndarray:
-        """Scores of ``(users[j], items[j])`` (global node indices) without edge ``a - b``."""
+        """Scores of ``(users[j], items[j])`` (global node indices) without the edges from
+        ``a`` to each of ``b`` (one node or several)."""
         import torch
 
         from kgrec.gnn.propagation import adjacency_csr, layer_states, normalised_adjacency
 
-        lo, hi = min(a, b), max(a, b)
-        keep = ~((self.edges[0] == lo) & (self.edges[1] == hi))
+        keep = torch.ones(self.edges.size(1), dtype=torch.bool)
+        for other in np.atleast_1d(np.asarray(b, dtype=np.int64)).tolist():
+            lo, hi = min(a, other), max(a, other)
+            keep &= ~((self.edges[0] == lo) & (self.edges[1] == hi))
         index, value = normalised_adjacency(self.edges[:, keep], self.num_nodes)
         adj = adjacency_csr(index, value, self.num_nodes)
         with torch.no_grad():
@@ -98,70 +136,140 @@ class EdgeRemover:
         return (out[torch.tensor(list(users))] * out[torch.tensor(list(items))]).sum(1).numpy()
 
 
+def score_without(rec: ExplainedRecommender) -> ScoreWithout:
+    """How the live model scores a user's item once some of the user's interactions are
+    gone, without retraining (module docstring).
+
+    Raises:
+        KgrecError: the live model has no exact decomposition to test.
+    """
+    model, weights = rec.model, rec.weights
+    if weights is None:
+        raise KgrecError(f"explanation quality needs a model with an exact decomposition "
+                         f"(ease, lightgcn), not {type(model).__name__}")  # fmt: skip
+    item_index = {v: j for j, v in enumerate(rec.item_ids)}
+    if model.history_users:
+
+        def history_score(user_id: str, item_id: str, removed: Sequence[str]) -> float:
+            gone = set(removed)
+            rows = [r for r in run_query(rec.store, "user_items", {"user_id": user_id})
+                    if r["item_id"] in item_index and r["item_id"] not in gone]  # fmt: skip
+            items = np.array([item_index[r["item_id"]] for r in rows], dtype=np.int64)
+            ts = np.array([r["ts"] for r in rows], dtype=np.int64)
+            vector, _ = model.history_vector(items, ts)
+            return float(np.asarray(vector) @ rec.item_emb[item_index[item_id]])
+
+        return history_score
+    if not isinstance(model, LightGCN):
+        raise KgrecError(f"explanation quality has no score without interactions for "
+                         f"{type(model).__name__}")  # fmt: skip
+    remover = EdgeRemover(model)
+
+    def graph_score(user_id: str, item_id: str, removed: Sequence[str]) -> float:
+        u, i = weights.node("user", user_id), weights.node("item", item_id)
+        nodes = [weights.node("item", v) for v in removed]
+        if u is None or i is None:
+            raise KgrecError(f"user {user_id!r} or item {item_id!r} is not in the model")
+        return float(remover.scores_without(u, [n for n in nodes if n is not None], [u], [i])[0])
+
+    return graph_score
+
+
 def explanation_quality(
     rec: ExplainedRecommender, num_users: int = 50, k: int = 10, seed: int = 0,
     show_progress: bool = False,
 ) -> QualityReport:  # fmt: skip
-    """Measure coverage, mean path length and faithfulness over ``num_users`` users.
+    """Measure coverage, path length, reason shares and faithfulness over ``num_users``
+    users the model knows.
 
     Args:
-        rec: an open :class:`kgrec.Recommender` whose live model has an exact path
-            decomposition (LightGCN).
+        rec: an open :class:`kgrec.Recommender` whose live model has an exact
+            decomposition (``ease``, ``lightgcn``).
 
     Raises:
-        KgrecError: the live model has no exact path decomposition.
+        KgrecError: the live model has no exact decomposition.
     """
     from tqdm.auto import tqdm
 
-    weights, model = rec.weights, rec.model
-    if weights is None or not isinstance(model, LightGCN):
-        raise KgrecError(
-            f"explanation quality needs a LightGCN live model, not {type(model).__name__}"
-        )
-    remover = EdgeRemover(model)
+    without = score_without(rec)
     rng = np.random.default_rng(seed)
     sample = rng.choice(len(rec.user_ids), size=min(num_users, len(rec.user_ids)), replace=False)
     total = covered = 0
     lengths: list[int] = []
     top_shares: list[float] = []
-    top_hops: list[float] = []
-    drops_top: list[float] = []
-    drops_rand: list[float] = []
+    top3_shares: list[float] = []
+    rated_well: list[bool] = []
+    drops: dict[str, list[float]] = {"reason": [], "reason_random": [], "path": [],
+                                     "path_random": []}  # fmt: skip
     for u in tqdm(sample, desc="users", disable=not show_progress):
         user_id = rec.user_ids[u]
-        node_u = weights.node("user", user_id)
-        trained = set(weights.neighbour_items(user_id))
+        history = run_query(rec.store, "user_items", {"user_id": user_id})
+        known = sorted({r["item_id"] for r in history} & set(rec.item_ids))
+        mean = user_mean_rating(history)
         for r in rec.recommend(user_id, k=k, explain=True):
             total += 1
-            paths = r.explanation.paths if r.explanation is not None else []
-            if not paths:
+            ex = r.explanation
+            if ex is None:
                 continue
-            covered += 1
-            lengths.append(len(paths[0].nodes) - 1)
-            top_shares.append(paths[0].share or 0.0)
-            top_hops.append(paths[0].interaction_share or 0.0)
-            via = paths[0].nodes[1]
-            node_i = weights.node("item", r.item_id)
-            if via.kind != "item" or via.id not in trained or len(trained) < 2:
-                continue
-            others = sorted(trained - {via.id})
-            rand = others[rng.integers(len(others))]
-            node_top, node_rand = weights.node("item", via.id), weights.node("item", rand)
-            if node_u is None or node_i is None or node_top is None or node_rand is None:
-                continue
-            for node_v, sink in ((node_top, drops_top), (node_rand, drops_rand)):
-                new = remover.scores_without(node_u, node_v, [node_u], [node_i])[0]
-                sink.append(r.score - float(new))
-    drops_top_a, drops_rand_a = np.array(drops_top), np.array(drops_rand)
+            covered += bool(ex.paths or ex.reasons)
+            if ex.paths:
+                lengths.append(len(ex.paths[0].nodes) - 1)
+            if ex.reasons and ex.reasons[0].share is not None:
+                top = ex.reasons[0]
+                top_shares.append(float(top.share or 0.0))
+                top3_shares.append(float(union_share(ex.reasons[:3], ex.score) or 0.0))
+                ratings = [m.rating for m in top.items if m.rating is not None]
+                if ratings and mean is not None:
+                    rated_well.append(float(np.mean(ratings)) >= mean)
+                members = [m.item_id for m in top.items if m.item_id in known]
+                _compare(without, user_id, r.item_id, r.score, members, known, rng,
+                         drops["reason"], drops["reason_random"])  # fmt: skip
+            if ex.paths and ex.paths[0].nodes[1].kind == "item":
+                via = ex.paths[0].nodes[1].id
+                if via in known:
+                    _compare(without, user_id, r.item_id, r.score, [via], known, rng,
+                             drops["path"], drops["path_random"])  # fmt: skip
+
+    def mean_of(values: list[float]) -> float:
+        return float(np.mean(values)) if values else 0.0
+
+    def beats(a: list[float], b: list[float]) -> float:
+        return float((np.array(a) > np.array(b)).mean()) if a else 0.0
+
     return QualityReport(
         users=len(sample),
         recommendations=total,
         coverage=covered / total if total else 0.0,
-        mean_path_length=float(np.mean(lengths)) if lengths else 0.0,
-        mean_top_share=float(np.mean(top_shares)) if top_shares else 0.0,
-        mean_top_interaction_share=float(np.mean(top_hops)) if top_hops else 0.0,
-        faithfulness_pairs=len(drops_top),
-        mean_drop_top_path=float(drops_top_a.mean()) if len(drops_top_a) else 0.0,
-        mean_drop_random=float(drops_rand_a.mean()) if len(drops_rand_a) else 0.0,
-        top_beats_random=float((drops_top_a > drops_rand_a).mean()) if len(drops_top_a) else 0.0,
+        mean_path_length=mean_of([float(n) for n in lengths]),
+        median_top_reason_share=float(np.median(top_shares)) if top_shares else 0.0,
+        median_top3_reasons_share=float(np.median(top3_shares)) if top3_shares else 0.0,
+        top_reason_rated_well=mean_of([float(x) for x in rated_well]),
+        reason_pairs=len(drops["reason"]),
+        mean_drop_top_reason=mean_of(drops["reason"]),
+        mean_drop_random_reason=mean_of(drops["reason_random"]),
+        top_reason_beats_random=beats(drops["reason"], drops["reason_random"]),
+        faithfulness_pairs=len(drops["path"]),
+        mean_drop_top_path=mean_of(drops["path"]),
+        mean_drop_random=mean_of(drops["path_random"]),
+        top_beats_random=beats(drops["path"], drops["path_random"]),
     )
+
+
+def _compare(
+    without: ScoreWithout,
+    user_id: str,
+    item_id: str,
+    score: float,
+    members: list[str],
+    known: list[str],
+    rng: np.random.Generator,
+    top: list[float],
+    random: list[float],
+) -> None:
+    """Append the drop from removing ``members`` and from as many random other items."""
+    others = [v for v in known if v not in set(members)]
+    if not members or len(others) < len(members):
+        return
+    picked = [others[j] for j in rng.choice(len(others), size=len(members), replace=False)]
+    top.append(score - without(user_id, item_id, members))
+    random.append(score - without(user_id, item_id, picked))

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     import networkx as nx
     import pandas as pd
 
+    from kgrec.explain.reasons import Reason
+
 
 @dataclass(frozen=True)
 class Node:
@@ -118,10 +120,17 @@ class Explanation:
     """Why ``item_id`` was scored ``score`` for ``user_id``.
 
     Attributes:
+        reasons: the user's interactions grouped by what they share with the item, largest
+            exact share first (:mod:`kgrec.explain.reasons`; may be empty).
+        reasons_share: what the reasons carry together, each interaction counted once
+            (None without an exact decomposition).
         paths: the best paths, highest share first (may be empty).
-        explained_share: the summed share of all paths found (not only those kept).
+        explained_share: the summed share of all paths found (not only those kept; None
+            when the model's score has no walks to split, as with ``ease``).
         num_paths: how many paths were found.
         note: where the score came from when no path exists, else a short summary.
+        seen: the user already interacted with the item.
+        own_rating: their rating of it (None: not seen, or seen without a rating).
         decomposition: the exact split of the score (None without an exact path
             decomposition or for a user the model has not seen).
     """
@@ -135,11 +144,23 @@ class Explanation:
     num_paths: int = 0
     note: str = ""
     decomposition: ScoreDecomposition | None = None
+    reasons: list[Reason] = field(default_factory=list)
+    reasons_share: float | None = None
+    seen: bool = False
+    own_rating: float | None = None
 
     @property
     def sentence(self) -> str:
-        """The top path's sentence, or the note when there is no path."""
-        return self.paths[0].sentence if self.paths else self.note
+        """The top reason's sentence, else the top path's, else the note; first the user's
+        own rating when they already rated the item."""
+        text = self.reasons[0].sentence if self.reasons else \
+            self.paths[0].sentence if self.paths else self.note  # fmt: skip
+        return f"{self.own_sentence} {text}".strip()
+
+    @property
+    def own_sentence(self) -> str:
+        """The user's own rating told ('You rated Aliens 4.5 yourself.'), else ''."""
+        return wording.own_rating_text(self.title, self.own_rating) if self.seen else ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +168,11 @@ class Explanation:
             "item_id": self.item_id,
             "title": self.title,
             "score": self.score,
+            "sentence": self.sentence,
+            "seen": self.seen,
+            "own_rating": self.own_rating,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "reasons_share": self.reasons_share,
             "explained_share": self.explained_share,
             "num_paths": self.num_paths,
             "note": self.note,

@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kgrec.explain.reasons import Reason, ReasonItem
     from kgrec.explain.types import CandidatePath, Explanation, ExplanationPath
 
 #: The hop limit of the path queries, as the sentences name it.
@@ -35,19 +36,17 @@ def path_sentence(path: CandidatePath) -> str:
     if path.kind == "entity":
         return (f"{start}; {via.label} and {rec.label} are both linked to {node.label} "
                 f"({path.relation}).")  # fmt: skip
-    who = f"{path.co_users} other users" if path.co_users > 1 else node.label
-    example = f", {node.label} among them" if path.co_users > 1 else ""
-    return f"{start}; {who} who chose {via.label} also chose {rec.label}{example}."
+    who = f"{path.co_users} other users" if path.co_users > 1 else "another user"
+    return f"{start}; {who} who chose {via.label} also chose {rec.label}."
 
 
 def shares_text(path: ExplanationPath) -> str:
-    """``[Alien: 4.1% of the score; this path: 0.9%]``, or ``''`` without shares."""
-    if path.share is None:
-        return ""
-    parts = [f"this path: {percent(path.share)}"]
+    """``[Alien: 4.1% of the score; this path: 0.9%]`` (a model without walks, ``ease``:
+    the first part only), or ``''`` without shares."""
+    parts = [] if path.share is None else [f"this path: {percent(path.share)}"]
     if path.interaction_share:
         parts.insert(0, f"{path.nodes[1].label}: {percent(path.interaction_share)} of the score")
-    return f"[{'; '.join(parts)}]"
+    return f"[{'; '.join(parts)}]" if parts else ""
 
 
 def popular_note(title: str, interactions: int) -> str:
@@ -111,3 +110,55 @@ def new_user_text_note(match_title: str, similarity: float, text: str) -> str:
     """Someone new: the item matching their description that the recommendation is near."""
     return (f"Close to {match_title} (similarity {similarity:.2f}), one of the items that "
             f"match your description '{text}'.")  # fmt: skip
+
+
+def _member(item: ReasonItem) -> str:
+    return item.title if item.rating is None else f"{item.title} ({item.rating:.1f})"
+
+
+def _carried(share: float | None, subject: str) -> str:
+    """``; together they carry 64% of its score`` (nothing without a share)."""
+    if share is None:
+        return ""
+    plural = subject.endswith("they")
+    if share < 0:
+        return f"; {subject} {'lower' if plural else 'lowers'} its score by {percent(-share)}"
+    return f"; {subject} {'carry' if plural else 'carries'} {percent(share)} of its score"
+
+
+def reason_sentence(reason: Reason, title: str, mean: float | None) -> str:
+    """A reason told as one sentence, its exact share included (:mod:`kgrec.explain.reasons`).
+
+    "Aliens shares the tag 'sci-fi' with 46 items you rated, 31 of them at or above your
+    average (3.6), Alien (5.0) and Predator (4.0) most; together they carry 64% of its score."
+    """
+    items = reason.items
+    verb = "rated" if any(m.rating is not None for m in items) else "chose"
+    if reason.kind == "item":
+        return (f"You {verb} {_member(items[0])}"
+                f"{_carried(reason.share, 'that interaction alone')}.")  # fmt: skip
+    link = f"{reason.label} ({reason.relation})" if reason.relation else reason.label
+    if len(items) == 1:
+        one = _member(items[0])
+        if reason.kind == "tag":
+            head = f"{title} shares the tag '{reason.label}' with {one}, which you {verb}"
+        else:
+            head = f"{title} and {one}, which you {verb}, are both linked to {link}"
+        return f"{head}{_carried(reason.share, 'that interaction')}."
+    group = f"{len(items)} items you {verb}"
+    if reason.kind == "tag":
+        head = f"{title} shares the tag '{reason.label}' with {group}"
+    else:
+        head = f"{title} and {group} are linked to {link}"
+    well = ""
+    if mean is not None and verb == "rated":
+        well = f", {reason.rated_well} of them at or above your average ({mean:.1f})"
+    names = " and ".join(_member(m) for m in items[:2])
+    return f"{head}{well}, {names} most{_carried(reason.share, 'together they')}."
+
+
+def own_rating_text(title: str, rating: float | None) -> str:
+    """The user's own interaction with the item explained."""
+    if rating is None:
+        return f"You chose {title} yourself."
+    return f"You rated {title} {rating:.1f} yourself."

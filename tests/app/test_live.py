@@ -121,6 +121,40 @@ def test_two_processes_on_one_store_see_each_others_writes(writable_world):
             rec.close()
 
 
+def test_a_history_model_serves_the_changed_history_exactly(history_world):
+    """With ``ease`` a recorded interaction gives the user's vector of their new history
+    (the model's own formula, no refit), and the explanation splits that score exactly
+    over the interactions, the new one included."""
+    _, _, store, _, dataset = history_world
+    user = dataset.users["id"].iloc[3]
+    with _open(history_world) as rec:
+        before = rec.recommend(user, k=10_000, explain=False)
+        target = before[len(before) // 2].item_id
+        rec.record_interaction(user, target, rating=5.0)
+        after = rec.recommend(user, k=10_000, explain=False)
+        assert target not in _ranks(after)
+        rows = [r for r in rec._user_history(user) if r["item_id"] in rec._cat.index]
+        items = np.array([rec._cat.index[r["item_id"]] for r in rows])
+        vector, _ = rec.model.history_vector(items, np.array([r["ts"] for r in rows]))
+        expected = {rec.item_ids[j]: float(s) for j, s in enumerate(rec.item_emb @ vector)}
+        for r in after[:20]:
+            assert r.score == pytest.approx(expected[r.item_id], rel=1e-5, abs=1e-7)
+        b = {r.item_id: r.score for r in before}
+        assert any(r.score != pytest.approx(b[r.item_id]) for r in after[:20])
+        top = rec.recommend(user, k=3)
+        for r in top:
+            parts = rec.explain(user, r.item_id).decomposition
+            assert parts is not None and target in parts.interactions
+            assert parts.user_own == pytest.approx(0.0, abs=1e-9)
+            assert sum(parts.interactions.values()) == pytest.approx(r.score, rel=1e-5)
+        assert all("recorded after training" in r.explanation.note for r in top)
+        rec.record_interaction("walk-in", target, rating=4.0)
+        first = rec.recommend("walk-in", k=3)
+        parts = rec.explain("walk-in", first[0].item_id).decomposition
+        assert parts is not None and set(parts.interactions) == {target}
+        assert parts.interactions[target] == pytest.approx(first[0].score, rel=1e-5)
+
+
 @pytest.fixture
 def movielens_world(backend, store_pool, tmp_path, embedder, movielens_dir):
     """ml-latest-small in a fresh store of each backend with a briefly trained LightGCN."""

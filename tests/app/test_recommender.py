@@ -1,4 +1,5 @@
-"""The public API against the real embedded store and a tiny trained LightGCN."""
+"""The public API against the real stores and tiny trained models: the default ``ease``
+and LightGCN, each with its exact decomposition."""
 
 from __future__ import annotations
 
@@ -10,32 +11,54 @@ from kgrec.app.ingest import ingest
 from kgrec.app.training import train
 from kgrec.loaders import generate_synthetic
 
+MODELS = ("ease", "lightgcn")
 
-@pytest.fixture
-def world(backend, store_pool, tmp_path_factory, embedder):
-    """A synthetic world in a store of each backend, a trained live model, and one idle user:
-    ``((store uri, model dir), dataset)``."""
+
+def _world(backend, store_pool, tmp_path_factory, embedder, model):
+    """A synthetic world in a store of ``backend``, a trained live ``model`` and one idle
+    user: ``((store uri, model dir), dataset)``."""
     dataset = generate_synthetic(num_users=60, num_items=90, num_tags=15,
                                  num_interactions=1500, seed=5)  # fmt: skip
 
     def load(store, uri):
         models = tmp_path_factory.mktemp("rec-models")
         ingest(dataset, store, embedder)
-        result, _ = train(store, models, epochs=6, seed=0, device="cpu")
+        result, _ = train(store, models, model, epochs=6, seed=0, device="cpu")
         assert result.promoted
         store.write("MERGE (:User {id: 'idle'})")
         return models
 
-    uri, _, models = store_pool.loaded(backend, "recommender-world", load)
+    uri, _, models = store_pool.loaded(backend, f"recommender-world-{model}", load)
     return (uri, models), dataset
 
 
-@pytest.fixture()
-def rec(world):
+@pytest.fixture(params=MODELS)
+def world(request, backend, store_pool, tmp_path_factory, embedder):
+    """The world with each model in turn."""
+    return _world(backend, store_pool, tmp_path_factory, embedder, request.param)
+
+
+@pytest.fixture
+def lightgcn_world(backend, store_pool, tmp_path_factory, embedder):
+    """The world with a LightGCN (walk-level decomposition)."""
+    return _world(backend, store_pool, tmp_path_factory, embedder, "lightgcn")
+
+
+def _open(world):
     (uri, models), _ = world
     r = Recommender.open(uri, models)
     yield r
     r.close()
+
+
+@pytest.fixture()
+def rec(world):
+    yield from _open(world)
+
+
+@pytest.fixture()
+def lightgcn_rec(lightgcn_world):
+    yield from _open(lightgcn_world)
 
 
 def _seen(dataset, user_id):
@@ -54,7 +77,7 @@ def test_recommend_ranks_unseen_items_with_explanations(rec, world):
     for r in recs:
         ex = r.explanation
         assert ex.paths or ex.note.startswith("No path of up to 3 hops")
-        keys = [(p.interaction_share, p.share) for p in ex.paths]
+        keys = [(p.interaction_share, p.share or 0.0) for p in ex.paths]
         assert keys == sorted(keys, reverse=True)  # by the interaction's share, then own
         for p in ex.paths:
             assert p.nodes[0].id == user and p.nodes[-1].id == r.item_id
@@ -63,8 +86,8 @@ def test_recommend_ranks_unseen_items_with_explanations(rec, world):
     assert any(r.explanation.paths for r in recs)
 
 
-def test_path_shares_are_the_models_own_decomposition(rec, world):
-    _, dataset = world
+def test_path_shares_are_the_models_own_decomposition(lightgcn_rec, lightgcn_world):
+    rec, (_, dataset) = lightgcn_rec, lightgcn_world
     user = dataset.users["id"].iloc[1]
     weights = rec.weights
     checked = 0
@@ -85,11 +108,11 @@ def test_path_shares_are_the_models_own_decomposition(rec, world):
     assert checked, "some path should carry part of a score"
 
 
-def test_shares_sum_exactly_to_the_score_both_ways(rec, world):
+def test_shares_sum_exactly_to_the_score_both_ways(lightgcn_rec, lightgcn_world):
     """Own states + the user's edges, and own states + joined + unjoined walk pairs, each
     add up to the served score; the own states are checked against the model's own
     initial states."""
-    _, dataset = world
+    rec, (_, dataset) = lightgcn_rec, lightgcn_world
     user = dataset.users["id"].iloc[4]
     model = rec.model
     scale = model.num_layers + 1
@@ -250,7 +273,8 @@ def test_new_user(rec, world):
         rec.recommend_for_new_user(liked_item_ids=["nope"])
 
 
-def test_edge_removal_recomputes_the_models_scores(rec):
+def test_edge_removal_recomputes_the_models_scores(lightgcn_rec):
+    rec = lightgcn_rec
     from kgrec.explain.quality import EdgeRemover
 
     weights = rec.weights
@@ -271,7 +295,9 @@ def test_edge_removal_recomputes_the_models_scores(rec):
 
 def test_explanations_are_faithful(rec):
     """Removing the interaction behind the top path lowers the score clearly more than
-    removing a random other interaction of the same user (the README's claim)."""
+    removing a random other one of the same user (the README's claim); for a history model
+    (``ease``) the same holds for all the interactions of the top reason against as many
+    random ones."""
     from kgrec.explain.quality import explanation_quality
 
     report = explanation_quality(rec, num_users=20, k=5, seed=1)
@@ -281,3 +307,49 @@ def test_explanations_are_faithful(rec):
     assert report.mean_drop_top_path > 0
     assert report.mean_drop_top_path >= 1.25 * report.mean_drop_random
     assert report.top_beats_random >= 0.9
+    assert 0 < report.median_top_reason_share <= report.median_top3_reasons_share
+    assert report.reason_pairs >= 30
+    if rec.model.history_users:  # exact without the group; LightGCN re-normalises degrees
+        assert report.mean_drop_top_reason >= 1.25 * max(report.mean_drop_random_reason, 0.0)
+        assert report.top_reason_beats_random >= 0.8
+
+
+def test_reasons_are_exact_sums_of_the_users_interactions(rec, world):
+    """Each reason's share is the sum of its interactions' exact terms C(v) over the score;
+    its interactions share its tag with the item; reasons come largest first; no sentence
+    names another user."""
+    _, dataset = world
+    tags = dataset.item_tags.groupby("item_id")["tag"].apply(set).to_dict()
+    user = dataset.users["id"].iloc[6]
+    checked = 0
+    for r in rec.recommend(user, k=5):
+        ex = rec.explain(user, r.item_id)
+        parts = ex.decomposition
+        assert parts is not None and ex.reasons
+        assert [x.share for x in ex.reasons] == sorted((x.share for x in ex.reasons),
+                                                       reverse=True)  # fmt: skip
+        assert ex.sentence == ex.reasons[0].sentence
+        for reason in ex.reasons:
+            members = [m.item_id for m in reason.items]
+            owed = sum(parts.interactions[v] for v in members)
+            assert reason.contribution == pytest.approx(owed, rel=1e-6, abs=1e-9)
+            assert reason.share == pytest.approx(owed / ex.score, rel=1e-6)
+            if reason.kind == "tag":
+                assert all(reason.key in tags.get(v, set()) for v in members)
+                assert reason.key in tags[r.item_id]
+                checked += 1
+            assert "%" in reason.sentence and "user " not in reason.sentence
+        for p in ex.paths:
+            assert "user " not in p.sentence
+    assert checked
+
+
+def test_an_item_the_user_rated_is_explained_with_their_own_rating(rec, world):
+    _, dataset = world
+    user = dataset.users["id"].iloc[2]
+    inter = dataset.interactions
+    row = inter.loc[inter["user_id"] == user].iloc[0]
+    ex = rec.explain(user, row["item_id"])
+    assert ex.seen and ex.own_rating == pytest.approx(float(row["rating"]))
+    assert ex.sentence.startswith(f"You rated {ex.title} {float(row['rating']):.1f} yourself.")
+    assert row["item_id"] not in {m.item_id for x in ex.reasons for m in x.items}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kgrec.explain import wording
+from kgrec.explain.reasons import Reason, ReasonItem, union_share
 from kgrec.explain.types import CandidatePath, Explanation, ExplanationPath, Node
 
 USER = Node("user", "u1", "user u1")
@@ -35,11 +36,10 @@ def test_percent_keeps_two_significant_digits():
          "(director)."),
         (CandidatePath("co_users", (USER, ALIEN, Node("user", "u7", "user u7"), ALIENS),
                        ("INTERACTED",) * 3, 3.0, co_users=4),
-         "You rated Alien (3.0); 4 other users who chose Alien also chose Aliens, user u7 "
-         "among them."),
+         "You rated Alien (3.0); 4 other users who chose Alien also chose Aliens."),
         (CandidatePath("co_users", (USER, ALIEN, Node("user", "u7", "user u7"), ALIENS),
                        ("INTERACTED",) * 3, 3.0),
-         "You rated Alien (3.0); user u7 who chose Alien also chose Aliens."),
+         "You rated Alien (3.0); another user who chose Alien also chose Aliens."),
     ],
 )  # fmt: skip
 def test_path_sentences(path, sentence):
@@ -54,6 +54,46 @@ def test_shares_text_names_the_interaction_and_the_path():
     assert path.shares_text() == "[this path: 0.9%]"
     path.share = None
     assert path.shares_text() == ""
+
+
+def test_shares_text_of_a_model_without_walks_names_the_interaction_only():
+    path = ExplanationPath("shared_tag", [USER, ALIEN, ALIENS], ["A", "B"], 0.0, None,
+                           "s.", interaction_share=0.041)  # fmt: skip
+    assert path.shares_text() == "[Alien: 4.1% of the score]"
+
+
+def _reason(kind, items, share, label="sci-fi", relation=None):
+    members = [ReasonItem(f"i{n}", t, r, c) for n, (t, r, c) in enumerate(items)]
+    well = sum(1 for _, r, _ in items if r and r >= 3.6)
+    total = sum(c for *_, c in items)
+    return Reason(kind, label, label, members, total, share, relation=relation, rated_well=well)
+
+
+def test_reason_sentences_give_the_group_its_ratings_and_its_exact_share():
+    tag = _reason("tag", [("Alien", 5.0, 0.3), ("Predator", 4.0, 0.2), ("Dune", 2.0, 0.1)], 0.64)
+    assert wording.reason_sentence(tag, "Aliens", 3.6) == (
+        "Aliens shares the tag 'sci-fi' with 3 items you rated, 2 of them at or above your "
+        "average (3.6), Alien (5.0) and Predator (4.0) most; together they carry 64% of its "
+        "score."
+    )
+    one = _reason("tag", [("Alien", 5.0, 0.3)], 0.3)
+    assert wording.reason_sentence(one, "Aliens", 3.6) == (
+        "Aliens shares the tag 'sci-fi' with Alien (5.0), which you rated; that interaction "
+        "carries 30% of its score."
+    )
+    ent = _reason("entity", [("Alien", None, 0.3), ("Titanic", None, 0.1)], 0.4,
+                  label="James Cameron", relation="director")  # fmt: skip
+    assert wording.reason_sentence(ent, "Aliens", None) == (
+        "Aliens and 2 items you chose are linked to James Cameron (director), Alien and "
+        "Titanic most; together they carry 40% of its score."
+    )
+    item = _reason("item", [("Alien", 5.0, -0.1)], -0.05, label="Alien")
+    assert wording.reason_sentence(item, "Aliens", 3.6) == (
+        "You rated Alien (5.0); that interaction alone lowers its score by 5%."
+    )
+    unshared = _reason("item", [("Alien", 5.0, 0.1)], None, label="Alien")
+    assert wording.reason_sentence(unshared, "Aliens", 3.6) == "You rated Alien (5.0)."
+    assert union_share([tag, one], 1.0) == pytest.approx(0.6)  # Alien counted once
 
 
 def test_notes():

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.neo4j
 SAMPLE_PARAMS = {
     "item_id": "1", "user_id": "15", "tag": "Comedy", "tags": ["sci-fi", "comedy"],
     "item_ids": ["1", "260", "1196", "999999"], "min_rating": 4.0, "min_ratings": 20,
+    "keys": ["comedy", "sci-fi", "Comedy"],
 }  # fmt: skip
 USERS = ["1", "15", "73", "212", "387", "547", "664"]
 
