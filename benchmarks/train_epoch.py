@@ -3,10 +3,11 @@
     python benchmarks/train_epoch.py                      # 100k, 1M, 5M; LightGCN+text
     python benchmarks/train_epoch.py --sizes 100000 --model mf --device cpu
     python benchmarks/train_epoch.py --propagation --sizes 100000   # spmm vs PyG LGConv
-    python benchmarks/train_epoch.py --max-steps 20       # time 20 steps, scale to an epoch
+    python benchmarks/train_epoch.py --max-steps 0 --timed-steps 20  # uncapped, 20 steps timed
 
 Each epoch is a pass over the training interactions in mini-batches with one full graph
-propagation per batch (as the trainer does); no validation runs inside the timed epochs.
+propagation per batch, sized as the trainer sizes them (``TrainConfig.batch_size_for``: at
+most ``--max-steps`` steps); no validation runs inside the timed epochs.
 """
 
 from __future__ import annotations
@@ -49,34 +50,39 @@ def time_epochs(
     device: str,
     amp: bool,
     warmup: int = 1,
-    max_steps: int = 0,
-) -> tuple[float, int, int]:
-    """``(median epoch seconds, training interactions, steps per epoch)``.
+    max_steps: int = 20,
+    timed_steps: int = 0,
+) -> tuple[float, int, int, int]:
+    """``(median epoch seconds, training interactions, batch size, steps per epoch)``.
 
-    With ``max_steps`` > 0 and an epoch longer than that, each timed "epoch" runs only
-    ``max_steps`` steps (over the full graph: every step costs the same) and the time is
-    scaled to the full number of steps: for sizes where a whole epoch takes many minutes.
+    ``batch_size`` and ``max_steps`` are the trainer's (:class:`~kgrec.gnn.TrainConfig`):
+    the batch is ``TrainConfig.batch_size_for`` of the training interactions. With
+    ``timed_steps`` > 0 and an epoch longer than that, each timed "epoch" runs only
+    ``timed_steps`` steps of that batch size (over the full graph: every step costs the
+    same) and the time is scaled to the full number of steps: for an uncapped epoch that
+    takes many minutes.
 
     The first ``warmup`` epochs are run and not counted: a fresh process pays for first-touch
     page faults and allocator growth there (several times a steady epoch in a small VM).
     """
     from kgrec.gnn.registry import build_model
     from kgrec.gnn.splits import Split, temporal_split
-    from kgrec.gnn.train import fit
+    from kgrec.gnn.train import TrainConfig, fit
 
     split = temporal_split(tensors)
     net = build_model(model, tensors, split.train)
-    steps = -(-len(split.train) // batch_size)
+    batch = TrainConfig(batch_size=batch_size, max_steps=max_steps).batch_size_for(len(split.train))
+    steps = -(-len(split.train) // batch)
     timed = split.train
-    if 0 < max_steps < steps:  # same graph and step cost, fewer steps: scale up afterwards
-        pick = torch.randperm(len(split.train))[: max_steps * batch_size]
+    if 0 < timed_steps < steps:  # same graph and step cost, fewer steps: scale up afterwards
+        pick = torch.randperm(len(split.train))[: timed_steps * batch]
         timed = split.train[pick].sort().values
     no_val = Split(split.kind, timed, split.val[:0], split.test)
-    history = fit(
-        net, tensors, no_val, epochs=warmup + epochs, batch_size=batch_size, device=device, amp=amp
-    )
-    scale = steps / -(-len(timed) // batch_size)
-    return statistics.median(history.epoch_seconds[warmup:]) * scale, len(split.train), steps
+    history = fit(net, tensors, no_val, epochs=warmup + epochs, batch_size=batch, max_steps=0,
+                  device=device, amp=amp)  # fmt: skip
+    scale = steps / -(-len(timed) // batch)
+    sec = statistics.median(history.epoch_seconds[warmup:]) * scale
+    return sec, len(split.train), batch, steps
 
 
 def time_propagation(tensors, device: str, repeats: int = 5) -> list[tuple[str, float]]:
@@ -139,11 +145,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="lightgcn", choices=["lightgcn", "graphsage", "mf"])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first")
-    parser.add_argument("--batch-size", type=int, default=8192)
+    from kgrec.gnn.train import TrainConfig
+
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=TrainConfig.max_steps,
+        help="the trainer's cap on steps per epoch (0: none, batch-size fixed)",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--amp", action="store_true")
     parser.add_argument(
-        "--max-steps",
+        "--timed-steps",
         type=int,
         default=0,
         help="time only this many steps per epoch and scale to a full epoch",
@@ -164,18 +178,18 @@ def main(argv: list[str] | None = None) -> int:
         else f"cpu x{torch.get_num_threads()} threads"
     )
     print(
-        f"model={args.model} batch={args.batch_size} epochs={args.epochs} "
-        f"(+{args.warmup} warm-up) device={name}"
+        f"model={args.model} batch>={args.batch_size} max-steps={args.max_steps} "
+        f"epochs={args.epochs} (+{args.warmup} warm-up) device={name}"
     )
     print(
-        f"{'interactions':>12} {'users':>8} {'items':>8} {'train':>10} {'steps':>6} "
-        f"{'median epoch s':>15} {'gen s':>7}"
+        f"{'interactions':>12} {'users':>8} {'items':>8} {'train':>10} {'batch':>8} "
+        f"{'steps':>6} {'median epoch s':>15} {'gen s':>7}"
     )
     for size in args.sizes:
         t0 = time.perf_counter()
         tensors = synthetic_tensors(size)
         gen = time.perf_counter() - t0
-        sec, n_train, steps = time_epochs(
+        sec, n_train, batch, steps = time_epochs(
             tensors,
             args.model,
             args.epochs,
@@ -184,11 +198,12 @@ def main(argv: list[str] | None = None) -> int:
             args.amp,
             args.warmup,
             args.max_steps,
+            args.timed_steps,
         )
         print(
             f"{size:>12,} {tensors.num_users:>8,} {tensors.num_items:>8,} {n_train:>10,} "
-            f"{steps:>6} {sec:>15.3f} {gen:>7.1f}"
-            + (" (scaled from max-steps)" if 0 < args.max_steps < steps else ""),
+            f"{batch:>8,} {steps:>6} {sec:>15.3f} {gen:>7.1f}"
+            + (" (scaled from timed-steps)" if 0 < args.timed_steps < steps else ""),
             flush=True,
         )
         if args.propagation:

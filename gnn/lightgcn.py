@@ -10,7 +10,7 @@ from torch import nn
 
 from kgrec.gnn.data import GraphTensors
 from kgrec.gnn.model import EmbeddingModel, Embeddings
-from kgrec.gnn.propagation import adjacency_csr, layer_states, normalised_adjacency
+from kgrec.gnn.propagation import adjacency_csr, layer_mean, normalised_adjacency
 from kgrec.gnn.registry import register
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ class LightGCN(EmbeddingModel):
         adj = self.propagation_matrix()
         with torch.autocast(device_type=adj.device.type, enabled=False):
             x0 = self.initial_states().float()
-            out = torch.stack(layer_states(adj, x0, self.num_layers)).mean(0)
+            out = layer_mean(adj, x0, self.num_layers)
         u, i = self.num_users, self.num_items
         return Embeddings(out[:u], out[u : u + i], x0[:u], x0[u : u + i])
 
