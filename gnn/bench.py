@@ -70,7 +70,9 @@ def _baseline(name: str) -> Callable[..., Scorer]:
 METHODS: dict[str, Method] = {
     "MostPopular": Method(build=_baseline("MostPopular"), seeded=False),
     "ItemKNN": Method(
-        build=_baseline("ItemKNN"), seeded=False, grid=tuple({"k": k} for k in (25, 50, 100, 200))
+        build=_baseline("ItemKNN"),
+        seeded=False,
+        grid=tuple({"k": k} for k in (25, 50, 100, 200, 400)),
     ),
     "TextSimilarity": Method(build=_baseline("TextSimilarity"), seeded=False, needs_text=True),
     "EASE": Method(
