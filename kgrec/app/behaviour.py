@@ -58,7 +58,8 @@ def change_sequence(store: GraphStore) -> int:
     return int(rows[0]["seq"]) if rows and rows[0]["seq"] is not None else 0
 
 
-def _bump(store: GraphStore) -> int:
+def note_change(store: GraphStore) -> int:
+    """Increment the store's change counter (serving processes re-read what changed)."""
     return int(run_statement(store, "bump_changes", {"key": CHANGES_KEY})[0]["seq"])
 
 
@@ -183,7 +184,7 @@ def record_interactions(
         written = writer.write("merge_interactions", records(ds.interactions))
         marked = writer.write("mark_recorded", keys, params={"recorded": stamp})
     changed = written.created + written.updated + marked.updated
-    seq = _bump(store) if changed else change_sequence(store)
+    seq = note_change(store) if changed else change_sequence(store)
     return {"rows": len(rows), "created": written.created, "updated": written.updated,
             "seq": seq}  # fmt: skip
 
@@ -241,7 +242,7 @@ def add_item(
                                       params={"added": stamp})  # fmt: skip
     changed = report.nodes_changed + report.relationships_changed + report.embeddings_written
     changed += marked.updated
-    seq = _bump(store) if changed else change_sequence(store)
+    seq = note_change(store) if changed else change_sequence(store)
     return {"item_id": item_id, "created": not existed, "changed": bool(changed), "seq": seq}
 
 

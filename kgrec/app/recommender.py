@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from kgrec.app.explaining import explain_served
 from kgrec.app.live import Catalogue, ChangePoll, build_catalogue, fold_user, history_user
 from kgrec.core.dataset import normalise_tag
 from kgrec.core.errors import KgrecError, UnknownIdError, UnknownTagError
 from kgrec.core.ranking import top_k
 from kgrec.core.settings import DEFAULT_REFRESH_SECONDS, Settings
 from kgrec.explain import wording
-from kgrec.explain.explanations import explain_items
-from kgrec.explain.reasons import explain_reasons, union_share
 from kgrec.explain.types import Explanation, Recommendation, Recommendations
 from kgrec.explain.weights import PathWeights
 from kgrec.kg.store import GraphStore
@@ -79,39 +78,45 @@ class Recommender:
         from threadpoolctl import threadpool_limits
 
         from kgrec.app.behaviour import change_sequence
-        from kgrec.gnn.checkpoint import load_live
-        from kgrec.gnn.foldin import FoldIn
 
         # Small matrix products per request: one BLAS thread each. With torch loaded, a
         # multi-threaded OpenBLAS fights torch's OpenMP pool and a 9k x 64 product takes
         # 8 ms instead of 0.1 ms; concurrency comes from callers instead.
         self._blas_limit = threadpool_limits(1, user_api="blas")
         self.store = store
-        self.live = load_live(model_dir)
-        self.version: str = self.live.version_dir.name
-        maps = self.live.id_maps
-        self.user_ids: list[str] = list(maps["users"])
-        self._users = {v: j for j, v in enumerate(self.user_ids)}
-        self._tags = {normalise_tag(t): t for t in maps["tags"]}
-        self._tag_index = {t: j for j, t in enumerate(maps["tags"])}
-        self.user_emb = self.live.user_embeddings.numpy().astype(np.float32)
-        self.model = cast("EmbeddingModel", self.live.model())
-        scorer = self.model.path_scorer()  # None: the model has no exact path decomposition
-        self.weights = PathWeights(scorer, maps) if scorer is not None else None
-        self._fold = FoldIn.for_model(self.model)
-        item_text: np.ndarray | None = None
-        text = getattr(self.model, "item_text", None) if getattr(self.model, "use_text", False) \
-            else None  # fmt: skip
-        if scorer is not None and text is not None:  # for notes on items no path reaches
-            item_text = text.detach().cpu().numpy()
-        item_emb = self.live.item_embeddings.numpy().astype(np.float32)
-        self._trained = (list(maps["items"]), item_emb, item_text)
+        self.model_dir = Path(model_dir)
         self._poll = ChangePoll(store, refresh_seconds, change_sequence(store))
-        self._cat = self._catalogue()
+        self._load_live()
         counts = run_query(store, "count_entities")[0]["n"]
         self._skip = () if counts else ("explain_entities",)
         self._embedding_model, self._cache_dir = embedding_model, cache_dir
         self._embedder: Any = None
+
+    def _load_live(self) -> None:
+        """Load the live version and everything served from it (again after a promotion)."""
+        from kgrec.gnn.checkpoint import load_live
+        from kgrec.gnn.foldin import FoldIn
+
+        live = load_live(self.model_dir)
+        maps = live.id_maps
+        model = cast("EmbeddingModel", live.model())
+        scorer = model.path_scorer()  # None: the model has no exact path decomposition
+        item_text: np.ndarray | None = None
+        text = getattr(model, "item_text", None) if getattr(model, "use_text", False) \
+            else None  # fmt: skip
+        if scorer is not None and text is not None:  # for notes on items no path reaches
+            item_text = text.detach().cpu().numpy()
+        item_emb = live.item_embeddings.numpy().astype(np.float32)
+        self.live, self.model, self.version = live, model, live.version_dir.name
+        self.user_ids: list[str] = list(maps["users"])
+        self._users = {v: j for j, v in enumerate(self.user_ids)}
+        self._tags = {normalise_tag(t): t for t in maps["tags"]}
+        self._tag_index = {t: j for j, t in enumerate(maps["tags"])}
+        self.user_emb = live.user_embeddings.numpy().astype(np.float32)
+        self.weights = PathWeights(scorer, maps) if scorer is not None else None
+        self._fold = FoldIn.for_model(model)
+        self._trained = (list(maps["items"]), item_emb, item_text)
+        self._cat = self._catalogue()
 
     # the served items -----------------------------------------------------------------
     def _catalogue(self) -> Catalogue:
@@ -128,10 +133,18 @@ class Recommender:
         self._poll.seq = seq
 
     def _current(self) -> Catalogue:
-        """The served items, refreshed first when another process changed the store."""
+        """The served items, refreshed first when another process changed the store; the
+        live model, loaded again first when another version was promoted since (both read
+        at most every ``refresh_seconds``)."""
+        from kgrec.gnn.checkpoint import live_version
+
         seq = self._poll.changed()
         if seq is not None:
-            self._cat = self._catalogue()
+            if live_version(self.model_dir) not in (None, self.version):
+                self._load_live()
+                log.info("serving the newly promoted model version %s", self.version)
+            else:
+                self._cat = self._catalogue()
             self._poll.seq = seq
         return self._cat
 
@@ -439,8 +452,8 @@ class Recommender:
             ), model_version=self.version)  # fmt: skip
             if explain and recs:
                 weights = self._weights_for(user_id, sources[n], folds[n])
-                explanations = self._explain_many(user_id, histories[n], recs, sources[n],
-                                                  weights, cat)  # fmt: skip
+                explanations = self._explain(user_id, histories[n], recs, sources[n], weights,
+                                             cat)  # fmt: skip
                 for r in recs:
                     r.explanation = explanations[r.item_id]
             out[user_id] = recs
@@ -467,8 +480,8 @@ class Recommender:
         title = self._titles([str(item_id)]).get(str(item_id), str(item_id))
         rec = Recommendation(0, str(item_id), title, score)
         weights = self._weights_for(str(user_id), source, folded)
-        explanation = self._explain_many(str(user_id), history, [rec], source, weights,
-                                         cat)[str(item_id)]  # fmt: skip
+        explanation = self._explain(str(user_id), history, [rec], source, weights,
+                                    cat)[str(item_id)]  # fmt: skip
         if weights is not None:
             u = weights.node("user", str(user_id))
             i = weights.node("item", str(item_id))
@@ -476,7 +489,7 @@ class Recommender:
                 explanation.decomposition = weights.decompose(u, i, score)
         return explanation
 
-    def _explain_many(
+    def _explain(
         self,
         user_id: str,
         history: list[dict[str, Any]],
@@ -485,47 +498,9 @@ class Recommender:
         weights: PathWeights | None,
         cat: Catalogue,
     ) -> dict[str, Explanation]:
-        titles = {r.item_id: r.title for r in recs}
-        scores = {r.item_id: r.score for r in recs}
-        out = explain_items(self.store, user_id, titles, scores, weights, skip=self._skip)
-        reasons = explain_reasons(self.store, user_id, history, titles, scores, weights)
-        own = {str(r["item_id"]): r.get("rating") for r in history}
-        for item_id, ex in out.items():
-            ex.reasons = reasons.get(item_id, [])
-            ex.reasons_share = union_share(ex.reasons, ex.score)
-            if item_id in own:
-                ex.seen, rating = True, own[item_id]
-                ex.own_rating = None if rating is None or rating != rating else float(rating)
-        recorded = sum(1 for r in history if r.get("recorded") is not None)
-        folded: bool | int = True if user_id not in self._users else max(recorded, 1)
-        for ex in out.values():
-            if source == "popular":
-                ex.note = wording.popular_note(ex.title, int(cat.popularity[cat.index[ex.item_id]]))
-            elif ex.paths:
-                ex.note = wording.paths_note(ex, folded_in=folded if source == "fold-in" else 0)
-            elif cat.is_added(ex.item_id):
-                ex.note = wording.added_item_note(ex.title)
-            else:
-                nearest = self._nearest_rated(ex.item_id, history, cat)
-                ex.note = wording.no_path_note(ex.title, nearest)
-        return out
-
-    def _nearest_rated(
-        self, item_id: str, history: list[dict[str, Any]], cat: Catalogue
-    ) -> tuple[str, float] | None:
-        """The rated item whose text embedding is closest to ``item_id``'s, and the cosine."""
-        rated = [(r["item_id"], r["title"]) for r in history if r["item_id"] in cat.index]
-        if cat.text is None or not rated or item_id not in cat.index:
-            return None
-        target = cat.text[cat.index[item_id]]
-        vectors = cat.text[[cat.index[i] for i, _ in rated]]
-        sims = (
-            vectors
-            @ target
-            / np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(target), 1e-12)
-        )
-        best = int(np.argmax(sims))
-        return rated[best][1], float(sims[best])
+        known = user_id in self._users
+        return explain_served(self.store, user_id, history, recs, source, weights, cat, known,
+                              self._skip)  # fmt: skip
 
     def similar_items(self, item_id: str, k: int = 10) -> list[dict[str, Any]]:
         """The ``k`` items closest to ``item_id`` by cosine of the live model's learned item

@@ -51,9 +51,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrainConfig", "model_names", "train", "staleness", "load_tensors", "write_back",
-           "write_back_status", "model_versions", "model_status", "prune_versions", "repair",
-           "repair_write_back", "promote_version", "top_k_unseen"]  # fmt: skip
+__all__ = ["TrainConfig", "model_names", "train", "is_follower", "staleness", "load_tensors",
+           "write_back", "write_back_status", "model_versions", "model_status", "prune_versions",
+           "repair", "repair_write_back", "promote_version", "top_k_unseen"]  # fmt: skip
 
 STATE_KEY = "write_back"
 DEFAULT_K = 20
@@ -205,6 +205,9 @@ def write_back(
         "key": STATE_KEY, "model_version": version, "finished": _now(), "users": len(user_ids),
         "items": len(item_ids), "recommendations": written,
     })  # fmt: skip
+    from kgrec.app.behaviour import note_change
+
+    note_change(store)  # serving processes load the promoted version at their next read
     return summary
 
 
@@ -443,9 +446,15 @@ def train(
         WriteBackFailed: the new version was promoted but writing it back failed.
     """
     from kgrec.gnn.checkpoint import model_dir_lock
+    from kgrec.gnn.distributed import init_from_env
     from kgrec.gnn.job import run_job
 
     cfg = (config or TrainConfig.for_model(model)).replace(**overrides)
+    device = init_from_env(cfg.device)  # under torchrun: join its group on this rank's device
+    if device is not None:
+        cfg = cfg.replace(device=device)
+        if is_follower():
+            return _follow(store, model, cfg, model_options), None
     with model_dir_lock(model_dir, "kgrec train"):
         tensors = load_tensors(store, progress)
         if tensors.num_interactions == 0:
@@ -461,6 +470,27 @@ def train(
             written = _write_back_after_promotion(store, model_dir, tensors, recommendations_k,
                                                   progress)  # fmt: skip
     return result, written
+
+
+def is_follower() -> bool:
+    """Whether this process is a ``torchrun`` rank other than 0: it trains on its shard of
+    every batch and keeps nothing (rank 0 saves, promotes and writes back)."""
+    from kgrec.gnn.distributed import is_main
+
+    return not is_main()
+
+
+def _follow(store: GraphStore, model: str, cfg: TrainConfig,
+            model_options: dict[str, Any] | None) -> JobResult:  # fmt: skip
+    """:func:`train`'s steps on a follower: the same export and job (every fit takes part in
+    the group's steps), its version written to a temporary directory and dropped."""
+    import tempfile
+
+    from kgrec.gnn.job import run_job
+
+    tensors = load_tensors(store)
+    with tempfile.TemporaryDirectory(prefix="kgrec-follower-") as tmp:
+        return run_job(tensors, tmp, model, cfg, model_options=model_options)
 
 
 def staleness(

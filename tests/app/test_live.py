@@ -155,6 +155,24 @@ def test_a_history_model_serves_the_changed_history_exactly(history_world):
         assert parts.interactions[target] == pytest.approx(first[0].score, rel=1e-5)
 
 
+def test_a_running_recommender_serves_a_newly_promoted_version(history_world):
+    from kgrec.app.training import train
+
+    _, _, store, models, dataset = history_world
+    user = dataset.users["id"].iloc[1]
+    with _open(history_world, refresh_seconds=0.0) as rec, \
+            _open(history_world, refresh_seconds=3600.0) as idle:  # fmt: skip
+        first = rec.version
+        assert rec.recommend(user, k=3).model_version == first
+        result, _ = train(store, models, "ease", seed=0, device="cpu", tolerance=1.0,
+                          model_options={"lam": 50.0})
+        assert result.promoted and result.version_dir.name != first
+        recs = rec.recommend(user, k=3)
+        assert rec.version == recs.model_version == result.version_dir.name
+        assert rec.model.lam == 50.0
+        assert idle.recommend(user, k=3).model_version == first  # its next read is not due
+
+
 @pytest.fixture
 def movielens_world(backend, store_pool, tmp_path, embedder, movielens_dir):
     """ml-latest-small in a fresh store of each backend with a briefly trained LightGCN."""

@@ -1,0 +1,77 @@
+"""The explanations a :class:`~kgrec.app.recommender.Recommender` serves: reasons and paths
+(:mod:`kgrec.explain`) for the items it recommends, and the note saying where each score
+came from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from kgrec.app.live import Catalogue
+from kgrec.explain import wording
+from kgrec.explain.explanations import explain_items
+from kgrec.explain.reasons import explain_reasons, union_share
+from kgrec.explain.types import Explanation, Recommendation
+from kgrec.explain.weights import PathWeights
+from kgrec.kg.store import GraphStore
+
+
+def explain_served(
+    store: GraphStore,
+    user_id: str,
+    history: list[dict[str, Any]],
+    recs: Sequence[Recommendation],
+    source: str,
+    weights: PathWeights | None,
+    cat: Catalogue,
+    known: bool,
+    skip: Sequence[str] = (),
+) -> dict[str, Explanation]:
+    """An explanation of each of ``recs`` for ``user_id``, by item id.
+
+    Args:
+        history: the user's interactions (``user_items`` rows).
+        source: where the user's vector came from: ``model``, ``fold-in`` or ``popular``.
+        weights: the exact decomposition of the served score (None: none).
+        cat: the served catalogue. known: the model knows the user.
+        skip: path queries not to run.
+    """
+    titles = {r.item_id: r.title for r in recs}
+    scores = {r.item_id: r.score for r in recs}
+    out = explain_items(store, user_id, titles, scores, weights, skip=skip)
+    reasons = explain_reasons(store, user_id, history, titles, scores, weights)
+    own = {str(r["item_id"]): r.get("rating") for r in history}
+    recorded = sum(1 for r in history if r.get("recorded") is not None)
+    folded: bool | int = True if not known else max(recorded, 1)
+    for item_id, ex in out.items():
+        ex.reasons = reasons.get(item_id, [])
+        ex.reasons_share = union_share(ex.reasons, ex.score)
+        if item_id in own:
+            ex.seen, rating = True, own[item_id]
+            ex.own_rating = None if rating is None or rating != rating else float(rating)
+        if source == "popular":
+            ex.note = wording.popular_note(ex.title, int(cat.popularity[cat.index[ex.item_id]]))
+        elif ex.paths:
+            ex.note = wording.paths_note(ex, folded_in=folded if source == "fold-in" else 0)
+        elif cat.is_added(ex.item_id):
+            ex.note = wording.added_item_note(ex.title)
+        else:
+            ex.note = wording.no_path_note(ex.title, nearest_rated(ex.item_id, history, cat))
+    return out
+
+
+def nearest_rated(
+    item_id: str, history: list[dict[str, Any]], cat: Catalogue
+) -> tuple[str, float] | None:
+    """The rated item whose text embedding is closest to ``item_id``'s, and the cosine."""
+    rated = [(r["item_id"], r["title"]) for r in history if r["item_id"] in cat.index]
+    if cat.text is None or not rated or item_id not in cat.index:
+        return None
+    target = cat.text[cat.index[item_id]]
+    vectors = cat.text[[cat.index[i] for i, _ in rated]]
+    norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(target)
+    sims = vectors @ target / np.maximum(norms, 1e-12)
+    best = int(np.argmax(sims))
+    return rated[best][1], float(sims[best])
