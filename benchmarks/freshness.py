@@ -13,7 +13,8 @@ and NDCG@20 of the next item for the fold-in, for no update (the trained user ve
 popularity for users the model never saw) and for a full retrain on the data up to the
 second half. Seen items are excluded in all three.
 
-    .venv/bin/python benchmarks/freshness.py                       # embedded, short
+    .venv/bin/python benchmarks/freshness.py                       # embedded, the default model
+    .venv/bin/python benchmarks/freshness.py --model lightgcn      # LightGCN's fold-in
     .venv/bin/python benchmarks/freshness.py --store bolt://127.0.0.1:7687 --epochs 200
 """
 
@@ -33,13 +34,14 @@ import pandas as pd
 from kgrec import Recommender
 from kgrec.app.ingest import ingest, read_movielens
 from kgrec.app.training import train
+from kgrec.core.settings import DEFAULT_MODEL
 from kgrec.kg import open_store
 from kgrec.loaders.embeddings import TextEmbedder
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "ml-latest-small"
 
 
-def _load(store_uri, dataset, cut_ts, models, epochs, embedder, graph):
+def _load(store_uri, dataset, cut_ts, models, epochs, embedder, graph, model):
     store = open_store(store_uri, graph=graph, create=True)
     if "://" in store_uri:
         store.drop()
@@ -50,7 +52,7 @@ def _load(store_uri, dataset, cut_ts, models, epochs, embedder, graph):
                       dataset.entities, dataset.triples),
         store, embedder,
     )  # fmt: skip
-    train(store, models, epochs=epochs, seed=0, recommendations_k=0)
+    train(store, models, model, epochs=epochs, seed=0, recommendations_k=0)
     return store
 
 
@@ -123,7 +125,8 @@ def main() -> None:
     ap.add_argument("--store", default=None, help="bolt://... (default: embedded in --workdir)")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--cut", type=float, default=0.95, help="time quantile of the training data")
-    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--epochs", type=int, default=20, help="most epochs (trained models)")
+    ap.add_argument("--model", default=DEFAULT_MODEL, help=f"the model [{DEFAULT_MODEL}]")
     ap.add_argument("--users", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--events", type=int, default=300)
@@ -138,7 +141,7 @@ def main() -> None:
     half_ts = int(stream["ts"].iloc[len(stream) // 2 - 1])
     embedder = TextEmbedder()
     uri = args.store or str(work / "store")
-    store = _load(uri, dataset, cut_ts, work / "models", args.epochs, embedder, "fresh")
+    store = _load(uri, dataset, cut_ts, work / "models", args.epochs, embedder, "fresh", args.model)
     store.close()
     rec = Recommender.open(uri, work / "models", graph="fresh")
     rng = np.random.default_rng(0)
@@ -148,12 +151,13 @@ def main() -> None:
     # the full retrain sees the data up to the second half of the stream
     retrain_uri = args.store or str(work / "store-retrain")
     rstore = _load(retrain_uri, dataset, half_ts, work / "models-retrain", args.epochs,
-                   embedder, "retrain")  # fmt: skip
+                   embedder, "retrain", args.model)  # fmt: skip
     rstore.close()
     retrained = Recommender.open(retrain_uri, work / "models-retrain", graph="retrain")
     if args.store:  # one Neo4j database: reload the cut data for the fold-in replay
         rec.close()
-        _load(uri, dataset, cut_ts, work / "models", args.epochs, embedder, "fresh").close()
+        _load(uri, dataset, cut_ts, work / "models", args.epochs, embedder, "fresh",
+              args.model).close()  # fmt: skip
         rec = Recommender.open(uri, work / "models", graph="fresh")
     accuracy, evaluated = _replay(rec, retrained, stream, args.events)
     report = {
