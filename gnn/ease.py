@@ -15,6 +15,13 @@ embedding contract of :class:`~kgrec.gnn.model.EmbeddingModel`:
 where :math:`r_{uv}` counts the user's interactions after the one with :math:`v`. The score
 splits exactly over the user's interactions (:meth:`path_scorer`), and a user's vector
 follows the user's current history at once, without refitting (:meth:`user_vector`).
+
+New items (:meth:`embed_items`): EASE has no weights for an item nobody chose, so the fit
+also learns a ridge map from an item's features :math:`x_i` (its text vector and its tags,
+one-hot scaled to unit norm) to its item-side factors over the items with training
+interactions, :math:`W = \arg\min_W \|\bar X W - \bar Q\|^2_F + \alpha\|W\|^2_F`
+(centred; :func:`ridge_map`), and places a new item at :math:`\hat Q_i = \bar q + (x_i -
+\bar x) W`: near the trained items its text and tags resemble.
 """
 
 from __future__ import annotations
@@ -49,6 +56,42 @@ def ease_weights(matrix: sp.csr_matrix, lam: float) -> torch.Tensor:
     return weights.float()
 
 
+def ridge_map(
+    features: torch.Tensor, targets: torch.Tensor, alpha: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The centred ridge regression of ``targets`` on ``features``: ``(W, b)`` with
+    ``targets ~ features @ W + b`` and :math:`\alpha\|W\|^2` (the intercept is free).
+
+    Shapes:
+        features: ``[n, f]``; targets: ``[n, d]``; output: ``([f, d], [d])`` float32.
+    """
+    x, y = features.double(), targets.double()
+    mx, my = x.mean(0), y.mean(0)
+    xc = x - mx
+    gram = xc.T @ xc
+    gram.diagonal().add_(alpha)
+    weight = torch.linalg.solve(gram, xc.T @ (y - my))
+    return weight.float(), (my - mx @ weight).float()
+
+
+def item_features(text: torch.Tensor | None, item_tags: torch.Tensor, num_items: int,
+                  num_tags: int) -> torch.Tensor:  # fmt: skip
+    """An item's features for :func:`ridge_map`: its text vector, then its tags one-hot,
+    scaled to unit norm (an item without tags has zeros there).
+
+    Shapes:
+        text: ``[n, text_dim]`` (None: no text part); item_tags: ``[2, m]``
+        ``(item, tag)``; output: ``[n, text_dim + num_tags]``.
+    """
+    tags = torch.zeros(num_items, num_tags, dtype=torch.float32)
+    if item_tags.numel():
+        tags[item_tags[0].cpu(), item_tags[1].cpu()] = 1.0
+        tags /= tags.sum(1, keepdim=True).clamp(min=1.0).sqrt()
+    if text is None:
+        return tags
+    return torch.cat([text.detach().cpu().float(), tags], 1)
+
+
 def binary_matrix(edges: torch.Tensor, num_users: int, num_items: int) -> sp.csr_matrix:
     """The binary ``[U, I]`` matrix of ``(user, item)`` edges (float32 CSR)."""
     e = edges.cpu().numpy()
@@ -63,7 +106,9 @@ class EASE(EmbeddingModel):
     r"""EASE over a recency-weighted history, as rank-``rank`` embeddings (module docstring).
 
     Fitted in closed form by :meth:`solve` (:attr:`closed_form`; :func:`kgrec.gnn.fit`
-    calls it). Defaults chosen on ml-latest-small validation Recall@20 (temporal split):
+    calls it), the map that places new items from their text and tags with it
+    (:attr:`inductive_items`, :meth:`embed_items`). Defaults chosen on ml-latest-small
+    validation Recall@20 (temporal split):
     ``lam`` 500 of (200, 500, 1000), ``decay`` 0.8 of (0.7, 0.8, 0.9, 1.0), ``rank`` 256
     (128: 0.195, 256: 0.195, 512: 0.196, full: 0.198).
 
@@ -73,6 +118,7 @@ class EASE(EmbeddingModel):
         lam: EASE's L2 weight.
         decay: history weight :math:`\gamma` per later interaction (1: all weigh 1).
         rank: dimensions of the factorisation (at most ``num_items``).
+        item_alpha: the ridge weight :math:`\alpha` of the new-item map.
 
     Shapes:
         forward: ``() -> Embeddings(users [U, d], items [I, d], users, items)``.
@@ -81,6 +127,7 @@ class EASE(EmbeddingModel):
 
     name = "ease"
     closed_form: ClassVar[bool] = True
+    inductive_items: ClassVar[bool] = True
     history_users: ClassVar[bool] = True
 
     def __init__(
@@ -92,12 +139,14 @@ class EASE(EmbeddingModel):
         lam: float = 500.0,
         decay: float = 0.8,
         rank: int = 256,
+        item_alpha: float = 1.0,
     ) -> None:
         super().__init__()
         self.num_users, self.num_items = num_users, num_items
         self.num_tags, self.num_entities = num_tags, num_entities
         self.lam, self.decay = float(lam), float(decay)
         self.rank = max(1, min(int(rank), num_items))
+        self.item_alpha = float(item_alpha)
         self.history_factors: torch.Tensor
         self.item_factors: torch.Tensor
         self.history_index: torch.Tensor
@@ -106,6 +155,10 @@ class EASE(EmbeddingModel):
         self.register_buffer("item_factors", torch.zeros(num_items, self.rank))
         self.register_buffer("history_index", torch.zeros(2, 0, dtype=torch.long))
         self.register_buffer("history_weight", torch.zeros(0))
+        self.feature_map: torch.Tensor  # [text_dim + num_tags, rank]; 0 rows before solve
+        self.feature_bias: torch.Tensor
+        self.register_buffer("feature_map", torch.zeros(0, self.rank))
+        self.register_buffer("feature_bias", torch.zeros(self.rank))
 
     @classmethod
     def from_tensors(
@@ -121,14 +174,16 @@ class EASE(EmbeddingModel):
     def config(self) -> dict[str, Any]:
         return {"num_users": self.num_users, "num_items": self.num_items,
                 "num_tags": self.num_tags, "num_entities": self.num_entities, "lam": self.lam,
-                "decay": self.decay, "rank": self.rank}  # fmt: skip
+                "decay": self.decay, "rank": self.rank,
+                "item_alpha": self.item_alpha}  # fmt: skip
 
     @classmethod
     def from_state(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> EASE:
         model = cls.from_config(config)
         model.history_index = state["history_index"]
         model.history_weight = state["history_weight"]
-        model.load_state_dict(state)
+        model.feature_map = state.get("feature_map", model.feature_map)
+        model.load_state_dict(state, strict="feature_map" in state)
         return model.eval()
 
     # fitting ------------------------------------------------------------------------------
@@ -146,6 +201,22 @@ class EASE(EmbeddingModel):
         self.history_factors = left.contiguous().to(dev)
         self.item_factors = right.contiguous().to(dev)
         self.set_history(edges, tensors.ts[train_idx])
+        self.fit_item_map(tensors, edges)
+
+    def fit_item_map(self, tensors: GraphTensors, edges: torch.Tensor) -> None:
+        """Fit the new-item map (:func:`ridge_map`) on the items with training interactions
+        ``edges`` (``(user, item)``)."""
+        features = item_features(tensors.item_text, tensors.item_tag_index, self.num_items,
+                                 self.num_tags)  # fmt: skip
+        trained = torch.bincount(edges[1].cpu(), minlength=self.num_items) > 0
+        dev = self.item_factors.device
+        if not trained.any():
+            self.feature_map = torch.zeros(features.size(1), self.rank, device=dev)
+            self.feature_bias = torch.zeros(self.rank, device=dev)
+            return
+        weight, bias = ridge_map(features[trained], self.item_factors.cpu()[trained],
+                                 self.item_alpha)  # fmt: skip
+        self.feature_map, self.feature_bias = weight.to(dev), bias.to(dev)
 
     def use_interactions(self, tensors: GraphTensors, idx: torch.Tensor) -> None:
         """Score users by the interactions ``idx`` (recency-weighted), without a refit."""
@@ -176,6 +247,29 @@ class EASE(EmbeddingModel):
         :meth:`set_history` weighs it, and those weights."""
         weights = self.history_weights(ts)
         return self.user_vector(items, weights), weights
+
+    @torch.no_grad()
+    def embed_items(self, item_text: torch.Tensor, item_tags: torch.Tensor) -> torch.Tensor:
+        """Item-side factors of new items from their text vectors and ``(new_item, tag)``
+        edges through the ridge map fitted by :meth:`solve` (module docstring). An item
+        with no text or tags the map knows gets the mean trained item's factors, and so does
+        every item of a version saved without a map.
+
+        Raises:
+            InvalidParameter: the text vectors are not of the size the map was fitted on.
+        """
+        n = item_text.size(0)
+        if self.feature_map.size(0) == 0:
+            return self.item_factors.mean(0).expand(n, -1).clone()
+        text_dim = self.feature_map.size(0) - self.num_tags
+        if text_dim and item_text.size(1) != text_dim:
+            from kgrec.core.errors import InvalidParameter
+
+            raise InvalidParameter(f"new items' text vectors have {item_text.size(1)} "
+                                   f"dimensions; the model was fitted on {text_dim}",
+                                   field="item_text")  # fmt: skip
+        features = item_features(item_text if text_dim else None, item_tags, n, self.num_tags)
+        return features.to(self.feature_map.device) @ self.feature_map + self.feature_bias
 
     # scoring ------------------------------------------------------------------------------
     def forward(self) -> Embeddings:

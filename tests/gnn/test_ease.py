@@ -122,3 +122,64 @@ def test_als_beats_a_random_ranking(world):
 
 def test_repr_names_items_rank_and_settings(solved):
     assert repr(solved[2]) == f"EASE({solved[0].num_items}, 64, lam=50, decay=0.8)"
+
+
+@pytest.fixture(scope="module")
+def held_out_item(world):
+    """EASE fitted without any interaction of one item: ``(tensors, model, item)``."""
+    _, _, tensors = world
+    split = temporal_split(tensors)
+    counts = torch.bincount(tensors.edge_index[1, split.train], minlength=tensors.num_items)
+    item = int(counts.argmax())  # the most chosen item: its factors say the most
+    keep = split.train[tensors.edge_index[1, split.train] != item]
+    seed_everything(0)
+    model = EASE.from_tensors(tensors, keep, lam=50.0, rank=64)
+    model.solve(tensors, keep)
+    return tensors, model, item
+
+
+def _tags_of(tensors, item: int) -> torch.Tensor:
+    mask = tensors.item_tag_index[0] == item
+    return torch.stack([torch.zeros(int(mask.sum()), dtype=torch.long),
+                        tensors.item_tag_index[1, mask]])  # fmt: skip
+
+
+def test_a_new_item_lands_near_its_text_neighbours(held_out_item):
+    """The embedded item is closer (cosine, item factors) to the items whose text is most
+    like its own than to those whose text is least like it."""
+    tensors, model, item = held_out_item
+    assert model.item_factors[item].abs().max() < 1e-6  # EASE alone cannot place it
+    emb = model.embed_items(tensors.item_text[[item]], _tags_of(tensors, item))
+    assert emb.shape == (1, model.rank)
+    text = torch.nn.functional.normalize(tensors.item_text, dim=1)
+    by_text = (text @ text[item]).argsort(descending=True)
+    by_text = by_text[by_text != item]
+    near, far = by_text[:10], by_text[-10:]
+    cos = torch.nn.functional.cosine_similarity(emb, model.item_factors)
+    assert cos[near].mean() > cos[far].mean() + 0.1, (cos[near].mean(), cos[far].mean())
+
+
+def test_a_new_item_ranks_higher_for_the_users_who_chose_it(held_out_item):
+    """Where the held-out item falls in each user's ranking of the trained items (the
+    share of items it beats): higher for the users who chose it than for the others."""
+    tensors, model, item = held_out_item
+    emb = model.embed_items(tensors.item_text[[item]], _tags_of(tensors, item))[0]
+    users, items = model.final_embeddings()
+    beats = ((users @ emb)[:, None] > users @ items.T).float().mean(1)
+    fan = torch.zeros(tensors.num_users, dtype=torch.bool)
+    fan[tensors.edge_index[0, tensors.edge_index[1] == item]] = True
+    assert beats[fan].mean() > beats[~fan].mean() + 0.05, (beats[fan].mean(), beats[~fan].mean())
+
+
+def test_the_new_item_map_survives_a_save_and_an_older_state_gives_the_mean(held_out_item):
+    tensors, model, item = held_out_item
+    tags = _tags_of(tensors, item)
+    want = model.embed_items(tensors.item_text[[item]], tags)
+    clone = EASE.from_state(model.config(), model.state_dict())
+    torch.testing.assert_close(clone.embed_items(tensors.item_text[[item]], tags), want)
+    older = {k: v for k, v in model.state_dict().items() if not k.startswith("feature_")}
+    old = EASE.from_state(model.config(), older)
+    torch.testing.assert_close(old.embed_items(tensors.item_text[[item]], tags),
+                               model.item_factors.mean(0, keepdim=True))  # fmt: skip
+    with pytest.raises(InvalidParameter, match="dimensions"):
+        model.embed_items(tensors.item_text[[item], :5], tags)
