@@ -57,6 +57,9 @@ class TrainConfig:
         seed: seeds the split (random), initialisation, batch order and negatives.
         device: ``'auto'``, ``'cpu'``, ``'cuda'``.
         amp: mixed precision on CUDA.
+        nproc: training processes on this machine, data-parallel
+            (:mod:`kgrec.gnn.distributed`; 1: this process alone). Each takes a shard of
+            every batch; the result equals one process's up to float summation order.
         split: ``temporal`` | ``random`` | ``fixed`` (:mod:`kgrec.gnn.splits`).
         tolerance: promote a new version unless its validation Recall@20 is below the live
             one's minus this (absolute).
@@ -75,6 +78,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = False
+    nproc: int = 1
     split: str = "temporal"
     tolerance: float = 0.01
     refit: bool = True
@@ -82,7 +86,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         from kgrec.gnn.splits import SPLIT_KINDS
 
-        for name in ("epochs", "batch_size", "patience", "eval_every", "k"):
+        for name in ("epochs", "batch_size", "patience", "eval_every", "k", "nproc"):
             if getattr(self, name) < 1:
                 raise InvalidParameter(
                     f"{name} must be >= 1, got {getattr(self, name)}", field=name
@@ -253,6 +257,11 @@ def fit(
     A :attr:`~kgrec.gnn.model.EmbeddingModel.closed_form` model is fitted once by its
     ``solve`` (no epochs; the history records its validation metric and time).
 
+    With ``nproc`` > 1 the steps run in that many processes
+    (:func:`kgrec.gnn.distributed.fit_parallel`); inside a process group (``torchrun``,
+    :func:`kgrec.gnn.distributed.init_from_env`) this process trains on its shard of each
+    batch and rank 0's validation metric decides for all.
+
     Returns:
         A :class:`History`; the model holds the best validation weights, in eval mode.
 
@@ -262,17 +271,23 @@ def fit(
     import torch
     from tqdm.auto import tqdm
 
+    from kgrec.gnn import distributed
     from kgrec.gnn.evaluate import evaluate
     from kgrec.gnn.sampling import NegativeSampler, iterate_batches
 
     cfg = (config or TrainConfig.for_model(type(model))).replace(**overrides)
     epochs, k = cfg.epochs, cfg.k
     dev = torch.device(resolve_device(cfg.device))
+    group = distributed.current(dev)
+    if cfg.nproc > 1 and group is None and not model.closed_form:
+        return distributed.fit_parallel(model, tensors, split, cfg, show_progress=show_progress,
+                                        callback=callback)  # fmt: skip
     seed = cfg.seed
     seed_everything(seed)
     model.to(dev)
     if model.closed_form:
         return _solve(model, tensors, split, k, dev)
+    net = model if group is None else group.wrap(model)
     gen = torch.Generator(device=dev)
     gen.manual_seed(seed)
     train_edges = tensors.edge_index[:, split.train].to(dev)
@@ -294,9 +309,13 @@ def fit(
         total, steps = 0.0, 0
         for batch in iterate_batches(train_edges.size(1), batch_size, dev, gen):
             users, pos = train_edges[0, batch], train_edges[1, batch]
-            neg = sampler.sample(users)
+            neg = sampler.sample(users)  # the whole batch's: every process draws the same
+            denominator = None
+            if group is not None:
+                users, pos, neg = group.shard(users, pos, neg)
+                denominator = len(batch) / group.world_size
             with torch.autocast(device_type=dev.type, enabled=use_amp):
-                loss = batch_loss(model(), users, pos, neg, cfg.reg)
+                loss = batch_loss(net(), users, pos, neg, cfg.reg, denominator)
             optim.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optim)
@@ -307,14 +326,17 @@ def fit(
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         history.epoch_seconds.append(time.perf_counter() - t0)
-        history.loss.append(total / max(steps, 1))
+        history.loss.append((total if group is None else group.mean(total)) / max(steps, 1))
         val = None
         if has_val and (epoch + 1) % cfg.eval_every == 0:
             model.eval()
-            metrics = evaluate(
-                model, tensors, split.train, split.val, ks=(k,), device=dev, extras=False
-            )
-            val = metrics[f"recall@{k}"]
+            val = 0.0
+            if group is None or group.rank == 0:
+                metrics = evaluate(model, tensors, split.train, split.val, ks=(k,), device=dev,
+                                   extras=False)  # fmt: skip
+                val = metrics[f"recall@{k}"]
+            if group is not None:
+                val = group.broadcast(val)
             if val > history.best_val:
                 history.best_val, history.best_epoch, bad_rounds = val, epoch, 0
                 best_state = copy.deepcopy(model.state_dict())

@@ -56,11 +56,15 @@ def train(
     live model was trained on reach --stale-count or --stale-share of them (or there is no
     live model); otherwise it says why and exits 0.
 
+    With --nproc N, N processes on this machine share each batch (DistributedDataParallel);
+    under torchrun (several GPUs or machines) every process runs this command and rank 0
+    saves, promotes and reports (see the README).
+
     Exit codes: 0 promoted (or not stale), 3 not promoted (regressed; live model kept),
     2 bad arguments, 1 error (live model kept; also: another train holds the lock, no data
     to train on).
     """
-    from kgrec.app.training import staleness
+    from kgrec.app.training import is_follower, staleness
     from kgrec.app.training import train as run
 
     cli = get(ctx)
@@ -78,6 +82,8 @@ def train(
             **{k: v for k, v in given.items() if v is not None},
             show_progress=cli.show_progress, progress=cli.progress(),
         )  # fmt: skip
+    if is_follower():  # a torchrun rank other than 0: rank 0 reports
+        return
     payload = {
         **{k: v for k, v in result.metrics.items()},
         "promoted": result.promoted,
