@@ -77,7 +77,7 @@ METHODS: dict[str, Method] = {
     "TextSimilarity": Method(build=_baseline("TextSimilarity"), seeded=False, needs_text=True),
     "EASE": Method(
         "ease",
-        {"decay": 1.0, "rank": 1 << 30},
+        {"decay": 1.0, "rank": 1 << 30, "rating_weight": "none"},
         seeded=False,
         grid=tuple({"lam": lam} for lam in (200.0, 500.0, 1000.0)),
     ),
@@ -93,8 +93,12 @@ METHODS: dict[str, Method] = {
     "LightGCN+text": Method("lightgcn", {"use_text": True, "use_kg_edges": True}, needs_text=True),
     "GraphSAGE": Method("graphsage", needs_text=True),
     "EASE+recency (default)": Method(
-        "ease", seeded=False, grid=tuple({"decay": d} for d in (0.7, 0.8, 0.9))
-    ),
+        "ease",
+        seeded=False,
+        grid=tuple(
+            {"decay": d, "rating_weight": w} for d in (0.7, 0.8, 0.9) for w in ("linear", "none")
+        ),
+    ),  # fmt: skip
 }
 #: Ablations and variants run on request (``methods=``).
 EXTRA_METHODS: dict[str, Method] = {

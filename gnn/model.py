@@ -148,11 +148,14 @@ class EmbeddingModel(nn.Module):
         """
         raise NotImplementedError(f"{type(self).__name__} cannot embed new items")
 
-    def history_vector(self, items: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def history_vector(
+        self, items: np.ndarray, ts: np.ndarray, ratings: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """A user's vector from their history, for models with :attr:`history_users`.
 
         Args:
             items: local item indices of the user's interactions. ts: their times.
+            ratings: their ratings (NaN: none; None: no ratings at all).
 
         Returns:
             ``(vector, weights)``: the user's vector and each interaction's weight in it

@@ -5,7 +5,8 @@ than what they picked years ago, so models may weigh a user's history by positio
 ``decay ** r`` where ``r`` counts the user's later interactions (0 for the newest). On
 ml-latest-small validation this lifted EASE's Recall@20 from 0.171 to 0.198 (``decay``
 0.8), while weighting by elapsed time (any half-life) changed nothing: users rate many
-films in one sitting, so the order matters, not the clock.
+films in one sitting, so the order matters, not the clock. Ratings may scale the weights
+too (:func:`rating_factors`; ``benchmarks/rating_weights.py`` compares the variants).
 """
 
 from __future__ import annotations
@@ -55,3 +56,27 @@ def recency_weights(
     users = edge_index[0, idx].cpu().numpy()
     r = positions_from_end(users, ts[idx].cpu().numpy())
     return torch.from_numpy(np.power(decay, r).astype(np.float32))
+
+
+#: How ratings scale a history weight (:func:`rating_factors`).
+RATING_WEIGHTS = ("none", "linear")
+
+
+def rating_factors(ratings: np.ndarray, kind: str, scale: float) -> np.ndarray:
+    """The factor a rating multiplies an interaction's history weight by: ``none`` 1;
+    ``linear`` ``rating / scale`` (the data's highest rating: a 5.0 of 5 counts fully, a
+    2.0 two fifths). Interactions without a rating (NaN) count fully.
+
+    Raises:
+        InvalidParameter: ``kind`` is not in :data:`RATING_WEIGHTS`.
+
+    Shapes:
+        ratings: ``[n]``; output: ``[n]`` float64.
+    """
+    if kind not in RATING_WEIGHTS:
+        raise InvalidParameter(f"unknown rating weight {kind!r}; choose one of "
+                               f"{', '.join(RATING_WEIGHTS)}", field="rating_weight")  # fmt: skip
+    r = np.asarray(ratings, dtype=np.float64)
+    if kind == "none":
+        return np.ones_like(r)
+    return np.where(np.isnan(r), 1.0, r / max(float(scale), 1e-12))

@@ -205,7 +205,9 @@ def history_user(
         return None
     items = np.array([catalogue.index[r["item_id"]] for r in rows], dtype=np.int64)
     ts = np.array([r["ts"] if r.get("ts") is not None else -1 for r in rows], dtype=np.int64)
-    vector, weights = model.history_vector(items, ts)
+    ratings = np.array([np.nan if r.get("rating") is None else r["rating"] for r in rows],
+                       dtype=np.float64)  # fmt: skip
+    vector, weights = model.history_vector(items, ts, ratings)
     return FoldedNode(np.asarray(vector, dtype=np.float64)[None], items + item_offset,
                       np.asarray(weights, dtype=np.float64))  # fmt: skip
 

@@ -156,7 +156,9 @@ def score_without(rec: ExplainedRecommender) -> ScoreWithout:
                     if r["item_id"] in item_index and r["item_id"] not in gone]  # fmt: skip
             items = np.array([item_index[r["item_id"]] for r in rows], dtype=np.int64)
             ts = np.array([r["ts"] for r in rows], dtype=np.int64)
-            vector, _ = model.history_vector(items, ts)
+            ratings = np.array([np.nan if r["rating"] is None else r["rating"] for r in rows],
+                               dtype=np.float64)  # fmt: skip
+            vector, _ = model.history_vector(items, ts, ratings)
             return float(np.asarray(vector) @ rec.item_emb[item_index[item_id]])
 
         return history_score

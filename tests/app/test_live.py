@@ -135,7 +135,8 @@ def test_a_history_model_serves_the_changed_history_exactly(history_world):
         assert target not in _ranks(after)
         rows = [r for r in rec._user_history(user) if r["item_id"] in rec._cat.index]
         items = np.array([rec._cat.index[r["item_id"]] for r in rows])
-        vector, _ = rec.model.history_vector(items, np.array([r["ts"] for r in rows]))
+        ratings = np.array([np.nan if r["rating"] is None else r["rating"] for r in rows])
+        vector, _ = rec.model.history_vector(items, np.array([r["ts"] for r in rows]), ratings)
         expected = {rec.item_ids[j]: float(s) for j, s in enumerate(rec.item_emb @ vector)}
         for r in after[:20]:
             assert r.score == pytest.approx(expected[r.item_id], rel=1e-5, abs=1e-7)
@@ -164,8 +165,9 @@ def test_a_running_recommender_serves_a_newly_promoted_version(history_world):
             _open(history_world, refresh_seconds=3600.0) as idle:  # fmt: skip
         first = rec.version
         assert rec.recommend(user, k=3).model_version == first
-        result, _ = train(store, models, "ease", seed=0, device="cpu", tolerance=1.0,
-                          model_options={"lam": 50.0})
+        result, _ = train(
+            store, models, "ease", seed=0, device="cpu", tolerance=1.0, model_options={"lam": 50.0}
+        )
         assert result.promoted and result.version_dir.name != first
         recs = rec.recommend(user, k=3)
         assert rec.version == recs.model_version == result.version_dir.name

@@ -68,13 +68,13 @@ def test_the_user_vector_follows_a_changed_history_without_a_refit(solved):
     ts = tensors.ts[split.train]
     own = (edges[0] == 5).nonzero().flatten()
     items, times = edges[1, own].numpy(), ts[own].numpy()
-    same = model.user_vector(items, model.history_weights(times))
+    rates = tensors.rating[split.train][own].numpy()
+    same, _ = model.history_vector(items, times, rates)
     np.testing.assert_allclose(same, model.final_embeddings()[0][5].numpy(), atol=1e-5)
-    # one more interaction, the newest: its item's neighbours in B gain the most
+    # one more interaction, the newest, unrated: its item's neighbours in B gain the most
     new_item = int(np.setdiff1d(np.arange(tensors.num_items), items)[0])
-    grown = model.user_vector(
-        np.r_[items, new_item], model.history_weights(np.r_[times, times.max() + 1])
-    )
+    grown, _ = model.history_vector(np.r_[items, new_item], np.r_[times, times.max() + 1],
+                                    np.r_[rates, np.nan])  # fmt: skip
     item_vecs = model.final_embeddings()[1].numpy()
     gain = item_vecs @ (grown - same)
     factors = model.history_factors.numpy()
@@ -183,3 +183,17 @@ def test_the_new_item_map_survives_a_save_and_an_older_state_gives_the_mean(held
                                model.item_factors.mean(0, keepdim=True))  # fmt: skip
     with pytest.raises(InvalidParameter, match="dimensions"):
         model.embed_items(tensors.item_text[[item], :5], tags)
+
+
+def test_ratings_scale_the_history_weights(solved):
+    """``linear``: a rating r of the data's top rating weighs r/top of an unrated or
+    top-rated interaction; ``none`` ignores ratings."""
+    tensors, _, model = solved
+    top = float(np.nanmax(tensors.rating.numpy()))
+    assert model.rating_weight == "linear" and model.rating_scale == pytest.approx(top)
+    w = model.history_weights(np.array([1, 2, 3]), np.array([top / 2, np.nan, top]))
+    assert w == pytest.approx([0.8**2 * 0.5, 0.8, 1.0])
+    plain = EASE(3, 4, rating_weight="none")
+    assert plain.history_weights(np.array([1, 2]), np.array([1.0, 5.0])) == pytest.approx([0.8, 1])
+    with pytest.raises(InvalidParameter, match="rating weight"):
+        EASE(3, 4, rating_weight="squared")
