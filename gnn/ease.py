@@ -143,7 +143,7 @@ class EASE(EmbeddingModel):
         lam: float = 500.0,
         decay: float = 0.8,
         rank: int = 256,
-        item_alpha: float = 1.0,
+        item_alpha: float = 10.0,
         rating_weight: str = "linear",
         rating_scale: float = 5.0,
     ) -> None:
