@@ -31,7 +31,7 @@ tensors = make_world()[2]
 def callback(epoch, loss, val):
     marker.write_text(str(epoch))
 
-run_job(tensors, {model_dir!r}, epochs=100000, callback=callback, batch_size=512,
+run_job(tensors, {model_dir!r}, "lightgcn", epochs=100000, callback=callback, batch_size=512,
         patience=10**9)
 """
 
@@ -44,7 +44,7 @@ def test_load_live_without_model(tmp_path):
 @pytest.fixture(scope="module")
 def trained(tensors, tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("models")
-    result = run_job(tensors, model_dir, epochs=8, **FAST)
+    result = run_job(tensors, model_dir, "lightgcn", epochs=8, **FAST)
     return model_dir, result
 
 
@@ -69,7 +69,7 @@ def test_first_job_promotes_complete_version(trained, tensors):
 def test_regression_keeps_previous_live(trained, tensors):
     model_dir, first = trained
     # lr=0: the new model is its random initialisation, far worse on validation
-    result = run_job(tensors, model_dir, epochs=1, tolerance=0.0, **{**FAST, "lr": 0.0})
+    result = run_job(tensors, model_dir, "lightgcn", epochs=1, tolerance=0.0, **{**FAST, "lr": 0.0})
     assert result.exit_code == EXIT_REGRESSED and not result.promoted
     assert result.version_dir.is_dir()  # written, kept for inspection
     assert result.live_metrics["val/recall@20"] > result.metrics["val/recall@20"]
@@ -195,10 +195,10 @@ def test_damaged_files_raise_model_corrupt_naming_them(trained, tmp_path):
 
 
 def test_a_damaged_live_model_is_replaced_by_the_next_job(tensors, tmp_path):
-    first = run_job(tensors, tmp_path, epochs=1, **FAST)
+    first = run_job(tensors, tmp_path, "lightgcn", epochs=1, **FAST)
     assert first.promoted
     (first.version_dir / "metrics.json").write_text("{")
-    second = run_job(tensors, tmp_path, epochs=1, **{**FAST, "lr": 0.0})
+    second = run_job(tensors, tmp_path, "lightgcn", epochs=1, **{**FAST, "lr": 0.0})
     assert second.exit_code == EXIT_PROMOTED and second.live_metrics is None
     assert load_live(tmp_path).version_dir == second.version_dir.resolve()
 
