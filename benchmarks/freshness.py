@@ -72,7 +72,9 @@ def _latency(rec, users, rng):
 def _rank_of(scores, target, banned):
     scores = scores.astype(np.float64).copy()
     scores[banned] = -np.inf
-    return int((scores > scores[target]).sum())
+    # ties rank ahead of the target: an item a model cannot score (exactly 0 for ease when
+    # nobody chose it in training) must not win over every item scored below 0
+    return int((scores >= scores[target]).sum()) - 1
 
 
 def _metrics(ranks):
