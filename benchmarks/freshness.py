@@ -41,8 +41,13 @@ from kgrec.loaders.embeddings import TextEmbedder
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "ml-latest-small"
 
 
+def _graph(store_uri, name):
+    """The graph name for an embedded store; Neo4j serves its one default database."""
+    return None if "://" in store_uri else name
+
+
 def _load(store_uri, dataset, cut_ts, models, epochs, embedder, graph, model):
-    store = open_store(store_uri, graph=graph, create=True)
+    store = open_store(store_uri, graph=_graph(store_uri, graph), create=True)
     if "://" in store_uri:
         store.drop()
     inter = dataset.interactions
@@ -145,7 +150,7 @@ def main() -> None:
     uri = args.store or str(work / "store")
     store = _load(uri, dataset, cut_ts, work / "models", args.epochs, embedder, "fresh", args.model)
     store.close()
-    rec = Recommender.open(uri, work / "models", graph="fresh")
+    rec = Recommender.open(uri, work / "models", graph=_graph(uri, "fresh"))
     rng = np.random.default_rng(0)
     users = [u for u in rec.user_ids[: args.users]]
     runs = [_latency(rec, users, rng) for _ in range(args.repeats)]
@@ -155,12 +160,13 @@ def main() -> None:
     rstore = _load(retrain_uri, dataset, half_ts, work / "models-retrain", args.epochs,
                    embedder, "retrain", args.model)  # fmt: skip
     rstore.close()
-    retrained = Recommender.open(retrain_uri, work / "models-retrain", graph="retrain")
+    retrained = Recommender.open(retrain_uri, work / "models-retrain",
+                                graph=_graph(retrain_uri, "retrain"))  # fmt: skip
     if args.store:  # one Neo4j database: reload the cut data for the fold-in replay
         rec.close()
         _load(uri, dataset, cut_ts, work / "models", args.epochs, embedder, "fresh",
               args.model).close()  # fmt: skip
-        rec = Recommender.open(uri, work / "models", graph="fresh")
+        rec = Recommender.open(uri, work / "models", graph=_graph(uri, "fresh"))
     accuracy, evaluated = _replay(rec, retrained, stream, args.events)
     report = {
         "store": "neo4j" if args.store else "embedded",
