@@ -38,6 +38,7 @@ import torch
 
 from kgrec.core.device import resolve_device
 from kgrec.core.errors import ModelCorrupt, TrainingDataError
+from kgrec.core.settings import DEFAULT_MODEL
 from kgrec.gnn.checkpoint import (
     clean_partial,
     ensure_model_dir,
@@ -51,7 +52,7 @@ from kgrec.gnn.checkpoint import (
 from kgrec.gnn.data import GraphTensors
 from kgrec.gnn.evaluate import evaluate
 from kgrec.gnn.model import EmbeddingModel
-from kgrec.gnn.registry import DEFAULT_MODEL, build_model
+from kgrec.gnn.registry import build_model
 from kgrec.gnn.splits import Split, make_split
 from kgrec.gnn.train import Callback, History, TrainConfig, fit, seed_everything
 

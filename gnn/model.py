@@ -8,6 +8,7 @@ methods below, never the model's name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self
 
 import numpy as np
@@ -165,6 +166,26 @@ class EmbeddingModel(nn.Module):
             items, ts, weights: ``[n]``; vector: ``[d]``.
         """
         raise NotImplementedError(f"{type(self).__name__} has no history vectors")
+
+    def history_vector_of_rows(
+        self, rows: Sequence[Mapping[str, Any]], index: Mapping[str, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`history_vector` of interaction rows (``item_id``, ``ts``, ``rating``: a
+        store's ``user_items``; a missing ``ts`` is -1, a missing rating none).
+
+        Args:
+            index: item id -> local item index; every row's item must be in it.
+
+        Returns:
+            ``(vector, weights, items)``: the user's vector, each row's weight in it, and the
+            rows' local item indices.
+        """
+        items = np.array([index[r["item_id"]] for r in rows], dtype=np.int64)
+        ts = np.array([-1 if r.get("ts") is None else r["ts"] for r in rows], dtype=np.int64)
+        ratings = np.array([np.nan if r.get("rating") is None else r["rating"] for r in rows],
+                           dtype=np.float64)  # fmt: skip
+        vector, weights = self.history_vector(items, ts, ratings)
+        return vector, weights, items
 
     def path_scorer(self) -> PathScorer | None:
         """The exact share of each graph path in a score, where the model has one (None)."""

@@ -10,10 +10,6 @@ import importlib
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kgrec.core.errors import UnknownModel
-from kgrec.core.settings import DEFAULT_MODEL
-
-__all__ = ["BUILTIN_MODULES", "DEFAULT_MODEL", "build_model", "model_class", "model_names",
-           "register"]  # fmt: skip
 
 if TYPE_CHECKING:
     import torch

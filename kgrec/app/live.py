@@ -203,11 +203,7 @@ def history_user(
     rows = [r for r in history if catalogue.index.get(r["item_id"], trained) < trained]
     if not rows:
         return None
-    items = np.array([catalogue.index[r["item_id"]] for r in rows], dtype=np.int64)
-    ts = np.array([r["ts"] if r.get("ts") is not None else -1 for r in rows], dtype=np.int64)
-    ratings = np.array([np.nan if r.get("rating") is None else r["rating"] for r in rows],
-                       dtype=np.float64)  # fmt: skip
-    vector, weights = model.history_vector(items, ts, ratings)
+    vector, weights, items = model.history_vector_of_rows(rows, catalogue.index)
     return FoldedNode(np.asarray(vector, dtype=np.float64)[None], items + item_offset,
                       np.asarray(weights, dtype=np.float64))  # fmt: skip
 

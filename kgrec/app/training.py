@@ -38,7 +38,7 @@ from kgrec.core.errors import (
 )
 from kgrec.core.progress import Progress
 from kgrec.core.ranking import top_k
-from kgrec.gnn.registry import DEFAULT_MODEL
+from kgrec.core.settings import DEFAULT_MODEL
 from kgrec.gnn.train import TrainConfig
 from kgrec.kg.export import export_graph
 from kgrec.kg.store import GraphStore

@@ -154,11 +154,7 @@ def score_without(rec: ExplainedRecommender) -> ScoreWithout:
             gone = set(removed)
             rows = [r for r in run_query(rec.store, "user_items", {"user_id": user_id})
                     if r["item_id"] in item_index and r["item_id"] not in gone]  # fmt: skip
-            items = np.array([item_index[r["item_id"]] for r in rows], dtype=np.int64)
-            ts = np.array([r["ts"] for r in rows], dtype=np.int64)
-            ratings = np.array([np.nan if r["rating"] is None else r["rating"] for r in rows],
-                               dtype=np.float64)  # fmt: skip
-            vector, _ = model.history_vector(items, ts, ratings)
+            vector, _, _ = model.history_vector_of_rows(rows, item_index)
             return float(np.asarray(vector) @ rec.item_emb[item_index[item_id]])
 
         return history_score

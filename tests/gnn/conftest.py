@@ -43,3 +43,19 @@ def world():
 @pytest.fixture(scope="session")
 def tensors(world):
     return world[2]
+
+
+@pytest.fixture(scope="module")
+def solved_ease(world):
+    """``(tensors, split, EASE)`` fitted on the synthetic world's temporal training part
+    (lam 50, decay 0.8, rank 64); one per test module."""
+    from kgrec.gnn.ease import EASE
+    from kgrec.gnn.splits import temporal_split
+    from kgrec.gnn.train import fit, seed_everything
+
+    _, _, tensors = world
+    split = temporal_split(tensors)
+    seed_everything(0)
+    model = EASE.from_tensors(tensors, split.train, lam=50.0, decay=0.8, rank=64)
+    fit(model, tensors, split)
+    return tensors, split, model

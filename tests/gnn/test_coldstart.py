@@ -15,9 +15,6 @@ from kgrec.gnn.coldstart import (
     sample_tasks,
     user_sequences,
 )
-from kgrec.gnn.ease import EASE
-from kgrec.gnn.splits import temporal_split
-from kgrec.gnn.train import fit, seed_everything
 
 
 def test_sequences_follow_time_and_tasks_split_them():
@@ -42,18 +39,8 @@ def test_ranking_metrics_follow_the_definitions():
     assert perfect["recall@2"][0] == 1.0 and perfect["ndcg@2"][0] == pytest.approx(1.0)
 
 
-@pytest.fixture(scope="module")
-def ease_model(world):
-    _, _, tensors = world
-    split = temporal_split(tensors)
-    seed_everything(0)
-    model = EASE.from_tensors(tensors, split.train, lam=50.0, decay=0.8, rank=64)
-    fit(model, tensors, split)
-    return tensors, split, model
-
-
-def test_the_aggregator_starts_as_the_models_own_history_vector(ease_model):
-    tensors, split, model = ease_model
+def test_the_aggregator_starts_as_the_models_own_history_vector(solved_ease):
+    tensors, split, model = solved_ease
     pop = torch.bincount(tensors.edge_index[1, split.train], minlength=tensors.num_items)
     agg = HistoryAggregator(model.history_factors, model.item_factors, pop, 5, decay=0.8)
     for items in ([3], [7, 1, 40], [5, 6, 7, 8, 9]):

@@ -43,18 +43,8 @@ def test_positions_count_the_later_interactions_of_the_same_user():
         recency_weights(edges, torch.tensor(ts), torch.arange(5), 0.0)
 
 
-@pytest.fixture(scope="module")
-def solved(world):
-    _, _, tensors = world
-    split = temporal_split(tensors)
-    seed_everything(0)
-    model = EASE.from_tensors(tensors, split.train, lam=50.0, decay=0.8, rank=64)
-    fit(model, tensors, split)
-    return tensors, split, model
-
-
-def test_a_score_splits_exactly_over_the_users_interactions(solved):
-    tensors, split, model = solved
+def test_a_score_splits_exactly_over_the_users_interactions(solved_ease):
+    tensors, split, model = solved_ease
     scorer = model.path_scorer()
     for u, i in [(0, 3), (7, 50), (20, 199)]:
         v, c = scorer.first_hop_contributions(scorer.node("user", u), scorer.node("item", i))
@@ -62,8 +52,8 @@ def test_a_score_splits_exactly_over_the_users_interactions(solved):
         assert c.sum() == pytest.approx(model.score(u, i), rel=1e-5, abs=1e-7)
 
 
-def test_the_user_vector_follows_a_changed_history_without_a_refit(solved):
-    tensors, split, model = solved
+def test_the_user_vector_follows_a_changed_history_without_a_refit(solved_ease):
+    tensors, split, model = solved_ease
     edges = tensors.edge_index[:, split.train]
     ts = tensors.ts[split.train]
     own = (edges[0] == 5).nonzero().flatten()
@@ -120,8 +110,8 @@ def test_als_beats_a_random_ranking(world):
     assert got > 2 * 20 / tensors.num_items, got
 
 
-def test_repr_names_items_rank_and_settings(solved):
-    assert repr(solved[2]) == f"EASE({solved[0].num_items}, 64, lam=50, decay=0.8)"
+def test_repr_names_items_rank_and_settings(solved_ease):
+    assert repr(solved_ease[2]) == f"EASE({solved_ease[0].num_items}, 64, lam=50, decay=0.8)"
 
 
 @pytest.fixture(scope="module")
@@ -185,10 +175,10 @@ def test_the_new_item_map_survives_a_save_and_an_older_state_gives_the_mean(held
         model.embed_items(tensors.item_text[[item], :5], tags)
 
 
-def test_ratings_scale_the_history_weights(solved):
+def test_ratings_scale_the_history_weights(solved_ease):
     """``linear``: a rating r of the data's top rating weighs r/top of an unrated or
     top-rated interaction; ``none`` ignores ratings."""
-    tensors, _, model = solved
+    tensors, _, model = solved_ease
     top = float(np.nanmax(tensors.rating.numpy()))
     assert model.rating_weight == "linear" and model.rating_scale == pytest.approx(top)
     w = model.history_weights(np.array([1, 2, 3]), np.array([top / 2, np.nan, top]))
