@@ -5,6 +5,7 @@ Layout::
     MODEL_DIR/
       versions/<UTC timestamp>-<model>/   model.pt, config.json, id_maps.json,
                                           metrics.json, embeddings.pt
+                                          [aggregator.pt: the cold-user aggregator]
       live -> versions/<...>              relative symlink
 
 A version is written into ``versions/.tmp-...``, every file and the directory fsynced, then
@@ -36,7 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -54,9 +55,16 @@ from kgrec.gnn.data import ID_MAPS_FILE, load_id_maps, save_id_maps
 from kgrec.gnn.model import EmbeddingModel
 from kgrec.gnn.registry import model_class, model_names
 
+if TYPE_CHECKING:
+    from kgrec.gnn.coldstart import HistoryAggregator
+
 log = logging.getLogger(__name__)
 
 FILES = ("model.pt", "config.json", "id_maps.json", "metrics.json", "embeddings.pt")
+#: Optional: the learned state of a history model's cold-user aggregator
+#: (:class:`~kgrec.gnn.coldstart.HistoryAggregator`); versions without it serve the
+#: model's own history vector.
+AGGREGATOR_FILE = "aggregator.pt"
 LOCK_FILE = ".train.lock"
 HISTORY_FILE = "history.jsonl"
 #: The metrics :func:`list_versions` shows for each version.
@@ -108,6 +116,7 @@ def save_version(
     config: dict[str, Any],
     id_maps: dict[str, list[str]],
     metrics: dict[str, float],
+    aggregator: HistoryAggregator | None = None,
 ) -> Path:
     """Write a complete, fsynced version directory and return its path (not promoted).
 
@@ -115,6 +124,8 @@ def save_version(
         model_dir: the model root. model: a trained model. name: its registry name.
         config: the job's settings (stored in ``config.json`` beside the model's own).
         id_maps: from :meth:`GraphTensors.id_maps`. metrics: flat metric dict.
+        aggregator: a cold-user aggregator over ``model``'s factors, saved as
+            :data:`AGGREGATOR_FILE` (its learned state only; the factors are the model's).
     """
     versions = private_dir(ensure_model_dir(model_dir) / "versions")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -128,12 +139,16 @@ def save_version(
     torch.save(
         {"users": users.detach().cpu(), "items": items.detach().cpu()}, tmp / "embeddings.pt"
     )
-    for fname in ("model.pt", "embeddings.pt"):
+    written = ["model.pt", "embeddings.pt"]
+    if aggregator is not None:
+        torch.save({"state": aggregator.learned_state()}, tmp / AGGREGATOR_FILE)
+        written.append(AGGREGATOR_FILE)
+    for fname in written:
         _fsync_file(tmp / fname)
     _write_json(tmp / "config.json", {"model": name, "model_config": model.config(), **config})
     _write_json(tmp / "metrics.json", metrics)
     save_id_maps(id_maps, tmp)
-    for fname in FILES:
+    for fname in (*FILES, *written[2:]):
         os.chmod(tmp / fname, FILE_MODE)  # torch.save and save_id_maps follow the umask
     _fsync_dir(tmp)
     os.rename(tmp, final)
@@ -285,6 +300,7 @@ class LoadedModel:
     user_embeddings: torch.Tensor
     item_embeddings: torch.Tensor
     _model: EmbeddingModel | None = field(default=None, repr=False)
+    _aggregator: HistoryAggregator | None = field(default=None, repr=False)
 
     def model(self, device: str | torch.device = "cpu") -> EmbeddingModel:
         """The model rebuilt from ``model.pt`` (eval mode).
@@ -314,6 +330,32 @@ class LoadedModel:
                     f"({type(e).__name__}: {_one_line(e)})",
                 ) from None
         return self._model.to(device)
+
+    def aggregator(self) -> HistoryAggregator | None:
+        """The version's cold-user aggregator over its model's factors, or None when the
+        version has none (:data:`AGGREGATOR_FILE` absent: an older version, a model without
+        history vectors, or one whose aggregator did not beat the history vector).
+
+        Raises:
+            ModelCorrupt: the file is unreadable or does not fit the model.
+        """
+        path = self.version_dir / AGGREGATOR_FILE
+        if not path.exists():
+            return None
+        if self._aggregator is None:
+            from kgrec.gnn.coldstart import HistoryAggregator, model_factors
+
+            blob = _read_tensors(path)
+            state = blob.get("state") if isinstance(blob, dict) else None
+            if not isinstance(state, dict):
+                raise _corrupt(path, "expected a dict with 'state'")
+            try:
+                history, items = model_factors(self.model())
+                self._aggregator = HistoryAggregator.from_learned(history, items, state).eval()
+            except (KeyError, ValueError, TypeError) as e:
+                raise _corrupt(path, f"it does not fit the model ({type(e).__name__}: "
+                               f"{_one_line(e)})") from None  # fmt: skip
+        return self._aggregator
 
 
 def load_version(version_dir: str | Path) -> LoadedModel:
@@ -364,13 +406,16 @@ def load_version(version_dir: str | Path) -> LoadedModel:
 
 
 def verify_version(version_dir: str | Path) -> LoadedModel:
-    """:func:`load_version` plus reading ``model.pt``: every file of the version is checked.
+    """:func:`load_version` plus reading ``model.pt`` (and :data:`AGGREGATOR_FILE` where
+    there is one): every file of the version is checked.
 
     Raises:
-        ModelCorrupt: as :func:`load_version` and :meth:`LoadedModel.model`.
+        ModelCorrupt: as :func:`load_version`, :meth:`LoadedModel.model` and
+            :meth:`LoadedModel.aggregator`.
     """
     loaded = load_version(version_dir)
     loaded.model()
+    loaded.aggregator()
     return loaded
 
 

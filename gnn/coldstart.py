@@ -84,6 +84,22 @@ def sample_tasks(
     return support, query
 
 
+def model_factors(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """A history model's :math:`H` and :math:`Q` (``history_factors``, ``item_factors``;
+    ``ease``), detached, on the CPU.
+
+    Raises:
+        ValueError: the model has no such factors.
+    """
+    found = []
+    for name in ("history_factors", "item_factors"):
+        value = getattr(model, name, None)
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"{type(model).__name__} has no {name} for a history aggregator")
+        found.append(value.detach().cpu())
+    return found[0], found[1]
+
+
 def _padded(lists: Sequence[np.ndarray], device: torch.device) -> torch.Tensor:
     """``[m, max_len]`` int64, right-padded with -1."""
     width = max((len(x) for x in lists), default=0)
@@ -191,6 +207,64 @@ class HistoryAggregator(nn.Module):
         size = (n - 1).clamp(0, self.max_n - 1)
         agg = torch.einsum("ml,mld->md", alpha, self.history_factors[idx])
         return self.prior_scale[size, None] * self.prior + self.log_scale[size, None].exp() * agg
+
+    @torch.no_grad()
+    def parts(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""The two parts of :math:`e_u` for one history of local items in time order: the
+        user's own term :math:`s'_n u_0` (``prior_scale[n] * prior``) and each item's weight
+        :math:`w_v = s_n \alpha_v`, so that ``own + weights @ H`` is :math:`e_u` exactly
+        (float64; an item's part of a score is :math:`w_v H_v^\top Q_i`).
+
+        Shapes:
+            items: ``[n]``; returns ``[d]`` and ``[n]``.
+        """
+        items = np.asarray(items, np.int64)
+        n = len(items)
+        size = min(max(n - 1, 0), self.max_n - 1)
+        own = (self.prior_scale.double()[size] * self.prior.double()).cpu().numpy()
+        if n == 0:
+            return own, np.zeros(0)
+        pos = torch.arange(n - 1, -1, -1).clamp(max=self.max_n - 1)
+        idx = torch.as_tensor(items, device=self.prior.device)
+        logit = self.position_logit.double()[pos.to(self.prior.device)] \
+            + self.popularity_weight.double() * self.log_popularity.double()[idx]  # fmt: skip
+        alpha = torch.softmax(logit, dim=0)
+        weights = (self.log_scale.double()[size].exp() * alpha).cpu().numpy()
+        return own, weights
+
+    @torch.no_grad()
+    def exact_vector(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:math:`e_u` in float64 from :meth:`parts`: ``(vector, own, weights)``."""
+        own, weights = self.parts(items)
+        factors = self.history_factors.double().cpu().numpy()
+        return own + weights @ factors[np.asarray(items, np.int64)], own, weights
+
+    def learned_state(self) -> dict[str, torch.Tensor]:
+        """What :meth:`fit` learned, plus the popularity it weighs by: the state without the
+        model's factors (which the model's own version holds), on the CPU."""
+        return {k: v.detach().cpu().clone() for k, v in self.state_dict().items()
+                if k not in ("history_factors", "item_factors")}  # fmt: skip
+
+    @classmethod
+    def from_learned(
+        cls, history_factors: torch.Tensor, item_factors: torch.Tensor,
+        state: dict[str, torch.Tensor],
+    ) -> HistoryAggregator:  # fmt: skip
+        """The aggregator of :meth:`learned_state` over the model's factors again.
+
+        Raises:
+            ValueError: the state does not fit the factors (sizes, missing entries).
+        """
+        max_n = int(state["prior_scale"].numel())
+        popularity = torch.expm1(state["log_popularity"].float())
+        agg = cls(history_factors, item_factors, popularity, max_n)
+        full = {**state, "history_factors": agg.history_factors,
+                "item_factors": agg.item_factors}  # fmt: skip
+        try:
+            agg.load_state_dict(full)
+        except RuntimeError as e:
+            raise ValueError(str(e)) from None
+        return agg
 
     @torch.no_grad()
     def user_vector(self, items: np.ndarray) -> np.ndarray:

@@ -12,7 +12,10 @@ whose Recall@20 is the promotion gate; with ``refit`` (the default) the same mod
 trained again on training + validation for the best number of epochs, and that model is
 tested (everything it saw masked) and saved. The saved version scores from every known
 interaction (:meth:`~kgrec.gnn.model.EmbeddingModel.use_interactions`: the test part joins
-its graph or histories, without training on it).
+its graph or histories, without training on it). A model with ``history_users`` (``ease``)
+also gets a cold-user aggregator fitted on its factors and the same interactions
+(:mod:`kgrec.gnn.coldfit`), saved with the version when it beats the history vector on
+held-out users; its figures are in the metrics under ``aggregator/``.
 
 Anything that stops the job raises, and ``live`` is unchanged: a typed
 :class:`~kgrec.core.errors.KgrecError` for what the caller can fix
@@ -49,6 +52,7 @@ from kgrec.gnn.checkpoint import (
     record_event,
     save_version,
 )
+from kgrec.gnn.coldfit import EPOCHS, LRS, MAX_N, VAL_SHARE, AggregatorFit, fit_aggregator
 from kgrec.gnn.data import GraphTensors
 from kgrec.gnn.evaluate import evaluate
 from kgrec.gnn.model import EmbeddingModel
@@ -95,6 +99,7 @@ def run_job(
     model_options: dict[str, Any] | None = None,
     show_progress: bool = False,
     callback: Callback | None = None,
+    aggregator_epochs: int = EPOCHS,
     **overrides: Any,
 ) -> JobResult:
     """Train, evaluate, write a version and promote it unless validation Recall@20 regressed.
@@ -105,6 +110,8 @@ def run_job(
         config: the settings; default :meth:`TrainConfig.for_model` of ``model``.
         model_options: constructor arguments of the model (``embedding_dim``, ...).
         show_progress, callback: passed to :func:`kgrec.gnn.fit`.
+        aggregator_epochs: for a model with ``history_users`` (``ease``), the epochs of
+            each fit of the cold-user aggregator (:mod:`kgrec.gnn.coldfit`); 0: none.
         overrides: :class:`TrainConfig` fields replacing those of ``config``
             (``run_job(tensors, dir, epochs=5, tolerance=0.0)``).
 
@@ -139,6 +146,7 @@ def run_job(
                                          show_progress)  # fmt: skip
         extra, train_seconds = None, train_seconds + seconds
     test = evaluate(fitted, tensors, masked, split.test, extra, device=dev)
+    cold = _cold_users(fitted, tensors, masked, cfg.seed, aggregator_epochs)
     fitted.use_interactions(tensors, torch.arange(tensors.num_interactions))
     metrics = {
         **test,
@@ -147,11 +155,15 @@ def run_job(
         "best_epoch": float(history.best_epoch),
         "train_seconds": train_seconds,
         "seconds_per_epoch": history.seconds_per_epoch(),
+        **(cold.report if cold is not None else {}),
     }
     stored = {"train": cfg.as_dict(), "num_interactions": tensors.num_interactions}
-    version = save_version(
-        root, fitted.cpu(), model, config=stored, id_maps=tensors.id_maps(), metrics=metrics
-    )
+    if cold is not None:
+        stored["aggregator"] = {"epochs": aggregator_epochs, "lrs": list(LRS), "max_n": MAX_N,
+                                "val_share": VAL_SHARE, "decision": cold.reason}  # fmt: skip
+    aggregator = cold.aggregator if cold is not None else None
+    version = save_version(root, fitted.cpu(), model, config=stored, id_maps=tensors.id_maps(),
+                           metrics=metrics, aggregator=aggregator)  # fmt: skip
     live_metrics = _live_metrics(root)
     new_val = metrics.get(GATE_METRIC, test.get("recall@20", 0.0))
     old_val = None if live_metrics is None else live_metrics.get(GATE_METRIC)
@@ -163,6 +175,20 @@ def run_job(
         return JobResult(version, False, metrics, live_metrics, history)
     promote(root, version)
     return JobResult(version, True, metrics, live_metrics, history)
+
+
+def _cold_users(
+    fitted: EmbeddingModel, tensors: GraphTensors, masked: torch.Tensor, seed: int, epochs: int
+) -> AggregatorFit | None:
+    """The cold-user aggregator of a history model (:func:`fit_aggregator`), with its log
+    lines; None for other models or ``epochs`` 0."""
+    if not fitted.history_users or epochs <= 0:
+        return None
+    log.info("fitting the cold-user aggregator (users with <= %d items; %d epochs, lr of %s)",
+             MAX_N, epochs, ", ".join(f"{lr:g}" for lr in LRS))  # fmt: skip
+    cold = fit_aggregator(fitted, tensors, masked, seed=seed, epochs=epochs)
+    log.info("%s (%.1f s)", cold.reason, cold.report["aggregator/seconds"])
+    return cold
 
 
 def _refit(

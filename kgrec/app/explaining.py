@@ -44,7 +44,7 @@ def explain_served(
     reasons = explain_reasons(store, user_id, history, titles, scores, weights)
     own = {str(r["item_id"]): r.get("rating") for r in history}
     recorded = sum(1 for r in history if r.get("recorded") is not None)
-    folded: bool | int = True if not known else max(recorded, 1)
+    folded: bool | int = True if not known else recorded  # 0: a cold user served as such
     for item_id, ex in out.items():
         ex.reasons = reasons.get(item_id, [])
         ex.reasons_share = union_share(ex.reasons, ex.score)

@@ -9,7 +9,9 @@
 - :func:`fold_user`: a user's LightGCN vector over their current interactions
   (:mod:`kgrec.gnn.foldin`).
 - :func:`history_user`: a user's vector from their current history, for models whose user
-  vectors are a function of the history (``history_users``: ``ease``), exactly.
+  vectors are a function of the history (``history_users``: ``ease``), exactly; a history of
+  at most ``max_n`` (5) items the model knows gets the version's cold-user aggregator instead
+  (:class:`~kgrec.gnn.coldstart.HistoryAggregator`, when the train job kept one).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from kgrec.kg.store import GraphStore
 from kgrec.queries.runner import run_query
 
 if TYPE_CHECKING:
+    from kgrec.gnn.coldstart import HistoryAggregator
     from kgrec.gnn.foldin import FoldedNode, FoldIn
     from kgrec.gnn.model import EmbeddingModel
 
@@ -181,26 +184,46 @@ def history_user(
     user: int | None,
     history: Sequence[Mapping[str, Any]],
     item_offset: int,
+    aggregator: HistoryAggregator | None = None,
 ) -> FoldedNode | None:
-    """A user's vector over their current history (:meth:`EmbeddingModel.history_vector`),
-    or None when the trained one holds (a known user with nothing recorded since) or there is
-    no history the model can read (items added after it have no history factors).
+    """A user's vector over their current history, or None when the trained one holds (a
+    known user with nothing recorded since) or there is no history the model can read
+    (items added after it have no history factors).
+
+    Which vector:
+
+    - at most ``aggregator.max_n`` items the model knows, with an ``aggregator`` (a cold
+      user, known to the model or not, recorded interactions or not): the aggregator's
+      :math:`e_u = s'_n u_0 + \\sum_v s_n \\alpha_v H_v` over the items in time order (ties
+      keep the history's order; ratings are not used);
+    - otherwise :meth:`EmbeddingModel.history_vector` (recency and rating weights), for a
+      user unknown to the model or one with interactions recorded since training.
 
     Args:
         user: the user's local index in the model (None: unknown to it).
         history: the user's interactions (``user_items`` rows).
         item_offset: the global node index of the model's first item (its number of users).
+        aggregator: the live version's cold-user aggregator (None: it has none).
 
     Returns:
         The vector as a one-layer :class:`~kgrec.gnn.foldin.FoldedNode` whose neighbours are
-        the history's items and whose weights are their weights in the vector.
+        the history's items and whose weights are their weights in the vector (the
+        aggregator's :math:`s_n \\alpha_v`). The rest of an aggregator's vector, the prior
+        term, belongs to no item: an explanation's decomposition shows it as the user's own
+        part (``user_own``), so the parts still sum to the score.
     """
     from kgrec.gnn.foldin import FoldedNode
 
-    if user is not None and all(r.get("recorded") is None for r in history):
-        return None
     trained = catalogue.num_trained
     rows = [r for r in history if catalogue.index.get(r["item_id"], trained) < trained]
+    if aggregator is not None and 0 < len(rows) <= aggregator.max_n:
+        ts = np.array([-1 if r.get("ts") is None else r["ts"] for r in rows], dtype=np.int64)
+        order = np.lexsort((np.arange(len(rows)), ts))
+        items = np.array([catalogue.index[rows[k]["item_id"]] for k in order], dtype=np.int64)
+        vector, _, weights = aggregator.exact_vector(items)
+        return FoldedNode(vector[None], items + item_offset, weights)
+    if user is not None and all(r.get("recorded") is None for r in history):
+        return None
     if not rows:
         return None
     vector, weights, items = model.history_vector_of_rows(rows, catalogue.index)

@@ -115,6 +115,8 @@ class Recommender:
         self.user_emb = live.user_embeddings.numpy().astype(np.float32)
         self.weights = PathWeights(scorer, maps) if scorer is not None else None
         self._fold = FoldIn.for_model(model)
+        # users with at most max_n items: the version's cold-user aggregator (None: none)
+        self._aggregator = live.aggregator() if model.history_users else None
         self._trained = (list(maps["items"]), item_emb, item_text)
         self._cat = self._catalogue()
 
@@ -232,10 +234,13 @@ class Recommender:
     ) -> tuple[np.ndarray | None, str, FoldedNode | None]:
         """The user's embedding and where it came from: ``model`` (trained), ``fold-in``
         (over their current interactions; the folded states with LightGCN, the history's
-        weights with a history model) or ``popular`` (no data: None)."""
+        weights with a history model, or the version's cold-user aggregator for a history
+        of at most its ``max_n`` items: :func:`~kgrec.app.live.history_user`) or ``popular``
+        (no data: None)."""
         j = self._users.get(str(user_id))
         if self.model.history_users:
-            node = history_user(self.model, cat, j, history, len(self.user_ids))
+            node = history_user(self.model, cat, j, history, len(self.user_ids),
+                                self._aggregator)  # fmt: skip
             if node is not None:
                 return node.vector, "fold-in", node
             if j is not None:

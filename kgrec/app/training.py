@@ -417,6 +417,7 @@ def train(
     show_progress: bool = False,
     progress: Progress | None = None,
     model_options: dict[str, Any] | None = None,
+    aggregator_epochs: int | None = None,
     **overrides: Any,
 ) -> tuple[JobResult, dict[str, Any] | None]:
     """Run the retraining job on the store's graph; write back when it promotes.
@@ -432,6 +433,10 @@ def train(
         recommendations_k: top-k per user written back (0: none).
         show_progress: a training progress bar. progress: export and write-back progress.
         model_options: constructor arguments of the model.
+        aggregator_epochs: with a history model (``ease``), the epochs of the cold-user
+            aggregator the job fits and validates on held-out users and saves with the
+            version when it beats the history vector (:mod:`kgrec.gnn.coldfit`; default
+            30; 0: none). Its figures are in ``result.metrics`` under ``aggregator/``.
         overrides: :class:`TrainConfig` fields replacing those of ``config``
             (``train(store, dir, epochs=5, split="random")``).
 
@@ -446,15 +451,17 @@ def train(
         WriteBackFailed: the new version was promoted but writing it back failed.
     """
     from kgrec.gnn.checkpoint import model_dir_lock
+    from kgrec.gnn.coldfit import EPOCHS
     from kgrec.gnn.distributed import init_from_env
     from kgrec.gnn.job import run_job
 
+    epochs = EPOCHS if aggregator_epochs is None else aggregator_epochs
     cfg = (config or TrainConfig.for_model(model)).replace(**overrides)
     device = init_from_env(cfg.device)  # under torchrun: join its group on this rank's device
     if device is not None:
         cfg = cfg.replace(device=device)
         if is_follower():
-            return _follow(store, model, cfg, model_options), None
+            return _follow(store, model, cfg, model_options, epochs), None
     with model_dir_lock(model_dir, "kgrec train"):
         tensors = load_tensors(store, progress)
         if tensors.num_interactions == 0:
@@ -464,7 +471,7 @@ def train(
             )
         _repair_before_training(store, model_dir, tensors, recommendations_k, progress)
         result = run_job(tensors, model_dir, model, cfg, model_options=model_options,
-                         show_progress=show_progress)  # fmt: skip
+                         show_progress=show_progress, aggregator_epochs=epochs)  # fmt: skip
         written = None
         if result.promoted:
             written = _write_back_after_promotion(store, model_dir, tensors, recommendations_k,
@@ -481,7 +488,7 @@ def is_follower() -> bool:
 
 
 def _follow(store: GraphStore, model: str, cfg: TrainConfig,
-            model_options: dict[str, Any] | None) -> JobResult:  # fmt: skip
+            model_options: dict[str, Any] | None, aggregator_epochs: int) -> JobResult:  # fmt: skip
     """:func:`train`'s steps on a follower: the same export and job (every fit takes part in
     the group's steps), its version written to a temporary directory and dropped."""
     import tempfile
@@ -490,7 +497,8 @@ def _follow(store: GraphStore, model: str, cfg: TrainConfig,
 
     tensors = load_tensors(store)
     with tempfile.TemporaryDirectory(prefix="kgrec-follower-") as tmp:
-        return run_job(tensors, tmp, model, cfg, model_options=model_options)
+        return run_job(tensors, tmp, model, cfg, model_options=model_options,
+                       aggregator_epochs=aggregator_epochs)  # fmt: skip
 
 
 def staleness(

@@ -99,6 +99,14 @@ def train(
                 "mrr@20", "coverage@20", "novelty@20", "diversity@20", "val/recall@20",
                 "epochs", "train_seconds", "seconds_per_epoch"]  # fmt: skip
         lines = [f"{k:<22}{result.metrics[k]:.4f}" for k in keys if k in result.metrics]
+        m = result.metrics
+        if "aggregator/val_recall@20_best" in m:
+            served = "served" if m["aggregator/served"] else "not served (no gain)"
+            lines.append(f"cold-user aggregator (users with <= {m['aggregator/max_n']:.0f} "
+                         f"items): {served}; validation Recall@20 "
+                         f"{m['aggregator/val_recall@20_best']:.4f} vs history vector "
+                         f"{m['aggregator/val_recall@20_history']:.4f} "
+                         f"({m['aggregator/seconds']:.1f} s)")  # fmt: skip
         state = "promoted to live" if result.promoted else "NOT promoted (live model kept)"
         lines.append(f"version {payload['version']}: {state}")
         cli.emit(None, "\n".join(lines))

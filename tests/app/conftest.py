@@ -16,14 +16,17 @@ def _writable(backend, store_pool, tmp_path, embedder, model):
     uri, store = store_pool.fresh(backend, tmp_path)
     ingest(dataset, store, embedder)
     models = tmp_path / "models"
-    result, _ = train(store, models, model, epochs=6, seed=0, device="cpu")
+    # no cold-user aggregator: these tests check the history vector itself (test_cold_users
+    # promotes a version with one)
+    result, _ = train(store, models, model, epochs=6, seed=0, device="cpu", aggregator_epochs=0)
     assert result.promoted
     return uri, getattr(store, "graph_name", "kgrec"), store, models, dataset
 
 
 @pytest.fixture
 def history_world(backend, store_pool, tmp_path, embedder):
-    """:func:`writable_world` with the default model, ``ease`` (a history model)."""
+    """:func:`writable_world` with the default model, ``ease`` (a history model), trained
+    without a cold-user aggregator: every user is served the history vector."""
     world = _writable(backend, store_pool, tmp_path, embedder, "ease")
     yield world
     if backend == "embedded":
