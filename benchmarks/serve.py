@@ -1,8 +1,9 @@
 """Serving latency of ``Recommender.recommend(k=10)`` on ml-latest-small, on either store.
 
-Prepares (once, cached in --workdir) an embedded store with ml-latest-small and a trained
-live LightGCN (with ``--store bolt://...``: that Neo4j database wiped when --workdir holds
-no model yet, ml-latest-small ingested, and a model trained from it in --workdir), then
+Prepares (once, cached in --workdir) an embedded store with ml-latest-small and a live model
+trained by ``kgrec train`` (the default model, ``ease``; with ``--store bolt://...``: that
+Neo4j database wiped when --workdir holds no model yet, ml-latest-small ingested, and a
+model trained from it in --workdir), then
 times ``recommend`` for a sample of users with 1 and 8 concurrent callers (threads sharing
 one Recommender), with and without explanations. Prints p50/p95/p99 latency (ms) and
 throughput (requests/s). Each configuration is repeated --repeats times; figures are

@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import statistics
 import sys
 import time
 
-import kgrec  # noqa: F401  first: it sets torch's allocator options (use_huge_pages)
-
-# isort: split
 import numpy as np
 import torch
 
@@ -183,8 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"model={args.model} batch>={args.batch_size} max-steps={args.max_steps} "
-        f"epochs={args.epochs} (+{args.warmup} warm-up) device={name} "
-        f"huge-pages={os.environ.get('THP_MEM_ALLOC_ENABLE', '0')} (KGREC_HUGE_PAGES)"
+        f"epochs={args.epochs} (+{args.warmup} warm-up) device={name}"
     )
     print(
         f"{'interactions':>12} {'users':>8} {'items':>8} {'train':>10} {'batch':>8} "

@@ -10,9 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from kgrec.core import errors as _errors
 from kgrec.core.errors import *  # noqa: F403  (light: the errors import nothing heavy)
-from kgrec.core.settings import use_huge_pages as _use_huge_pages
-
-_use_huge_pages()  # before anything imports torch: it reads the setting once
 
 if TYPE_CHECKING:  # what static checkers see; at run time __getattr__ loads these
     from kgrec.app.recommender import Recommender as Recommender

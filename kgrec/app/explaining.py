@@ -11,6 +11,7 @@ import numpy as np
 
 from kgrec.app.live import Catalogue
 from kgrec.explain import wording
+from kgrec.explain.candidates import SharedFeatures
 from kgrec.explain.explanations import explain_items
 from kgrec.explain.reasons import explain_reasons, union_share
 from kgrec.explain.types import Explanation, Recommendation
@@ -27,7 +28,6 @@ def explain_served(
     weights: PathWeights | None,
     cat: Catalogue,
     known: bool,
-    skip: Sequence[str] = (),
 ) -> dict[str, Explanation]:
     """An explanation of each of ``recs`` for ``user_id``, by item id.
 
@@ -36,13 +36,15 @@ def explain_served(
         source: where the user's vector came from: ``model``, ``fold-in`` or ``popular``.
         weights: the exact decomposition of the served score (None: none).
         cat: the served catalogue. known: the model knows the user.
-        skip: path queries not to run.
     """
     titles = {r.item_id: r.title for r in recs}
     scores = {r.item_id: r.score for r in recs}
-    out = explain_items(store, user_id, titles, scores, weights, skip=skip)
-    reasons = explain_reasons(store, user_id, history, titles, scores, weights)
-    own = {str(r["item_id"]): r.get("rating") for r in history}
+    features = SharedFeatures.fetch(store, user_id, list(titles))  # paths and reasons share it
+    contributions = None if weights is None else weights.item_contributions(user_id, list(titles))
+    by_id = {str(r["item_id"]): r for r in history}
+    out = explain_items(store, user_id, titles, scores, weights, features, by_id, contributions)
+    reasons = explain_reasons(features, history, titles, scores, contributions)
+    own = {item_id: r.get("rating") for item_id, r in by_id.items()}
     recorded = sum(1 for r in history if r.get("recorded") is not None)
     folded: bool | int = True if not known else recorded  # 0: a cold user served as such
     for item_id, ex in out.items():

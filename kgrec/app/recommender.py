@@ -87,8 +87,6 @@ class Recommender:
         self.model_dir = Path(model_dir)
         self._poll = ChangePoll(store, refresh_seconds, change_sequence(store))
         self._load_live()
-        counts = run_query(store, "count_entities")[0]["n"]
-        self._skip = () if counts else ("explain_entities",)
         self._embedding_model, self._cache_dir = embedding_model, cache_dir
         self._embedder: Any = None
 
@@ -504,8 +502,7 @@ class Recommender:
         cat: Catalogue,
     ) -> dict[str, Explanation]:
         known = user_id in self._users
-        return explain_served(self.store, user_id, history, recs, source, weights, cat, known,
-                              self._skip)  # fmt: skip
+        return explain_served(self.store, user_id, history, recs, source, weights, cat, known)
 
     def similar_items(self, item_id: str, k: int = 10) -> list[dict[str, Any]]:
         """The ``k`` items closest to ``item_id`` by cosine of the live model's learned item

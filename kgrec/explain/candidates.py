@@ -1,14 +1,22 @@
-"""Which paths to consider: read from the store by the ``explain_*`` and ``path_*`` statements.
+"""Which paths to consider: read from the store by the ``explain_*``, ``path_*`` and
+``*_features`` statements.
 
-Without model weights (or for a user the model has not seen) the ``explain_*`` queries
-enumerate the paths of up to three hops in the store. With them, the model's own graph says
-which 3-hop paths carry the score; the best few per item are read from the store by id
-(``path_*`` queries), and the user's own tags are added (``explain_user_tags``).
+Without walk weights (a model whose score splits over the user's interactions only, no
+weights, or a user the model has not seen) the paths of up to three hops are enumerated:
+co-user paths and the user's own tags by their ``explain_*`` queries, shared-tag and entity
+paths from :class:`SharedFeatures` (the items' tags and entities and which of the user's
+items carry them, read once per request and shared with the reasons), the best few per item
+by their first interaction's :math:`C(v)`. With walk weights (LightGCN) the model's own
+graph says which 3-hop paths carry the score; the best few per item are read from the store
+by id (``path_*`` queries), and the user's own tags are added (``explain_user_tags``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import heapq
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,12 +26,48 @@ from kgrec.explain.weights import PathWeights
 from kgrec.kg.store import GraphStore
 from kgrec.queries.runner import run_query
 
-PATH_QUERIES = ("explain_co_users", "explain_shared_tags", "explain_user_tags",
-                "explain_entities")  # fmt: skip
+#: Co-user paths are looked for through the items of the user's that carry most of each
+#: item's score (:math:`C(v)`), or without a decomposition through the user's
+#: ``MAX_VIA`` highest-rated (then latest) items.
+CO_USER_VIAS, MAX_VIA = 3, 10
+#: The relationship types of ``item_features`` / ``user_features`` rows, by feature kind.
+FEATURE_KIND = {"HAS_TAG": "tag", "RELATED": "entity"}
+# The path kind each query's rows make (the path_* fetch queries return the same columns).
+_ROW_KIND = {"path_shared_tags": "shared_tag", "path_co_users": "co_users",
+             "path_entities": "entity", "explain_co_users": "co_users",
+             "explain_user_tags": "user_tag"}  # fmt: skip
 
-# The path_* fetch queries return the same columns as the explain_* enumeration ones.
-_ROW_KIND = {"path_shared_tags": "explain_shared_tags", "path_co_users": "explain_co_users",
-             "path_entities": "explain_entities"}  # fmt: skip
+
+@dataclass(frozen=True)
+class SharedFeatures:
+    """What the items to explain share with the user's items: read once per request, the
+    source of shared-tag and entity paths (:func:`enumerate_paths`) and of reasons
+    (:mod:`.reasons`).
+
+    Attributes:
+        of_item: item id -> its tags and entities (``item_features`` rows: ``relationship``,
+            ``key``, ``label``, ``relation``).
+        carriers: ``(kind, key)`` (kind ``tag`` | ``entity``) -> ids of the user's items
+            that carry it.
+    """
+
+    of_item: dict[str, list[dict[str, Any]]]
+    carriers: dict[tuple[str, str], list[str]]
+
+    @classmethod
+    def fetch(cls, store: GraphStore, user_id: str, item_ids: Sequence[str]) -> SharedFeatures:
+        """Two queries: the items' features, then which of the user's items carry them."""
+        rows = run_query(store, "item_features", {"item_ids": list(item_ids)})
+        of_item: dict[str, list[dict[str, Any]]] = {i: [] for i in item_ids}
+        for r in rows:
+            of_item.setdefault(r["item_id"], []).append(r)
+        keys = sorted({r["key"] for r in rows})
+        carriers: dict[tuple[str, str], list[str]] = {}
+        if keys:
+            for r in run_query(store, "user_features", {"user_id": user_id, "keys": keys}):
+                kind = FEATURE_KIND[r["relationship"]]
+                carriers.setdefault((kind, r["key"]), []).append(r["via_id"])
+        return cls(of_item, carriers)
 
 
 def enumerate_paths(
@@ -31,20 +75,126 @@ def enumerate_paths(
     user_id: str,
     item_ids: Sequence[str],
     titles: dict[str, str],
+    features: SharedFeatures,
+    history: Mapping[str, Mapping[str, Any]],
+    contributions: Mapping[str, Mapping[str, float]] | None = None,
+    per_item: int = 5,
     limit: int = 500,
-    skip: Sequence[str] = (),
-) -> dict[str, list[CandidatePath]]:
-    """Every path of up to three hops from the user to each item, as the store has them.
+) -> tuple[dict[str, list[CandidatePath]], dict[str, int]]:
+    """The paths of up to three hops from the user to each item, and how many there are.
+
+    Co-user paths and the user's own tags come from their queries (``limit`` rows each;
+    co-users through the via items of :func:`co_user_pairs`); shared-tag and entity paths
+    from ``features``: per item the ``per_item`` whose first interaction carries most
+    (``contributions``; without them, or on a tie, the one the user rated highest), each
+    counted in the totals.
 
     Args:
         titles: item id -> title.
-        limit: row cap handed to each query.
-        skip: queries not to run (e.g. ``explain_entities`` on a graph with none).
+        history: the user's interactions by item id (``user_items`` rows: ``title``,
+            ``rating``).
+        contributions: item id -> :math:`C(v)` by the id of each of the user's items.
+
+    Returns:
+        The paths by item id, and per item the number of paths found (all the shared-tag
+        and entity ones, not only those returned).
     """
-    params = {"user_id": user_id, "item_ids": list(item_ids), "limit": int(limit)}
-    batches = [(name, run_query(store, name, params)) for name in PATH_QUERIES
-               if name not in skip]  # fmt: skip
-    return _collect(batches, user_id, item_ids, titles)
+    base = {"user_id": user_id, "limit": int(limit)}
+    queries = [("explain_user_tags", {**base, "item_ids": list(item_ids)})]
+    pairs = co_user_pairs(item_ids, history, contributions)
+    if pairs:
+        queries.append(("explain_co_users", {**base, "rows": pairs}))
+    batches = [(name, run_query(store, name, params)) for name, params in queries]
+    found = _collect(batches, user_id, item_ids, titles)
+    counts = {item_id: len(paths) for item_id, paths in found.items()}
+    user = Node("user", user_id, f"user {user_id}")
+    carriers = {key: set(vias) for key, vias in features.carriers.items()}
+    for item_id in item_ids:
+        shares = (contributions or {}).get(item_id) or {}
+        paths, total = _feature_paths(features.of_item.get(item_id, []), carriers, user,
+                                      item_id, titles, history, shares, per_item)  # fmt: skip
+        found[item_id].extend(paths)
+        counts[item_id] += total
+    return found, counts
+
+
+def co_user_pairs(
+    item_ids: Sequence[str],
+    history: Mapping[str, Mapping[str, Any]],
+    contributions: Mapping[str, Mapping[str, float]] | None,
+) -> list[dict[str, str]]:
+    """``{item_id, via_id}`` rows for ``explain_co_users``: per item the ``CO_USER_VIAS``
+    items of the user's with the largest :math:`C(v)` (positive ones), or, for an item
+    without contributions, the user's ``MAX_VIA`` highest-rated, then latest, items."""
+
+    def by_rating(via: str) -> tuple[float, float, str]:
+        row = history[via]
+        ts = row.get("ts")
+        return (-_rating_or_zero(row), -(ts if isinstance(ts, int | float) else 0), via)
+
+    rated = heapq.nsmallest(MAX_VIA, history, key=by_rating)
+    rows = []
+    for item_id in item_ids:
+        c = (contributions or {}).get(item_id)
+        if c is None:
+            vias = [v for v in rated if v != item_id]
+        else:
+            top = heapq.nlargest(CO_USER_VIAS, (v for v in c if v in history and v != item_id),
+                                 key=lambda v: (c[v], v))  # fmt: skip
+            vias = [v for v in top if c[v] > 0]
+        rows += [{"item_id": item_id, "via_id": via} for via in vias]
+    return rows
+
+
+def _feature_paths(
+    rows: list[dict[str, Any]],
+    carriers: Mapping[tuple[str, str], set[str]],
+    user: Node,
+    item_id: str,
+    titles: Mapping[str, str],
+    history: Mapping[str, Mapping[str, Any]],
+    contribution: Mapping[str, float],
+    per_item: int,
+) -> tuple[list[CandidatePath], int]:
+    """One item's best ``per_item`` shared-tag and entity paths, and how many it has."""
+    # tags first, then entities, each by key: the order a via item's paths are listed in
+    feats = sorted(((FEATURE_KIND[f["relationship"]], f) for f in rows),
+                   key=lambda t: (t[0] != "tag", t[1]["key"]))  # fmt: skip
+    groups = [carriers.get((kind, f["key"]), set()) for kind, f in feats]
+    vias = set().union(*groups) - {item_id}
+    total = sum(len(g) - (item_id in g) for g in groups)
+
+    def order(via: str) -> tuple[float, float, str]:
+        return (-contribution.get(via, 0.0), -_rating_or_zero(history.get(via)), via)
+
+    rec = Node("item", item_id, titles.get(item_id, item_id))
+    paths: list[CandidatePath] = []
+    for via in heapq.nsmallest(per_item, vias, key=order):
+        row = history.get(via) or {}
+        node = Node("item", via, str(row.get("title") or via))
+        rating = float(row["rating"]) if _is_rating(row) else None
+        for (kind, f), group in zip(feats, groups, strict=True):
+            if via not in group:
+                continue
+            if kind == "tag":
+                tag = Node("tag", f["key"], f["key"])
+                edges = ("INTERACTED", "HAS_TAG", "HAS_TAG")
+                paths.append(CandidatePath("shared_tag", (user, node, tag, rec), edges, rating))
+            else:
+                ent = Node("entity", f["key"], f.get("label") or f["key"])
+                paths.append(CandidatePath("entity", (user, node, ent, rec),
+                                           ("INTERACTED", "RELATED", "RELATED"), rating,
+                                           relation=f.get("relation")))  # fmt: skip
+    return paths, total
+
+
+def _is_rating(row: Mapping[str, Any] | None) -> bool:
+    value = None if row is None else row.get("rating")
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _rating_or_zero(row: Mapping[str, Any] | None) -> float:
+    return float(row["rating"]) if row is not None and _is_rating(row) else 0.0
 
 
 def fetch_model_paths(
@@ -131,7 +281,7 @@ def _collect(
     found: dict[str, list[CandidatePath]] = {i: [] for i in item_ids}
     user = Node("user", user_id, f"user {user_id}")
     for name, rows in batches:
-        for item_id, path in _rows_to_paths(_ROW_KIND.get(name, name), rows, user, titles):
+        for item_id, path in _rows_to_paths(_ROW_KIND[name], rows, user, titles):
             if item_id in found:
                 found[item_id].append(path)
     return found
@@ -140,28 +290,29 @@ def _collect(
 def _rows_to_paths(
     name: str, rows: list[dict[str, Any]], user: Node, titles: dict[str, str]
 ) -> Iterator[tuple[str, CandidatePath]]:
-    """``(item_id, path)`` for each row of one path query."""
+    """``(item_id, path)`` for each row of one path query, whose rows make paths of kind
+    ``name`` (``_ROW_KIND``)."""
     for r in rows:
         rec = Node("item", r["item_id"], titles.get(r["item_id"], r["item_id"]))
         rating = r.get("rating")
-        if name == "explain_shared_tags":
+        if name == "shared_tag":
             via = Node("item", r["via_id"], r["via_title"])
             tag = Node("tag", r["tag"], r["tag"])
             yield rec.id, CandidatePath("shared_tag", (user, via, tag, rec),
                                         ("INTERACTED", "HAS_TAG", "HAS_TAG"), rating)  # fmt: skip
-        elif name == "explain_user_tags":
+        elif name == "user_tag":
             tag = Node("tag", r["tag"], r["tag"])
             tagged_id = r.get("tagged_item_id")
             tagged = None if tagged_id is None else titles.get(tagged_id, tagged_id)
             yield rec.id, CandidatePath("user_tag", (user, tag, rec), ("TAGGED", "HAS_TAG"),
                                         tagged_title=tagged)  # fmt: skip
-        elif name == "explain_entities":
+        elif name == "entity":
             via = Node("item", r["via_id"], r["via_title"])
             ent = Node("entity", r["entity_id"], r.get("entity_name") or r["entity_id"])
             yield rec.id, CandidatePath("entity", (user, via, ent, rec),
                                         ("INTERACTED", "RELATED", "RELATED"), rating,
                                         relation=r.get("relation"))  # fmt: skip
-        elif name == "explain_co_users":
+        elif name == "co_users":
             via = Node("item", r["via_id"], r["via_title"])
             others = r.get("other_user_ids") or [r.get("other_user_id")]
             other = Node("user", str(others[0]), f"user {others[0]}")

@@ -8,12 +8,18 @@ that edge); paths are ranked by the interaction's share, then by their own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from kgrec.explain import wording
-from kgrec.explain.candidates import enumerate_paths, fetch_model_paths, model_requests
+from kgrec.explain.candidates import (
+    SharedFeatures,
+    enumerate_paths,
+    fetch_model_paths,
+    model_requests,
+)
 from kgrec.explain.types import Explanation, ExplanationPath
 from kgrec.explain.weights import PathWeights
 from kgrec.kg.store import GraphStore
@@ -25,32 +31,39 @@ def explain_items(
     titles: dict[str, str],
     scores: dict[str, float],
     weights: PathWeights | None,
+    features: SharedFeatures,
+    history: Mapping[str, Mapping[str, Any]],
+    contributions: Mapping[str, Mapping[str, float]] | None = None,
     max_paths: int = 5,
     limit: int = 500,
-    skip: Sequence[str] = (),
 ) -> dict[str, Explanation]:
     """An explanation (paths, shares, count; no note) for each item, by item id.
 
-    With weights for a user the model knows, every 3-hop path of the model's graph is
-    weighed and the best ``max_paths`` per item are read from the store; otherwise the
-    store's paths are enumerated and carry no shares.
+    With walk weights for a user the model knows (LightGCN), every 3-hop path of the
+    model's graph is weighed and the best ``max_paths`` per item are read from the store;
+    otherwise the paths are enumerated (:func:`enumerate_paths`) and weighed by their first
+    interaction.
 
     Args:
         titles: item id -> title, for every item to explain.
         scores: item id -> the model's score.
         weights: the model's exact decomposition, or None (the model has none).
+        features: the items' tags and entities and the user's items that carry them.
+        history: the user's interactions by item id (``user_items`` rows).
+        contributions: :meth:`PathWeights.item_contributions` for the user and the items.
         max_paths: paths kept per item.
         limit: row cap handed to each enumeration query.
-        skip: enumeration queries not to run (e.g. ``explain_entities`` on a graph with none).
     """
     item_ids = list(titles)
     u = weights.node("user", user_id) if weights is not None else None
     totals: dict[str, tuple[float, int]] = {}
     first_hops: dict[str, dict[int, float]] = {}
+    counts: dict[str, int] = {}
     walks = weights is not None and u is not None and weights.scorer.walks
-    if weights is None or u is None or not walks:  # the store's paths (a history model
-        # weighs them by their first interaction)
-        found = enumerate_paths(store, user_id, item_ids, titles, limit, skip)
+    if weights is None or u is None or not walks:  # enumerated (a history model weighs
+        # them by their first interaction)
+        found, counts = enumerate_paths(store, user_id, item_ids, titles, features, history,
+                                        contributions, max_paths, limit)  # fmt: skip
     else:
         requests, totals, first_hops = model_requests(weights, u, item_ids, max_paths)
         found = fetch_model_paths(store, user_id, item_ids, titles, requests, limit)
@@ -77,7 +90,7 @@ def explain_items(
             for j in np.lexsort((-contribs, -firsts))[:max_paths]
         ]  # fmt: skip
         if not walks:
-            explanation.num_paths = len(paths)
+            explanation.num_paths = counts.get(item_id, len(paths))
         else:
             total, count = totals.get(item_id, (0.0, 0))
             explanation.explained_share = total / score if score else 0.0

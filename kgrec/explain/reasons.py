@@ -24,11 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kgrec.explain import wording
-from kgrec.explain.weights import PathWeights
-from kgrec.kg.store import GraphStore
-from kgrec.queries.runner import run_query
-
-_KIND = {"HAS_TAG": "tag", "RELATED": "entity"}
+from kgrec.explain.candidates import FEATURE_KIND, SharedFeatures
 
 
 @dataclass(frozen=True)
@@ -97,41 +93,33 @@ def user_mean_rating(history: Sequence[Mapping[str, Any]]) -> float | None:
 
 
 def explain_reasons(
-    store: GraphStore,
-    user_id: str,
+    features: SharedFeatures,
     history: Sequence[Mapping[str, Any]],
     titles: Mapping[str, str],
     scores: Mapping[str, float],
-    weights: PathWeights | None,
+    contributions: Mapping[str, Mapping[str, float]] | None,
     max_reasons: int = 3,
 ) -> dict[str, list[Reason]]:
     """The best ``max_reasons`` reasons per item, by item id (largest share first).
 
     Args:
+        features: the items' tags and entities and the user's items that carry them.
         history: the user's interactions (``user_items`` rows: ``item_id``, ``title``,
             ``rating``).
         titles, scores: item id -> title and the model's score, for each item to explain.
-        weights: the exact decomposition of the served score (None: reasons carry no shares).
+        contributions: item id -> :math:`C(v)` by the id of each of the user's items
+            (:meth:`PathWeights.item_contributions`; None, or an item missing: reasons
+            carry no shares).
     """
-    item_ids = list(titles)
-    rows = run_query(store, "item_features", {"item_ids": item_ids})
-    features: dict[str, list[dict[str, Any]]] = {i: [] for i in item_ids}
-    for r in rows:
-        features[r["item_id"]].append(r)
-    keys = sorted({r["key"] for r in rows})
-    owned: dict[tuple[str, str], list[str]] = {}
-    if keys:
-        for r in run_query(store, "user_features", {"user_id": user_id, "keys": keys}):
-            owned.setdefault((_KIND[r["relationship"]], r["key"]), []).append(r["via_id"])
     by_id = {str(r["item_id"]): r for r in history}
     mean = user_mean_rating(history)
-    u = weights.node("user", user_id) if weights is not None else None
     out: dict[str, list[Reason]] = {}
-    for item_id in item_ids:
-        contrib = _contributions(weights, u, item_id)
-        groups = [(_KIND[f["relationship"]], f["key"], f["label"], f["relation"],
-                   [v for v in owned.get((_KIND[f["relationship"]], f["key"]), []) if v != item_id])
-                  for f in features[item_id]]  # fmt: skip
+    for item_id in titles:
+        contrib = None if contributions is None else contributions.get(item_id)
+        groups = [(FEATURE_KIND[f["relationship"]], f["key"], f["label"], f["relation"],
+                   [v for v in features.carriers.get((FEATURE_KIND[f["relationship"]], f["key"]),
+                                                     []) if v != item_id])
+                  for f in features.of_item.get(item_id, [])]  # fmt: skip
         if contrib is not None:  # the interactions that carry most, each on its own
             best = sorted((v for v in contrib if v in by_id and v != item_id),
                           key=lambda v: -contrib[v])[:max_reasons]  # fmt: skip
@@ -143,21 +131,6 @@ def explain_reasons(
                                       else len(r.items)), r.kind, r.key))  # fmt: skip
         out[item_id] = reasons[:max_reasons]
     return out
-
-
-def _contributions(weights: PathWeights | None, u: int | None, item_id: str
-                   ) -> dict[str, float] | None:  # fmt: skip
-    """:math:`C(v)` by the id of each item ``v`` of the user's, for one recommended item."""
-    if weights is None or u is None:
-        return None
-    i = weights.node("item", item_id)
-    if i is None:
-        return None
-    scorer = weights.scorer
-    nodes, values = scorer.first_hop_contributions(u, i)
-    items = scorer.kind_of(nodes) == "item" if len(nodes) else nodes.astype(bool)
-    return {weights.node_id(int(v)): float(c)
-            for v, c in zip(nodes[items], values[items], strict=True)}  # fmt: skip
 
 
 def _reason(

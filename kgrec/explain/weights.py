@@ -68,6 +68,24 @@ class PathWeights:
         nodes, values = self.scorer.first_hop_contributions(u, i)
         return dict(zip(nodes.tolist(), values.tolist(), strict=True))
 
+    def item_contributions(self, user_id: str, item_ids: Sequence[str]
+                           ) -> dict[str, dict[str, float]] | None:  # fmt: skip
+        """:math:`C(v)` by the id of each item ``v`` of the user's, for each of ``item_ids``
+        the model knows (None: the model does not know the user)."""
+        u = self.node("user", user_id)
+        if u is None:
+            return None
+        out: dict[str, dict[str, float]] = {}
+        for item_id in item_ids:
+            i = self.node("item", item_id)
+            if i is None:
+                continue
+            nodes, values = self.scorer.first_hop_contributions(u, i)
+            items = self.scorer.kind_of(nodes) == "item" if len(nodes) else nodes.astype(bool)
+            out[item_id] = {self._ids[int(v)]: float(c)
+                            for v, c in zip(nodes[items], values[items], strict=True)}  # fmt: skip
+        return out
+
     def neighbour_items(self, user_id: str) -> list[str]:
         """Ids of the items ``user_id`` is joined to in the model's graph (its training edges)."""
         u = self.node("user", user_id)

@@ -208,10 +208,9 @@ def test_internal_statements_are_run_by_name_but_not_listed(tiny_store):
     listed = {q["name"] for q in list_queries()}
     assert not listed & set(INTERNAL.names())
     for name in ("item_popularity", "user_items", "item_details", "items_with_tags",
-                 "explain_co_users", "path_co_users", "count_entities", "user_exists",
+                 "explain_co_users", "path_co_users", "user_exists",
                  "item_exists"):  # fmt: skip
         assert name in INTERNAL, name
-    assert run_query(tiny_store, "count_entities") == [{"n": len(ENTITIES)}]
     assert run_query(tiny_store, "user_exists", {"id": "u5"}) == [{"id": "u5"}]
     assert run_query(tiny_store, "user_exists", {"id": "i1"}) == []
     assert run_query(tiny_store, "item_exists", {"id": "i6"}) == [{"id": "i6"}]

@@ -132,7 +132,7 @@ def test_row_count_params_are_read_from_the_body():
 
     assert row_count_params(get_query("also_liked")) == {"k"}
     assert row_count_params(get_query("user_profile")) == {"k"}
-    assert row_count_params(get_query("explain_co_users")) == {"limit", "max_via"}
+    assert row_count_params(get_query("explain_co_users")) == {"limit"}
     assert row_count_params(get_query("item_details")) == set()
 
 
