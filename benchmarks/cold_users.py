@@ -19,6 +19,8 @@ the known ones masked. Methods, on the same users:
 - ease mean item vector: the mean item-side vector of the user's items (the serving
   fallback of a model with neither a fold-in nor a history vector);
 - ease history: ``EASE.user_vector`` with the model's own recency weights;
+- ease history, rating-weighted (served): ``EmbeddingModel.history_vector``, recency and
+  rating weights, what serving gives a user without an aggregator;
 - ease + aggregator: :class:`kgrec.gnn.coldstart.HistoryAggregator` over ease's factors,
   trained on the warm users' training histories cut into support / query tasks; its
   learning rate and epoch are chosen on the cold validation users (mean Recall@20 over n).
@@ -71,6 +73,10 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     val_w = split.val[torch.from_numpy(warm[edge_users[split.val.numpy()]])]
     warm_split = Split("temporal", train_w, val_w, split.test[:0])
     sequences = user_sequences(tensors.edge_index, tensors.ts)
+    # the same sequences as interaction indices: the supports' times and ratings
+    every = torch.arange(tensors.num_interactions)
+    edge_sequences = user_sequences(torch.stack([tensors.edge_index[0], every]), tensors.ts)
+    ts_all, rating_all = tensors.ts.numpy(), tensors.rating.numpy()
     train_edges = tensors.edge_index[:, train_w]
     popularity = torch.bincount(train_edges[1], minlength=tensors.num_items)
     text = torch.nn.functional.normalize(tensors.item_text.float(), dim=1)
@@ -83,16 +89,24 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     log.info("seed %d: ease fitted in %.1f s", seed, time.perf_counter() - t0)
 
     methods = {
-        "popularity": lambda s: popularity.double().expand(len(s), -1),
-        "text profile": lambda s: (
+        "popularity": lambda s, e: popularity.double().expand(len(s), -1),
+        "text profile": lambda s, e: (
             torch.stack([text[torch.as_tensor(x)].mean(0) for x in s]) @ text.T
         ),
-        "ease mean item vector": lambda s: (
+        "ease mean item vector": lambda s, e: (
             torch.stack([items_e[torch.as_tensor(x)].mean(0) for x in s]) @ items_e.T
         ),
-        "ease history": lambda s: (
+        "ease history": lambda s, e: (
             torch.from_numpy(
                 np.stack([ease.user_vector(x, ease.history_weights(np.arange(len(x)))) for x in s])
+            ).float()
+            @ items_e.T
+        ),
+        # what serving computes: recency and rating weights (EmbeddingModel.history_vector)
+        "ease history, rating-weighted (served)": lambda s, e: (
+            torch.from_numpy(
+                np.stack([ease.history_vector(x, ts_all[ex], rating_all[ex])[0]
+                          for x, ex in zip(s, e, strict=True)])  # fmt: skip
             ).float()
             @ items_e.T
         ),
@@ -106,7 +120,7 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
         fold = FoldIn.from_lightgcn(lgcn)
         items_l = lgcn.final_embeddings()[1].double()
         log.info("seed %d: lightgcn trained in %.1f s", seed, time.perf_counter() - t0)
-        methods["LightGCN fold-in"] = lambda s: (
+        methods["LightGCN fold-in"] = lambda s, e: (
             torch.from_numpy(
                 np.stack([fold.fold([fold.node("item", j) for j in x]).vector for x in s])
             )
@@ -114,6 +128,7 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
         )
 
     tasks = {n: first_items(sequences, test_users, n) for n in range(1, MAX_N + 1)}
+    edge_tasks = {n: first_items(edge_sequences, test_users, n)[0] for n in tasks}  # aligned
     val_tasks = {n: first_items(sequences, val_users, n) for n in range(1, MAX_N + 1)}
     warm_sequences = user_sequences(train_edges, tensors.ts[train_w])
 
@@ -135,13 +150,13 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     log.info("seed %d: aggregator lr=%g epoch %d (val Recall@20 %.4f of %s) in %.1f s",
              seed, lr, epoch, val_best, [round(t[0], 4) for t in tried],
              time.perf_counter() - t0)  # fmt: skip
-    methods["ease + aggregator"] = lambda s: agg.user_vectors(s) @ items_e.T
+    methods["ease + aggregator"] = lambda s, e: agg.user_vectors(s) @ items_e.T
 
     rows = []
     for name, score in methods.items():
         for n, (support, query) in tasks.items():
             with torch.no_grad():
-                got = ranking_of_scores(score(support), support, query)
+                got = ranking_of_scores(score(support, edge_tasks[n]), support, query)
             rows.append({"method": name, "n": n, "seed": seed, "users": len(support),
                          "recall@20": got["recall@20"].mean(),
                          "ndcg@20": got["ndcg@20"].mean()})  # fmt: skip
