@@ -105,8 +105,12 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
         # what serving computes: recency and rating weights (EmbeddingModel.history_vector)
         "ease history, rating-weighted (served)": lambda s, e: (
             torch.from_numpy(
-                np.stack([ease.history_vector(x, ts_all[ex], rating_all[ex])[0]
-                          for x, ex in zip(s, e, strict=True)])  # fmt: skip
+                np.stack(
+                    [
+                        ease.history_vector(x, ts_all[ex], rating_all[ex])[0]
+                        for x, ex in zip(s, e, strict=True)
+                    ]
+                )
             ).float()
             @ items_e.T
         ),
