@@ -172,29 +172,42 @@ def _feature_paths(
     for via in heapq.nsmallest(per_item, vias, key=order):
         row = history.get(via) or {}
         node = Node("item", via, str(row.get("title") or via))
-        rating = float(row["rating"]) if _is_rating(row) else None
+        rating = known_rating(row.get("rating"))
         for (kind, f), group in zip(feats, groups, strict=True):
             if via not in group:
                 continue
             if kind == "tag":
-                tag = Node("tag", f["key"], f["key"])
-                edges = ("INTERACTED", "HAS_TAG", "HAS_TAG")
-                paths.append(CandidatePath("shared_tag", (user, node, tag, rec), edges, rating))
+                paths.append(_shared_tag_path(user, node, f["key"], rec, rating))
             else:
                 ent = Node("entity", f["key"], f.get("label") or f["key"])
-                paths.append(CandidatePath("entity", (user, node, ent, rec),
-                                           ("INTERACTED", "RELATED", "RELATED"), rating,
-                                           relation=f.get("relation")))  # fmt: skip
+                paths.append(_entity_path(user, node, ent, rec, rating, f.get("relation")))
     return paths, total
 
 
-def _is_rating(row: Mapping[str, Any] | None) -> bool:
-    value = None if row is None else row.get("rating")
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
+def known_rating(value: Any) -> float | None:
+    """A stored rating as a float; None for an interaction without one (null or NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
 
 
 def _rating_or_zero(row: Mapping[str, Any] | None) -> float:
-    return float(row["rating"]) if row is not None and _is_rating(row) else 0.0
+    rating = None if row is None else known_rating(row.get("rating"))
+    return 0.0 if rating is None else rating
+
+
+def _shared_tag_path(user: Node, via: Node, tag: str, rec: Node,
+                     rating: float | None) -> CandidatePath:  # fmt: skip
+    """``user -> via -> tag <- rec``."""
+    return CandidatePath("shared_tag", (user, via, Node("tag", tag, tag), rec),
+                         ("INTERACTED", "HAS_TAG", "HAS_TAG"), rating)  # fmt: skip
+
+
+def _entity_path(user: Node, via: Node, entity: Node, rec: Node, rating: float | None,
+                 relation: str | None) -> CandidatePath:  # fmt: skip
+    """``user -> via -> entity <- rec``, ``relation`` the recommended item's link."""
+    return CandidatePath("entity", (user, via, entity, rec), ("INTERACTED", "RELATED", "RELATED"),
+                         rating, relation=relation)  # fmt: skip
 
 
 def fetch_model_paths(
@@ -297,9 +310,7 @@ def _rows_to_paths(
         rating = r.get("rating")
         if name == "shared_tag":
             via = Node("item", r["via_id"], r["via_title"])
-            tag = Node("tag", r["tag"], r["tag"])
-            yield rec.id, CandidatePath("shared_tag", (user, via, tag, rec),
-                                        ("INTERACTED", "HAS_TAG", "HAS_TAG"), rating)  # fmt: skip
+            yield rec.id, _shared_tag_path(user, via, r["tag"], rec, rating)
         elif name == "user_tag":
             tag = Node("tag", r["tag"], r["tag"])
             tagged_id = r.get("tagged_item_id")
@@ -309,9 +320,7 @@ def _rows_to_paths(
         elif name == "entity":
             via = Node("item", r["via_id"], r["via_title"])
             ent = Node("entity", r["entity_id"], r.get("entity_name") or r["entity_id"])
-            yield rec.id, CandidatePath("entity", (user, via, ent, rec),
-                                        ("INTERACTED", "RELATED", "RELATED"), rating,
-                                        relation=r.get("relation"))  # fmt: skip
+            yield rec.id, _entity_path(user, via, ent, rec, rating, r.get("relation"))
         elif name == "co_users":
             via = Node("item", r["via_id"], r["via_title"])
             others = r.get("other_user_ids") or [r.get("other_user_id")]

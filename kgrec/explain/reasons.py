@@ -18,13 +18,12 @@ carry no shares.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kgrec.explain import wording
-from kgrec.explain.candidates import FEATURE_KIND, SharedFeatures
+from kgrec.explain.candidates import FEATURE_KIND, SharedFeatures, known_rating
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def union_share(reasons: Sequence[Reason], score: float) -> float | None:
 
 def user_mean_rating(history: Sequence[Mapping[str, Any]]) -> float | None:
     """The mean of the user's ratings (None: no ratings)."""
-    ratings = [float(r["rating"]) for r in history if _is_rating(r.get("rating"))]
+    ratings = [v for v in (known_rating(r.get("rating")) for r in history) if v is not None]
     return sum(ratings) / len(ratings) if ratings else None
 
 
@@ -146,8 +145,7 @@ def _reason(
     title: str,
 ) -> Reason:
     items = [ReasonItem(v, str(history[v]["title"]) if v in history else v,
-                        float(history[v]["rating"]) if v in history
-                        and _is_rating(history[v].get("rating")) else None,
+                        known_rating(history[v].get("rating")) if v in history else None,
                         contrib.get(v, 0.0) if contrib is not None else None)
              for v in dict.fromkeys(members)]  # fmt: skip
     items.sort(key=lambda m: (-(m.contribution or 0.0), -(m.rating or 0.0), m.title))
@@ -157,7 +155,3 @@ def _reason(
     reason = Reason(kind, key, label, items, total, share, relation=relation, rated_well=well)
     reason.sentence = wording.reason_sentence(reason, title, mean)
     return reason
-
-
-def _is_rating(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
