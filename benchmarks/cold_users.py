@@ -23,7 +23,11 @@ the known ones masked. Methods, on the same users:
   rating weights, what serving gives a user without an aggregator;
 - ease + aggregator: :class:`kgrec.gnn.coldstart.HistoryAggregator` over ease's factors,
   trained on the warm users' training histories cut into support / query tasks; its
-  learning rate and epoch are chosen on the cold validation users (mean Recall@20 over n).
+  learning rate and epoch are chosen on the cold validation users (mean Recall@20 over n);
+- job: ease refitted on every non-test user (their training and validation interactions,
+  as ``kgrec train`` refits), with its served history vector and what the job's own
+  aggregator step (:func:`kgrec.gnn.coldfit.fit_aggregator`, which holds its own validation
+  users out of a second fit) decides to serve: the aggregator or that history vector.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     """One seed: rows ``{method, n, recall@20, ndcg@20, users}`` on the test users."""
     import torch
 
+    from kgrec.gnn.coldfit import fit_aggregator
     from kgrec.gnn.coldstart import (
         HistoryAggregator,
         first_items,
@@ -149,12 +154,37 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
         agg = HistoryAggregator(history, items_e, popularity, MAX_N, decay=ease.decay)
         trace = agg.fit(warm_sequences, epochs=args.agg_epochs, lr=lr, seed=seed,
                         validate=validate)  # fmt: skip
-        tried.append((max(trace), lr, int(np.argmax(trace)) + 1, agg))
+        tried.append((max(trace), lr, int(np.argmax(trace)), agg))  # trace[0]: the start
     val_best, lr, epoch, agg = max(tried, key=lambda t: t[0])
     log.info("seed %d: aggregator lr=%g epoch %d (val Recall@20 %.4f of %s) in %.1f s",
              seed, lr, epoch, val_best, [round(t[0], 4) for t in tried],
              time.perf_counter() - t0)  # fmt: skip
     methods["ease + aggregator"] = lambda s, e: agg.user_vectors(s) @ items_e.T
+
+    # what `kgrec train` ships: ease refitted on every non-test user's training and
+    # validation interactions, and the job's own aggregator step (gnn/coldfit.py) deciding
+    t0 = time.perf_counter()
+    not_test = np.ones(tensors.num_users, dtype=bool)
+    not_test[test_users] = False
+    job_idx = torch.cat([split.train, split.val])
+    job_idx = job_idx[torch.from_numpy(not_test[edge_users[job_idx.numpy()]])]
+    seed_everything(seed)
+    job_ease = EASE.from_tensors(tensors, job_idx)
+    fit(job_ease, tensors, Split("temporal", job_idx, job_idx[:0], job_idx[:0]), device="cpu")
+    job = fit_aggregator(job_ease, tensors, job_idx, seed=seed, epochs=args.agg_epochs)
+    log.info("seed %d: the job's step: %s (%.1f s)", seed, job.reason, time.perf_counter() - t0)
+    job_items = job_ease.item_factors
+
+    def job_history(s, e):
+        vectors = [job_ease.history_vector(x, ts_all[ex], rating_all[ex])[0]
+                   for x, ex in zip(s, e, strict=True)]  # fmt: skip
+        return torch.from_numpy(np.stack(vectors)).float() @ job_items.T
+
+    methods["job: ease history, rating-weighted"] = job_history
+    methods["job: what `kgrec train` serves"] = (
+        job_history if job.aggregator is None
+        else lambda s, e: job.aggregator.user_vectors(s) @ job_items.T
+    )  # fmt: skip
 
     rows = []
     for name, score in methods.items():
@@ -165,7 +195,11 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
                          "recall@20": got["recall@20"].mean(),
                          "ndcg@20": got["ndcg@20"].mean()})  # fmt: skip
     rows.append({"method": "ease + aggregator", "n": 0, "seed": seed, "users": 0,
-                 "recall@20": np.nan, "ndcg@20": np.nan, "lr": lr, "epoch": epoch})  # fmt: skip
+                 "recall@20": np.nan, "ndcg@20": np.nan, "lr": lr, "epoch": epoch,
+                 "job_served": job.report["aggregator/served"],
+                 "job_val": job.report.get("aggregator/val_recall@20_best", np.nan),
+                 "job_val_history": job.report.get("aggregator/val_recall@20_history",
+                                                   np.nan)})  # fmt: skip
     return rows
 
 
@@ -225,7 +259,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {method} | " + " | ".join(cells) + " |")  # fmt: skip
     print("(cells per n: Recall@20 / NDCG@20)")
     for r in chosen.itertuples():
-        print(f"  seed {r.seed}: aggregator lr={r.lr:g}, epoch {r.epoch} (on validation users)")
+        print(
+            f"  seed {r.seed}: aggregator lr={r.lr:g}, epoch {r.epoch:.0f} (on validation users); "
+            f"the job's step: {'served' if r.job_served else 'not served'} (its validation "
+            f"{r.job_val:.4f} vs history vector {r.job_val_history:.4f})"
+        )
     return 0
 
 

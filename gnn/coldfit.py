@@ -1,22 +1,24 @@
 r"""The retraining job's cold-user step: a :class:`~kgrec.gnn.coldstart.HistoryAggregator`
 fitted on a history model's factors, kept only where it beats the history vector served now.
 
-For a model with ``history_users`` (``ease``), :func:`fit_aggregator`:
+For a closed-form model with ``history_users`` (``ease``), :func:`fit_aggregator`:
 
-1. holds out a random ``val_share`` (20%) of the users (seeded by the job's seed) as cold
-   validation users: each is known by their first ``n = 1..max_n`` training interactions in
-   time order (the support), the rest of their training interactions are to be found (the
-   query; :func:`~kgrec.gnn.coldstart.first_items`);
-2. fits the aggregator on the other users' time-ordered training histories
-   (:func:`~kgrec.gnn.coldstart.user_sequences`), once per learning rate in ``lrs``, each
-   fit keeping its best epoch on the validation users (mean Recall@20 over ``n``; epoch 0
-   is the start, the model's own history vector without ratings);
-3. keeps the best of them only when its validation value beats both its start and the
-   history vector served without it (``model.history_vector``, ratings included).
-
-The validation users stay in the model's factors (the job fitted it on every user), so the
-figures are a comparison of the two vectors on the same factors, not a held-out test; the
-benchmark ``benchmarks/cold_users.py`` measures them on users no model saw.
+1. holds out a random ``val_share`` (20%) of the users (:func:`cold_validation_users`,
+   seeded by the job's seed) as cold validation users: each is known by their first
+   ``n = 1..max_n`` training interactions in time order (the support), the rest of their
+   training interactions are to be found (the query; :func:`~kgrec.gnn.coldstart.first_items`);
+2. fits a second model of the same configuration without them (the *decision model*), so
+   that they are as new to it as a cold user is to the served model;
+3. fits the aggregator on the decision model's factors and the other users' time-ordered
+   training histories (:func:`~kgrec.gnn.coldstart.user_sequences`), once per learning rate
+   in ``lrs``, each fit keeping its best epoch on the validation users (mean Recall@20 over
+   ``n``; epoch 0 is the start, the model's own history vector without ratings);
+4. decides: the aggregator is served only when the best of those fits beats both its start
+   and the history vector served without it (``history_vector``, ratings included) on the
+   decision model;
+5. when it is served, fits it again with the chosen learning rate and epochs on the served
+   model's factors and every user's training history (the validation users included), as
+   the job refits the model itself on all training data.
 
 Everything it measured goes to the version's metrics under ``aggregator/``
 (:data:`REPORT_KEYS`).
@@ -65,18 +67,49 @@ class AggregatorFit:
     """What :func:`fit_aggregator` did.
 
     Attributes:
-        aggregator: the aggregator to serve, or None (it did not beat the history vector, or
-            there were too few users to fit and validate it).
+        aggregator: the aggregator to serve, fitted on the served model's factors, or None
+            (it did not beat the history vector, or there were too few users to fit and
+            validate it).
         report: ``aggregator/...`` figures (:data:`REPORT_KEYS`; only those measured):
-            ``served`` 1 or 0, the validation users, validation Recall@20 of the served
-            history vector, of the aggregator's start and of its best epoch, the chosen
-            ``lr`` and epoch, ``max_n`` and the seconds it took.
+            ``served`` 1 or 0, the validation users, validation Recall@20 of the decision
+            model's served history vector, of the aggregator's start and of its best epoch,
+            the chosen ``lr`` and epoch, ``max_n`` and the seconds it took.
         reason: one sentence saying what was decided and why.
     """
 
     aggregator: HistoryAggregator | None
     report: dict[str, float] = field(default_factory=dict)
     reason: str = ""
+
+
+def cold_validation_users(users: np.ndarray, seed: int, share: float = VAL_SHARE) -> np.ndarray:
+    """The ``share`` of ``users`` (distinct ids) held out as cold validation users, drawn by
+    ``seed`` (sorted)."""
+    perm = np.random.default_rng(seed).permutation(np.unique(users))
+    return np.sort(perm[: int(round(share * len(perm)))])
+
+
+@dataclass
+class _Histories:
+    """Training interactions ``idx`` read per user: each user's positions in ``idx`` in time
+    order, and the items, times and ratings of those positions."""
+
+    by_user: dict[int, np.ndarray]
+    items: np.ndarray
+    ts: np.ndarray
+    rating: np.ndarray
+
+    @classmethod
+    def of(cls, tensors: GraphTensors, idx: torch.Tensor) -> _Histories:
+        edges = tensors.edge_index[:, idx]
+        ts = tensors.ts[idx]
+        by_user = user_sequences(torch.stack([edges[0], torch.arange(len(idx))]), ts)
+        return cls(by_user, edges[1].numpy(), ts.numpy(), tensors.rating[idx].numpy())
+
+    def sequences(self, users: Sequence[int] | None = None) -> dict[int, np.ndarray]:
+        """Items in time order of ``users`` (all when None)."""
+        chosen = self.by_user if users is None else {u: self.by_user[u] for u in users}
+        return {u: self.items[e] for u, e in chosen.items()}
 
 
 def fit_aggregator(
@@ -89,80 +122,106 @@ def fit_aggregator(
     max_n: int = MAX_N,
     val_share: float = VAL_SHARE,
 ) -> AggregatorFit:
-    """Fit, validate and choose a :class:`HistoryAggregator` on ``model``'s factors (module
-    docstring).
+    """Choose, on users held out of a second fit, whether a :class:`HistoryAggregator`
+    serves cold users better than ``model``'s history vector, and fit the one to serve on
+    ``model``'s factors (module docstring).
 
     Args:
-        model: a fitted history model exposing ``history_factors``, ``item_factors`` and
-            ``history_vector`` (``ease``).
+        model: a fitted closed-form history model (``closed_form``, ``history_users``,
+            ``history_factors``, ``item_factors``, ``solve``: ``ease``).
         train_idx: the interactions the model was fitted on.
-        seed: the users held out, the tasks sampled.
+        seed: the users held out, the decision model's factorisation, the tasks sampled.
     """
     t0 = time.perf_counter()
     report = {"aggregator/served": 0.0, "aggregator/max_n": float(max_n),
               "aggregator/val_users": 0.0}  # fmt: skip
-    idx = train_idx.cpu()
-    edges = tensors.edge_index[:, idx]
-    ts = tensors.ts[idx]
-    # each user's training edges (positions in idx) in time order: items, times, ratings
-    by_edge = user_sequences(torch.stack([edges[0], torch.arange(len(idx))]), ts)
-    items_of = edges[1].numpy()
-    rng = np.random.default_rng(seed)
-    users = np.array(sorted(by_edge), dtype=np.int64)
-    perm = rng.permutation(users)
-    val_users = perm[: int(round(val_share * len(perm)))]
-    held = set(val_users.tolist())
-    warm = {u: items_of[e] for u, e in by_edge.items() if u not in held}
-    val_edges = {u: by_edge[u] for u in val_users.tolist()}
-    tasks = [first_items(val_edges, val_users.tolist(), n) for n in range(1, max_n + 1)]
-    tasks = [(s, q) for s, q in tasks if s]
-    report["aggregator/val_users"] = float(len(held))
-    if not tasks or not any(len(s) > max_n for s in warm.values()):
-        reason = (f"too few users with more than {max_n} interactions to fit and validate "
-                  "the cold-user aggregator; serving the history vector")  # fmt: skip
+
+    def finish(aggregator: HistoryAggregator | None, reason: str) -> AggregatorFit:
         report["aggregator/seconds"] = time.perf_counter() - t0
-        return AggregatorFit(None, report, reason)
+        return AggregatorFit(aggregator, report, reason)
 
-    history, item_factors = model_factors(model)
-    rating = tensors.rating[idx].numpy()
-    ts_np = ts.numpy()
-    supports = [[items_of[e] for e in s] for s, _ in tasks]
-    queries = [[items_of[e] for e in q] for _, q in tasks]
+    idx = train_idx.cpu()
+    users_of = tensors.edge_index[0, idx].numpy()
+    val_users = cold_validation_users(users_of, seed, val_share)
+    kept = torch.from_numpy(~np.isin(users_of, val_users))
+    report["aggregator/val_users"] = float(len(val_users))
+    keep_idx = idx[kept]
+    seen = _Histories.of(tensors, keep_idx)
+    val = _Histories.of(tensors, idx[~kept])
+    tasks = [first_items(val.by_user, val_users.tolist(), n) for n in range(1, max_n + 1)]
+    tasks = [(s, q) for s, q in tasks if s]
+    if not tasks or not any(len(s) > max_n for s in seen.by_user.values()):
+        return finish(
+            None,
+            f"too few users with more than {max_n} interactions to fit and "
+            "validate the cold-user aggregator; serving the history vector",
+        )
+    if not model.closed_form:
+        return finish(
+            None,
+            f"{type(model).__name__} has no closed-form fit to hold "
+            "validation users out of; serving the history vector",
+        )
 
-    def served_vectors(support_edges: list[np.ndarray]) -> np.ndarray:
-        return np.stack([model.history_vector(items_of[e], ts_np[e], rating[e])[0]
-                         for e in support_edges])  # fmt: skip
+    decision = _fit_without(model, tensors, keep_idx, seed)
+    history, item_factors = model_factors(decision)
+    supports = [[val.items[e] for e in s] for s, _ in tasks]
+    queries = [[val.items[e] for e in q] for _, q in tasks]
 
     def mean_recall(vectors: Sequence[torch.Tensor | np.ndarray]) -> float:
         per_n = zip(vectors, supports, queries, strict=True)
         return float(np.mean([ranking_metrics(v, item_factors, s, q)["recall@20"].mean()
                               for v, s, q in per_n]))  # fmt: skip
 
-    baseline = mean_recall([served_vectors(s) for s, _ in tasks])
-    popularity = torch.bincount(edges[1], minlength=tensors.num_items)
+    baseline = mean_recall([
+        np.stack([decision.history_vector(val.items[e], val.ts[e], val.rating[e])[0] for e in s])
+        for s, _ in tasks
+    ])  # fmt: skip
     decay = float(getattr(model, "decay", 1.0))
-
-    def validate(agg: HistoryAggregator) -> float:
-        return mean_recall([agg.user_vectors(s) for s in supports])
-
+    warm = seen.sequences()
     tried = []
     for lr in lrs:
-        agg = HistoryAggregator(history, item_factors, popularity, max_n, decay=decay)
-        trace = agg.fit(warm, epochs=epochs, lr=lr, seed=seed, validate=validate)
-        tried.append((max(trace), int(np.argmax(trace)), lr, trace[0], agg))
-    best, epoch, lr, start, agg = max(tried, key=lambda t: t[0])
+        agg = HistoryAggregator(history, item_factors, _popularity(seen, tensors), max_n, decay)
+        trace = agg.fit(
+            warm,
+            epochs=epochs,
+            lr=lr,
+            seed=seed,
+            validate=lambda a: mean_recall([a.user_vectors(s) for s in supports]),
+        )
+        tried.append((max(trace), int(np.argmax(trace)), lr, trace[0]))
+    best, epoch, lr, start = max(tried, key=lambda t: t[0])
     served = best > start and best > baseline
     report.update({
         "aggregator/served": float(served), "aggregator/val_recall@20_history": baseline,
         "aggregator/val_recall@20_start": start, "aggregator/val_recall@20_best": best,
         "aggregator/lr": float(lr), "aggregator/best_epoch": float(epoch),
-        "aggregator/seconds": time.perf_counter() - t0,
     })  # fmt: skip
-    figures = (f"validation Recall@20 over n=1..{max_n} on {len(held)} held-out users: "
-               f"best {best:.4f} (lr {lr:g}, epoch {epoch}) vs start {start:.4f}, served "
-               f"history vector {baseline:.4f}")  # fmt: skip
-    if served:
-        reason = f"serving the cold-user aggregator to users with <= {max_n} items; {figures}"
-    else:
-        reason = f"not serving the cold-user aggregator (no gain); {figures}"
-    return AggregatorFit(agg if served else None, report, reason)
+    figures = (f"validation Recall@20 over n=1..{max_n} on {len(val_users)} users held out "
+               f"of a second fit: best {best:.4f} (lr {lr:g}, epoch {epoch}) vs start "
+               f"{start:.4f}, served history vector {baseline:.4f}")  # fmt: skip
+    if not served:
+        return finish(None, f"not serving the cold-user aggregator (no gain); {figures}")
+    every = _Histories.of(tensors, idx)
+    agg = HistoryAggregator(*model_factors(model), _popularity(every, tensors), max_n, decay)
+    agg.fit(every.sequences(), epochs=epoch, lr=lr, seed=seed)
+    refit = f"refitted on every user for {epoch} epoch{'s' * (epoch != 1)}"
+    return finish(agg, f"serving the cold-user aggregator to users with <= {max_n} items, "
+                       f"{refit}; {figures}")  # fmt: skip
+
+
+def _fit_without(
+    model: EmbeddingModel, tensors: GraphTensors, idx: torch.Tensor, seed: int
+) -> EmbeddingModel:
+    """A model of ``model``'s configuration solved on the interactions ``idx`` (seeded by
+    ``seed``, leaving torch's global generator as it was)."""
+    decision = type(model).from_config(model.config())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        decision.solve(tensors, idx)
+    return decision
+
+
+def _popularity(histories: _Histories, tensors: GraphTensors) -> torch.Tensor:
+    """Training interactions per item."""
+    return torch.bincount(torch.from_numpy(histories.items), minlength=tensors.num_items)

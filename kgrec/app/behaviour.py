@@ -29,7 +29,7 @@ import pandas as pd
 from kgrec.core.dataset import Dataset, normalise_tag
 from kgrec.core.errors import DatasetError, InvalidParameter, UnknownIdError
 from kgrec.core.settings import Settings
-from kgrec.core.values import shown
+from kgrec.core.values import is_missing, shown
 from kgrec.kg.store import GraphStore
 from kgrec.kg.writer import BatchWriter, records, run_statement
 from kgrec.loaders.embeddings import TextEmbedder
@@ -70,7 +70,7 @@ def _fail(row: int, column: str, value: Any, reason: str) -> DatasetError:
 def _ids(values: pd.Series, column: str) -> list[str]:
     out = []
     for n, v in enumerate(values.tolist()):
-        if v is None or (isinstance(v, float) and math.isnan(v)) or str(v) == "":
+        if is_missing(v) or str(v) == "":
             raise _fail(n, column, v, "is missing; every interaction needs a user and an item")
         if isinstance(v, float) and not v.is_integer():
             raise _fail(n, column, v, "is not an id (ids are strings or integers)")
@@ -81,7 +81,7 @@ def _ids(values: pd.Series, column: str) -> list[str]:
 def _numbers(values: pd.Series, column: str, default: float | None) -> list[float | None]:
     out: list[float | None] = []
     for n, v in enumerate(values.tolist()):
-        if v is None or (isinstance(v, float) and math.isnan(v)):
+        if is_missing(v):
             out.append(default)
             continue
         try:
@@ -124,7 +124,7 @@ def _interactions(
             raise _fail(k, "ts", raw, "is not a time in whole unix seconds (or -1: unknown)")
         stamps.append(int(ts))
     kinds = [
-        str(v) if v is not None and not (isinstance(v, float) and math.isnan(v))
+        str(v) if not is_missing(v)
         else ("rating" if r is not None else "implicit")
         for v, r in zip(col["kind"].tolist(), ratings, strict=True)
     ]  # fmt: skip

@@ -11,7 +11,7 @@ import numpy as np
 
 from kgrec.app.live import Catalogue
 from kgrec.explain import wording
-from kgrec.explain.candidates import SharedFeatures
+from kgrec.explain.candidates import SharedFeatures, known_rating
 from kgrec.explain.explanations import explain_items
 from kgrec.explain.reasons import explain_reasons, union_share
 from kgrec.explain.types import Explanation, Recommendation
@@ -52,7 +52,7 @@ def explain_served(
         ex.reasons_share = union_share(ex.reasons, ex.score)
         if item_id in own:
             ex.seen, rating = True, own[item_id]
-            ex.own_rating = None if rating is None or rating != rating else float(rating)
+            ex.own_rating = known_rating(rating)
         if source == "popular":
             ex.note = wording.popular_note(ex.title, int(cat.popularity[cat.index[ex.item_id]]))
         elif ex.paths:

@@ -103,7 +103,8 @@ def train(
         if "aggregator/val_recall@20_best" in m:
             served = "served" if m["aggregator/served"] else "not served (no gain)"
             lines.append(f"cold-user aggregator (users with <= {m['aggregator/max_n']:.0f} "
-                         f"items): {served}; validation Recall@20 "
+                         f"items): {served}; Recall@20 on "
+                         f"{m['aggregator/val_users']:.0f} users held out of a second fit "
                          f"{m['aggregator/val_recall@20_best']:.4f} vs history vector "
                          f"{m['aggregator/val_recall@20_history']:.4f} "
                          f"({m['aggregator/seconds']:.1f} s)")  # fmt: skip

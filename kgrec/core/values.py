@@ -28,6 +28,12 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _MAX_SHOWN = 40
 
 
+def is_missing(value: object) -> bool:
+    """Whether a cell holds no value: None or a float NaN (how pandas and the stores give an
+    absent rating, kind or id)."""
+    return value is None or (isinstance(value, (float, np.floating)) and value != value)
+
+
 def printable(text: str) -> str:
     """``text`` with bad bytes (``surrogateescape``) and lone surrogates as ``\\x..`` escapes,
     so that it can be written as UTF-8."""

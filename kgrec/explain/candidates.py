@@ -14,13 +14,13 @@ by id (``path_*`` queries), and the user's own tags are added (``explain_user_ta
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from kgrec.core.values import is_missing
 from kgrec.explain.types import CandidatePath, Node
 from kgrec.explain.weights import PathWeights
 from kgrec.kg.store import GraphStore
@@ -186,9 +186,7 @@ def _feature_paths(
 
 def known_rating(value: Any) -> float | None:
     """A stored rating as a float; None for an interaction without one (null or NaN)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return float(value)
+    return None if is_missing(value) else float(value)
 
 
 def _rating_or_zero(row: Mapping[str, Any] | None) -> float:

@@ -50,7 +50,8 @@ def explain_items(
         weights: the model's exact decomposition, or None (the model has none).
         features: the items' tags and entities and the user's items that carry them.
         history: the user's interactions by item id (``user_items`` rows).
-        contributions: :meth:`PathWeights.item_contributions` for the user and the items.
+        contributions: :meth:`PathWeights.item_contributions` for the user and the items:
+            each path's interaction share for a model without walks (a history model).
         max_paths: paths kept per item.
         limit: row cap handed to each enumeration query.
     """
@@ -74,11 +75,14 @@ def explain_items(
         contribs, firsts = np.zeros(len(paths)), np.zeros(len(paths))
         if weights is not None and u is not None and paths:
             contribs = weights.contributions(paths)
-            i = weights.node("item", item_id)
-            by_via = first_hops.get(item_id) or \
-                (weights.first_hops(u, i) if i is not None else {})  # fmt: skip
-            vias = [weights.node(p.nodes[1].kind, p.nodes[1].id) for p in paths]
-            firsts = np.array([by_via.get(v, 0.0) if v is not None else 0.0 for v in vias])
+            if walks:  # C(v) by node, from model_requests
+                by_node = first_hops.get(item_id, {})
+                vias = [weights.node(p.nodes[1].kind, p.nodes[1].id) for p in paths]
+                firsts = np.array([by_node.get(v, 0.0) if v is not None else 0.0 for v in vias])
+            else:  # C(v) by item id, as the caller computed them (a history's vias are items)
+                by_id = (contributions or {}).get(item_id, {})
+                firsts = np.array([by_id.get(p.nodes[1].id, 0.0) if p.nodes[1].kind == "item"
+                                   else 0.0 for p in paths])  # fmt: skip
         shared = u is not None and bool(score)
         explanation.paths = [
             ExplanationPath(kind=paths[j].kind, nodes=list(paths[j].nodes),

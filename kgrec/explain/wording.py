@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
+
+from kgrec.core.values import is_missing
 
 if TYPE_CHECKING:
     from kgrec.explain.reasons import Reason, ReasonItem
@@ -19,7 +20,7 @@ def percent(share: float) -> str:
 
 
 def _rated(title: str, rating: float | None) -> str:
-    if rating is None or (isinstance(rating, float) and math.isnan(rating)):
+    if is_missing(rating):
         return f"You interacted with {title}"
     return f"You rated {title} ({float(rating):.1f})"
 

@@ -9,8 +9,9 @@ import torch
 
 from kgrec.core.errors import ModelCorrupt
 from kgrec.gnn.checkpoint import AGGREGATOR_FILE, load_version, save_version, verify_version
-from kgrec.gnn.coldfit import REPORT_KEYS, fit_aggregator
-from kgrec.gnn.coldstart import HistoryAggregator, user_sequences
+from kgrec.gnn.coldfit import REPORT_KEYS, cold_validation_users, fit_aggregator
+from kgrec.gnn.coldstart import HistoryAggregator, first_items, ranking_metrics, user_sequences
+from kgrec.gnn.ease import EASE
 
 HISTORIES = ([3], [7, 1, 40], [5, 6, 7, 8, 9], [11, 12, 13, 14, 15, 16, 17])
 
@@ -79,6 +80,54 @@ def test_fit_aggregator_validates_on_held_out_users_and_decides(solved_ease):
     assert "Recall@20" in fitted.reason
     again = fit_aggregator(model, tensors, split.train, seed=0, epochs=4)
     assert again.report["aggregator/val_recall@20_best"] == r["aggregator/val_recall@20_best"]
+
+
+def _served_history_recall(model, tensors, idx, users, max_n=5):
+    """Mean over n = 1..max_n of the Recall@20 of ``model``'s served history vector for
+    ``users`` known by their first n interactions among ``idx`` (the rest to be found)."""
+    edges = tensors.edge_index[:, idx]
+    by_user = user_sequences(torch.stack([edges[0], torch.arange(len(idx))]), tensors.ts[idx])
+    items, ts, rating = edges[1].numpy(), tensors.ts[idx].numpy(), tensors.rating[idx].numpy()
+    per_n = []
+    for n in range(1, max_n + 1):
+        support, query = first_items(by_user, users.tolist(), n)
+        vectors = np.stack([model.history_vector(items[e], ts[e], rating[e])[0] for e in support])
+        got = ranking_metrics(vectors, model.item_factors, [items[e] for e in support],
+                              [items[e] for e in query])  # fmt: skip
+        per_n.append(got["recall@20"].mean())
+    return float(np.mean(per_n))
+
+
+def test_the_decision_is_made_on_users_held_out_of_a_second_fit(solved_ease):
+    tensors, split, model = solved_ease
+    generator_state = torch.random.get_rng_state()
+    fitted = fit_aggregator(model, tensors, split.train, seed=0, epochs=4)
+    assert torch.equal(torch.random.get_rng_state(), generator_state)  # left as it was
+    users = tensors.edge_index[0, split.train].numpy()
+    val_users = cold_validation_users(users, seed=0)
+    held = torch.from_numpy(np.isin(users, val_users))
+    decision = EASE.from_config(model.config())
+    torch.manual_seed(0)
+    decision.solve(tensors, split.train[~held])  # the validation users never seen
+    assert set(decision.history_index[0].tolist()).isdisjoint(val_users.tolist())
+    expected = _served_history_recall(decision, tensors, split.train, val_users)
+    in_sample = _served_history_recall(model, tensors, split.train, val_users)
+    assert in_sample != pytest.approx(expected, abs=1e-3)  # the two can be told apart
+    assert fitted.report["aggregator/val_recall@20_history"] == pytest.approx(expected)
+
+
+def test_the_served_aggregator_is_refitted_on_the_served_model(solved_ease):
+    tensors, split, model = solved_ease
+    fitted = fit_aggregator(model, tensors, split.train, seed=0, epochs=4)
+    assert fitted.report["aggregator/served"] == 1.0  # it wins on this world's held-out users
+    agg = fitted.aggregator
+    assert torch.equal(agg.history_factors, model.history_factors.float())
+    assert torch.equal(agg.item_factors, model.item_factors.float())
+    counts = torch.bincount(tensors.edge_index[1, split.train], minlength=tensors.num_items)
+    torch.testing.assert_close(torch.expm1(agg.log_popularity), counts.float())  # every user
+    assert float(agg.prior.detach().norm()) > 0
+    epochs = int(fitted.report["aggregator/best_epoch"])
+    assert f"refitted on every user for {epochs} epoch" in fitted.reason
 
 
 def test_too_few_users_fit_no_aggregator(solved_ease):
