@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import difflib
 import logging
+import threading
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from kgrec.core.errors import QueryNotFound, QueryParameterError
 from kgrec.kg.catalogue import PARAM_TYPES, Catalogue, CypherQuery, Param
@@ -25,6 +27,12 @@ log = logging.getLogger(__name__)
 ANALYST = Catalogue("kgrec.queries")
 #: Statements only the application runs (explanations, lookups).
 INTERNAL = Catalogue("kgrec.queries", "internal")
+#: Threads of the pool that independent reads of one request share (:func:`in_background`).
+POOL_THREADS = 8
+
+_T = TypeVar("_T")
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 def get_query(name: str) -> CypherQuery:
@@ -64,6 +72,35 @@ def run_query(
         CypherError: the store rejected the statement.
     """
     return _run(store, get_query(name), params)
+
+
+def in_background(fn: Callable[..., _T], *args: Any) -> Future[_T]:
+    """``fn(*args)`` on the process's query pool (:data:`POOL_THREADS` threads, started on
+    first use), so that a request waits for independent reads once, not one after another.
+
+    ``fn`` must not itself wait for work of this pool (it could wait for ever when the
+    pool is full): give it plain :func:`run_query` calls.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="kgrec-query")
+    return _pool.submit(fn, *args)
+
+
+def run_concurrently(
+    store: GraphStore, calls: Sequence[tuple[str, Mapping[str, Any] | None]]
+) -> list[list[dict[str, Any]]]:
+    """The rows of each ``(name, params)`` of ``calls``, in order: independent reads run at
+    once (:func:`in_background`); one call runs in the caller's thread.
+
+    Raises:
+        The first failing call's error (as :func:`run_query`).
+    """
+    if len(calls) <= 1:
+        return [run_query(store, name, params) for name, params in calls]
+    futures = [in_background(run_query, store, name, params) for name, params in calls]
+    return [f.result() for f in futures]
 
 
 def _run(

@@ -39,7 +39,8 @@ def explain_served(
     """
     titles = {r.item_id: r.title for r in recs}
     scores = {r.item_id: r.score for r in recs}
-    features = SharedFeatures.fetch(store, user_id, list(titles))  # paths and reasons share it
+    # paths and reasons share it; read while the path queries run
+    features = SharedFeatures.reading(store, user_id, list(titles))
     contributions = None if weights is None else weights.item_contributions(user_id, list(titles))
     by_id = {str(r["item_id"]): r for r in history}
     out = explain_items(store, user_id, titles, scores, weights, features, by_id, contributions)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from kgrec.core.values import is_missing
 from kgrec.explain.types import CandidatePath, Node
 from kgrec.explain.weights import PathWeights
 from kgrec.kg.store import GraphStore
-from kgrec.queries.runner import run_query
+from kgrec.queries.runner import in_background, run_concurrently, run_query
 
 #: Co-user paths are looked for through the items of the user's that carry most of each
 #: item's score (:math:`C(v)`), or without a decomposition through the user's
@@ -38,11 +38,14 @@ _ROW_KIND = {"path_shared_tags": "shared_tag", "path_co_users": "co_users",
              "explain_user_tags": "user_tag"}  # fmt: skip
 
 
-@dataclass(frozen=True)
 class SharedFeatures:
     """What the items to explain share with the user's items: read once per request, the
     source of shared-tag and entity paths (:func:`enumerate_paths`) and of reasons
     (:mod:`.reasons`).
+
+    :meth:`fetch` reads it at once; :meth:`reading` starts the read in the background
+    (:func:`~kgrec.queries.runner.in_background`) and the attributes wait for it, so the
+    request's other reads run meanwhile.
 
     Attributes:
         of_item: item id -> its tags and entities (``item_features`` rows: ``relationship``,
@@ -51,8 +54,32 @@ class SharedFeatures:
             that carry it.
     """
 
-    of_item: dict[str, list[dict[str, Any]]]
-    carriers: dict[tuple[str, str], list[str]]
+    def __init__(self, of_item: dict[str, list[dict[str, Any]]],
+                 carriers: dict[tuple[str, str], list[str]]) -> None:  # fmt: skip
+        self._read: Future[SharedFeatures] | None = None
+        self._of_item, self._carriers = of_item, carriers
+
+    @property
+    def of_item(self) -> dict[str, list[dict[str, Any]]]:
+        self._wait()
+        return self._of_item
+
+    @property
+    def carriers(self) -> dict[tuple[str, str], list[str]]:
+        self._wait()
+        return self._carriers
+
+    def _wait(self) -> None:
+        if self._read is not None:
+            done = self._read.result()  # the read's error, if any, is raised here
+            self._of_item, self._carriers, self._read = done._of_item, done._carriers, None
+
+    @classmethod
+    def reading(cls, store: GraphStore, user_id: str, item_ids: Sequence[str]) -> SharedFeatures:
+        """:meth:`fetch`, started in the background; the attributes wait for it."""
+        pending = cls({}, {})
+        pending._read = in_background(cls.fetch, store, user_id, list(item_ids))
+        return pending
 
     @classmethod
     def fetch(cls, store: GraphStore, user_id: str, item_ids: Sequence[str]) -> SharedFeatures:
@@ -65,8 +92,8 @@ class SharedFeatures:
         carriers: dict[tuple[str, str], list[str]] = {}
         if keys:
             for r in run_query(store, "user_features", {"user_id": user_id, "keys": keys}):
-                kind = FEATURE_KIND[r["relationship"]]
-                carriers.setdefault((kind, r["key"]), []).append(r["via_id"])
+                kind = FEATURE_KIND[r["relationship"]]  # one row per feature: fewer records
+                carriers[(kind, r["key"])] = sorted(r["via_ids"])
         return cls(of_item, carriers)
 
 
@@ -104,7 +131,8 @@ def enumerate_paths(
     pairs = co_user_pairs(item_ids, history, contributions)
     if pairs:
         queries.append(("explain_co_users", {**base, "rows": pairs}))
-    batches = [(name, run_query(store, name, params)) for name, params in queries]
+    batches = list(zip([name for name, _ in queries], run_concurrently(store, queries),
+                       strict=True))  # fmt: skip
     found = _collect(batches, user_id, item_ids, titles)
     counts = {item_id: len(paths) for item_id, paths in found.items()}
     user = Node("user", user_id, f"user {user_id}")
@@ -217,10 +245,12 @@ def fetch_model_paths(
     limit: int = 500,
 ) -> dict[str, list[CandidatePath]]:
     """The paths the model chose (:func:`model_requests`) and the user's own tags, by item."""
-    batches = [(name, run_query(store, name, {"user_id": user_id, "rows": rows}))
-               for name, rows in requests.items() if rows]  # fmt: skip
-    params = {"user_id": user_id, "item_ids": list(item_ids), "limit": int(limit)}
-    batches.append(("explain_user_tags", run_query(store, "explain_user_tags", params)))
+    calls: list[tuple[str, Mapping[str, Any] | None]] = [
+        (name, {"user_id": user_id, "rows": rows}) for name, rows in requests.items() if rows
+    ]
+    calls.append(("explain_user_tags", {"user_id": user_id, "item_ids": list(item_ids),
+                                        "limit": int(limit)}))  # fmt: skip
+    batches = list(zip([name for name, _ in calls], run_concurrently(store, calls), strict=True))
     return _collect(batches, user_id, item_ids, titles)
 
 

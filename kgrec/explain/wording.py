@@ -20,7 +20,7 @@ def percent(share: float) -> str:
 
 
 def _rated(title: str, rating: float | None) -> str:
-    if is_missing(rating):
+    if rating is None or is_missing(rating):
         return f"You interacted with {title}"
     return f"You rated {title} ({float(rating):.1f})"
 
