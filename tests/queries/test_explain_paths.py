@@ -4,8 +4,11 @@ worked out by hand from the graph in ``conftest.py``."""
 
 from __future__ import annotations
 
+import pytest
+
+from kgrec.core.errors import QueryParameterError
 from kgrec.explain.candidates import SharedFeatures, co_user_pairs, enumerate_paths
-from kgrec.queries.runner import run_query
+from kgrec.queries.runner import run_concurrently, run_query
 
 TITLES = {"i4": "Aliens"}
 
@@ -25,6 +28,22 @@ def test_features_name_what_the_item_shares_with_the_users_items(tiny_store):
     carriers = {k: sorted(v) for k, v in features.carriers.items()}
     assert carriers == {("tag", "scifi"): ["i1", "i2"], ("tag", "horror"): ["i1"],
                         ("entity", "e1"): ["i1"]}  # fmt: skip
+
+
+def test_features_read_in_the_background_are_the_same(tiny_store):
+    now = SharedFeatures.fetch(tiny_store, "u1", ["i4", "i1"])
+    later = SharedFeatures.reading(tiny_store, "u1", ["i4", "i1"])
+    assert later.carriers == now.carriers and later.of_item == now.of_item
+    assert now.carriers[("tag", "scifi")] == ["i1", "i2"]  # each carrier once, sorted
+
+
+def test_concurrent_reads_come_back_in_order_and_raise_what_fails(tiny_store):
+    calls = [("user_items", {"user_id": u}) for u in ("u1", "u2", "u4")]
+    together = run_concurrently(tiny_store, calls)
+    assert together == [run_query(tiny_store, name, params) for name, params in calls]
+    assert [len(rows) for rows in together] == [3, 3, 2]  # RATINGS of u1, u2, u4
+    with pytest.raises(QueryParameterError):
+        run_concurrently(tiny_store, [*calls, ("user_items", {"no_such": 1})])
 
 
 def test_paths_go_through_the_interaction_that_carries_most(tiny_store):
