@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,7 +33,17 @@ POOL_THREADS = 8
 
 _T = TypeVar("_T")
 _pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
 _pool_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _pool_lock
+    _pool_lock = threading.Lock()  # another thread may have held it at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def get_query(name: str) -> CypherQuery:
@@ -81,11 +92,12 @@ def in_background(fn: Callable[..., _T], *args: Any) -> Future[_T]:
     ``fn`` must not itself wait for work of this pool (it could wait for ever when the
     pool is full): give it plain :func:`run_query` calls.
     """
-    global _pool
+    global _pool, _pool_pid
     with _pool_lock:
-        if _pool is None:
+        if _pool is None or _pool_pid != os.getpid():  # a forked child has no pool threads
             _pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="kgrec-query")
-    return _pool.submit(fn, *args)
+            _pool_pid = os.getpid()
+        return _pool.submit(fn, *args)
 
 
 def run_concurrently(
