@@ -28,6 +28,7 @@ def explain_served(
     weights: PathWeights | None,
     cat: Catalogue,
     known: bool,
+    features: SharedFeatures | None = None,
 ) -> dict[str, Explanation]:
     """An explanation of each of ``recs`` for ``user_id``, by item id.
 
@@ -36,11 +37,13 @@ def explain_served(
         source: where the user's vector came from: ``model``, ``fold-in`` or ``popular``.
         weights: the exact decomposition of the served score (None: none).
         cat: the served catalogue. known: the model knows the user.
+        features: the recommended items' shared features, when the caller started reading
+            them already (:meth:`SharedFeatures.reading`; None: read here).
     """
     titles = {r.item_id: r.title for r in recs}
     scores = {r.item_id: r.score for r in recs}
-    # paths and reasons share it; read while the path queries run
-    features = SharedFeatures.reading(store, user_id, list(titles))
+    if features is None:  # paths and reasons share it; read while the path queries run
+        features = SharedFeatures.reading(store, user_id, list(titles))
     contributions = None if weights is None else weights.item_contributions(user_id, list(titles))
     by_id = {str(r["item_id"]): r for r in history}
     out = explain_items(store, user_id, titles, scores, weights, features, by_id, contributions)

@@ -26,6 +26,7 @@ from kgrec.core.errors import KgrecError, UnknownIdError, UnknownTagError
 from kgrec.core.ranking import top_k
 from kgrec.core.settings import DEFAULT_REFRESH_SECONDS, Settings
 from kgrec.explain import wording
+from kgrec.explain.candidates import SharedFeatures
 from kgrec.explain.types import Explanation, Recommendation, Recommendations
 from kgrec.explain.weights import PathWeights
 from kgrec.kg.store import GraphStore
@@ -445,6 +446,10 @@ class Recommender:
             scores[:, outside] = -np.inf
         top, _ = top_k(scores, k, banned)
         kept = [[int(j) for j in row if j >= 0] for row in top]
+        features = {  # explanations' features, read while the titles are
+            user_id: SharedFeatures.reading(self.store, user_id, [cat.ids[j] for j in row])
+            for user_id, row in zip(users, kept, strict=True) if explain and row
+        }  # fmt: skip
         titles = self._titles(cat.ids[j] for row in kept for j in row)
         out: dict[str, Recommendations] = {}
         for n, user_id in enumerate(users):
@@ -456,7 +461,7 @@ class Recommender:
             if explain and recs:
                 weights = self._weights_for(user_id, sources[n], folds[n])
                 explanations = self._explain(user_id, histories[n], recs, sources[n], weights,
-                                             cat)  # fmt: skip
+                                             cat, features.get(user_id))  # fmt: skip
                 for r in recs:
                     r.explanation = explanations[r.item_id]
             out[user_id] = recs
@@ -500,9 +505,11 @@ class Recommender:
         source: str,
         weights: PathWeights | None,
         cat: Catalogue,
+        features: SharedFeatures | None = None,
     ) -> dict[str, Explanation]:
         known = user_id in self._users
-        return explain_served(self.store, user_id, history, recs, source, weights, cat, known)
+        return explain_served(self.store, user_id, history, recs, source, weights, cat, known,
+                              features)  # fmt: skip
 
     def similar_items(self, item_id: str, k: int = 10) -> list[dict[str, Any]]:
         """The ``k`` items closest to ``item_id`` by cosine of the live model's learned item
