@@ -92,6 +92,6 @@ def test_fit_keeps_the_epoch_best_on_validation():
     seqs, history, items = _world(1)
     agg = HistoryAggregator(history, items, torch.ones(len(items)), 5)
     start = agg.user_vectors([np.array([20, 21])])
-    trace = agg.fit(seqs, epochs=3, lr=0.05, validate=lambda m: -float(m.prior.norm()))
+    trace = agg.fit(seqs, epochs=3, lr=0.05, validate=lambda m: -float(m.prior.detach().norm()))
     assert trace[0] == 0.0 and len(trace) == 4
     torch.testing.assert_close(agg.user_vectors([np.array([20, 21])]), start)
