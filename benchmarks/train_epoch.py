@@ -4,6 +4,7 @@
     python benchmarks/train_epoch.py --sizes 100000 --model mf --device cpu
     python benchmarks/train_epoch.py --propagation --sizes 100000   # spmm vs PyG LGConv
     python benchmarks/train_epoch.py --max-steps 0 --timed-steps 20  # uncapped, 20 steps timed
+    python benchmarks/train_epoch.py --sizes 1000000 5000000 --profile 3  # where steps go
 
 Each epoch is a pass over the training interactions in mini-batches with one full graph
 propagation per batch, sized as the trainer sizes them (``TrainConfig.batch_size_for``: at
@@ -139,6 +140,43 @@ def time_propagation(tensors, device: str, repeats: int = 5) -> list[tuple[str, 
     return out
 
 
+def print_profile(tensors, args: argparse.Namespace, device: str) -> None:
+    """The operators of ``args.profile`` training steps of the trainer's batch size (one
+    epoch over that many batches, after an unrecorded warm-up epoch), by self CPU time, in
+    milliseconds per step; the model is built outside the recording."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from kgrec.gnn.registry import build_model
+    from kgrec.gnn.splits import Split, temporal_split
+    from kgrec.gnn.train import TrainConfig, fit
+
+    split = temporal_split(tensors)
+    net = build_model(args.model, tensors, split.train)
+    batch = TrainConfig(batch_size=args.batch_size, max_steps=args.max_steps).batch_size_for(
+        len(split.train)
+    )
+    pick = torch.randperm(len(split.train))[: args.profile * batch]
+    steps = Split(split.kind, split.train[pick].sort().values, split.val[:0], split.test)
+
+    def one_epoch() -> None:
+        fit(net, tensors, steps, epochs=1, batch_size=batch, max_steps=0, device=device,
+            amp=args.amp)  # fmt: skip
+
+    one_epoch()  # warm-up
+    activities = [ProfilerActivity.CPU]
+    if device.startswith("cuda"):
+        activities.append(ProfilerActivity.CUDA)
+    with profile(activities=activities) as prof:
+        one_epoch()
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    print(f"    profile of {args.profile} steps of {batch:,}: {total / 1e3 / args.profile:.1f} "
+          "ms a step (self CPU time)")  # fmt: skip
+    for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:12]:
+        print(f"    {e.key:<36} {e.self_cpu_time_total / 1e3 / args.profile:9.1f} ms a step "
+              f"({e.count} calls)")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 5_000_000])
@@ -166,6 +204,13 @@ def main(argv: list[str] | None = None) -> int:
         "--propagation",
         action="store_true",
         help="also time one propagation with each sparse backend",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="also profile this many steps per size (torch.profiler; operators by self time)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -206,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             + (" (scaled from timed-steps)" if 0 < args.timed_steps < steps else ""),
             flush=True,
         )
+        if args.profile:
+            print_profile(tensors, args, device)
         if args.propagation:
             for backend, s in time_propagation(tensors, device):
                 print(f"    propagation 3 layers fwd+bwd, {backend:<24} {s * 1000:9.1f} ms")
