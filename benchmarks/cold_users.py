@@ -86,6 +86,17 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     popularity = torch.bincount(train_edges[1], minlength=tensors.num_items)
     text = torch.nn.functional.normalize(tensors.item_text.float(), dim=1)
 
+    def served_history(model):
+        """Scores of the history vector serving gives (recency and rating weights) for
+        supports ``s`` whose interactions are ``e``."""
+
+        def score(s, e):
+            vectors = [model.history_vector(x, ts_all[ex], rating_all[ex])[0]
+                       for x, ex in zip(s, e, strict=True)]  # fmt: skip
+            return torch.from_numpy(np.stack(vectors)).float() @ model.item_factors.T
+
+        return score
+
     t0 = time.perf_counter()
     seed_everything(seed)
     ease = EASE.from_tensors(tensors, train_w)
@@ -108,17 +119,7 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
             @ items_e.T
         ),
         # what serving computes: recency and rating weights (EmbeddingModel.history_vector)
-        "ease history, rating-weighted (served)": lambda s, e: (
-            torch.from_numpy(
-                np.stack(
-                    [
-                        ease.history_vector(x, ts_all[ex], rating_all[ex])[0]
-                        for x, ex in zip(s, e, strict=True)
-                    ]
-                )
-            ).float()
-            @ items_e.T
-        ),
+        "ease history, rating-weighted (served)": served_history(ease),
     }
     if not args.no_lightgcn:
         t0 = time.perf_counter()
@@ -174,12 +175,7 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     job = fit_aggregator(job_ease, tensors, job_idx, seed=seed, epochs=args.agg_epochs)
     log.info("seed %d: the job's step: %s (%.1f s)", seed, job.reason, time.perf_counter() - t0)
     job_items = job_ease.item_factors
-
-    def job_history(s, e):
-        vectors = [job_ease.history_vector(x, ts_all[ex], rating_all[ex])[0]
-                   for x, ex in zip(s, e, strict=True)]  # fmt: skip
-        return torch.from_numpy(np.stack(vectors)).float() @ job_items.T
-
+    job_history = served_history(job_ease)
     methods["job: ease history, rating-weighted"] = job_history
     methods["job: what `kgrec train` serves"] = (
         job_history if job.aggregator is None

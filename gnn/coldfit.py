@@ -106,10 +106,9 @@ class _Histories:
         by_user = user_sequences(torch.stack([edges[0], torch.arange(len(idx))]), ts)
         return cls(by_user, edges[1].numpy(), ts.numpy(), tensors.rating[idx].numpy())
 
-    def sequences(self, users: Sequence[int] | None = None) -> dict[int, np.ndarray]:
-        """Items in time order of ``users`` (all when None)."""
-        chosen = self.by_user if users is None else {u: self.by_user[u] for u in users}
-        return {u: self.items[e] for u, e in chosen.items()}
+    def sequences(self) -> dict[int, np.ndarray]:
+        """Each user's items in time order."""
+        return {u: self.items[e] for u, e in self.by_user.items()}
 
 
 def fit_aggregator(

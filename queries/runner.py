@@ -33,13 +33,14 @@ POOL_THREADS = 8
 
 _T = TypeVar("_T")
 _pool: ThreadPoolExecutor | None = None
-_pool_pid = 0
 _pool_lock = threading.Lock()
 
 
 def _after_fork_in_child() -> None:
-    global _pool_lock
-    _pool_lock = threading.Lock()  # another thread may have held it at the fork
+    """A forked child has none of the parent's pool threads (a fresh pool starts on first
+    use) and may have inherited the lock held by one of them."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -92,11 +93,10 @@ def in_background(fn: Callable[..., _T], *args: Any) -> Future[_T]:
     ``fn`` must not itself wait for work of this pool (it could wait for ever when the
     pool is full): give it plain :func:`run_query` calls.
     """
-    global _pool, _pool_pid
+    global _pool
     with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():  # a forked child has no pool threads
+        if _pool is None:
             _pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="kgrec-query")
-            _pool_pid = os.getpid()
         return _pool.submit(fn, *args)
 
 

@@ -131,9 +131,7 @@ def enumerate_paths(
     pairs = co_user_pairs(item_ids, history, contributions)
     if pairs:
         queries.append(("explain_co_users", {**base, "rows": pairs}))
-    batches = list(zip([name for name, _ in queries], run_concurrently(store, queries),
-                       strict=True))  # fmt: skip
-    found = _collect(batches, user_id, item_ids, titles)
+    found = _collect(_read_batches(store, queries), user_id, item_ids, titles)
     counts = {item_id: len(paths) for item_id, paths in found.items()}
     user = Node("user", user_id, f"user {user_id}")
     carriers = {key: set(vias) for key, vias in features.carriers.items()}
@@ -250,8 +248,14 @@ def fetch_model_paths(
     ]
     calls.append(("explain_user_tags", {"user_id": user_id, "item_ids": list(item_ids),
                                         "limit": int(limit)}))  # fmt: skip
-    batches = list(zip([name for name, _ in calls], run_concurrently(store, calls), strict=True))
-    return _collect(batches, user_id, item_ids, titles)
+    return _collect(_read_batches(store, calls), user_id, item_ids, titles)
+
+
+def _read_batches(
+    store: GraphStore, calls: Sequence[tuple[str, Mapping[str, Any] | None]]
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """``(name, rows)`` of each call, the calls read at once (:func:`run_concurrently`)."""
+    return list(zip([name for name, _ in calls], run_concurrently(store, calls), strict=True))
 
 
 def model_requests(
