@@ -32,6 +32,24 @@ def test_ease_weights_solve_the_constrained_least_squares_problem():
         assert b[j, j] == 0
 
 
+def test_an_ill_conditioned_gram_matrix_is_solved_in_float64():
+    """Two identical item columns and a tiny lambda: float32 cannot invert the Gram matrix
+    to the tolerance, so the weights come from float64 and match numpy's closed form."""
+    from kgrec.gnn.ease import _spd_inverse
+
+    rng = np.random.default_rng(1)
+    x = (rng.random((40, 6)) < 0.4).astype(np.float32)
+    x[:, 5] = x[:, 4]
+    lam = 1e-5
+    matrix = binary_matrix(torch.from_numpy(np.argwhere(x).T.copy()), 40, 6)
+    gram = torch.from_numpy(x.T @ x) + lam * torch.eye(6)
+    assert _spd_inverse(gram) is None
+    p = np.linalg.inv(x.T.astype(np.float64) @ x + lam * np.eye(6))
+    want = p / -np.diag(p)
+    np.fill_diagonal(want, 0.0)
+    np.testing.assert_allclose(ease_weights(matrix, lam).numpy(), want, rtol=1e-4, atol=1e-4)
+
+
 def test_positions_count_the_later_interactions_of_the_same_user():
     users = np.array([0, 1, 0, 0, 1])
     ts = np.array([5, 1, 3, 5, 0])  # user 0: rows 2 (t=3), 0 and 3 (t=5, row order)
