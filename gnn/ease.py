@@ -54,9 +54,9 @@ def ease_weights(matrix: sp.csr_matrix, lam: float) -> torch.Tensor:
     """
     gram = torch.from_numpy((matrix.T @ matrix).toarray()).float()
     gram.diagonal().add_(lam)
-    inverse = _spd_inverse(gram)
+    inverse = _checked_float32_inverse(gram)
     if inverse is None:
-        inverse = _spd_inverse(gram.double())
+        inverse = torch.cholesky_inverse(torch.linalg.cholesky(gram.double()))
     weights = inverse / (-inverse.diagonal())
     weights.diagonal().zero_()
     return weights.float()
@@ -65,20 +65,15 @@ def ease_weights(matrix: sp.csr_matrix, lam: float) -> torch.Tensor:
 RESIDUAL_TOLERANCE = 1e-4
 
 
-def _spd_inverse(gram: torch.Tensor, probes: int = 16) -> torch.Tensor | None:
-    """The inverse of the SPD ``gram`` in its dtype, or None when Cholesky fails or the
-    largest residual of ``probes`` seeded columns, :math:`|G P_{:,j} - e_j|`, exceeds
-    ``RESIDUAL_TOLERANCE`` (float64 is always returned)."""
+def _checked_float32_inverse(gram: torch.Tensor, probes: int = 16) -> torch.Tensor | None:
+    """The inverse of the float32 SPD ``gram``, or None when its Cholesky factorisation
+    fails or the largest residual of ``probes`` seeded columns, :math:`|G P_{:,j} - e_j|`,
+    exceeds ``RESIDUAL_TOLERANCE``."""
     chol, info = torch.linalg.cholesky_ex(gram)
     if int(info) != 0:
-        if gram.dtype == torch.float64:
-            raise torch.linalg.LinAlgError("EASE's Gram matrix is not positive definite")
         return None
     inverse = torch.cholesky_inverse(chol)
-    if gram.dtype == torch.float64:
-        return inverse
-    n = gram.size(0)
-    cols = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:probes]
+    cols = torch.randperm(gram.size(0), generator=torch.Generator().manual_seed(0))[:probes]
     residual = gram @ inverse[:, cols]
     residual[cols, torch.arange(len(cols))] -= 1.0
     return inverse if float(residual.abs().max()) <= RESIDUAL_TOLERANCE else None

@@ -35,7 +35,7 @@ def test_ease_weights_solve_the_constrained_least_squares_problem():
 def test_an_ill_conditioned_gram_matrix_is_solved_in_float64():
     """Two identical item columns and a tiny lambda: float32 cannot invert the Gram matrix
     to the tolerance, so the weights come from float64 and match numpy's closed form."""
-    from kgrec.gnn.ease import _spd_inverse
+    from kgrec.gnn.ease import _checked_float32_inverse
 
     rng = np.random.default_rng(1)
     x = (rng.random((40, 6)) < 0.4).astype(np.float32)
@@ -43,7 +43,7 @@ def test_an_ill_conditioned_gram_matrix_is_solved_in_float64():
     lam = 1e-5
     matrix = binary_matrix(torch.from_numpy(np.argwhere(x).T.copy()), 40, 6)
     gram = torch.from_numpy(x.T @ x) + lam * torch.eye(6)
-    assert _spd_inverse(gram) is None
+    assert _checked_float32_inverse(gram) is None
     p = np.linalg.inv(x.T.astype(np.float64) @ x + lam * np.eye(6))
     want = p / -np.diag(p)
     np.fill_diagonal(want, 0.0)
