@@ -10,7 +10,13 @@ from torch import nn
 
 from kgrec.gnn.data import GraphTensors
 from kgrec.gnn.model import EmbeddingModel, Embeddings
-from kgrec.gnn.propagation import adjacency_csr, layer_mean, normalised_adjacency
+from kgrec.gnn.propagation import (
+    ColumnBlocks,
+    adjacency_csr,
+    column_blocks,
+    layer_mean,
+    normalised_adjacency,
+)
 from kgrec.gnn.registry import register
 
 if TYPE_CHECKING:
@@ -81,6 +87,7 @@ class LightGCN(EmbeddingModel):
         self.register_buffer("item_text", torch.zeros(num_items, self.text_dim))
         self.register_buffer("tag_text", torch.zeros(num_tags, self.text_dim))
         self._adj: torch.Tensor | None = None
+        self._operator: torch.Tensor | ColumnBlocks | None = None
 
     # construction -------------------------------------------------------------------------
     @classmethod
@@ -167,6 +174,14 @@ class LightGCN(EmbeddingModel):
             self._adj = adjacency_csr(self.adj_index, self.adj_value, self.num_nodes, dev)
         return self._adj
 
+    def propagation_operator(self) -> torch.Tensor | ColumnBlocks:
+        """:meth:`propagation_matrix` as the forward pass multiplies by it: in column blocks
+        on the CPU once the states outgrow the cache (:func:`column_blocks`)."""
+        adj = self.propagation_matrix()
+        if self._operator is None or self._operator.device != adj.device:
+            self._operator = column_blocks(adj, self.embedding_dim)
+        return self._operator
+
     def initial_states(self) -> torch.Tensor:
         """:math:`x^{(0)}` for all nodes, ``[N, d]``."""
         x = self.embedding.weight
@@ -184,12 +199,14 @@ class LightGCN(EmbeddingModel):
         return x + text
 
     def forward(self) -> Embeddings:
-        adj = self.propagation_matrix()
+        adj = self.propagation_operator()
         with torch.autocast(device_type=adj.device.type, enabled=False):
             x0 = self.initial_states().float()
             out = layer_mean(adj, x0, self.num_layers)
-        u, i = self.num_users, self.num_items
-        return Embeddings(out[:u], out[u : u + i], x0[:u], x0[u : u + i])
+        sizes = [self.num_users, self.num_items, self.num_nodes - self.num_users - self.num_items]
+        users, items, _ = out.split(sizes)  # one backward cat, not a zero-filled copy a slice
+        users0, items0, _ = x0.split(sizes)
+        return Embeddings(users, items, users0, items0)
 
     def path_scorer(self) -> PathScorer:
         """Each path's exact share of a score (:mod:`kgrec.gnn.paths`)."""
@@ -199,7 +216,7 @@ class LightGCN(EmbeddingModel):
 
     def _drop_caches(self) -> None:
         super()._drop_caches()
-        self._adj = None
+        self._adj, self._operator = None, None
 
     def __repr__(self) -> str:
         return (

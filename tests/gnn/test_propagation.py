@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch_geometric.nn import LGConv
 
-from kgrec.gnn.propagation import adjacency_csr, layer_mean, layer_states, normalised_adjacency
+from kgrec.gnn import propagation
+from kgrec.gnn.propagation import (
+    ColumnBlocks,
+    adjacency_csr,
+    column_blocks,
+    layer_mean,
+    layer_states,
+    normalised_adjacency,
+)
 
 
 def _graph(seed: int = 0, n: int = 40, m: int = 120) -> torch.Tensor:
@@ -52,3 +61,33 @@ def test_layer_mean_and_its_gradient_equal_stepping_through_the_layers() -> None
     (grad,) = torch.autograd.grad((fused * weight).sum(), x0)
     torch.testing.assert_close(fused, stepped)
     torch.testing.assert_close(grad, expected)
+
+
+@pytest.mark.parametrize("num_blocks", [2, 3, 7])
+def test_column_blocks_give_the_products_and_gradient_of_the_whole_matrix(num_blocks) -> None:
+    """Blocks of uneven sizes (41 nodes), some rows with no entry in a block."""
+    n = 41
+    index, value = normalised_adjacency(_graph(4, n, 100), n)
+    adj = adjacency_csr(index, value.double(), n)
+    blocks = ColumnBlocks(adj, num_blocks)
+    assert len(blocks.blocks) == num_blocks
+    assert sum(b.values().numel() for b, _, _ in blocks.blocks) == adj.values().numel()
+    x0 = torch.randn(n, 5, dtype=torch.float64, requires_grad=True)
+    torch.testing.assert_close(blocks @ x0.detach(), adj.to_dense() @ x0.detach())
+    weight = torch.randn(n, 5, dtype=torch.float64)
+    whole = layer_mean(adj, x0, 3)
+    (expected,) = torch.autograd.grad((whole * weight).sum(), x0)
+    split = layer_mean(blocks, x0, 3)
+    (grad,) = torch.autograd.grad((split * weight).sum(), x0)
+    torch.testing.assert_close(split, whole)
+    torch.testing.assert_close(grad, expected)
+
+
+def test_states_are_split_only_once_they_outgrow_one_block(monkeypatch) -> None:
+    n = 40
+    index, value = normalised_adjacency(_graph(5, n, 120), n)
+    adj = adjacency_csr(index, value, n)
+    monkeypatch.setattr(propagation, "STATE_BLOCK_BYTES", n * 8 * 4)  # 40 rows of 8 floats
+    assert column_blocks(adj, 8) is adj
+    split = column_blocks(adj, 20)
+    assert isinstance(split, ColumnBlocks) and len(split.blocks) == 3  # ceil(20 / 8)
