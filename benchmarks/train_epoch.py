@@ -5,6 +5,7 @@
     python benchmarks/train_epoch.py --propagation --sizes 100000   # spmm vs PyG LGConv
     python benchmarks/train_epoch.py --max-steps 0 --timed-steps 20  # uncapped, 20 steps timed
     python benchmarks/train_epoch.py --sizes 1000000 5000000 --profile 3  # where steps go
+    python benchmarks/train_epoch.py --sizes 5000000 --propagation --blocks 2 3 4 6 8
 
 Each epoch is a pass over the training interactions in mini-batches with one full graph
 propagation per batch, sized as the trainer sizes them (``TrainConfig.batch_size_for``: at
@@ -86,10 +87,13 @@ def time_epochs(
     return sec, len(split.train), batch, steps
 
 
-def time_propagation(tensors, device: str, repeats: int = 5) -> list[tuple[str, float]]:
+def time_propagation(
+    tensors, device: str, repeats: int = 5, block_counts: tuple[int, ...] = ()
+) -> list[tuple[str, float]]:
     """Seconds per 3-layer forward + backward: CSR spmm layer by layer vs COO vs PyG
     ``LGConv``, and the trainer's :func:`~kgrec.gnn.propagation.layer_mean` over the whole
-    CSR matrix and (once the states outgrow a block) over its column blocks."""
+    CSR matrix and (once the states outgrow a block) over its column blocks, and over
+    each of ``block_counts`` column blocks."""
     from torch_geometric.nn import LGConv
 
     from kgrec.gnn.lightgcn import LightGCN
@@ -140,6 +144,9 @@ def time_propagation(tensors, device: str, repeats: int = 5) -> list[tuple[str, 
     ]  # fmt: skip
     if isinstance(blocks, ColumnBlocks):
         runs.append((f"layer_mean, {len(blocks.blocks)} column blocks (used)", run_mean_blocks))
+    for count in block_counts:
+        other = ColumnBlocks(csr, count)
+        runs.append((f"layer_mean, {count} column blocks", lambda b=other: layer_mean(b, x, 3)))
     out = []
     for name, fn in runs:
         times = []
@@ -221,6 +228,14 @@ def main(argv: list[str] | None = None) -> int:
         help="also time one propagation with each sparse backend",
     )
     parser.add_argument(
+        "--blocks",
+        type=int,
+        nargs="*",
+        default=(),
+        metavar="K",
+        help="with --propagation, also time layer_mean over K column blocks of the matrix",
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         default=0,
@@ -269,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             print_profile(tensors, args, device)
         if args.propagation:
-            for backend, s in time_propagation(tensors, device):
+            for backend, s in time_propagation(tensors, device, block_counts=args.blocks):
                 print(f"    propagation 3 layers fwd+bwd, {backend:<36} {s * 1000:9.1f} ms")
     return 0
 

@@ -14,8 +14,9 @@ for the backward pass). The maths is the same; a test checks both give the same 
 On the CPU, once the ``[N, d]`` states outgrow the last-level cache, a product's gathers
 of neighbour rows miss it; :func:`column_blocks` then splits :math:`\hat A` into column
 blocks whose slice of the states fits ``STATE_BLOCK_BYTES`` and sums their products
-(5M interactions, 300k nodes, d = 64: 67 ms a product in 5 blocks against 120-156 ms
-whole; ``benchmarks/train_epoch.py --propagation``).
+(5M interactions, 300k nodes, d = 64: a 3-layer :func:`layer_mean` forward and backward
+in 605 ms over 5 blocks against 1,031 ms whole; ``benchmarks/train_epoch.py --sizes
+5000000 --propagation --blocks 2 3 4 6 8``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from typing import Any
 import torch
 
 #: The bytes of state rows one column block of :class:`ColumnBlocks` reads: about half the
-#: 32 MiB last-level cache of the 2-core CI machine, where 5 blocks were fastest at 5M
-#: interactions (3, 4, 5, 6 blocks: 96, 74, 67, 69 ms a product).
+#: 32 MiB last-level cache of the 2-core CI machine. At 5M interactions it gives 5 blocks,
+#: the fastest measured (2, 3, 4, 5, 6, 8 blocks: 878, 712, 740, 605, 672, 682 ms a
+#: 3-layer layer_mean forward and backward).
 STATE_BLOCK_BYTES = 16 * 2**20
 
 

@@ -69,9 +69,11 @@ def test_train_epoch_script_runs(capsys):
         from train_epoch import main
     finally:
         sys.path.remove(str(BENCHMARKS))
-    assert main(["--sizes", "3000", "--epochs", "2", "--device", "cpu", "--propagation"]) == 0
+    args = ["--sizes", "3000", "--epochs", "2", "--device", "cpu", "--propagation", "--blocks", "3"]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "median epoch s" in out and "3,000" in out and "PyG LGConv" in out
+    assert "layer_mean, whole CSR (used)" in out and "layer_mean, 3 column blocks" in out
     assert main(["--sizes", "3000", "--epochs", "1", "--device", "cpu", "--profile", "2"]) == 0
     out = capsys.readouterr().out
     assert "profile of 2 steps" in out and "ms a step" in out and "aten::" in out
