@@ -116,7 +116,8 @@ class ColumnBlocks:
     of ``block @ x[start:stop]``, each of which gathers rows from one slice of ``x`` only.
 
     Built by :func:`column_blocks`; :func:`layer_mean` takes it wherever it takes the CSR
-    matrix (the products are the same up to float summation order).
+    matrix (the products are the same up to float summation order). It holds a second copy
+    of the matrix's entries (the CSR matrix stays for paths and explanations).
     """
 
     def __init__(self, adj: torch.Tensor, num_blocks: int) -> None:
