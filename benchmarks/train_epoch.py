@@ -123,11 +123,8 @@ def time_propagation(
 
     blocks = column_blocks(csr, 64)
 
-    def run_mean_whole():
-        return layer_mean(csr, x, 3)
-
-    def run_mean_blocks():
-        return layer_mean(blocks, x, 3)
+    def run_mean(operator):
+        return lambda: layer_mean(operator, x, 3)
 
     def run_lgconv():
         h = x
@@ -140,13 +137,12 @@ def time_propagation(
         ("torch COO sparse.mm", run_coo),
         ("PyG LGConv(edge_index)", run_lgconv),
         ("layer_mean, whole CSR" + ("" if isinstance(blocks, ColumnBlocks) else " (used)"),
-         run_mean_whole),
+         run_mean(csr)),
     ]  # fmt: skip
     if isinstance(blocks, ColumnBlocks):
-        runs.append((f"layer_mean, {len(blocks.blocks)} column blocks (used)", run_mean_blocks))
+        runs.append((f"layer_mean, {len(blocks.blocks)} column blocks (used)", run_mean(blocks)))
     for count in block_counts:
-        other = ColumnBlocks(csr, count)
-        runs.append((f"layer_mean, {count} column blocks", lambda b=other: layer_mean(b, x, 3)))
+        runs.append((f"layer_mean, {count} column blocks", run_mean(ColumnBlocks(csr, count))))
     out = []
     for name, fn in runs:
         times = []

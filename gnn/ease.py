@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from kgrec.gnn.paths import PathScorer
 
 
+RESIDUAL_TOLERANCE = 1e-4
+
+
 def ease_weights(matrix: sp.csr_matrix, lam: float) -> torch.Tensor:
     """EASE's closed form: :math:`P = (X^\\top X + \\lambda I)^{-1}`,
     :math:`B_{ij} = -P_{ij}/P_{jj}`, :math:`B_{jj} = 0`.
@@ -60,9 +63,6 @@ def ease_weights(matrix: sp.csr_matrix, lam: float) -> torch.Tensor:
     weights = inverse / (-inverse.diagonal())
     weights.diagonal().zero_()
     return weights.float()
-
-
-RESIDUAL_TOLERANCE = 1e-4
 
 
 def _checked_float32_inverse(gram: torch.Tensor, probes: int = 16) -> torch.Tensor | None:

@@ -125,7 +125,7 @@ class ColumnBlocks:
         crow, col, value = adj.crow_indices().long(), adj.col_indices().long(), adj.values()
         rows = torch.repeat_interleave(torch.arange(n, device=adj.device), crow.diff())
         bounds = torch.linspace(0, n, num_blocks + 1).round().long().tolist()
-        self.shape, self.dtype, self.device = adj.shape, adj.dtype, adj.device
+        self.dtype, self.device = adj.dtype, adj.device
         self.blocks: list[tuple[torch.Tensor, int, int]] = []
         for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
             keep = (col >= start) & (col < stop)
