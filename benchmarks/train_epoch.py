@@ -5,20 +5,27 @@
     python benchmarks/train_epoch.py --propagation --sizes 100000   # spmm vs PyG LGConv
     python benchmarks/train_epoch.py --max-steps 0 --timed-steps 20  # uncapped, 20 steps timed
     python benchmarks/train_epoch.py --sizes 1000000 5000000 --profile 3  # where steps go
-    python benchmarks/train_epoch.py --sizes 5000000 --propagation --blocks 2 3 4 6 8
+    python benchmarks/train_epoch.py --sizes 5000000 --propagation --block-mib 2 4 8 16
+    for r in 1 2 3; do for heap in default retained; do                 # A/B, fresh processes
+        python benchmarks/train_epoch.py --sizes 5000000 --timed-steps 6 --heap $heap; done; done
 
 Each epoch is a pass over the training interactions in mini-batches with one full graph
 propagation per batch, sized as the trainer sizes them (``TrainConfig.batch_size_for``: at
-most ``--max-steps`` steps); no validation runs inside the timed epochs.
+most ``--max-steps`` steps); no validation runs inside the timed epochs. The minor page
+faults and system seconds are this process's over a size's whole run (model build and
+warm-up included) divided by its epochs; the peak resident memory is the process's so far.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import resource
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -88,12 +95,14 @@ def time_epochs(
 
 
 def time_propagation(
-    tensors, device: str, repeats: int = 5, block_counts: tuple[int, ...] = ()
+    tensors, device: str, repeats: int = 5, block_mib: tuple[float, ...] = ()
 ) -> list[tuple[str, float]]:
     """Seconds per 3-layer forward + backward: CSR spmm layer by layer vs COO vs PyG
     ``LGConv``, and the trainer's :func:`~kgrec.gnn.propagation.layer_mean` over the whole
-    CSR matrix and (once the states outgrow a block) over its column blocks, and over
-    each of ``block_counts`` column blocks."""
+    CSR matrix and (once the states outgrow a block) over the model's column blocks
+    (:meth:`~kgrec.gnn.lightgcn.LightGCN.propagation_operator`: by node type, rows in
+    segments), and over the blocks by node type :func:`~kgrec.gnn.propagation.column_blocks`
+    makes with each block size of ``block_mib`` (MiB of state rows a block reads)."""
     from torch_geometric.nn import LGConv
 
     from kgrec.gnn.lightgcn import LightGCN
@@ -121,7 +130,7 @@ def time_propagation(
             h = torch.sparse.mm(coo, h)
         return h
 
-    blocks = column_blocks(csr, 64)
+    blocks = model.propagation_operator()  # the trainer's (64 = the model's dimension)
 
     def run_mean(operator):
         return lambda: layer_mean(operator, x, 3)
@@ -140,9 +149,12 @@ def time_propagation(
          run_mean(csr)),
     ]  # fmt: skip
     if isinstance(blocks, ColumnBlocks):
-        runs.append((f"layer_mean, {len(blocks.blocks)} column blocks (used)", run_mean(blocks)))
-    for count in block_counts:
-        runs.append((f"layer_mean, {count} column blocks", run_mean(ColumnBlocks(csr, count))))
+        name = f"{blocks.num_column_blocks} blocks by node type (used)"
+        runs.append((f"layer_mean, {name}", run_mean(blocks)))
+    for mib in block_mib:
+        op = column_blocks(csr, 64, list(model.offsets.values()), int(mib * 2**20))
+        k = op.num_column_blocks if isinstance(op, ColumnBlocks) else 1
+        runs.append((f"layer_mean, {mib:g} MiB blocks by type ({k})", run_mean(op)))
     out = []
     for name, fn in runs:
         times = []
@@ -156,6 +168,21 @@ def time_propagation(
             times.append(time.perf_counter() - t0)
         out.append((name, statistics.median(times[1:])))
     return out
+
+
+@contextlib.contextmanager
+def trainer_heap(choice: str) -> Iterator[None]:
+    """``retained``: the trainer as it is; ``default``: its CPU steps without
+    :func:`~kgrec.core.memory.retained_heap` (glibc's settings), for the A/B."""
+    import kgrec.gnn.train as train
+
+    original = train.retained_heap
+    if choice == "default":
+        train.retained_heap = lambda: contextlib.nullcontext(False)
+    try:
+        yield
+    finally:
+        train.retained_heap = original
 
 
 def print_profile(tensors, args: argparse.Namespace, device: str) -> None:
@@ -224,12 +251,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also time one propagation with each sparse backend",
     )
     parser.add_argument(
-        "--blocks",
-        type=int,
+        "--block-mib",
+        type=float,
         nargs="*",
         default=(),
-        metavar="K",
-        help="with --propagation, also time layer_mean over K column blocks of the matrix",
+        metavar="MIB",
+        help="with --propagation, also time layer_mean over blocks by node type of MIB MiB",
     )
     parser.add_argument(
         "--profile",
@@ -237,6 +264,13 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         metavar="STEPS",
         help="also profile this many steps per size (torch.profiler; operators by self time)",
+    )
+    parser.add_argument(
+        "--heap",
+        choices=["retained", "default"],
+        default="retained",
+        help="retained: as the trainer runs on the CPU (kgrec.core.memory.retained_heap); "
+        "default: glibc's allocator settings (the trainer's retained_heap disabled)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -250,38 +284,45 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"model={args.model} batch>={args.batch_size} max-steps={args.max_steps} "
-        f"epochs={args.epochs} (+{args.warmup} warm-up) device={name}"
+        f"epochs={args.epochs} (+{args.warmup} warm-up) device={name} heap={args.heap}"
     )
     print(
         f"{'interactions':>12} {'users':>8} {'items':>8} {'train':>10} {'batch':>8} "
-        f"{'steps':>6} {'median epoch s':>15} {'gen s':>7}"
+        f"{'steps':>6} {'median epoch s':>15} {'gen s':>7} {'faults/epoch':>13} "
+        f"{'sys s/epoch':>11} {'peak RSS GB':>11}"
     )
-    for size in args.sizes:
-        t0 = time.perf_counter()
-        tensors = synthetic_tensors(size)
-        gen = time.perf_counter() - t0
-        sec, n_train, batch, steps = time_epochs(
-            tensors,
-            args.model,
-            args.epochs,
-            args.batch_size,
-            device,
-            args.amp,
-            args.warmup,
-            args.max_steps,
-            args.timed_steps,
-        )
-        print(
-            f"{size:>12,} {tensors.num_users:>8,} {tensors.num_items:>8,} {n_train:>10,} "
-            f"{batch:>8,} {steps:>6} {sec:>15.3f} {gen:>7.1f}"
-            + (" (scaled from timed-steps)" if 0 < args.timed_steps < steps else ""),
-            flush=True,
-        )
-        if args.profile:
-            print_profile(tensors, args, device)
-        if args.propagation:
-            for backend, s in time_propagation(tensors, device, block_counts=args.blocks):
-                print(f"    propagation 3 layers fwd+bwd, {backend:<36} {s * 1000:9.1f} ms")
+    with trainer_heap(args.heap):
+        for size in args.sizes:
+            t0 = time.perf_counter()
+            tensors = synthetic_tensors(size)
+            gen = time.perf_counter() - t0
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            sec, n_train, batch, steps = time_epochs(
+                tensors,
+                args.model,
+                args.epochs,
+                args.batch_size,
+                device,
+                args.amp,
+                args.warmup,
+                args.max_steps,
+                args.timed_steps,
+            )
+            after, runs = resource.getrusage(resource.RUSAGE_SELF), args.warmup + args.epochs
+            faults = (after.ru_minflt - before.ru_minflt) / runs  # warm-up and model build included
+            system = (after.ru_stime - before.ru_stime) / runs
+            print(
+                f"{size:>12,} {tensors.num_users:>8,} {tensors.num_items:>8,} {n_train:>10,} "
+                f"{batch:>8,} {steps:>6} {sec:>15.3f} {gen:>7.1f} {faults:>13,.0f} {system:>11.2f} "
+                f"{after.ru_maxrss / 2**20:>11.2f}"
+                + (" (scaled from timed-steps)" if 0 < args.timed_steps < steps else ""),
+                flush=True,
+            )
+            if args.profile:
+                print_profile(tensors, args, device)
+            if args.propagation:
+                for backend, s in time_propagation(tensors, device, block_mib=args.block_mib):
+                    print(f"    propagation 3 layers fwd+bwd, {backend:<36} {s * 1000:9.1f} ms")
     return 0
 
 

@@ -176,10 +176,11 @@ class LightGCN(EmbeddingModel):
 
     def propagation_operator(self) -> torch.Tensor | ColumnBlocks:
         """:meth:`propagation_matrix` as the forward pass multiplies by it: in column blocks
-        on the CPU once the states outgrow the cache (:func:`column_blocks`)."""
+        on the CPU once the states outgrow the cache (:func:`column_blocks`), aligned to the
+        node types, so that each block's products reach the rows of the types it links to."""
         adj = self.propagation_matrix()
         if self._operator is None or self._operator.device != adj.device:
-            self._operator = column_blocks(adj, self.embedding_dim)
+            self._operator = column_blocks(adj, self.embedding_dim, list(self.offsets.values()))
         return self._operator
 
     def initial_states(self) -> torch.Tensor:

@@ -13,10 +13,12 @@ for the backward pass). The maths is the same; a test checks both give the same 
 
 On the CPU, once the ``[N, d]`` states outgrow the last-level cache, a product's gathers
 of neighbour rows miss it; :func:`column_blocks` then splits :math:`\hat A` into column
-blocks whose slice of the states fits ``STATE_BLOCK_BYTES`` and sums their products
-(5M interactions, 300k nodes, d = 64: a 3-layer :func:`layer_mean` forward and backward
-in 605 ms over 5 blocks against 1,031 ms whole; ``benchmarks/train_epoch.py --sizes
-5000000 --propagation --blocks 2 3 4 6 8``).
+blocks whose slice of the states fits ``STATE_BLOCK_BYTES``, aligned to the node types,
+and sums their products, each over the rows its block reaches (5M interactions, 300k
+nodes, d = 64, one process: a 3-layer :func:`layer_mean` forward and backward in 1,510 ms
+over 7 blocks by node type, 1,660 ms over 5 equal blocks of all rows, 2,463 ms whole;
+``benchmarks/train_epoch.py --sizes 5000000 --epochs 1 --timed-steps 2 --propagation
+--blocks 5``).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from typing import Any
 
 import torch
 
-#: The bytes of state rows one column block of :class:`ColumnBlocks` reads: about half the
-#: 32 MiB last-level cache of the 2-core CI machine. At 5M interactions it gives 5 blocks,
-#: the fastest measured (2, 3, 4, 5, 6, 8 blocks: 878, 712, 740, 605, 672, 682 ms a
-#: 3-layer layer_mean forward and backward).
-STATE_BLOCK_BYTES = 16 * 2**20
+#: The bytes of state rows one column block of :class:`ColumnBlocks` reads: a quarter of the
+#: 32 MiB last-level cache of the 2-core CI machine. Blocks by node type, 3-layer
+#: layer_mean forward and backward, one process (``benchmarks/train_epoch.py --sizes
+#: 1000000 5000000 --epochs 1 --timed-steps 2 --propagation --block-mib 2 4 8 16``): see
+#: the README's epoch-time section for the figures.
+STATE_BLOCK_BYTES = 8 * 2**20
 
 
 class _SymSpMM(torch.autograd.Function):
@@ -115,37 +118,79 @@ class ColumnBlocks:
     r""":math:`\hat A` ``[N, N]`` as CSR blocks of consecutive columns: ``Â @ x`` is the sum
     of ``block @ x[start:stop]``, each of which gathers rows from one slice of ``x`` only.
 
+    Each column block is cut further into row segments: within each range of
+    ``row_bounds`` (the node types), the rows from its first to its last entry. A product
+    then reads and writes only those rows of the output (a user block's products reach
+    item rows alone), and a segment that is the first to reach its rows overwrites them
+    instead of adding to them.
+
     Built by :func:`column_blocks`; :func:`layer_mean` takes it wherever it takes the CSR
     matrix (the products are the same up to float summation order). It holds a second copy
     of the matrix's entries (the CSR matrix stays for paths and explanations).
+
+    Args:
+        adj: the CSR matrix ``[N, N]``.
+        column_bounds: ``0 = b_0 < ... < b_k = N``; block ``j`` holds columns
+            ``[b_j, b_j+1)``.
+        row_bounds: boundaries of the row ranges to segment by (default: one range).
     """
 
-    def __init__(self, adj: torch.Tensor, num_blocks: int) -> None:
+    def __init__(
+        self, adj: torch.Tensor, column_bounds: list[int], row_bounds: list[int] | None = None
+    ) -> None:
         n = adj.size(0)
         crow, col, value = adj.crow_indices().long(), adj.col_indices().long(), adj.values()
         rows = torch.repeat_interleave(torch.arange(n, device=adj.device), crow.diff())
-        bounds = torch.linspace(0, n, num_blocks + 1).round().long().tolist()
+        ranges = _ranges(row_bounds or [0, n])
         self.dtype, self.device = adj.dtype, adj.device
-        self.blocks: list[tuple[torch.Tensor, int, int]] = []
-        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-            keep = (col >= start) & (col < stop)
-            counts = torch.bincount(rows[keep], minlength=n)
-            block_crow = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # "CSR support is in beta"
-                block = torch.sparse_csr_tensor(
-                    block_crow.to(adj.crow_indices().dtype),
-                    (col[keep] - start).to(adj.col_indices().dtype),
-                    value[keep],
-                    (n, stop - start),
-                    check_invariants=False,
-                )
-            self.blocks.append((block, start, stop))
+        #: ``(block, column start, column stop, row start, beta)``; the block's rows are
+        #: ``[row start, row start + block.size(0))``; beta 0 overwrites them.
+        self.segments: list[tuple[torch.Tensor, int, int, int, float]] = []
+        written = torch.zeros(n, dtype=torch.bool)
+        #: ``(start, stop)`` row runs to zero before a segment (keyed by its position) or
+        #: after all of them (key -1): rows that no earlier segment wrote.
+        self.zero_runs: dict[int, list[tuple[int, int]]] = {}
+        for c0, c1 in _ranges(column_bounds):
+            in_block = (col >= c0) & (col < c1)
+            for r_lo, r_hi in ranges:
+                keep = in_block & (rows >= r_lo) & (rows < r_hi)
+                if not bool(keep.any()):
+                    continue
+                r = rows[keep]
+                r0, r1 = int(r.min()), int(r.max()) + 1
+                counts = torch.bincount(r - r0, minlength=r1 - r0)
+                block_crow = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # "CSR support is in beta"
+                    block = torch.sparse_csr_tensor(
+                        block_crow.to(adj.crow_indices().dtype),
+                        (col[keep] - c0).to(adj.col_indices().dtype),
+                        value[keep],
+                        (r1 - r0, c1 - c0),
+                        check_invariants=False,
+                    )
+                seen = written[r0:r1]
+                beta = 0.0 if not bool(seen.any()) else 1.0
+                if beta and not bool(seen.all()):
+                    self.zero_runs[len(self.segments)] = _runs(~seen, r0)
+                written[r0:r1] = True
+                self.segments.append((block, c0, c1, r0, beta))
+        self.zero_runs[-1] = _runs(~written, 0)
+
+    @property
+    def num_column_blocks(self) -> int:
+        """How many column blocks the segments come from."""
+        return len({c0 for _, c0, _, _, _ in self.segments})
 
     def product_into(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``out = Â @ x`` (``out`` contiguous ``[N, d]``, not ``x``)."""
-        for k, (block, start, stop) in enumerate(self.blocks):
-            torch.addmm(out, block, x[start:stop], beta=0.0 if k == 0 else 1.0, out=out)
+        for k, (block, c0, c1, r0, beta) in enumerate(self.segments):
+            for start, stop in self.zero_runs.get(k, ()):
+                out[start:stop].zero_()
+            rows = out[r0 : r0 + block.size(0)]
+            torch.addmm(rows, block, x[c0:c1], beta=beta, out=rows)
+        for start, stop in self.zero_runs[-1]:
+            out[start:stop].zero_()
         return out
 
     def __matmul__(self, x: torch.Tensor) -> torch.Tensor:
@@ -153,14 +198,50 @@ class ColumnBlocks:
         return self.product_into(torch.empty_like(x), x)
 
 
-def column_blocks(adj: torch.Tensor, dim: int) -> torch.Tensor | ColumnBlocks:
-    """``adj`` for products with ``[N, dim]`` states: split into
-    ``ceil(N * dim * 4 / STATE_BLOCK_BYTES)`` :class:`ColumnBlocks` on the CPU, as it is
-    on a GPU or when the states fit one block (the split would only add passes)."""
+def _ranges(bounds: list[int]) -> list[tuple[int, int]]:
+    """The non-empty ``[start, stop)`` between consecutive ``bounds``."""
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+def _runs(mask: torch.Tensor, offset: int) -> list[tuple[int, int]]:
+    """The maximal ``[start, stop)`` runs of True in ``mask``, shifted by ``offset``."""
+    idx = torch.nonzero(mask).flatten()
+    if idx.numel() == 0:
+        return []
+    cut = torch.nonzero(idx.diff() > 1).flatten()
+    starts = torch.cat([idx[:1], idx[cut + 1]]).tolist()
+    stops = torch.cat([idx[cut] + 1, idx[-1:] + 1]).tolist()
+    return [(a + offset, b + offset) for a, b in zip(starts, stops, strict=True)]
+
+
+def even_bounds(start: int, stop: int, parts: int) -> list[int]:
+    """``parts + 1`` boundaries splitting ``[start, stop)`` into near-equal ranges."""
+    return torch.linspace(start, stop, parts + 1).round().long().tolist()
+
+
+def column_blocks(
+    adj: torch.Tensor,
+    dim: int,
+    type_bounds: list[int] | None = None,
+    block_bytes: int | None = None,
+) -> torch.Tensor | ColumnBlocks:
+    """``adj`` for products with ``[N, dim]`` states: on the CPU, once the states outgrow
+    ``block_bytes`` (default ``STATE_BLOCK_BYTES``), :class:`ColumnBlocks` that split each
+    range of ``type_bounds`` (the node types, default one range) into
+    ``ceil(rows * dim * 4 / block_bytes)`` column blocks and segment their rows by the same
+    ranges; ``adj`` itself on a GPU or when the states fit one block (the split would only
+    add passes)."""
     if adj.layout != torch.sparse_csr or adj.device.type != "cpu":
         return adj
-    num_blocks = math.ceil(adj.size(0) * dim * adj.values().element_size() / STATE_BLOCK_BYTES)
-    return ColumnBlocks(adj, num_blocks) if num_blocks > 1 else adj
+    n, size = adj.size(0), adj.values().element_size()
+    block_bytes = STATE_BLOCK_BYTES if block_bytes is None else block_bytes
+    if n * dim * size <= block_bytes:
+        return adj
+    type_bounds = sorted(set(type_bounds or []) | {0, n})
+    bounds = [0]
+    for start, stop in _ranges(type_bounds):
+        bounds += even_bounds(start, stop, math.ceil((stop - start) * dim * size / block_bytes))[1:]
+    return ColumnBlocks(adj, bounds, type_bounds)
 
 
 class _LayerMean(torch.autograd.Function):

@@ -7,6 +7,7 @@ Importing this module does not import torch, so a command line can read the defa
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import logging
@@ -20,6 +21,7 @@ import numpy as np
 
 from kgrec.core.device import resolve_device
 from kgrec.core.errors import InvalidParameter
+from kgrec.core.memory import retained_heap
 
 if TYPE_CHECKING:  # torch is imported where training runs: TrainConfig alone stays light
     import torch
@@ -303,54 +305,56 @@ def fit(
     start = time.perf_counter()
     bar = tqdm(total=epochs * train_edges.size(1), disable=not show_progress, leave=False,
                desc=type(model).__name__, unit="interaction", unit_scale=True)  # fmt: skip
-    for epoch in range(epochs):
-        model.train()
-        t0 = time.perf_counter()
-        total, steps = 0.0, 0
-        for batch in iterate_batches(train_edges.size(1), batch_size, dev, gen):
-            users, pos = train_edges[0, batch], train_edges[1, batch]
-            neg = sampler.sample(users)  # the whole batch's: every process draws the same
-            denominator = None
-            if group is not None:
-                users, pos, neg = group.shard(users, pos, neg)
-                denominator = len(batch) / group.world_size
-            with torch.autocast(device_type=dev.type, enabled=use_amp):
-                loss = batch_loss(net(), users, pos, neg, cfg.reg, denominator)
-            optim.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optim)
-            scaler.update()
-            total += float(loss.detach())
-            steps += 1
-            bar.update(len(batch))
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-        history.epoch_seconds.append(time.perf_counter() - t0)
-        history.loss.append((total if group is None else group.mean(total)) / max(steps, 1))
-        val = None
-        if has_val and (epoch + 1) % cfg.eval_every == 0:
-            model.eval()
-            val = 0.0
-            if group is None or group.rank == 0:
-                metrics = evaluate(model, tensors, split.train, split.val, ks=(k,), device=dev,
-                                   extras=False)  # fmt: skip
-                val = metrics[f"recall@{k}"]
-            if group is not None:
-                val = group.broadcast(val)
-            if val > history.best_val:
-                history.best_val, history.best_epoch, bad_rounds = val, epoch, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                bad_rounds += 1
-        history.val_metric.append(val)
-        bar.set_postfix(epoch=epoch + 1, loss=f"{history.loss[-1]:.4f}",
-                        val=f"{val:.4f}" if val is not None else "-")  # fmt: skip
-        log.debug("epoch %d loss %.4f val %s", epoch, history.loss[-1], val)
-        if callback is not None:
-            callback(epoch, history.loss[-1], val)
-        if has_val and bad_rounds >= cfg.patience:
-            history.stopped_early = True
-            break
+    heap = retained_heap() if dev.type == "cpu" else contextlib.nullcontext(False)
+    with heap:  # the steps' large temporaries reuse freed memory (kgrec.core.memory)
+        for epoch in range(epochs):
+            model.train()
+            t0 = time.perf_counter()
+            total, steps = 0.0, 0
+            for batch in iterate_batches(train_edges.size(1), batch_size, dev, gen):
+                users, pos = train_edges[0, batch], train_edges[1, batch]
+                neg = sampler.sample(users)  # the whole batch's: every process draws the same
+                denominator = None
+                if group is not None:
+                    users, pos, neg = group.shard(users, pos, neg)
+                    denominator = len(batch) / group.world_size
+                with torch.autocast(device_type=dev.type, enabled=use_amp):
+                    loss = batch_loss(net(), users, pos, neg, cfg.reg, denominator)
+                optim.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optim)
+                scaler.update()
+                total += float(loss.detach())
+                steps += 1
+                bar.update(len(batch))
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
+            history.epoch_seconds.append(time.perf_counter() - t0)
+            history.loss.append((total if group is None else group.mean(total)) / max(steps, 1))
+            val = None
+            if has_val and (epoch + 1) % cfg.eval_every == 0:
+                model.eval()
+                val = 0.0
+                if group is None or group.rank == 0:
+                    metrics = evaluate(model, tensors, split.train, split.val, ks=(k,), device=dev,
+                                       extras=False)  # fmt: skip
+                    val = metrics[f"recall@{k}"]
+                if group is not None:
+                    val = group.broadcast(val)
+                if val > history.best_val:
+                    history.best_val, history.best_epoch, bad_rounds = val, epoch, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    bad_rounds += 1
+            history.val_metric.append(val)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{history.loss[-1]:.4f}",
+                            val=f"{val:.4f}" if val is not None else "-")  # fmt: skip
+            log.debug("epoch %d loss %.4f val %s", epoch, history.loss[-1], val)
+            if callback is not None:
+                callback(epoch, history.loss[-1], val)
+            if has_val and bad_rounds >= cfg.patience:
+                history.stopped_early = True
+                break
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from kgrec.core.errors import InvalidParameter
+from kgrec.core.memory import retained_heap
 from kgrec.gnn.baselines import ItemKNN, MostPopular
 from kgrec.gnn.bench import METHODS, compare, format_table, summarise
 from kgrec.gnn.evaluate import evaluate
@@ -69,11 +70,27 @@ def test_train_epoch_script_runs(capsys):
         from train_epoch import main
     finally:
         sys.path.remove(str(BENCHMARKS))
-    args = ["--sizes", "3000", "--epochs", "2", "--device", "cpu", "--propagation", "--blocks", "3"]
+    args = [
+        "--sizes",
+        "3000",
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+        "--propagation",
+        "--block-mib",
+        "0.05",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "median epoch s" in out and "3,000" in out and "PyG LGConv" in out
-    assert "layer_mean, whole CSR (used)" in out and "layer_mean, 3 column blocks" in out
+    assert "layer_mean, whole CSR (used)" in out and "layer_mean, 0.05 MiB blocks by type" in out
     assert main(["--sizes", "3000", "--epochs", "1", "--device", "cpu", "--profile", "2"]) == 0
     out = capsys.readouterr().out
     assert "profile of 2 steps" in out and "ms a step" in out and "aten::" in out
+    assert main(["--sizes", "3000", "--epochs", "1", "--device", "cpu", "--heap", "default"]) == 0
+    out = capsys.readouterr().out
+    assert "heap=default" in out and "faults/epoch" in out
+    import kgrec.gnn.train
+
+    assert kgrec.gnn.train.retained_heap is retained_heap  # the A/B arm is undone
