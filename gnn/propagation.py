@@ -15,10 +15,10 @@ On the CPU, once the ``[N, d]`` states outgrow the last-level cache, a product's
 of neighbour rows miss it; :func:`column_blocks` then splits :math:`\hat A` into column
 blocks whose slice of the states fits ``STATE_BLOCK_BYTES``, aligned to the node types,
 and sums their products, each over the rows its block reaches (5M interactions, 300k
-nodes, d = 64, one process: a 3-layer :func:`layer_mean` forward and backward in 1,510 ms
-over 7 blocks by node type, 1,660 ms over 5 equal blocks of all rows, 2,463 ms whole;
-``benchmarks/train_epoch.py --sizes 5000000 --epochs 1 --timed-steps 2 --propagation
---blocks 5``).
+nodes, d = 64, one process: a 3-layer :func:`layer_mean` forward and backward in about
+1.1-1.3 s over 12 blocks of 8 MiB by node type against 2.7 s whole; ``benchmarks/
+train_epoch.py --sizes 1000000 5000000 --epochs 1 --timed-steps 2 --propagation
+--block-mib 2 4 8 16``).
 """
 
 from __future__ import annotations
