@@ -143,13 +143,12 @@ class ColumnBlocks:
         rows = torch.repeat_interleave(torch.arange(n, device=adj.device), crow.diff())
         ranges = _ranges(row_bounds or [0, n])
         self.dtype, self.device = adj.dtype, adj.device
-        #: ``(block, column start, column stop, row start, beta)``; the block's rows are
-        #: ``[row start, row start + block.size(0))``; beta 0 overwrites them.
-        self.segments: list[tuple[torch.Tensor, int, int, int, float]] = []
+        #: ``(block, column start, row start, beta, zero first)``: the block covers columns
+        #: ``[column start, + block.size(1))`` and rows ``[row start, + block.size(0))``;
+        #: beta 0 overwrites those rows, and ``zero first`` lists the ``(start, stop)`` runs
+        #: among them that no earlier segment wrote (zeroed before a beta-1 product).
+        self.segments: list[tuple[torch.Tensor, int, int, float, list[tuple[int, int]]]] = []
         written = torch.zeros(n, dtype=torch.bool)
-        #: ``(start, stop)`` row runs to zero before a segment (keyed by its position) or
-        #: after all of them (key -1): rows that no earlier segment wrote.
-        self.zero_runs: dict[int, list[tuple[int, int]]] = {}
         for c0, c1 in _ranges(column_bounds):
             in_block = (col >= c0) & (col < c1)
             for r_lo, r_hi in ranges:
@@ -171,25 +170,25 @@ class ColumnBlocks:
                     )
                 seen = written[r0:r1]
                 beta = 0.0 if not bool(seen.any()) else 1.0
-                if beta and not bool(seen.all()):
-                    self.zero_runs[len(self.segments)] = _runs(~seen, r0)
+                zero_first = _runs(~seen, r0) if beta else []
                 written[r0:r1] = True
-                self.segments.append((block, c0, c1, r0, beta))
-        self.zero_runs[-1] = _runs(~written, 0)
+                self.segments.append((block, c0, r0, beta, zero_first))
+        #: The ``(start, stop)`` row runs no segment writes, zeroed after the products.
+        self.zero_after = _runs(~written, 0)
 
     @property
     def num_column_blocks(self) -> int:
         """How many column blocks the segments come from."""
-        return len({c0 for _, c0, _, _, _ in self.segments})
+        return len({c0 for _, c0, *_ in self.segments})
 
     def product_into(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``out = Â @ x`` (``out`` contiguous ``[N, d]``, not ``x``)."""
-        for k, (block, c0, c1, r0, beta) in enumerate(self.segments):
-            for start, stop in self.zero_runs.get(k, ()):
+        for block, c0, r0, beta, zero_first in self.segments:
+            for start, stop in zero_first:
                 out[start:stop].zero_()
             rows = out[r0 : r0 + block.size(0)]
-            torch.addmm(rows, block, x[c0:c1], beta=beta, out=rows)
-        for start, stop in self.zero_runs[-1]:
+            torch.addmm(rows, block, x[c0 : c0 + block.size(1)], beta=beta, out=rows)
+        for start, stop in self.zero_after:
             out[start:stop].zero_()
         return out
 
@@ -214,7 +213,7 @@ def _runs(mask: torch.Tensor, offset: int) -> list[tuple[int, int]]:
     return [(a + offset, b + offset) for a, b in zip(starts, stops, strict=True)]
 
 
-def even_bounds(start: int, stop: int, parts: int) -> list[int]:
+def _even_bounds(start: int, stop: int, parts: int) -> list[int]:
     """``parts + 1`` boundaries splitting ``[start, stop)`` into near-equal ranges."""
     return torch.linspace(start, stop, parts + 1).round().long().tolist()
 
@@ -240,7 +239,9 @@ def column_blocks(
     type_bounds = sorted(set(type_bounds or []) | {0, n})
     bounds = [0]
     for start, stop in _ranges(type_bounds):
-        bounds += even_bounds(start, stop, math.ceil((stop - start) * dim * size / block_bytes))[1:]
+        bounds += _even_bounds(start, stop, math.ceil((stop - start) * dim * size / block_bytes))[
+            1:
+        ]
     return ColumnBlocks(adj, bounds, type_bounds)
 
 

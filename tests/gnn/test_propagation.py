@@ -100,12 +100,12 @@ def test_blocks_by_node_type_write_only_the_rows_they_reach() -> None:
     index, value = normalised_adjacency(torch.cat([users_items, items_tags], 1), n)
     adj = adjacency_csr(index, value.double(), n)
     blocks = ColumnBlocks(adj, [0, 5, 10, 20, 30, 35], types)
-    for block, c0, _, r0, _ in blocks.segments:
+    for block, c0, r0, *_ in blocks.segments:
         r1 = r0 + block.size(0)
         if c0 < 10:  # user columns
             assert 10 <= r0 and r1 <= 30
         assert any(lo <= r0 and r1 <= hi for lo, hi in zip(types[:-1], types[1:], strict=True))
-    assert blocks.zero_runs[-1] == [(34, 35)]
+    assert blocks.zero_after == [(34, 35)]
     x = torch.randn(n, 3, dtype=torch.float64)
     out = torch.full((n, 3), float("nan"), dtype=torch.float64)
     torch.testing.assert_close(blocks.product_into(out, x), adj.to_dense() @ x)
@@ -121,4 +121,4 @@ def test_states_are_split_only_once_they_outgrow_one_block(monkeypatch) -> None:
     assert isinstance(split, ColumnBlocks) and split.num_column_blocks == 3  # ceil(20 / 8)
     by_type = column_blocks(adj, 20, [0, 10, 40])  # 10 rows: 1 block; 30 rows: ceil(15 / 8)
     assert isinstance(by_type, ColumnBlocks) and by_type.num_column_blocks == 3
-    assert all(c1 <= 10 or c0 >= 10 for _, c0, c1, _, _ in by_type.segments)
+    assert all(c0 + b.size(1) <= 10 or c0 >= 10 for b, c0, *_ in by_type.segments)
