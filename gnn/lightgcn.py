@@ -184,20 +184,23 @@ class LightGCN(EmbeddingModel):
         return self._operator
 
     def initial_states(self) -> torch.Tensor:
-        """:math:`x^{(0)}` for all nodes, ``[N, d]``."""
+        """:math:`x^{(0)}` for all nodes, ``[N, d]``: the text projections added to the item
+        and tag rows inside the products (``addmm``), with no zero-filled text rows."""
         x = self.embedding.weight
         if self.text_proj is None:
             return x
-        n_after = self.num_entities
-        text = torch.cat(
+        users, items, tags, entities = x.split(
+            [self.num_users, self.num_items, self.num_tags, self.num_entities]
+        )
+        weight = self.text_proj.weight.t()
+        return torch.cat(
             [
-                x.new_zeros(self.num_users, self.embedding_dim),
-                self.text_proj(self.item_text),
-                self.text_proj(self.tag_text),
-                x.new_zeros(n_after, self.embedding_dim),
+                users,
+                torch.addmm(items, self.item_text, weight),
+                torch.addmm(tags, self.tag_text, weight),
+                entities,
             ]
         )
-        return x + text
 
     def forward(self) -> Embeddings:
         adj = self.propagation_operator()

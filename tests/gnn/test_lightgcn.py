@@ -60,6 +60,21 @@ def test_propagation_matrix_is_symmetric_normalised(tiny):
     assert a.shape == (7, 7) and int((a > 0).sum()) == 2 * (4 + 2 + 1)
 
 
+def test_initial_states_add_the_text_projection_to_items_and_tags_only(tiny):
+    x0 = tiny.initial_states()
+    e, w = tiny.embedding.weight, tiny.text_proj.weight
+    u, i, t = tiny.num_users, tiny.num_items, tiny.num_tags
+    assert torch.equal(x0[:u], e[:u]) and torch.equal(x0[u + i + t :], e[u + i + t :])
+    assert torch.allclose(x0[u : u + i], e[u : u + i] + tiny.item_text @ w.T, atol=1e-6)
+    assert torch.allclose(x0[u + i : u + i + t], e[u + i : u + i + t] + tiny.tag_text @ w.T,
+                          atol=1e-6)  # fmt: skip
+    (x0 * torch.arange(x0.numel()).view_as(x0)).sum().backward()
+    assert torch.equal(e.grad, torch.arange(x0.numel()).view_as(x0).float())
+    text = torch.cat([tiny.item_text, tiny.tag_text])
+    expected = torch.arange(x0.numel()).view_as(x0)[u : u + i + t].float().T @ text
+    assert torch.allclose(w.grad, expected, rtol=1e-5)
+
+
 def test_state_round_trip(tiny):
     clone = LightGCN.from_state(tiny.config(), tiny.state_dict()).eval()
     assert torch.allclose(clone.score_users(torch.arange(2)), tiny.score_users(torch.arange(2)))
