@@ -6,6 +6,7 @@
     python benchmarks/train_epoch.py --max-steps 0 --timed-steps 20  # uncapped, 20 steps timed
     python benchmarks/train_epoch.py --sizes 1000000 5000000 --profile 3  # where steps go
     python benchmarks/train_epoch.py --sizes 5000000 --propagation --block-mib 2 4 8 16
+    python benchmarks/train_epoch.py --sizes 1000000 5000000 --epochs 1 --timed-steps 2 --sampler
     for r in 1 2 3; do for heap in default retained; do                 # A/B, fresh processes
         python benchmarks/train_epoch.py --sizes 5000000 --timed-steps 6 --heap $heap; done; done
 
@@ -170,6 +171,32 @@ def time_propagation(
     return out
 
 
+def time_sampler(tensors, batch_size: int, max_steps: int, repeats: int = 5) -> tuple:
+    """``(batch, keys, draw ms, check ms)``: medians of ``repeats`` negative draws
+    (:meth:`~kgrec.gnn.sampling.NegativeSampler.sample`) and membership checks
+    (:meth:`~kgrec.gnn.sampling.NegativeSampler.is_positive`) for one batch of the trainer's
+    size over all training interactions, after one untimed draw."""
+    from kgrec.gnn.sampling import NegativeSampler
+    from kgrec.gnn.splits import temporal_split
+    from kgrec.gnn.train import TrainConfig
+
+    edges = tensors.edge_index[:, temporal_split(tensors).train]
+    batch = TrainConfig(batch_size=batch_size, max_steps=max_steps).batch_size_for(edges.size(1))
+    sampler = NegativeSampler(edges, tensors.num_items, generator=torch.Generator().manual_seed(0))
+    draws, checks = [], []
+    for _ in range(repeats + 1):
+        users = edges[0, torch.randint(edges.size(1), (batch,))]
+        t0 = time.perf_counter()
+        neg = sampler.sample(users)
+        t1 = time.perf_counter()
+        sampler.is_positive(users, neg)
+        t2 = time.perf_counter()
+        draws.append(t1 - t0)
+        checks.append(t2 - t1)
+    draw, check = statistics.median(draws[1:]), statistics.median(checks[1:])
+    return batch, edges.size(1), draw * 1000, check * 1000
+
+
 @contextlib.contextmanager
 def trainer_heap(choice: str) -> Iterator[None]:
     """``retained``: the trainer as it is; ``default``: its CPU steps without
@@ -259,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
         help="with --propagation, also time layer_mean over blocks by node type of MIB MiB",
     )
     parser.add_argument(
+        "--sampler",
+        action="store_true",
+        help="also time one negative draw and one check for a batch of the trainer's size",
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         default=0,
@@ -318,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
                 + (" (scaled from timed-steps)" if 0 < args.timed_steps < steps else ""),
                 flush=True,
             )
+            if args.sampler:
+                batch, keys, draw, check = time_sampler(tensors, args.batch_size, args.max_steps)
+                print(f"    negative sampler, a batch of {batch:,} against {keys:,} keys: "
+                      f"draw {draw:.1f} ms, check {check:.1f} ms (medians of 5)")  # fmt: skip
             if args.profile:
                 print_profile(tensors, args, device)
             if args.propagation:

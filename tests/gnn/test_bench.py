@@ -85,9 +85,11 @@ def test_train_epoch_script_runs(capsys):
     out = capsys.readouterr().out
     assert "median epoch s" in out and "3,000" in out and "PyG LGConv" in out
     assert "layer_mean, whole CSR (used)" in out and "layer_mean, 0.05 MiB blocks by type" in out
-    assert main(["--sizes", "3000", "--epochs", "1", "--device", "cpu", "--profile", "2"]) == 0
+    assert main(["--sizes", "3000", "--epochs", "1", "--device", "cpu", "--profile", "2",
+                 "--sampler"]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "profile of 2 steps" in out and "ms a step" in out and "aten::" in out
+    assert "negative sampler, a batch of 4,096 against" in out and "draw " in out
     assert main(["--sizes", "3000", "--epochs", "1", "--device", "cpu", "--heap", "default"]) == 0
     out = capsys.readouterr().out
     assert "heap=default" in out and "faults/epoch" in out
