@@ -171,7 +171,9 @@ def time_propagation(
     return out
 
 
-def time_sampler(tensors, batch_size: int, max_steps: int, repeats: int = 5) -> tuple:
+def time_sampler(
+    tensors, batch_size: int, max_steps: int, repeats: int = 5
+) -> tuple[int, int, float, float]:
     """``(batch, keys, draw ms, check ms)``: medians of ``repeats`` negative draws
     (:meth:`~kgrec.gnn.sampling.NegativeSampler.sample`) and membership checks
     (:meth:`~kgrec.gnn.sampling.NegativeSampler.is_positive`) for one batch of the trainer's
