@@ -1,0 +1,1 @@
+"""The store layer's own Cypher statements, one per ``.cypher`` file (package data)."""

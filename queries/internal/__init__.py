@@ -1,0 +1,1 @@
+"""The application's internal Cypher statements, one per ``.cypher`` file (package data)."""
