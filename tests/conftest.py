@@ -157,6 +157,29 @@ class StorePool:
             self._neo4j_key = key
         return neo4j_uri(), store, self._neo4j_value
 
+    def writable(self, backend: str, key: str, load: Loader, directory: Path):
+        """A store holding ``load``'s data that the test may write to: ``(uri, store, what
+        load returned)``.
+
+        Embedded: a copy in ``directory`` (the key's store compacted to a snapshot, its
+        append-only files copied; a new server loads them), closed by the caller. Neo4j: the
+        loaded database itself, which the pool then forgets, so the key's next user loads
+        it again.
+        """
+        import shutil
+
+        from kgrec.kg import open_store
+        from kgrec.kg.embedded import AOF_DIR_NAME
+
+        uri, store, value = self.loaded(backend, key, load)
+        if backend == "embedded":
+            assert store.compact(), f"could not compact {uri}"
+            copy = directory / "store"
+            shutil.copytree(Path(uri) / AOF_DIR_NAME, copy / AOF_DIR_NAME)
+            return str(copy), open_store(str(copy)), value
+        self._neo4j_key, self._neo4j_value = None, None
+        return uri, store, value
+
     def close(self) -> None:
         for _, store, _ in self._embedded.values():
             store.close()
@@ -170,6 +193,64 @@ def store_pool(tmp_path_factory):
     pool = StorePool(tmp_path_factory.mktemp("stores"))
     yield pool
     pool.close()
+
+
+class MovieLensWorld:
+    """ml-latest-small in each backend's shared store with one trained model written back.
+
+    The model is trained once, on the embedded store's export (so every backend serves the
+    same one); the Neo4j store gets the same data and that model's write-back.
+    :meth:`shared` is read-only; :meth:`writable` is the test's to write to.
+    """
+
+    KEY = "movielens"
+
+    def __init__(self, pool: StorePool, movielens_dir: Path, embedder, models: Path) -> None:
+        self.pool, self.models, self.embedder = pool, models, embedder
+        self.movielens_dir = movielens_dir
+        self._dataset = None
+
+    @property
+    def dataset(self):
+        if self._dataset is None:
+            from kgrec.loaders.movielens import read_movielens
+
+            self._dataset = read_movielens(self.movielens_dir)
+        return self._dataset
+
+    def _load(self, backend: str):
+        from kgrec.app.ingest import ingest
+        from kgrec.app.training import load_tensors, train, write_back
+
+        def load(store, _uri):
+            if backend != "embedded":
+                self.shared("embedded")  # the model comes from the embedded store's export
+            report = ingest(self.dataset, store, self.embedder)
+            if backend == "embedded":
+                result, _ = train(store, self.models, epochs=3, seed=0, device="cpu",
+                                  refit=False, aggregator_epochs=0)  # fmt: skip
+                assert result.promoted
+            else:
+                write_back(store, self.models, load_tensors(store))
+            return report
+
+        return load
+
+    def shared(self, backend: str):
+        """``(uri, store, report of the first ingest)``; tests must not write to it."""
+        return self.pool.loaded(backend, self.KEY, self._load(backend))
+
+    def writable(self, backend: str, directory: Path):
+        """``(uri, store, report)``: see :meth:`StorePool.writable`."""
+        return self.pool.writable(backend, self.KEY, self._load(backend), directory)
+
+
+@pytest.fixture(scope="session")
+def movielens_world(store_pool, movielens_dir, embedder, tmp_path_factory) -> MovieLensWorld:
+    """ml-latest-small with a trained model, in each backend (:class:`MovieLensWorld`)."""
+    return MovieLensWorld(
+        store_pool, movielens_dir, embedder, tmp_path_factory.mktemp("movielens-models")
+    )
 
 
 @pytest.fixture

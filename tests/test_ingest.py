@@ -46,11 +46,10 @@ def movielens(movielens_dir):
 
 
 @pytest.fixture
-def movielens_store(backend, store_pool, movielens, embedder):
-    """ml-latest-small ingested once per backend: ``(store, report of the first ingest)``."""
-    _, store, report = store_pool.loaded(
-        backend, "movielens", lambda s, _: ingest(movielens, s, embedder)
-    )
+def movielens_store(backend, movielens_world):
+    """ml-latest-small ingested once per backend (with a trained model written back):
+    ``(store, report of the first ingest)``."""
+    _, store, report = movielens_world.shared(backend)
     return store, report
 
 
@@ -120,16 +119,27 @@ def _kgrec(*args, env=None):
     return [sys.executable, "-m", "kgrec.cli.main", *args]
 
 
-def test_killed_ingest_then_rerun_equals_an_uninterrupted_one(tmp_path, cache_dir, store_uri):
+SYNTHETIC = ["ingest", "synthetic", "--users", "400", "--items", "500", "--interactions", "150000"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_ingest(tmp_path_factory, cache_dir):
+    """The embedded store of one uninterrupted ``kgrec ingest synthetic`` run (SYNTHETIC)."""
+    reference = tmp_path_factory.mktemp("uninterrupted") / "store"
+    env = {**os.environ, "KGREC_CACHE_DIR": str(cache_dir)}
+    done = subprocess.run(_kgrec("--quiet", "--store", str(reference), *SYNTHETIC), env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return reference
+
+
+def test_killed_ingest_then_rerun_equals_an_uninterrupted_one(
+    cache_dir, store_uri, uninterrupted_ingest
+):
     """The reference is an uninterrupted run on the embedded store; the killed and rerun
     ingest goes to the backend under test, so on Neo4j this also checks parity."""
-    args = ["ingest", "synthetic", "--users", "400", "--items", "500", "--interactions", "150000"]
+    args, reference = SYNTHETIC, uninterrupted_ingest
     env = {**os.environ, "KGREC_CACHE_DIR": str(cache_dir)}
-    reference = tmp_path / "reference"
-    done = subprocess.run(
-        _kgrec("--quiet", "--store", str(reference), *args), env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
 
     proc = subprocess.Popen(
         _kgrec("--store", store_uri, *args),

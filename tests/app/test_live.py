@@ -176,31 +176,25 @@ def test_a_running_recommender_serves_a_newly_promoted_version(history_world):
 
 
 @pytest.fixture
-def movielens_world(backend, store_pool, tmp_path, embedder, movielens_dir):
-    """ml-latest-small in a fresh store of each backend with a briefly trained LightGCN."""
-    from kgrec.app.ingest import ingest, read_movielens
-    from kgrec.app.training import train
-
-    uri, store = store_pool.fresh(backend, tmp_path)
-    dataset = read_movielens(movielens_dir)
-    ingest(dataset, store, embedder)
-    models = tmp_path / "models"
-    # the users below have 40-200 items: the cold-user aggregator (<= 5 items) is not theirs
-    train(store, models, epochs=4, seed=0, device="cpu", recommendations_k=0, aggregator_epochs=0)
-    yield uri, getattr(store, "graph_name", "kgrec"), store, models, dataset
+def movielens_live(backend, movielens_world, tmp_path):
+    """ml-latest-small with a trained model (the default, a history model: the users below
+    have 40-200 items, so the cold-user aggregator is not theirs) in a store this test
+    writes to: ``(uri, graph, store, model dir, dataset)``."""
+    uri, store, _ = movielens_world.writable(backend, tmp_path)
+    yield uri, "kgrec", store, movielens_world.models, movielens_world.dataset
     if backend == "embedded":
         store.close()
 
 
-def test_on_movielens_what_was_just_watched_pulls_its_neighbours_up(movielens_world):
+def test_on_movielens_what_was_just_watched_pulls_its_neighbours_up(movielens_live):
     """For three real users, rate 5 a popular film the model ranks low for them: the films
     most similar to it (by the model's item vectors) gain rank and score, more than the
     catalogue does. Without the fold-in nothing would move."""
-    _, _, _, _, dataset = movielens_world
+    _, _, _, _, dataset = movielens_live
     counts = dataset.interactions["user_id"].value_counts()
     users = sorted(counts[(counts >= 40) & (counts <= 200)].index, key=int)[:3]
     popular = dataset.interactions["item_id"].value_counts().index[:300].tolist()
-    with _open(movielens_world) as rec:
+    with _open(movielens_live) as rec:
         for user in users:
             before = rec.recommend(user, k=100_000, explain=False)
             ranks = _ranks(before)

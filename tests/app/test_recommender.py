@@ -32,10 +32,17 @@ def _world(backend, store_pool, tmp_path_factory, embedder, model):
     return (uri, models), dataset
 
 
-@pytest.fixture(params=MODELS)
-def world(request, backend, store_pool, tmp_path_factory, embedder):
+@pytest.fixture(scope="module", params=MODELS)
+def model_name(request) -> str:
+    """Each model in turn; module-scoped, so the tests run grouped by model and the one
+    Neo4j database is loaded once per model rather than once per test."""
+    return request.param
+
+
+@pytest.fixture
+def world(model_name, backend, store_pool, tmp_path_factory, embedder):
     """The world with each model in turn."""
-    return _world(backend, store_pool, tmp_path_factory, embedder, request.param)
+    return _world(backend, store_pool, tmp_path_factory, embedder, model_name)
 
 
 @pytest.fixture

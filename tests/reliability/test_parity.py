@@ -12,9 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kgrec.app.ingest import ingest
 from kgrec.app.recommender import Recommender
-from kgrec.app.training import load_tensors, train, write_back
 from kgrec.core.dataset import COLUMNS
 from kgrec.kg.export import export_graph
 from kgrec.queries.runner import ANALYST, INTERNAL, describe_query, run_query
@@ -31,28 +29,14 @@ USERS = ["1", "15", "73", "212", "387", "547", "664"]
 
 
 @pytest.fixture(scope="module")
-def both(store_pool, movielens_dir, embedder, tmp_path_factory):
-    """ml-latest-small in each store, and one model trained on the embedded store's export
+def both(movielens_world):
+    """ml-latest-small in each store, with one model trained on the embedded store's export
     and written back to both: ``(embedded (uri, store), neo4j (uri, store), model dir)``."""
     if not os.environ.get("KGREC_TEST_NEO4J_URI"):
         pytest.skip("no Neo4j: KGREC_TEST_NEO4J_URI is not set")
-    from kgrec.loaders.movielens import read_movielens
-
-    dataset = read_movielens(movielens_dir)
-    models = tmp_path_factory.mktemp("parity-models")
-
-    def load_embedded(store, _uri):
-        ingest(dataset, store, embedder)
-        result, _ = train(store, models, epochs=3, seed=0, device="cpu")
-        assert result.promoted
-
-    def load_neo4j(store, _uri):
-        ingest(dataset, store, embedder)
-        write_back(store, models, load_tensors(store))
-
-    emb_uri, emb, _ = store_pool.loaded("embedded", "parity-movielens", load_embedded)
-    neo_uri, neo, _ = store_pool.loaded("neo4j", "parity-movielens", load_neo4j)
-    return (emb_uri, emb), (neo_uri, neo), models
+    emb_uri, emb, _ = movielens_world.shared("embedded")
+    neo_uri, neo, _ = movielens_world.shared("neo4j")
+    return (emb_uri, emb), (neo_uri, neo), movielens_world.models
 
 
 def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> None:
