@@ -7,6 +7,7 @@
     python benchmarks/train_epoch.py --sizes 1000000 5000000 --profile 3  # where steps go
     python benchmarks/train_epoch.py --sizes 5000000 --propagation --block-mib 2 4 8 16
     python benchmarks/train_epoch.py --sizes 1000000 5000000 --epochs 1 --timed-steps 2 --sampler
+    python benchmarks/train_epoch.py --sizes 1000000 5000000 --paired 7 --warmup 2  # in turns
     for r in 1 2 3; do for heap in default retained; do                 # A/B, fresh processes
         python benchmarks/train_epoch.py --sizes 5000000 --timed-steps 6 --heap $heap; done; done
 
@@ -93,6 +94,63 @@ def time_epochs(
     scale = steps / -(-len(timed) // batch)
     sec = statistics.median(history.epoch_seconds[warmup:]) * scale
     return sec, len(split.train), batch, steps
+
+
+def time_paired(
+    sizes: list[int],
+    rounds: int,
+    model: str,
+    batch_size: int,
+    device: str,
+    warmup: int = 2,
+    max_steps: int = 20,
+) -> dict[int, list[float]]:
+    """Full-epoch seconds of each size, the sizes taking turns in one process:
+    ``{size: [seconds of round 0, round 1, ...]}``.
+
+    Every world and model stays in memory; each round trains one epoch of every size with
+    :func:`~kgrec.gnn.train.fit` (the trainer's batch size, no validation), the order
+    reversed every other round, so a slow spell of the machine hits the sizes alike and a
+    round's ratio is a paired measurement. Each model first trains ``warmup`` untimed
+    epochs.
+    """
+    from kgrec.gnn.registry import build_model
+    from kgrec.gnn.splits import Split, temporal_split
+    from kgrec.gnn.train import TrainConfig, fit
+
+    runs = []
+    for size in sizes:
+        tensors = synthetic_tensors(size)
+        split = temporal_split(tensors)
+        net = build_model(model, tensors, split.train)
+        batch = TrainConfig(batch_size=batch_size, max_steps=max_steps).batch_size_for(
+            len(split.train)
+        )
+        no_val = Split(split.kind, split.train, split.val[:0], split.test)
+        if warmup:
+            fit(net, tensors, no_val, epochs=warmup, batch_size=batch, max_steps=0, device=device)
+        runs.append((size, net, tensors, no_val, batch))
+    seconds: dict[int, list[float]] = {size: [] for size in sizes}
+    for r in range(rounds):
+        for size, net, tensors, no_val, batch in runs if r % 2 == 0 else runs[::-1]:
+            history = fit(net, tensors, no_val, epochs=1, batch_size=batch, max_steps=0,
+                          device=device)  # fmt: skip
+            seconds[size].append(history.epoch_seconds[0])
+    return seconds
+
+
+def print_paired(seconds: dict[int, list[float]]) -> None:
+    """Each round's epoch seconds and the ratio of the largest size to the smallest, then
+    the medians: of each size's epochs and of the rounds' ratios."""
+    small, large = min(seconds), max(seconds)
+    ratios = [b / a for a, b in zip(seconds[small], seconds[large], strict=True)]
+    sizes = "".join(f"{size:>14,}" for size in seconds)
+    print(f"paired epochs (s){sizes} {f'{large:,}/{small:,}':>18}")
+    for r, ratio in enumerate(ratios):
+        row = "".join(f"{seconds[size][r]:>14.3f}" for size in seconds)
+        print(f"{f'round {r}':>17}{row} {ratio:>17.2f}x")
+    row = "".join(f"{statistics.median(seconds[size]):>14.3f}" for size in seconds)
+    print(f"{'median':>17}{row} {statistics.median(ratios):>17.2f}x (median of the ratios)")
 
 
 def time_propagation(
@@ -300,6 +358,14 @@ def main(argv: list[str] | None = None) -> int:
         help="also profile this many steps per size (torch.profiler; operators by self time)",
     )
     parser.add_argument(
+        "--paired",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="instead: the sizes take turns in one process, ROUNDS full epochs each after "
+        "--warmup, and each round's ratio of the largest size's epoch to the smallest's",
+    )
+    parser.add_argument(
         "--heap",
         choices=["retained", "default"],
         default="retained",
@@ -320,6 +386,15 @@ def main(argv: list[str] | None = None) -> int:
         f"model={args.model} batch>={args.batch_size} max-steps={args.max_steps} "
         f"epochs={args.epochs} (+{args.warmup} warm-up) device={name} heap={args.heap}"
     )
+    if args.paired:
+        from kgrec.core.memory import retained_heap
+
+        heap = retained_heap() if args.heap == "retained" else contextlib.nullcontext()
+        with heap:  # as one long fit: freed memory stays in the process between the turns
+            seconds = time_paired(args.sizes, args.paired, args.model, args.batch_size, device,
+                                  args.warmup, args.max_steps)  # fmt: skip
+        print_paired(seconds)
+        return 0
     print(
         f"{'interactions':>12} {'users':>8} {'items':>8} {'train':>10} {'batch':>8} "
         f"{'steps':>6} {'median epoch s':>15} {'gen s':>7} {'faults/epoch':>13} "

@@ -199,6 +199,16 @@ class EmbeddingModel(nn.Module):
         self._final = None
         return super().train(mode)
 
-    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Self:  # .to() / .cuda(): drop caches
-        self._drop_caches()
-        return super()._apply(fn, *args, **kwargs)
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Self:
+        """``.to()`` / ``.cuda()`` / ``.float()``: drop the caches when a tensor moved or
+        changed type; a no-op move (``fit`` calls ``.to(device)`` every time) keeps them."""
+        before = self._placement()
+        out = super()._apply(fn, *args, **kwargs)
+        if self._placement() != before:
+            self._drop_caches()
+        return out
+
+    def _placement(self) -> list[tuple[torch.device, torch.dtype, int]]:
+        """Where each parameter and buffer lives: device, dtype and storage address."""
+        tensors = [*self.parameters(), *self.buffers()]
+        return [(t.device, t.dtype, t.data_ptr()) for t in tensors]

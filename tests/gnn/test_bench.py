@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import statistics
 import sys
 from pathlib import Path
 
@@ -96,3 +97,17 @@ def test_train_epoch_script_runs(capsys):
     import kgrec.gnn.train
 
     assert kgrec.gnn.train.retained_heap is retained_heap  # the A/B arm is undone
+    assert main(["--sizes", "3000", "6000", "--paired", "3", "--warmup", "1", "--device",
+                 "cpu"]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert "6,000/3,000" in lines[1]
+    rounds = [line.split() for line in lines[2:5]]
+    assert [r[:2] for r in rounds] == [["round", "0"], ["round", "1"], ["round", "2"]]
+    for _, _, small_s, large_s, ratio in rounds:
+        small, large = float(small_s), float(large_s)  # printed to the ms: bound the rounding
+        slack = 0.005 + 0.0005 * (1 / small + large / small**2)
+        assert float(ratio.rstrip("x")) == pytest.approx(large / small, abs=slack)
+    median = lines[5].split()
+    assert median[0] == "median" and float(median[3].rstrip("x")) == pytest.approx(
+        statistics.median(float(r[4].rstrip("x")) for r in rounds), abs=1e-9
+    )

@@ -140,3 +140,16 @@ def test_progress_bar_and_no_validation(tensors, capsys):
     assert history.val_metric == [None, None] and history.best_epoch == 1
     err = capsys.readouterr().err
     assert "LightGCN" in err and "interaction/s" in err  # a rate of training interactions
+
+
+def test_a_move_that_changes_nothing_keeps_the_propagation_caches(tiny):
+    """``fit`` calls ``.to(device)`` on every call: on the device the model is on already,
+    the propagation matrix and operator are kept; a real change of dtype rebuilds them."""
+    model = tiny
+    operator, matrix = model.propagation_operator(), model.propagation_matrix()
+    model.to("cpu")
+    assert model.propagation_operator() is operator
+    assert model.propagation_matrix() is matrix
+    model.double()
+    assert model.propagation_matrix() is not matrix
+    assert model.propagation_matrix().dtype == torch.float64
