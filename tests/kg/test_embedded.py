@@ -173,3 +173,36 @@ def test_store_start_creates_the_store(tmp_path):
     assert result.exit_code == 0, result.output
     with open_store(str(target)) as store:  # an existing, never-written store opens
         assert store.run("RETURN 1 AS one") == [{"one": 1}]
+
+
+def test_a_start_that_hangs_is_killed_and_started_again(tmp_path, monkeypatch, caplog):
+    """A server that stops making progress while it starts (FalkorDB can deadlock loading
+    its files) is killed and started again; the store opens with its data."""
+    import signal
+
+    with open_store(str(tmp_path), create=True) as store:
+        store.write("CREATE (:User {id: $id})", {"id": "u-1"})
+    monkeypatch.setenv("KGREC_START_TIMEOUT", "40")  # the hang must not just run out the clock
+    monkeypatch.setattr(embedded, "STALL_S", 1.0)
+    launch, stopped = embedded._launch, []
+
+    def launch_then_freeze_the_first(*args):
+        launch(*args)
+        if not stopped:  # the first server: frozen once its pid file is written
+            deadline = time.monotonic() + 10
+            while embedded.read_pid(tmp_path) is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            stopped.append(embedded.read_pid(tmp_path))
+            os.kill(stopped[0], signal.SIGSTOP)
+
+    monkeypatch.setattr(embedded, "_launch", launch_then_freeze_the_first)
+    try:
+        with caplog.at_level("WARNING", logger="kgrec.kg.embedded"), open_store(str(tmp_path)) as s:
+            assert s.run("MATCH (u:User) RETURN u.id AS id") == [{"id": "u-1"}]
+            assert _server_pid(tmp_path) != stopped[0]
+        assert not embedded.pid_alive(stopped[0])
+    finally:  # never leave a frozen server behind, whatever failed
+        for pid in stopped:
+            if embedded.pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert "hung while loading its data" in caplog.text and str(stopped[0]) in caplog.text
