@@ -245,6 +245,14 @@ class MovieLensWorld:
         return self.pool.writable(backend, self.KEY, self._load(backend), directory)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that write into the shared ml-latest-small world run last: on Neo4j they
+    write into the loaded database itself, which every later reader would load again."""
+    writers = [item for item in items if "movielens_live" in getattr(item, "fixturenames", ())]
+    if writers:
+        items[:] = [item for item in items if item not in writers] + writers
+
+
 @pytest.fixture(scope="session")
 def movielens_world(store_pool, movielens_dir, embedder, tmp_path_factory) -> MovieLensWorld:
     """ml-latest-small with a trained model, in each backend (:class:`MovieLensWorld`)."""
