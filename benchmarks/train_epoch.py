@@ -382,9 +382,10 @@ def main(argv: list[str] | None = None) -> int:
         if device.startswith("cuda")
         else f"cpu x{torch.get_num_threads()} threads"
     )
+    counted = f"rounds={args.paired}" if args.paired else f"epochs={args.epochs}"
     print(
         f"model={args.model} batch>={args.batch_size} max-steps={args.max_steps} "
-        f"epochs={args.epochs} (+{args.warmup} warm-up) device={name} heap={args.heap}"
+        f"{counted} (+{args.warmup} warm-up) device={name} heap={args.heap}"
     )
     if args.paired:
         from kgrec.core.memory import retained_heap

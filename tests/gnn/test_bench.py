@@ -100,7 +100,7 @@ def test_train_epoch_script_runs(capsys):
     assert main(["--sizes", "3000", "6000", "--paired", "3", "--warmup", "1", "--device",
                  "cpu"]) == 0  # fmt: skip
     lines = capsys.readouterr().out.splitlines()
-    assert "6,000/3,000" in lines[1]
+    assert "rounds=3 (+1 warm-up)" in lines[0] and "6,000/3,000" in lines[1]
     rounds = [line.split() for line in lines[2:5]]
     assert [r[:2] for r in rounds] == [["round", "0"], ["round", "1"], ["round", "2"]]
     for _, _, small_s, large_s, ratio in rounds:
