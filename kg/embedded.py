@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 from kgrec.core.errors import StoreLocked, StoreUnavailable
 from kgrec.core.files import private_dir
-from kgrec.core.processes import pid_alive
+from kgrec.core.processes import cpu_ticks, pid_alive, wait_gone
 from kgrec.core.settings import server_start_timeout_s
 
 if TYPE_CHECKING:  # redis is imported where it is used, so opening nothing stays fast
@@ -526,16 +526,6 @@ def _await_start(data_dir: Path, sock: Path, password: str) -> int | None:
     )
 
 
-def cpu_ticks(pid: int) -> int | None:
-    """The CPU time (user + system, in clock ticks) process ``pid`` has used, from
-    ``/proc``; None where there is no ``/proc`` or no such process."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _kill(pid: int) -> None:
     """SIGKILL ``pid`` and wait (up to 5 s) until it is gone; a hung server ignores SIGTERM
     while it loads, and has written nothing yet."""
@@ -545,9 +535,7 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + 5.0
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_gone(pid, 5.0)
 
 
 # -- compaction ----------------------------------------------------------------------------
@@ -680,10 +668,7 @@ def stop_locked(data_dir: Path, force: bool = False, timeout_s: float = 30.0) ->
         os.kill(pid, signal.SIGKILL)
     else:
         return False
-    deadline = time.monotonic() + timeout_s
-    while pid is not None and pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if pid is not None and pid_alive(pid):
+    if pid is not None and not wait_gone(pid, timeout_s):
         raise StoreLocked(
             f"server pid {pid} for {data_dir} did not stop in {timeout_s:.0f} s; "
             f"kill it with `kgrec store stop --force --store {data_dir}`"
