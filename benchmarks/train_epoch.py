@@ -53,6 +53,25 @@ def synthetic_tensors(num_interactions: int, seed: int = 0, text_dim: int = 384)
     return GraphTensors.from_dataset(ds, items, tag_vec)
 
 
+def trainer_run(tensors, model: str, batch_size: int, max_steps: int):
+    """``(split, net, batch, training)``: the temporal split, ``model`` built on its training
+    interactions, the batch size the trainer gives them (``TrainConfig.batch_size_for``), and
+    ``training(idx)``, a split that trains on ``idx`` with no validation (no evaluation inside
+    the timed epochs)."""
+    from kgrec.gnn.registry import build_model
+    from kgrec.gnn.splits import Split, temporal_split
+    from kgrec.gnn.train import TrainConfig
+
+    split = temporal_split(tensors)
+    net = build_model(model, tensors, split.train)
+    batch = TrainConfig(batch_size=batch_size, max_steps=max_steps).batch_size_for(len(split.train))
+
+    def training(idx: torch.Tensor) -> Split:
+        return Split(split.kind, idx, split.val[:0], split.test)
+
+    return split, net, batch, training
+
+
 def time_epochs(
     tensors,
     model: str,
@@ -76,21 +95,16 @@ def time_epochs(
     The first ``warmup`` epochs are run and not counted: a fresh process pays for first-touch
     page faults and allocator growth there (several times a steady epoch in a small VM).
     """
-    from kgrec.gnn.registry import build_model
-    from kgrec.gnn.splits import Split, temporal_split
-    from kgrec.gnn.train import TrainConfig, fit
+    from kgrec.gnn.train import fit
 
-    split = temporal_split(tensors)
-    net = build_model(model, tensors, split.train)
-    batch = TrainConfig(batch_size=batch_size, max_steps=max_steps).batch_size_for(len(split.train))
+    split, net, batch, training = trainer_run(tensors, model, batch_size, max_steps)
     steps = -(-len(split.train) // batch)
     timed = split.train
     if 0 < timed_steps < steps:  # same graph and step cost, fewer steps: scale up afterwards
         pick = torch.randperm(len(split.train))[: timed_steps * batch]
         timed = split.train[pick].sort().values
-    no_val = Split(split.kind, timed, split.val[:0], split.test)
-    history = fit(net, tensors, no_val, epochs=warmup + epochs, batch_size=batch, max_steps=0,
-                  device=device, amp=amp)  # fmt: skip
+    history = fit(net, tensors, training(timed), epochs=warmup + epochs, batch_size=batch,
+                  max_steps=0, device=device, amp=amp)  # fmt: skip
     scale = steps / -(-len(timed) // batch)
     sec = statistics.median(history.epoch_seconds[warmup:]) * scale
     return sec, len(split.train), batch, steps
@@ -114,19 +128,13 @@ def time_paired(
     round's ratio is a paired measurement. Each model first trains ``warmup`` untimed
     epochs.
     """
-    from kgrec.gnn.registry import build_model
-    from kgrec.gnn.splits import Split, temporal_split
-    from kgrec.gnn.train import TrainConfig, fit
+    from kgrec.gnn.train import fit
 
     runs = []
     for size in sizes:
         tensors = synthetic_tensors(size)
-        split = temporal_split(tensors)
-        net = build_model(model, tensors, split.train)
-        batch = TrainConfig(batch_size=batch_size, max_steps=max_steps).batch_size_for(
-            len(split.train)
-        )
-        no_val = Split(split.kind, split.train, split.val[:0], split.test)
+        split, net, batch, training = trainer_run(tensors, model, batch_size, max_steps)
+        no_val = training(split.train)
         if warmup:
             fit(net, tensors, no_val, epochs=warmup, batch_size=batch, max_steps=0, device=device)
         runs.append((size, net, tensors, no_val, batch))
@@ -278,17 +286,12 @@ def print_profile(tensors, args: argparse.Namespace, device: str) -> None:
     milliseconds per step; the model is built outside the recording."""
     from torch.profiler import ProfilerActivity, profile
 
-    from kgrec.gnn.registry import build_model
-    from kgrec.gnn.splits import Split, temporal_split
-    from kgrec.gnn.train import TrainConfig, fit
+    from kgrec.gnn.train import fit
 
-    split = temporal_split(tensors)
-    net = build_model(args.model, tensors, split.train)
-    batch = TrainConfig(batch_size=args.batch_size, max_steps=args.max_steps).batch_size_for(
-        len(split.train)
-    )
+    split, net, batch, training = trainer_run(tensors, args.model, args.batch_size,
+                                              args.max_steps)  # fmt: skip
     pick = torch.randperm(len(split.train))[: args.profile * batch]
-    steps = Split(split.kind, split.train[pick].sort().values, split.val[:0], split.test)
+    steps = training(split.train[pick].sort().values)
 
     def one_epoch() -> None:
         fit(net, tensors, steps, epochs=1, batch_size=batch, max_steps=0, device=device,
