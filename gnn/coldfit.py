@@ -3,7 +3,8 @@ fitted on a history model's factors, kept only where it beats the history vector
 
 For a closed-form model with ``history_users`` (``ease``), :func:`fit_aggregator`:
 
-1. holds out a random ``val_share`` (20%) of the users (:func:`cold_validation_users`,
+1. holds out a random ``val_share`` (20%, at most :data:`MAX_VAL_USERS`) of the users
+   (:func:`cold_validation_users`,
    seeded by the job's seed) as cold validation users: each is known by their first
    ``n = 1..max_n`` training interactions in time order (the support), the rest of their
    training interactions are to be found (the query; :func:`~kgrec.gnn.coldstart.first_items`);
@@ -52,8 +53,15 @@ MAX_N = 5
 EPOCHS = 30
 #: Learning rates tried, the best on validation kept (``benchmarks/cold_users.py``).
 LRS = (0.003, 0.01)
-#: Share of users held out as cold validation users.
+#: Share of users held out as cold validation users ...
 VAL_SHARE = 0.2
+#: ... and at most this many of them (their Recall@20 is measured every epoch).
+MAX_VAL_USERS = 2000
+#: Tasks an epoch at most (each ranks the whole catalogue, so this bounds an epoch at
+#: about ``MAX_TASKS x items x d`` whatever the number of users; ml-latest-small has 600).
+MAX_TASKS = 4096
+#: Epochs without a new best validation Recall@20 before a fit stops.
+PATIENCE = 6
 #: What :attr:`AggregatorFit.report` holds (``metrics.json`` keys of a version).
 REPORT_KEYS = (
     "aggregator/served", "aggregator/val_users", "aggregator/val_recall@20_history",
@@ -82,11 +90,13 @@ class AggregatorFit:
     reason: str = ""
 
 
-def cold_validation_users(users: np.ndarray, seed: int, share: float = VAL_SHARE) -> np.ndarray:
-    """The ``share`` of ``users`` (distinct ids) held out as cold validation users, drawn by
-    ``seed`` (sorted)."""
+def cold_validation_users(
+    users: np.ndarray, seed: int, share: float = VAL_SHARE, limit: int = MAX_VAL_USERS
+) -> np.ndarray:
+    """The ``share`` of ``users`` (distinct ids), at most ``limit``, held out as cold
+    validation users, drawn by ``seed`` (sorted)."""
     perm = np.random.default_rng(seed).permutation(np.unique(users))
-    return np.sort(perm[: int(round(share * len(perm)))])
+    return np.sort(perm[: min(int(round(share * len(perm))), limit)])
 
 
 @dataclass
@@ -120,6 +130,7 @@ def fit_aggregator(
     lrs: Sequence[float] = LRS,
     max_n: int = MAX_N,
     val_share: float = VAL_SHARE,
+    max_tasks: int = MAX_TASKS,
 ) -> AggregatorFit:
     """Choose, on users held out of a second fit, whether a :class:`HistoryAggregator`
     serves cold users better than ``model``'s history vector, and fit the one to serve on
@@ -130,6 +141,9 @@ def fit_aggregator(
             ``history_factors``, ``item_factors``, ``solve``: ``ease``).
         train_idx: the interactions the model was fitted on.
         seed: the users held out, the decision model's factorisation, the tasks sampled.
+        max_tasks: tasks an epoch at most (:data:`MAX_TASKS`): with at most
+            :data:`MAX_VAL_USERS` validation users, the fit's cost grows with the catalogue
+            (``items x d`` an epoch), not with the number of users.
     """
     t0 = time.perf_counter()
     report = {"aggregator/served": 0.0, "aggregator/max_n": float(max_n),
@@ -162,6 +176,8 @@ def fit_aggregator(
             "validation users out of; serving the history vector",
         )
 
+    log.info("cold-user aggregator: solving %s again without its %d validation users",
+             type(model).__name__, len(val_users))  # fmt: skip
     decision = _fit_without(model, tensors, keep_idx, seed)
     history, item_factors = model_factors(decision)
     supports = [[val.items[e] for e in s] for s, _ in tasks]
@@ -187,7 +203,12 @@ def fit_aggregator(
             lr=lr,
             seed=seed,
             validate=lambda a: mean_recall([a.user_vectors(s) for s in supports]),
+            max_tasks=max_tasks,
+            patience=PATIENCE,
         )
+        log.info("cold-user aggregator, lr %g: best validation Recall@20 %.4f at epoch %d "
+                 "of %d (%.1f s so far)", lr, max(trace), int(np.argmax(trace)),
+                 len(trace) - 1, time.perf_counter() - t0)  # fmt: skip
         tried.append((max(trace), int(np.argmax(trace)), lr, trace[0]))
     best, epoch, lr, start = max(tried, key=lambda t: t[0])
     served = best > start and best > baseline
@@ -203,7 +224,7 @@ def fit_aggregator(
         return finish(None, f"not serving the cold-user aggregator (no gain); {figures}")
     every = _Histories.of(tensors, idx)
     agg = HistoryAggregator(*model_factors(model), _popularity(every, tensors), max_n, decay)
-    agg.fit(every.sequences(), epochs=epoch, lr=lr, seed=seed)
+    agg.fit(every.sequences(), epochs=epoch, lr=lr, seed=seed, max_tasks=max_tasks)
     refit = f"refitted on every user for {epoch} epoch{'s' * (epoch != 1)}"
     return finish(agg, f"serving the cold-user aggregator to users with <= {max_n} items, "
                        f"{refit}; {figures}")  # fmt: skip

@@ -68,15 +68,19 @@ def sample_tasks(
     rng: np.random.Generator,
     max_n: int = 5,
     first_share: float = 0.5,
+    max_tasks: int | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """One support / query task per user with more than ``max_n`` items: ``n`` uniform in
     ``1..max_n``; the support starts at the user's first item with probability
     ``first_share`` (where cold users start), else at a uniform position; the query is
-    everything after it."""
+    everything after it. With more such users than ``max_tasks``, a uniform sample of
+    ``max_tasks`` of them (drawn first, so smaller inputs draw exactly as without a cap)."""
+    eligible = [seq for seq in sequences.values() if len(seq) > max_n]
+    if max_tasks is not None and len(eligible) > max_tasks:
+        picked = np.sort(rng.choice(len(eligible), size=max_tasks, replace=False))
+        eligible = [eligible[i] for i in picked]
     support, query = [], []
-    for seq in sequences.values():
-        if len(seq) <= max_n:
-            continue
+    for seq in eligible:
         n = int(rng.integers(1, max_n + 1))
         start = 0 if rng.random() < first_share else int(rng.integers(0, len(seq) - n))
         support.append(seq[start : start + n])
@@ -98,6 +102,10 @@ def model_factors(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
             raise ValueError(f"{type(model).__name__} has no {name} for a history aggregator")
         found.append(value.detach().cpu())
     return found[0], found[1]
+
+
+#: Scores held at once by :func:`ranking_metrics` (users x items, float64: 128 MiB).
+SCORE_CHUNK_ELEMENTS = 1 << 24
 
 
 def _padded(lists: Sequence[np.ndarray], device: torch.device) -> torch.Tensor:
@@ -125,7 +133,13 @@ def ranking_metrics(
     """
     users = torch.as_tensor(np.asarray(user_vectors), dtype=torch.float64)
     items = torch.as_tensor(np.asarray(item_vectors), dtype=torch.float64)
-    return ranking_of_scores(users @ items.T, support, query, k)
+    rows = max(1, SCORE_CHUNK_ELEMENTS // max(1, items.size(0)))
+    parts = [ranking_of_scores(users[a : a + rows] @ items.T, support[a : a + rows],
+                               query[a : a + rows], k)
+             for a in range(0, users.size(0), rows)]  # fmt: skip
+    if not parts:
+        return ranking_of_scores(users @ items.T, support, query, k)
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
 
 @torch.no_grad()
@@ -291,13 +305,21 @@ class HistoryAggregator(nn.Module):
         batch_size: int = 256,
         seed: int = 0,
         validate: Any = None,
+        max_tasks: int | None = None,
+        patience: int | None = None,
     ) -> list[float]:
         """Adam on :func:`sample_tasks` of ``sequences`` (fresh tasks every epoch).
+
+        Each task's loss ranks the whole catalogue, so an epoch costs about ``tasks x
+        items x d``; ``max_tasks`` bounds the tasks of an epoch (a fresh sample of users
+        each epoch) and with it the cost at any number of users.
 
         Args:
             sequences: warm users' items in time order (:func:`user_sequences`).
             validate: ``validate(self) -> float`` after each epoch (higher is better); the
                 parameters of the best epoch are kept.
+            max_tasks: at most this many tasks an epoch (None: one per eligible user).
+            patience: with ``validate``, stop after this many epochs without a new best.
 
         Returns:
             The validation value of each epoch (the training loss without ``validate``).
@@ -311,8 +333,9 @@ class HistoryAggregator(nn.Module):
             best = float(validate(self))
             best_state = {k: v.detach().clone() for k, v in self.state_dict().items()}
             trace.append(best)
+        since_best = 0
         for _ in range(epochs):
-            support, query = sample_tasks(sequences, rng, self.max_n)
+            support, query = sample_tasks(sequences, rng, self.max_n, max_tasks=max_tasks)
             order = rng.permutation(len(support))
             total = 0.0
             for start in range(0, len(order), batch_size):
@@ -326,8 +349,12 @@ class HistoryAggregator(nn.Module):
             value = float(validate(self)) if validate is not None else -total / len(order)
             trace.append(value)
             if value > best:
-                best = value
+                best, since_best = value, 0
                 best_state = {k: v.detach().clone() for k, v in self.state_dict().items()}
+            elif validate is not None and patience is not None:
+                since_best += 1
+                if since_best >= patience:
+                    break
         if best_state is not None:
             self.load_state_dict(best_state)
         return trace

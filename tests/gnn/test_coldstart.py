@@ -95,3 +95,41 @@ def test_fit_keeps_the_epoch_best_on_validation():
     trace = agg.fit(seqs, epochs=3, lr=0.05, validate=lambda m: -float(m.prior.detach().norm()))
     assert trace[0] == 0.0 and len(trace) == 4
     torch.testing.assert_close(agg.user_vectors([np.array([20, 21])]), start)
+
+
+def test_a_task_cap_samples_users_and_leaves_smaller_inputs_as_they_were():
+    seqs = {u: np.arange(u, u + 8) for u in range(50)}
+    plain = sample_tasks(seqs, np.random.default_rng(3), max_n=3)
+    roomy = sample_tasks(seqs, np.random.default_rng(3), max_n=3, max_tasks=50)
+    assert [s.tolist() for s in plain[0]] == [s.tolist() for s in roomy[0]]
+    support, query = sample_tasks(seqs, np.random.default_rng(3), max_n=3, max_tasks=7)
+    assert len(support) == len(query) == 7
+    starts = {int(q[-1]) - 7 for q in query}  # each query ends at its user's last item
+    assert len(starts) == 7  # seven different users
+
+
+def test_ranking_metrics_in_chunks_equal_one_matrix(monkeypatch):
+    import kgrec.gnn.coldstart as coldstart
+
+    gen = torch.Generator().manual_seed(1)
+    users, items = torch.randn(9, 4, generator=gen), torch.randn(30, 4, generator=gen)
+    support = [np.array([i % 30]) for i in range(9)]
+    query = [np.array([(3 * i + 1) % 30, (5 * i + 2) % 30]) for i in range(9)]
+    whole = ranking_metrics(users, items, support, query, k=5)
+    monkeypatch.setattr(coldstart, "SCORE_CHUNK_ELEMENTS", 60)  # two users a chunk
+    chunked = ranking_metrics(users, items, support, query, k=5)
+    for key in whole:
+        np.testing.assert_array_equal(whole[key], chunked[key])
+
+
+def test_patience_stops_a_fit_that_no_longer_improves():
+    seqs, history, items = _world(0, num_users=60)
+    agg = HistoryAggregator(history, items, torch.ones(len(items)), 5)
+    calls = []
+
+    def flat(_: HistoryAggregator) -> float:
+        calls.append(1)
+        return 0.5  # never a new best after the start
+
+    trace = agg.fit(seqs, epochs=20, lr=0.01, validate=flat, patience=3)
+    assert len(trace) == 1 + 3 and len(calls) == 4
