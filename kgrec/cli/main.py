@@ -7,9 +7,14 @@ Exit codes: 0 done, 1 error, 2 usage error (a bad option or argument), 130 inter
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from typing import Any
 
 import typer
+
+# typer carries its own click; its exceptions are the ones a command line raises
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from kgrec.cli import (
     bench,
@@ -24,7 +29,7 @@ from kgrec.cli import (
     store,
     train,
 )
-from kgrec.cli.context import CliContext, get
+from kgrec.cli.context import CliContext, escape_controls, get, utc_now
 from kgrec.cli.options import GlobalOptionsGroup
 from kgrec.core.errors import (
     InvalidParameter,
@@ -108,27 +113,80 @@ def exit_code(error: KgrecError) -> int:
     return EXIT_USAGE if isinstance(error, USAGE_ERRORS) else EXIT_ERROR
 
 
-def report_error(cli: CliContext, error: KgrecError) -> None:
-    """One line on stderr; with ``--json`` also ``{"error": {type, message}}`` on stdout."""
+def report_error(cli: CliContext, error: BaseException, message: str | None = None) -> None:
+    """Without ``--json``: ``error: <message>`` on stderr. With ``--json``: the one document
+    on stdout is ``{"error": {"type", "message"}, "time"}`` and stderr gets nothing more, so
+    ``2>&1`` into a JSONL file stays JSONL."""
+    message = str(error) if message is None else message
     if cli.json:
-        typer.echo(json.dumps({"error": {"type": type(error).__name__, "message": str(error)}}))
-    typer.echo(f"error: {error}", err=True)
+        payload = {"error": {"type": type(error).__name__, "message": message}, "time": utc_now()}
+        typer.echo(json.dumps(payload))
+    else:
+        typer.echo(f"error: {escape_controls(message)}", err=True)
+
+
+def json_requested(args: list[str]) -> bool:
+    """``--json`` among the arguments (before a ``--``): errors raised before the global
+    options are parsed (an unknown global option) are reported as JSON too."""
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
+
+
+def _usage_error(cli: CliContext, error: ClickException) -> None:
+    """A usage error (unknown option, missing argument, bad value) under ``--json``: one JSON
+    document; otherwise click's own usage text on stderr."""
+    if cli.json:
+        report_error(cli, error, error.format_message())
+        return
+    from typer import rich_utils  # the framed usage error typer prints by itself
+
+    rich_utils.rich_format_error(error)
+
+
+def _no_help_without_args(command: Any) -> None:
+    """Turn off ``no_args_is_help`` on ``command`` and every group under it."""
+    command.no_args_is_help = False
+    for sub in getattr(command, "commands", {}).values():
+        _no_help_without_args(sub)
 
 
 def main(args: list[str] | None = None) -> None:
     """Entry point: run the command; a KgrecError becomes one line and an exit code (with
-    ``--debug``, its traceback)."""
+    ``--debug``, its traceback). Under ``--json`` every outcome, a usage error or an
+    unexpected exception included, is one JSON document on stdout."""
+    argv = list(sys.argv[1:] if args is None else args)
     cli = CliContext()
+    cli.json = json_requested(argv)
+    command = typer.main.get_command(app)
+    if cli.json:  # a bare group is a usage error ("Missing command."), not help on stdout
+        _no_help_without_args(command)
     try:
-        app(args=args, prog_name="kgrec", obj=cli)  # usage errors: message, exit 2
+        code = command.main(args=argv, prog_name="kgrec", obj=cli, standalone_mode=False)
     except KgrecError as error:
         if cli.debug:
             raise
         report_error(cli, error)
         sys.exit(exit_code(error))
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+    except NoArgsIsHelpError as error:  # a bare group prints its help
+        error.show()
+        sys.exit(EXIT_USAGE)
+    except ClickException as error:
+        _usage_error(cli, error)
+        sys.exit(error.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        if cli.json:
+            report_error(cli, KeyboardInterrupt(), "interrupted")
+        else:
+            typer.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:  # a bug: under --json still one document, traceback logged
+        if not cli.json or cli.debug:
+            raise
+        logging.getLogger("kgrec").exception("unexpected %s", type(error).__name__)
+        report_error(cli, error, f"unexpected {type(error).__name__}: {error}; rerun with "
+                                 "--debug and report it")  # fmt: skip
+        sys.exit(EXIT_ERROR)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
 """``kgrec query``: run a named query of the analyst library, an analyst's own Cypher file,
 or list the library. The output helpers here serve ``kgrec cypher`` too.
 
-Stored text is data, not terminal input: in table and CSV output, control characters
-(terminal escape sequences such as ``ESC[31m``, carriage returns, C1 controls) and Unicode
-direction overrides are printed escaped (``\\x1b[31m``), so a title cannot recolour or
-rewrite the analyst's terminal. CSV keeps tabs and line breaks inside quoted fields; the
-table escapes them too, one row per line. JSON escapes them by itself.
+Stored text is data, not terminal input: in table and CSV output, control characters are
+printed escaped (:func:`kgrec.cli.context.escape_controls`, as every command's terminal
+output). CSV keeps tabs and line breaks inside quoted fields; the table escapes them too,
+one row per line. JSON escapes them by itself.
 
 Tables are for people: cells longer than :data:`MAX_CELL` characters are cut with ``…``
 (CSV and JSON carry the full values) and ``ts`` columns (unix seconds) are shown as UTC
-dates. Usage errors (an unknown query or parameter, a bad value) exit with code 2.
+dates. Usage errors (an unknown query or parameter, a bad value, a file that is not UTF-8
+text) exit with code 2.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,13 +25,12 @@ from typing import Any
 
 import typer
 
-from kgrec.cli.context import CliContext, get, table
-from kgrec.core.errors import QueryNotFound, QueryParameterError, WriteInReadMode
+from kgrec.cli.context import CliContext, escape_controls, get, table
+from kgrec.core.errors import InvalidParameter, QueryParameterError, WriteInReadMode
 
 FORMATS = ("table", "csv", "json")
 #: The widest cell a table shows; longer text is cut and ends with an ellipsis.
 MAX_CELL = 60
-USAGE_EXIT_CODE = 2
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:
@@ -58,30 +56,6 @@ def _listing(queries: list[dict[str, Any]]) -> str:
             doc = f"  {p['doc']}" if p["doc"] else ""
             lines.append(f"    {p['signature']}{doc}")
     return "\n".join(lines)
-
-
-_UNSAFE_TABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_CSV = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    char = match.group(0)
-    if char in _NAMED:
-        return _NAMED[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def escape_controls(text: str, keep_line_breaks: bool = False) -> str:
-    """``text`` with control and direction-override characters shown as escapes.
-
-    Args:
-        text: stored text.
-        keep_line_breaks: keep ``\\n`` and ``\\t`` (CSV quotes fields that hold them).
-    """
-    pattern = _UNSAFE_CSV if keep_line_breaks else _UNSAFE_TABLE
-    return pattern.sub(_escape_char, text)
 
 
 def _cell(value: Any, keep_line_breaks: bool = False) -> Any:
@@ -146,25 +120,31 @@ def print_rows(
         typer.echo(table([{k: table_cell(k, v) for k, v in r.items()} for r in rows]))
 
 
+def read_statement(path: Path) -> str:
+    """The text of a Cypher file.
+
+    Raises:
+        InvalidParameter: the file is not UTF-8 text (names the first bad byte), or cannot
+            be read.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InvalidParameter(f"cannot read it ({e.strerror})", path=path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidParameter(
+            f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); save the "
+            "statement as UTF-8",
+            path=path,
+        ) from None
+
+
 def check_format(fmt: str) -> None:
     """Refuse an unknown ``--format`` (a usage error, exit 2)."""
     if fmt not in FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
-
-
-@contextmanager
-def usage_errors(cli: CliContext) -> Iterator[None]:
-    """An unknown query or parameter, or a bad value: one line, exit code 2."""
-    try:
-        yield
-    except (QueryNotFound, QueryParameterError) as e:
-        if cli.debug:
-            raise
-        if cli.json:
-            payload = {"error": {"type": type(e).__name__, "message": str(e)}}
-            typer.echo(json.dumps(payload))
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(USAGE_EXIT_CODE) from e
 
 
 @contextmanager
@@ -213,12 +193,10 @@ def query(
     if file is not None:
         if name is not None:
             raise typer.BadParameter("give a query NAME or --file, not both", param_hint="--file")
-        run_cypher_text(cli, file.read_text(encoding="utf-8"), param or [], fmt, write,
-                        file.name)  # fmt: skip
+        run_cypher_text(cli, read_statement(file), param or [], fmt, write, file.name)
         return
-    with usage_errors(cli):
-        params = parse_params(param or [])
-        columns = analyst.check_named_query(name, params)  # before the store is opened
+    params = parse_params(param or [])  # usage errors (exit 2) before the store is opened
+    columns = analyst.check_named_query(name, params)
     with cli.store() as store:
         rows = analyst.run_named_query(store, name, params)
     print_rows(cli, rows, fmt, columns)
@@ -230,9 +208,8 @@ def run_cypher_text(
     """Run an analyst's own statement and print its rows (``query --file``, ``cypher``)."""
     from kgrec.app import analyst
 
-    with usage_errors(cli):
-        params = parse_params(pairs)
-        analyst.check_own_cypher(text, params, write, name)
+    params = parse_params(pairs)
+    analyst.check_own_cypher(text, params, write, name)
     with cli.store() as store, read_only_hint():
         rows = analyst.run_own_cypher(store, text, params, write, name)
     print_rows(cli, rows, fmt)
