@@ -18,6 +18,10 @@ from torch import nn
 if TYPE_CHECKING:
     from kgrec.gnn.data import GraphTensors
     from kgrec.gnn.paths import PathScorer
+    from kgrec.gnn.plan import FitCost, GraphSize
+
+#: Steps of a gradient epoch the cost model assumes (``TrainConfig.max_steps``' default).
+PLANNED_STEPS = 20
 
 
 class Embeddings(NamedTuple):
@@ -92,6 +96,40 @@ class EmbeddingModel(nn.Module):
         model = cls.from_config(config)
         model.load_state_dict(state)
         return model.eval()
+
+    @classmethod
+    def fit_cost(
+        cls, size: GraphSize, options: dict[str, Any], budget_bytes: int | None = None
+    ) -> FitCost:
+        """What one fit costs at ``size`` with constructor ``options`` (:mod:`kgrec.gnn.plan`).
+
+        The default models a full-graph gradient model: ``embedding_dim`` (d, 64) states of
+        every node through ``num_layers`` (3) sparse products per step, forward and
+        backward, :data:`PLANNED_STEPS` steps an epoch, Adam's moments on every weight, and
+        a full-catalogue evaluation every second epoch. A model with another cost (a
+        closed form) overrides it; ``budget_bytes`` lets it choose a form that fits.
+        """
+        from kgrec.gnn.plan import FitCost
+
+        d = int(options.get("embedding_dim", 64))
+        layers = int(options.get("num_layers", 3))
+        nodes, edges = size.num_nodes, 2 * (size.num_interactions + size.num_item_edges)
+        weights = 4 * 4 * (nodes * d + size.text_dim * d)  # values, gradients, two moments
+        states = 4 * nodes * d * (layers + 2) * 3  # layer states, forward and backward
+        adjacency = 2 * edges * 8  # CSR entries, and their copy in column blocks
+        peak = weights + states + adjacency + 4 * size.num_items * size.text_dim
+        sparse = PLANNED_STEPS * 2 * layers * 2 * edges * d
+        dense = PLANNED_STEPS * 6 * size.num_items * size.text_dim * d
+        dense += size.num_users * size.num_items * d  # evaluation every second epoch
+        return FitCost(
+            f"full-graph {cls.__name__}",
+            peak,
+            dense,
+            sparse,
+            per_epoch=True,
+            fix="train the default ease model, whose memory grows linearly "
+            "with the catalogue, or a smaller embedding_dim",
+        )
 
     def use_interactions(self, tensors: GraphTensors, idx: torch.Tensor) -> None:
         """Score from the interactions ``idx`` (a graph model's propagation graph, a history

@@ -33,6 +33,7 @@ from kgrec.core.errors import (
     InvalidParameter,
     KgrecError,
     ModelCorrupt,
+    PlanDoesNotFit,
     TrainingDataError,
     WriteBackFailed,
 )
@@ -48,11 +49,12 @@ from kgrec.kg.writer import VECTOR_BATCH_SIZE, BatchWriter, run_statement
 if TYPE_CHECKING:
     from kgrec.gnn.data import GraphTensors
     from kgrec.gnn.job import JobResult
+    from kgrec.gnn.plan import JobPlan
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrainConfig", "model_names", "train", "is_follower", "staleness", "load_tensors",
-           "write_back", "write_back_status", "model_versions", "model_status", "prune_versions",
+__all__ = ["TrainConfig", "model_names", "train", "plan", "is_follower", "staleness",
+           "load_tensors", "write_back", "write_back_status", "model_versions", "model_status", "prune_versions",
            "repair", "repair_write_back", "promote_version", "top_k_unseen"]  # fmt: skip
 
 STATE_KEY = "write_back"
@@ -463,6 +465,11 @@ def train(
         if is_follower():
             return _follow(store, model, cfg, model_options, epochs), None
     with model_dir_lock(model_dir, "kgrec train"):
+        planned = plan(store, model, cfg, model_options=model_options,
+                       aggregator_epochs=epochs)  # fmt: skip
+        log.info("%s", planned.describe())
+        if not planned.fits_memory:
+            raise PlanDoesNotFit(planned.refusal())
         tensors = load_tensors(store, progress)
         if tensors.num_interactions == 0:
             raise TrainingDataError(
@@ -477,6 +484,39 @@ def train(
             written = _write_back_after_promotion(store, model_dir, tensors, recommendations_k,
                                                   progress)  # fmt: skip
     return result, written
+
+
+def plan(
+    store: GraphStore,
+    model: str = DEFAULT_MODEL,
+    config: TrainConfig | None = None,
+    *,
+    model_options: dict[str, Any] | None = None,
+    aggregator_epochs: int | None = None,
+) -> JobPlan:
+    """What :func:`train` will cost on the store's graph, from its counts alone
+    (:func:`kgrec.gnn.plan.plan_job`): the model's form, predicted peak memory and time,
+    against ``KGREC_MEMORY_LIMIT`` or a share of the memory available now.
+
+    Raises:
+        UnknownModel: ``model`` is not registered.
+        InvalidParameter: ``KGREC_MEMORY_LIMIT`` is not a size.
+    """
+    from kgrec.core.settings import memory_limit_bytes
+    from kgrec.gnn.coldfit import EPOCHS
+    from kgrec.gnn.plan import GraphSize, plan_job
+
+    cfg = config or TrainConfig.for_model(model)
+    counts = run_statement(store, "count_graph")[0]
+    size = GraphSize(
+        num_users=int(counts["users"]), num_items=int(counts["items"]),
+        num_interactions=int(counts["interactions"]), num_tags=int(counts["tags"]),
+        num_entities=int(counts["entities"]),
+        num_item_edges=int(counts["item_tags"]) + int(counts["triples"]),
+    )  # fmt: skip
+    epochs = EPOCHS if aggregator_epochs is None else aggregator_epochs
+    return plan_job(size, model, epochs=cfg.epochs, refit=cfg.refit, aggregator=epochs > 0,
+                    model_options=model_options, memory_limit=memory_limit_bytes())  # fmt: skip
 
 
 def is_follower() -> bool:

@@ -91,6 +91,10 @@ class TrainingDataError(KgrecError):
     """The graph holds too little data to train on (no interactions, nothing to split)."""
 
 
+class PlanDoesNotFit(KgrecError):
+    """A job's predicted peak memory exceeds what it may use; nothing was started."""
+
+
 class WriteBackFailed(KgrecError):
     """A version was promoted, but writing its outputs back to the store failed."""
 

@@ -133,6 +133,35 @@ def server_start_timeout_s() -> float:
     return float(os.environ.get("KGREC_START_TIMEOUT", "60"))
 
 
+def memory_limit_bytes() -> int | None:
+    """``KGREC_MEMORY_LIMIT``: bytes a training job may plan to use (``16G``, ``512M``,
+    ``2000000000``); None when unset (the job takes a share of the available memory).
+
+    Raises:
+        InvalidParameter: the value is not a positive size.
+    """
+    raw = os.environ.get("KGREC_MEMORY_LIMIT", "").strip()
+    if not raw:
+        return None
+    units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    text = raw.upper().removesuffix("B").removesuffix("I")
+    scale = units.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in units else text
+    try:
+        value = int(float(number) * scale)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        from kgrec.core.errors import InvalidParameter
+
+        raise InvalidParameter(
+            f"KGREC_MEMORY_LIMIT={raw!r} is not a positive size; use bytes "
+            "or a suffix K, M, G (e.g. 16G)",
+            field="KGREC_MEMORY_LIMIT",
+        )
+    return value
+
+
 def keep_server_running() -> bool:
     """``KGREC_KEEP_SERVER``: the last client out leaves the embedded server running."""
     return _flag("KGREC_KEEP_SERVER")
