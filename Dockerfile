@@ -1,7 +1,10 @@
 FROM python:3.11-slim
 WORKDIR /app
-# The CPU build of torch keeps the image small; use a CUDA base image for GPU training.
-RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+# The CPU build of torch from PyTorch's CPU index keeps the image small (no nvidia-* packages).
+# Where that index is unreachable, build with --build-arg TORCH_INDEX_URL=https://pypi.org/simple:
+# PyPI serves the CUDA build (torch 2.13.0+cu130 and about 2.7 GB of nvidia-* packages).
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN pip install --no-cache-dir torch==2.13.0 --index-url "${TORCH_INDEX_URL}"
 COPY pyproject.toml README.md ./
 COPY kgrec kgrec
 COPY kg kg

@@ -6,7 +6,9 @@ Layout::
       versions/<UTC timestamp>-<model>/   model.pt, config.json, id_maps.json,
                                           metrics.json, embeddings.pt
                                           [aggregator.pt: the cold-user aggregator]
+                                          manifest.json: size and sha256 of each file
       live -> versions/<...>              relative symlink
+      history.jsonl                       promoted / rollback / rejected events
 
 A version is written into ``versions/.tmp-...``, every file and the directory fsynced, then
 renamed into place; ``live`` is replaced by creating a temporary symlink and ``os.replace``-ing
@@ -20,18 +22,24 @@ exclusive ``flock``) keeps two jobs from writing one model directory at once.
 
 Loading checks every file: a missing, empty, truncated or malformed file, or id maps that
 do not match the embeddings, raises :class:`~kgrec.core.errors.ModelCorrupt` naming the file and
-the fix. Tensors are read with ``torch.load(weights_only=True)``: a pickle that would run
-code is refused, not executed.
+the fix. :func:`verify_files` (run by :func:`list_versions` and :func:`verify_version`)
+compares every file with the size and sha256 that ``manifest.json`` recorded at save, so a
+file changed or damaged after its version was written is found before the version is called
+healthy; a version saved before manifests existed has its ``.pt`` archives' CRCs checked
+instead, and still loads. Tensors are read with ``torch.load(weights_only=True)``: a pickle
+that would run code is refused, not executed.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import shutil
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,6 +75,10 @@ FILES = ("model.pt", "config.json", "id_maps.json", "metrics.json", "embeddings.
 AGGREGATOR_FILE = "aggregator.pt"
 LOCK_FILE = ".train.lock"
 HISTORY_FILE = "history.jsonl"
+#: Size and sha256 of every file of a version, written last at save.
+MANIFEST_FILE = "manifest.json"
+#: Events of ``history.jsonl`` that made a version live.
+LIVE_EVENTS = ("promoted", "rollback")
 #: The metrics :func:`list_versions` shows for each version.
 HEADLINE_METRICS = ("val/recall@20", "recall@20", "ndcg@20")
 
@@ -150,6 +162,11 @@ def save_version(
     save_id_maps(id_maps, tmp)
     for fname in (*FILES, *written[2:]):
         os.chmod(tmp / fname, FILE_MODE)  # torch.save and save_id_maps follow the umask
+    _write_json(tmp / MANIFEST_FILE, {
+        "algorithm": "sha256",
+        "files": {f: {"bytes": (tmp / f).stat().st_size, "sha256": _sha256(tmp / f)}
+                  for f in (*FILES, *written[2:])},
+    })  # fmt: skip
     _fsync_dir(tmp)
     os.rename(tmp, final)
     _fsync_dir(versions)
@@ -157,9 +174,85 @@ def save_version(
     return final
 
 
-def promote(model_dir: str | Path, version_dir: str | Path) -> None:
-    """Point ``MODEL_DIR/live`` at ``version_dir`` atomically."""
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_files(version_dir: str | Path) -> bool:
+    """Check every file of a version against ``manifest.json`` (size, then sha256).
+
+    A version saved before manifests existed has none: its ``.pt`` files (zip archives)
+    have their CRC-32s checked instead.
+
+    Returns:
+        True when a manifest was checked, False for a version without one.
+
+    Raises:
+        ModelCorrupt: a file is missing, or differs from what was saved (names the file).
+    """
+    vdir = Path(version_dir)
+    manifest_path = vdir / MANIFEST_FILE
+    if not manifest_path.exists():
+        for fname in (*FILES, AGGREGATOR_FILE):
+            if fname.endswith(".pt") and (vdir / fname).exists():
+                _check_archive(vdir / fname)
+        return False
+    manifest = _read_json(manifest_path)
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("sha256"), str) and isinstance(v.get("bytes"), int)
+        for v in files.values()
+    ):
+        raise _corrupt(manifest_path, "expected {'files': {name: {'bytes', 'sha256'}}}")
+    for fname in FILES:
+        if fname not in files:
+            raise _corrupt(manifest_path, f"it does not list {fname}")
+    for fname, expected in files.items():
+        path = vdir / fname
+        if Path(fname).name != fname:
+            raise _corrupt(manifest_path, f"it lists {fname!r}, which is not a file name")
+        _check_present(path)
+        size = path.stat().st_size
+        if size != expected["bytes"]:
+            raise _corrupt(path, f"it has {size} bytes, {expected['bytes']} when it was saved")
+        if _sha256(path) != expected["sha256"]:
+            raise _corrupt(path, "its sha256 differs from the one written when it was saved")
+    return True
+
+
+def _check_archive(path: Path) -> None:
+    """A ``.pt`` file of a version without a manifest: a zip archive whose CRCs hold."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise _corrupt(path, f"it is not a PyTorch archive ({_one_line(e)})") from None
+    if bad is not None:
+        raise _corrupt(path, f"the CRC of its entry {bad} does not match")
+
+
+def promote(model_dir: str | Path, version_dir: str | Path, event: str | None = None) -> str:
+    """Point ``MODEL_DIR/live`` at ``version_dir`` atomically and record it.
+
+    Args:
+        event: what to record; None: ``rollback`` when the version was created before the
+            live one (an older version made live again), else ``promoted``.
+
+    Returns:
+        The event recorded.
+    """
     root = Path(model_dir)
+    previous = live_version(root)
+    vdir = Path(version_dir)
+    if event is None:
+        before = root / "versions" / previous if previous is not None else None
+        older = before is not None and before.is_dir() and before.name != vdir.name \
+            and _created(vdir) < _created(before)  # fmt: skip
+        event = "rollback" if older else "promoted"
     link = root / "live"
     tmp = root / f".live-{os.getpid()}"
     if tmp.is_symlink() or tmp.exists():
@@ -167,19 +260,26 @@ def promote(model_dir: str | Path, version_dir: str | Path) -> None:
     os.symlink(os.path.relpath(Path(version_dir), root), tmp)
     os.replace(tmp, link)
     _fsync_dir(root)
-    record_event(root, Path(version_dir).name, "promoted")
-    log.info("promoted %s to live", version_dir)
+    reason = f"rolled back from {previous}" if event == "rollback" else ""
+    record_event(root, vdir.name, event, reason, previous=previous)
+    log.info("%s %s to live", event, version_dir)
+    return event
 
 
-def record_event(model_dir: str | Path, version: str, event: str, reason: str = "") -> None:
-    """Append ``{version, event, time, reason}`` to ``MODEL_DIR/history.jsonl`` (fsynced).
+def record_event(
+    model_dir: str | Path, version: str, event: str, reason: str = "", previous: str | None = None
+) -> None:
+    """Append ``{version, event, time, reason, previous}`` to ``MODEL_DIR/history.jsonl``
+    (fsynced).
 
-    Events: ``promoted`` (by :func:`promote`) and ``rejected`` (a job kept the live model;
-    ``reason`` says why). :func:`list_versions` reads them back.
+    Events: ``promoted`` and ``rollback`` (by :func:`promote`; ``previous`` is the version
+    that was live) and ``rejected`` (a job kept the live model; ``reason`` says why).
+    :func:`list_versions` reads them back.
     """
     path = ensure_model_dir(model_dir) / HISTORY_FILE
     line = json.dumps({"version": version, "event": event, "reason": reason,
-                       "time": datetime.now(UTC).isoformat(timespec="seconds")})  # fmt: skip
+                       "time": datetime.now(UTC).isoformat(timespec="seconds"),
+                       "previous": previous})  # fmt: skip
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
     with open(fd, "a", encoding="utf-8") as fh:
         fh.write(line + "\n")
@@ -187,21 +287,37 @@ def record_event(model_dir: str | Path, version: str, event: str, reason: str = 
         os.fsync(fh.fileno())
 
 
-def _events(model_dir: Path) -> dict[str, dict[str, Any]]:
-    """The last event of each version in ``history.jsonl`` (unreadable lines skipped)."""
-    out: dict[str, dict[str, Any]] = {}
+def history(model_dir: str | Path) -> list[dict[str, Any]]:
+    """The events of ``history.jsonl``, oldest first. A line that is not UTF-8 JSON naming a
+    version is skipped with one warning (its line number), never an exception."""
+    path = Path(model_dir) / HISTORY_FILE
     try:
-        lines = (model_dir / HISTORY_FILE).read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except OSError:
-        return out
-    for line in lines:
+        return []
+    out, bad = [], []
+    for number, raw in enumerate(data.splitlines(), start=1):
+        if not raw.strip():
+            continue
         try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
+            event = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            bad.append(number)
             continue
         if isinstance(event, dict) and isinstance(event.get("version"), str):
-            out[event["version"]] = event
+            out.append(event)
+        else:
+            bad.append(number)
+    if bad:
+        lines = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+        log.warning("%s: skipped %d line(s) that are not UTF-8 JSON events (line %s)",
+                    path, len(bad), lines)  # fmt: skip
     return out
+
+
+def _events(model_dir: Path) -> dict[str, dict[str, Any]]:
+    """The last event of each version in ``history.jsonl``."""
+    return {event["version"]: event for event in history(model_dir)}
 
 
 def live_version(model_dir: str | Path) -> str | None:
@@ -406,13 +522,14 @@ def load_version(version_dir: str | Path) -> LoadedModel:
 
 
 def verify_version(version_dir: str | Path) -> LoadedModel:
-    """:func:`load_version` plus reading ``model.pt`` (and :data:`AGGREGATOR_FILE` where
-    there is one): every file of the version is checked.
+    """:func:`verify_files` and :func:`load_version` plus reading ``model.pt`` (and
+    :data:`AGGREGATOR_FILE` where there is one): every file of the version is checked.
 
     Raises:
-        ModelCorrupt: as :func:`load_version`, :meth:`LoadedModel.model` and
-            :meth:`LoadedModel.aggregator`.
+        ModelCorrupt: as :func:`verify_files`, :func:`load_version`,
+            :meth:`LoadedModel.model` and :meth:`LoadedModel.aggregator`.
     """
+    verify_files(version_dir)
     loaded = load_version(version_dir)
     loaded.model()
     loaded.aggregator()
@@ -476,40 +593,49 @@ def _created(vdir: Path) -> str:
 
 
 def list_versions(model_dir: str | Path) -> list[dict[str, Any]]:
-    """Every version, oldest first, with its history and headline metrics.
+    """Every version, oldest first, with its history, headline metrics and file check.
 
-    A cheap check: reads the JSON files and the sizes of the others.
+    Reads the JSON files and checks every file against the version's manifest
+    (:func:`verify_files`: sizes and sha256; archive CRCs for a version without one).
 
     Returns:
         One dict per version: ``version`` (directory name), ``model`` (registry name or
         None), ``created`` (UTC, ISO 8601), ``live`` (bool), ``status`` (``'live'``,
         ``'promoted earlier'``, ``'rejected'`` (a job kept the live model) or
-        ``'not promoted'``), ``reason`` (why it was rejected, else None), ``problem`` (None,
-        or why the version cannot be loaded) and the :data:`HEADLINE_METRICS`
-        (``'val/recall@20'``, ``'recall@20'``, ``'ndcg@20'``; None when missing).
+        ``'not promoted'``), ``event`` (its last event in ``history.jsonl``: ``'promoted'``,
+        ``'rollback'``, ``'rejected'`` or None), ``reason`` (why it was rejected, or
+        ``'rolled back from V'``; else None), ``problem`` (None, or why the version cannot
+        be loaded), ``checksums`` (True: its files match the sha256s written at save; False:
+        saved without a manifest) and the :data:`HEADLINE_METRICS` (``'val/recall@20'``,
+        ``'recall@20'``, ``'ndcg@20'``; None when missing).
     """
     root = Path(model_dir)
     live = live_version(root)
-    events = _events(root)
+    events = history(root)
+    last = {e["version"]: e for e in events}
+    was_live = {e["version"] for e in events if e.get("event") in LIVE_EVENTS}
     out = []
     for vdir in _version_dirs(root):
-        event = events.get(vdir.name, {})
+        event = last.get(vdir.name, {})
         if vdir.name == live:
             status = "live"
-        elif event.get("event") == "promoted":
+        elif vdir.name in was_live:
             status = "promoted earlier"
         elif event.get("event") == "rejected":
             status = "rejected"
         else:
             status = "not promoted"
+        explained = event.get("event") in ("rejected", "rollback")
         entry: dict[str, Any] = {
             "version": vdir.name,
             "model": None,
             "created": _created(vdir),
             "live": vdir.name == live,
             "status": status,
-            "reason": (event.get("reason") or None) if status == "rejected" else None,
+            "event": event.get("event"),
+            "reason": (event.get("reason") or None) if explained else None,
             "problem": None,
+            "checksums": False,
             **dict.fromkeys(HEADLINE_METRICS),
         }
         try:
@@ -519,43 +645,83 @@ def list_versions(model_dir: str | Path) -> list[dict[str, Any]]:
             entry["model"] = config.get("model") if isinstance(config, dict) else None
             if isinstance(metrics, dict):
                 entry.update({key: metrics.get(key) for key in HEADLINE_METRICS})
+            entry["checksums"] = verify_files(vdir)
         except ModelCorrupt as e:
             entry["problem"] = str(e).split("; ")[0]
         out.append(entry)
     return out
 
 
-def prune_versions(model_dir: str | Path, keep: int) -> list[str]:
-    """Delete every version but the newest ``keep`` and the live one.
+def rollback_target(model_dir: str | Path) -> Path:
+    """The version a rollback makes live again: the one live before the live one.
 
+    Walks ``history.jsonl`` back from the newest promotion, past the live version and every
+    version a rollback left, to the newest version still stored.
+
+    Raises:
+        UnknownModelVersion: no earlier live version is stored.
+    """
+    root = Path(model_dir)
+    live = live_version(root)
+    stored = {d.name for d in _version_dirs(root)}
+    promotions = [e for e in history(root) if e.get("event") in LIVE_EVENTS]
+    left = {e.get("previous") for e in promotions if e.get("event") == "rollback"}
+    for event in reversed(promotions):
+        name = event["version"]
+        if name != live and name not in left and name in stored:
+            return root / "versions" / name
+    raise UnknownModelVersion(
+        f"no version that was live before {live or 'none'} is left in {root / 'versions'}; "
+        "promote one by name with `kgrec model promote VERSION` (`kgrec model list` shows them)"
+    )
+
+
+def prune_versions(model_dir: str | Path, keep: int) -> dict[str, list[str]]:
+    """Delete all but ``keep`` versions, choosing which stay.
+
+    Always kept, even beyond ``keep``: the live version and the last one promoted (or rolled
+    back to). The rest of the ``keep`` places go to versions that were live before, then
+    versions never judged, then rejected ones, then damaged ones; newest first within each.
     Versions being written (``versions/.tmp-*``) are never touched; callers that may run
     beside a training job hold :func:`model_dir_lock`.
 
     Args:
-        model_dir: the model root. keep: how many of the newest versions to keep (>= 1).
+        model_dir: the model root. keep: how many versions stay (>= 1).
 
     Returns:
-        The names of the versions removed, oldest first.
+        ``{"kept": [...], "removed": [...]}``, version names oldest first.
 
     Raises:
         InvalidParameter: ``keep`` is below 1.
     """
     if keep < 1:
         raise InvalidParameter(
-            f"keep must be >= 1 (the newest versions to keep), got {keep}", field="keep"
+            f"keep must be >= 1 (the versions to keep), got {keep}", field="keep"
         )
-    live = live_version(model_dir)
-    old = _version_dirs(model_dir)[:-keep]
+    versions = list_versions(model_dir)
+    promotions = [e["version"] for e in history(model_dir) if e.get("event") in LIVE_EVENTS]
+    stored = [v["version"] for v in versions]
+    protected = {v["version"] for v in versions if v["live"]}
+    protected.update(name for name in promotions[-1:] if name in stored)
+    tier = {"live": 0, "promoted earlier": 0, "not promoted": 1, "rejected": 2}
+
+    def rank(v: dict[str, Any]) -> tuple[int, int]:
+        chosen = 0 if v["version"] in protected else 1
+        return chosen, 3 if v["problem"] else tier[v["status"]]
+
+    newest_first = sorted(versions, key=lambda v: v["version"], reverse=True)
+    ordered = sorted(newest_first, key=rank)  # stable: newest first within a rank
+    kept = {v["version"] for v in ordered[: max(keep, len(protected))]}
     removed = []
-    for vdir in old:
-        if vdir.name == live:
+    for name in stored:
+        if name in kept:
             continue
-        shutil.rmtree(vdir)
-        removed.append(vdir.name)
-        log.info("removed model version %s", vdir.name)
+        shutil.rmtree(Path(model_dir) / "versions" / name)
+        removed.append(name)
+        log.info("removed model version %s", name)
     if removed:
         _fsync_dir(Path(model_dir) / "versions")
-    return removed
+    return {"kept": [n for n in stored if n in kept], "removed": removed}
 
 
 def _lock_holder(path: Path) -> tuple[str, str]:

@@ -29,14 +29,17 @@ def similar_by_text(store: GraphStore, item_id: str, k: int = 10) -> list[dict[s
     """The ``k`` items whose text embedding is nearest to ``item_id``'s, itself excluded.
 
     Returns:
-        Rows ``{id, title, similarity}``, most similar first.
+        Rows ``{item_id, title, text_similarity}``, most similar first: the shape of
+        :meth:`kgrec.app.recommender.Recommender.similar_items`, the score named for what it
+        ranks by.
 
     Raises:
         UnknownIdError: no such item, or it has no text embedding.
     """
     from kgrec.kg.vector import similar_items
 
-    return similar_items(store, item_id, k)
+    return [{"item_id": row["id"], "title": row["title"], "text_similarity": row["similarity"]}
+            for row in similar_items(store, item_id, k)]  # fmt: skip
 
 
 def list_named_queries() -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ import numpy as np
 from kgrec.app.explaining import explain_served
 from kgrec.app.live import Catalogue, ChangePoll, build_catalogue, fold_user, history_user
 from kgrec.core.dataset import normalise_tag
-from kgrec.core.errors import KgrecError, UnknownIdError, UnknownTagError
+from kgrec.core.errors import InvalidParameter, KgrecError, UnknownIdError, UnknownTagError
 from kgrec.core.ranking import top_k
 from kgrec.core.settings import DEFAULT_REFRESH_SECONDS, Settings
 from kgrec.explain import wording
@@ -39,6 +39,23 @@ if TYPE_CHECKING:
     from kgrec.gnn.model import EmbeddingModel
 
 log = logging.getLogger(__name__)
+
+
+class RecommendationBatch(dict[str, Recommendations]):
+    """What :meth:`Recommender.recommend_many` answers: ``{user_id: Recommendations}`` for the
+    users answered, and ``errors``, ``{user_id: error}`` for those that could not be (an
+    unknown id), so one bad id does not fail the batch.
+    """
+
+    def __init__(self, errors: dict[str, KgrecError] | None = None) -> None:
+        super().__init__()
+        self.errors: dict[str, KgrecError] = dict(errors or {})
+
+    def result(self, user_id: str) -> Recommendations:
+        """The recommendations of ``user_id``, or its error raised."""
+        if user_id in self.errors:
+            raise self.errors[user_id]
+        return self[user_id]
 
 
 class Recommender:
@@ -402,8 +419,8 @@ class Recommender:
             UnknownTagError: a tag is on no item (the message names close matches).
             KgrecError: ``k`` is negative.
         """
-        return self.recommend_many([user_id], k, explain, exclude_seen, tags,
-                                   exclude_items)[str(user_id)]  # fmt: skip
+        batch = self.recommend_many([user_id], k, explain, exclude_seen, tags, exclude_items)
+        return batch.result(str(user_id))
 
     def recommend_many(
         self,
@@ -413,20 +430,34 @@ class Recommender:
         exclude_seen: bool = True,
         tags: Sequence[str] | None = None,
         exclude_items: Sequence[str] | None = None,
-    ) -> dict[str, Recommendations]:
+    ) -> RecommendationBatch:
         """:meth:`recommend` for many users at once, scored in one matrix product.
 
-        Args and Raises as :meth:`recommend`; the filters apply to every user.
+        Args as :meth:`recommend`; the filters apply to every user. An unknown user does not
+        fail the batch: its error is in ``errors``, the others are answered.
 
         Returns:
-            ``{user_id: Recommendations}`` in the order of ``user_ids`` (ids as strings).
+            ``{user_id: Recommendations}`` for the users answered, in the order of
+            ``user_ids`` (ids as strings); ``.errors``: ``{user_id: UnknownIdError}``.
+
+        Raises:
+            UnknownTagError, InvalidParameter: as :meth:`recommend` (they concern every
+                user).
         """
         if k < 0:
             raise KgrecError(f"k must be >= 0, got {k}")
         cat = self._current()
-        users = list(dict.fromkeys(str(u) for u in user_ids))
-        histories = [self._user_history(u) for u in users]
+        errors: dict[str, KgrecError] = {}
+        known: dict[str, list[dict[str, Any]]] = {}
+        for user_id in dict.fromkeys(str(u) for u in user_ids):
+            try:
+                known[user_id] = self._user_history(user_id)
+            except UnknownIdError as e:
+                errors[user_id] = e
+        users, histories = list(known), list(known.values())
         allowed = self._allowed_items(tags, cat) if tags else None
+        if not users:
+            return RecommendationBatch(errors=errors)
         excluded = [cat.index[str(i)] for i in exclude_items or () if str(i) in cat.index]
         vectors, sources, folds, banned = [], [], [], []
         for user_id, history in zip(users, histories, strict=True):
@@ -451,7 +482,7 @@ class Recommender:
             for user_id, row in zip(users, kept, strict=True) if explain and row
         }  # fmt: skip
         titles = self._titles(cat.ids[j] for row in kept for j in row)
-        out: dict[str, Recommendations] = {}
+        out = RecommendationBatch(errors=errors)
         for n, user_id in enumerate(users):
             recs = Recommendations((
                 Recommendation(rank, cat.ids[j], titles.get(cat.ids[j], cat.ids[j]),
@@ -511,18 +542,32 @@ class Recommender:
         return explain_served(self.store, user_id, history, recs, source, weights, cat, known,
                               features)  # fmt: skip
 
-    def similar_items(self, item_id: str, k: int = 10) -> list[dict[str, Any]]:
-        """The ``k`` items closest to ``item_id`` by cosine of the live model's learned item
-        embeddings (the GNN's output, not the text embeddings), best first. For a history
-        model (``ease``) the cosine is between the items' vectors and the user vector of a
-        history holding ``item_id`` alone: the items its choice leads to.
+    def similar_items(self, item_id: str, k: int = 10, by: str = "model") -> list[dict[str, Any]]:
+        """The ``k`` items closest to ``item_id``, best first, the item itself left out.
+
+        Args:
+            by: ``"model"``: cosine of the live model's learned item embeddings (the GNN's
+                output; for a history model such as ``ease``, between the items' vectors
+                and the user vector of a history holding ``item_id`` alone: the items its
+                choice leads to). ``"text"``: cosine of the items' text embeddings in the
+                store's vector index (what ``kgrec similar`` ranks by unless ``--by model``).
 
         Returns:
-            ``[{"item_id", "title", "similarity"}]``; the item itself is left out.
+            ``[{"item_id", "title", "model_similarity"}]`` (``"text_similarity"`` with
+            ``by="text"``): the score is named for what it ranks by, the same shape as
+            ``kgrec similar --json``.
 
         Raises:
-            UnknownIdError: the item is not served (not in the live model, not added).
+            UnknownIdError: the item is not served (not in the live model, not added), or
+                with ``by="text"`` has no text embedding.
+            InvalidParameter: ``by`` is neither ``"model"`` nor ``"text"``.
         """
+        if by == "text":
+            from kgrec.app.analyst import similar_by_text
+
+            return similar_by_text(self.store, item_id, k)
+        if by != "model":
+            raise InvalidParameter(f"by={by!r}: rank similar items by 'model' or 'text'")
         cat = self._current()
         j = self._item_local(item_id, cat)
         query = cat.unit[j]
@@ -533,7 +578,7 @@ class Recommender:
         top = self._rank(sims, k, [j])
         titles = self._titles(cat.ids[t] for t in top)
         return [{"item_id": cat.ids[t], "title": titles.get(cat.ids[t]),
-                 "similarity": float(sims[t])} for t in top]  # fmt: skip
+                 "model_similarity": float(sims[t])} for t in top]  # fmt: skip
 
     def recommend_for_new_user(
         self,

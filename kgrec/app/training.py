@@ -168,7 +168,7 @@ def write_back(
     Raises:
         ModelNotTrained: there is no live model (ModelCorrupt: it is damaged).
     """
-    from kgrec.gnn.checkpoint import load_live
+    from kgrec.gnn.checkpoint import load_live, verify_files
 
     live = load_live(model_dir)
     version = live.version_dir.name
@@ -246,21 +246,26 @@ def model_versions(model_dir: Path) -> list[dict[str, Any]]:
     Returns:
         One dict per version with the keys ``version``, ``model``, ``created`` (UTC, ISO
         8601), ``live`` (bool), ``status`` (``'live'``, ``'promoted earlier'``,
-        ``'rejected'``, ``'not promoted'``), ``reason`` (why it was rejected, else None),
-        ``problem`` (why it cannot be loaded, else None), ``val/recall@20``, ``recall@20``
-        and ``ndcg@20`` (see :func:`kgrec.gnn.checkpoint.list_versions`).
+        ``'rejected'``, ``'not promoted'``), ``event`` (its last recorded event:
+        ``'promoted'``, ``'rollback'``, ``'rejected'`` or None), ``reason`` (why it was
+        rejected, or ``'rolled back from V'``; else None), ``problem`` (why it cannot be
+        loaded, its files checked against the sha256s written at save; else None),
+        ``checksums`` (whether it has them), ``val/recall@20``, ``recall@20`` and
+        ``ndcg@20`` (see :func:`kgrec.gnn.checkpoint.list_versions`).
     """
     from kgrec.gnn.checkpoint import list_versions
 
     return list_versions(model_dir)
 
 
-def prune_versions(model_dir: Path, keep: int) -> list[str]:
-    """``kgrec model prune --keep N``: under the model directory's lock, delete every
-    version but the newest ``keep`` and the live one.
+def prune_versions(model_dir: Path, keep: int) -> dict[str, list[str]]:
+    """``kgrec model prune --keep N``: under the model directory's lock, delete all but
+    ``keep`` versions: never the live one nor the last promoted; versions that were live
+    before are kept over unjudged ones, those over rejected ones, newest first
+    (:func:`kgrec.gnn.checkpoint.prune_versions`).
 
     Returns:
-        The names of the versions removed, oldest first.
+        ``{"kept": [...], "removed": [...]}``, version names oldest first.
 
     Raises:
         InvalidParameter: ``keep`` is below 1.
@@ -288,6 +293,7 @@ def model_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
                            "live_problem": None}  # fmt: skip
     try:
         live = load_live(model_dir)
+        verify_files(live.version_dir)  # the sha256s written at save
         out.update({"live_version": live.version_dir.name, "live_model": live.name,
                     "live_val_recall@20": live.metrics.get("val/recall@20")})  # fmt: skip
     except ModelCorrupt as exc:
@@ -361,39 +367,49 @@ def repair(
 def promote_version(
     store: GraphStore,
     model_dir: Path,
-    version: str,
+    version: str | None,
     k: int | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """``kgrec model promote``: check every file of ``version``, make it live, write it back.
+    """``kgrec model promote`` / ``kgrec model rollback``: check every file of ``version``
+    (its sha256s too), make it live, write it back.
 
-    Unlike :func:`train`, no metric gate: an operator chose this version.
+    Unlike :func:`train`, no metric gate: an operator chose this version. Making a version
+    older than the live one live again is recorded as a ``rollback`` in ``history.jsonl``.
+
+    Args:
+        version: a version name or unique prefix; None: roll back to the version that was
+            live before the live one (:func:`kgrec.gnn.checkpoint.rollback_target`).
 
     Returns:
-        ``{version, previous, written}``.
+        ``{version, previous, event ('promoted' | 'rollback'), written}``.
 
     Raises:
-        UnknownModelVersion: no such version. ModelCorrupt: one of its files is damaged.
-        ModelDirLocked: a train, repair or promote is running.
+        UnknownModelVersion: no such version (no earlier live version to roll back to).
+        ModelCorrupt: one of its files is damaged. ModelDirLocked: a train, repair or
+        promote is running.
     """
     from kgrec.gnn.checkpoint import (
         live_version,
         model_dir_lock,
         promote,
         resolve_version,
+        rollback_target,
         verify_version,
     )
 
-    with model_dir_lock(model_dir, "kgrec model promote"):
-        vdir = resolve_version(model_dir, version)
+    holder = "kgrec model promote" if version is not None else "kgrec model rollback"
+    with model_dir_lock(model_dir, holder):
+        vdir = resolve_version(model_dir, version) if version is not None \
+            else rollback_target(model_dir)  # fmt: skip
         verify_version(vdir)
         previous = live_version(model_dir)
-        promote(model_dir, vdir)
+        event = promote(model_dir, vdir, "rollback" if version is None else None)
         status = write_back_status(store, model_dir)
         k = k if k is not None else int(status["k"] if status["k"] is not None else DEFAULT_K)
         written = _write_back_after_promotion(store, model_dir, load_tensors(store, progress), k,
                                               progress)  # fmt: skip
-    return {"version": vdir.name, "previous": previous, "written": written}
+    return {"version": vdir.name, "previous": previous, "event": event, "written": written}
 
 
 def _write_back_after_promotion(store: GraphStore, model_dir: Path, tensors: GraphTensors, k: int,

@@ -1,12 +1,16 @@
 """``kgrec model``: the stored versions, the live one, and its write-back into the store.
 
 - ``kgrec model list``: every version: when it was trained, its model and headline metrics,
-  whether it is live, was promoted or was rejected (and why), which are damaged.
+  whether it is live, was promoted, rolled back to or rejected (and why), which are damaged
+  (every file checked against the sha256s written when the version was saved).
 - ``kgrec model status``: the live version, and whether the store holds its complete
   write-back (embeddings and RECOMMENDED edges of that version only).
 - ``kgrec model repair``: finish an interrupted or mismatched write-back of the live model.
-- ``kgrec model promote VERSION``: check every file of VERSION, make it live, write it back.
-- ``kgrec model prune --keep N``: delete all but the N newest versions (never the live one).
+- ``kgrec model promote VERSION``: check every file of VERSION, make it live, write it back
+  (an older version than the live one is recorded as a rollback).
+- ``kgrec model rollback``: the same for the version that was live before the live one.
+- ``kgrec model prune --keep N``: keep N versions (never removing the live one nor the last
+  promoted; earlier live versions before unjudged ones before rejected ones), say which.
 
 Exit codes: 0 done, 1 error (one line on stderr: a damaged file, another job holding the
 model directory, an unknown version).
@@ -54,9 +58,18 @@ def decision(version: dict[str, Any]) -> str:
     return f"{version['status']} ({reason})" if reason else version["status"]
 
 
+def _promoted_text(out: dict[str, Any]) -> str:
+    written = out["written"]
+    verb = "rolled back to" if out["event"] == "rollback" else "promoted"
+    return (f"{verb} {out['version']} (was {out['previous'] or 'none'}); wrote back "
+            f"{written['users']} users, {written['items']} items, "
+            f"{written['recommendations']} recommendations")  # fmt: skip
+
+
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
-    """Every stored version, oldest first: when, model, metrics, live / promoted / rejected."""
+    """Every stored version, oldest first: when, model, metrics, live / promoted / rolled
+    back to / rejected, and damaged files (sha256s written at save)."""
     from kgrec.app.training import model_versions
 
     cli = get(ctx)
@@ -73,7 +86,8 @@ def list_(ctx: typer.Context) -> None:
 
 @app.command("status")
 def status(ctx: typer.Context) -> None:
-    """The live model and whether the store holds its complete write-back."""
+    """The live model (every file checked against the sha256s written at save) and whether
+    the store holds its complete write-back."""
     from kgrec.app.training import model_status
 
     cli = get(ctx)
@@ -127,28 +141,46 @@ def promote(
     version: str = typer.Argument(..., help="A version name (or a prefix only it has)."),
     recommendations: int = RECOMMENDATIONS,
 ) -> None:
-    """Make VERSION live after checking every file, and write it back to the store."""
+    """Make VERSION live after checking every file, and write it back to the store.
+
+    A version older than the live one is recorded as a rollback in history.jsonl."""
     from kgrec.app.training import promote_version
 
     cli = get(ctx)
     with cli.store() as store:
         out = promote_version(store, cli.settings.model_dir, version, k=recommendations,
                               progress=cli.progress())  # fmt: skip
-    written = out["written"]
-    cli.emit(out, f"promoted {out['version']} (was {out['previous'] or 'none'}); wrote back "
-                  f"{written['users']} users, {written['items']} items, "
-                  f"{written['recommendations']} recommendations")  # fmt: skip
+    cli.emit(out, _promoted_text(out))
+
+
+@app.command("rollback")
+def rollback(ctx: typer.Context, recommendations: int = RECOMMENDATIONS) -> None:
+    """Make the version that was live before the live one live again (checked, written
+    back, recorded as a rollback in history.jsonl)."""
+    from kgrec.app.training import promote_version
+
+    cli = get(ctx)
+    with cli.store() as store:
+        out = promote_version(store, cli.settings.model_dir, None, k=recommendations,
+                              progress=cli.progress())  # fmt: skip
+    cli.emit(out, _promoted_text(out))
 
 
 @app.command("prune")
 def prune(
     ctx: typer.Context,
-    keep: int = typer.Option(..., "--keep", min=1, help="How many of the newest versions stay."),
+    keep: int = typer.Option(..., "--keep", min=1, help="How many versions stay."),
 ) -> None:
-    """Delete all but the KEEP newest versions; the live one always stays."""
+    """Delete all but KEEP versions and say which stayed and which went.
+
+    The live version and the last promoted one always stay (even beyond KEEP); the other
+    places go to versions that were live before, then unjudged ones, then rejected ones,
+    newest first."""
     from kgrec.app.training import prune_versions
 
     cli = get(ctx)
-    removed = prune_versions(cli.settings.model_dir, keep)
-    text = f"removed {len(removed)} version(s)" + (": " + ", ".join(removed) if removed else "")
-    cli.emit({"removed": removed, "kept": keep}, text)
+    out = prune_versions(cli.settings.model_dir, keep)
+    kept, removed = out["kept"], out["removed"]
+    text = "\n".join([f"kept {len(kept)}: " + (", ".join(kept) or "none"),
+                      f"removed {len(removed)}: " + (", ".join(removed) or "none")])  # fmt: skip
+    cli.emit(out, text)

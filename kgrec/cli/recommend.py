@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from kgrec.cli.context import CliContext, get, table
+from kgrec.cli.context import CliContext, escape_controls, get, table
 
 
 def _open(cli: CliContext):
@@ -42,23 +42,39 @@ def recommend(
     """Top-k items for each USER from the live model (with --explain: why, as paths).
 
     With --json, one user gives ``{user_id, model_version, recommendations}``; several give
-    one object keyed by user id, each value that object.
+    one object keyed by user id, each value that object, or ``{user_id, error: {type,
+    message}}`` for a user that could not be answered (an unknown id): the others are still
+    answered, and the command exits 1.
     """
     cli = get(ctx)
+    users = list(dict.fromkeys(users))
     with _open(cli) as rec:
-        results = rec.recommend_many(list(dict.fromkeys(users)), k=k, explain=explain or cli.json,
+        results = rec.recommend_many(users, k=k, explain=explain or cli.json,
                                      exclude_seen=not include_seen, tags=tag or None)  # fmt: skip
+    if len(users) == 1:
+        results.result(users[0])  # its error, if any, is the command's
     if cli.json:
         payload = {user: {"user_id": user, "model_version": recs.model_version,
                           "recommendations": recs.to_dicts()}
                    for user, recs in results.items()}  # fmt: skip
-        cli.emit(payload[users[0]] if len(payload) == 1 else payload)
-        return
-    texts = [_recommendations_text(recs, explain) for recs in results.values()]
-    if len(results) > 1:
-        texts = [f"user {user} (model {recs.model_version})\n{text}"
-                 for (user, recs), text in zip(results.items(), texts, strict=True)]  # fmt: skip
-    cli.emit(None, "\n\n".join(texts))
+        for user, error in results.errors.items():
+            payload[user] = {
+                "user_id": user,
+                "error": {"type": type(error).__name__, "message": str(error)},
+            }
+        cli.emit(payload[users[0]] if len(users) == 1 else {u: payload[u] for u in users})
+    else:
+        texts = [_recommendations_text(recs, explain) for recs in results.values()]
+        if len(users) > 1:
+            texts = [
+                f"user {user} (model {recs.model_version})\n{text}"
+                for (user, recs), text in zip(results.items(), texts, strict=True)
+            ]
+        cli.emit(None, "\n\n".join(texts))
+        for error in results.errors.values():
+            typer.echo(f"error: {escape_controls(str(error))}", err=True)
+    if results.errors:
+        raise typer.Exit(1)
 
 
 def explain(

@@ -38,10 +38,24 @@ def stop(
     get(ctx).emit({"stopped": stopped}, "stopped" if stopped else "no server was running")
 
 
+#: ``kgrec store status`` exit codes, as ``scripts/neo4j.sh status``: stopped, or running
+#: without answering.
+EXIT_STOPPED = 3
+EXIT_NOT_ANSWERING = 4
+
+
 @app.command("status")
 def status(ctx: typer.Context) -> None:
-    """Whether a server runs for the store directory, its pid and socket."""
+    """Whether a server runs for the store directory, its pid and socket.
+
+    Exit codes (as scripts/neo4j.sh status): 0 running and answering, 3 not running,
+    4 running but not answering.
+    """
     from kgrec.app.store import server_status
 
     result = server_status(_data_dir(ctx))
     get(ctx).emit(result, "\n".join(f"{k:<10}{v}" for k, v in result.items()))
+    if not result["running"]:
+        raise typer.Exit(EXIT_STOPPED)
+    if not result["answering"]:
+        raise typer.Exit(EXIT_NOT_ANSWERING)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from kgrec.cli.context import get
+from kgrec.cli.context import get, utc_now
 from kgrec.core.settings import DEFAULT_MODEL
 
 
@@ -60,6 +60,10 @@ def train(
     under torchrun (several GPUs or machines) every process runs this command and rank 0
     saves, promotes and reports (see the README).
 
+    With --json the result is one line of JSON with a UTC "time"; with --json --quiet every
+    line the command writes (the result, an error, a log line) is a JSON object with a
+    "time", so `>> train.jsonl 2>&1` stays JSONL (see the README).
+
     Exit codes: 0 promoted (or not stale), 3 not promoted (regressed; live model kept),
     2 bad arguments, 1 error (live model kept; also: another train holds the lock, no data
     to train on).
@@ -72,7 +76,8 @@ def train(
         if if_stale:
             state = staleness(store, cli.settings.model_dir, stale_count, stale_share)
             if not state["stale"]:
-                cli.emit({**state, "training": False}, f"not training: {state['reason']}")
+                cli.emit({**state, "training": False, "time": utc_now()},
+                         f"not training: {state['reason']}")  # fmt: skip
                 return
             cli.info(f"training: {state['reason']}")
         given = {"epochs": epochs, "split": split, "tolerance": tolerance, "seed": seed,
@@ -91,6 +96,7 @@ def train(
         "version": result.version_dir.name if result.version_dir else None,
         "live_val_recall@20": (result.live_metrics or {}).get("val/recall@20"),
         "written": written,
+        "time": utc_now(),
     }
     if cli.json:
         cli.emit(payload)

@@ -260,7 +260,7 @@ def test_similar_items(rec, world):
     item = dataset.items["id"].iloc[0]
     sims = rec.similar_items(item, k=5)
     assert len(sims) == 5 and item not in {s["item_id"] for s in sims}
-    values = [s["similarity"] for s in sims]
+    values = [s["model_similarity"] for s in sims]
     assert values == sorted(values, reverse=True)
 
 

@@ -136,8 +136,8 @@ def test_stats_and_similar_json(loaded_store, kgrec):
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert isinstance(rows, list) and len(rows) == 2
-    assert {"id", "title", "similarity"} <= set(rows[0])
-    assert "1" not in [r["id"] for r in rows]
+    assert [set(r) for r in rows] == [{"item_id", "title", "text_similarity"}] * 2
+    assert "1" not in [r["item_id"] for r in rows]
 
 
 def test_similar_unknown_item_is_one_line(loaded_store, kgrec):

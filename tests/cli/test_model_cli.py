@@ -4,6 +4,8 @@ application run them, on a small synthetic world in a real embedded store."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 
 import pytest
 
@@ -216,24 +218,123 @@ def test_train_with_too_few_interactions_to_split_is_one_line(
     assert "ingest more interactions or try --split random" in line
 
 
-def test_model_prune_keeps_the_newest_and_the_live_one(tmp_path, kgrec):
+def test_model_prune_reports_kept_and_removed_and_rollback_is_recorded(tmp_path, kgrec):
     made = kgrec(*at(tmp_path), "--quiet", "ingest", "synthetic", "--users", "30", "--items",
                  "40", "--tags", "6", "--interactions", "500", "--seed", "5")  # fmt: skip
     assert made.returncode == 0, made.stderr
     versions = []
-    for tolerance in ("1", "-1", "-1"):  # the first is promoted, the next two are refused
-        run = kgrec(*at(tmp_path), "--json", "train", "--epochs", "1", "--device", "cpu",
-                    "--tolerance", tolerance)  # fmt: skip
+    for tolerance in ("1", "1", "-1"):  # promoted, promoted (live), refused
+        run = kgrec(*at(tmp_path), "--quiet", "--json", "train", "--epochs", "1", "--device",
+                    "cpu", "--tolerance", tolerance)  # fmt: skip
         assert run.returncode in (0, 3), run.stderr
         versions.append(json.loads(run.stdout)["version"])
-    live = (tmp_path / "models" / "live").resolve().name
-    assert live == versions[0]
+    assert (tmp_path / "models" / "live").resolve().name == versions[1]
     refused = kgrec(*at(tmp_path), "model", "prune", "--keep", "0")
     assert refused.returncode == 2 and "--keep" in refused.stderr
-    out = kgrec(*at(tmp_path), "--json", "model", "prune", "--keep", "1")
+    out = kgrec(*at(tmp_path), "--json", "model", "prune", "--keep", "2")
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["removed"] == [versions[1]]  # the newest and the live stay
-    left = [
-        v["version"] for v in json.loads(kgrec(*at(tmp_path), "model", "list", "--json").stdout)
-    ]
-    assert left == [versions[0], versions[2]]
+    # the older promoted version stays, the newer rejected one goes
+    assert json.loads(out.stdout) == {"kept": versions[:2], "removed": [versions[2]]}
+    text = kgrec(*at(tmp_path), "model", "prune", "--keep", "2")
+    assert text.stdout.splitlines() == [f"kept 2: {versions[0]}, {versions[1]}", "removed 0: none"]
+    back = kgrec(*at(tmp_path), "--quiet", "--json", "model", "rollback")
+    assert back.returncode == 0, back.stderr
+    answer = json.loads(back.stdout)
+    assert (answer["version"], answer["previous"], answer["event"]) == (
+        versions[0], versions[1], "rollback")  # fmt: skip
+    assert (tmp_path / "models" / "live").resolve().name == versions[0]
+    last = json.loads((tmp_path / "models" / "history.jsonl").read_text().splitlines()[-1])
+    assert (last["version"], last["event"]) == (versions[0], "rollback")
+    listing = {v["version"]: v for v in
+               json.loads(kgrec(*at(tmp_path), "--json", "model", "list").stdout)}  # fmt: skip
+    assert listing[versions[0]]["event"] == "rollback" and listing[versions[0]]["live"]
+    table = kgrec(*at(tmp_path), "model", "list").stdout
+    assert f"live (rolled back from {versions[1]})" in table
+    assert kgrec(*at(tmp_path), "--json", "model", "prune", "--keep", "1").returncode == 0
+    assert json.loads(kgrec(*at(tmp_path), "--json", "model", "list").stdout)[0]["live"]
+    nothing = kgrec(*at(tmp_path), "--json", "model", "rollback")
+    assert nothing.returncode == 1
+    assert "no version that was live before" in json.loads(nothing.stdout)["error"]["message"]
+
+
+def _copy_models(root, tmp_path) -> list[str]:
+    """``--store`` of ``root`` and ``--model-dir`` a copy of its models (to damage)."""
+    shutil.copytree(root / "models", tmp_path / "models", symlinks=True)
+    return ["--store", str(root / "store"), "--model-dir", str(tmp_path / "models")]
+
+
+def test_model_list_and_status_find_a_live_model_of_random_bytes(trained, kgrec, tmp_path):
+    root, result = trained
+    where = _copy_models(root, tmp_path)
+    healthy = json.loads(kgrec(*where, "--json", "model", "list").stdout)
+    assert all(v["checksums"] and v["problem"] is None for v in healthy)
+    model_pt = (tmp_path / "models" / "live").resolve() / "model.pt"
+    model_pt.write_bytes(os.urandom(model_pt.stat().st_size))
+    listing = kgrec(*where, "--json", "model", "list")
+    assert listing.returncode == 0, listing.stderr
+    [live] = [v for v in json.loads(listing.stdout) if v["live"]]
+    assert f"model file {model_pt} is corrupt: its sha256 differs" in live["problem"]
+    assert "damaged: model file" in kgrec(*where, "model", "list").stdout
+    status = kgrec(*where, "--json", "model", "status")
+    assert status.returncode == 0, status.stderr
+    assert "its sha256 differs" in json.loads(status.stdout)["live_problem"]
+    assert "problem     model file" in kgrec(*where, "model", "status").stdout
+
+
+def test_history_with_bytes_that_are_not_utf8_is_one_warning(trained, kgrec, tmp_path):
+    root, result = trained
+    where = _copy_models(root, tmp_path)
+    with open(tmp_path / "models" / "history.jsonl", "ab") as fh:
+        fh.write(b'{"version": "\xff\xfe", "event": "promoted"}\n')
+    for command in (["model", "list"], ["model", "status"]):
+        out = kgrec(*where, *command)
+        assert out.returncode == 0, out.stderr
+        assert "Traceback" not in out.stderr
+        [line] = out.stderr.splitlines()
+        assert "history.jsonl: skipped 1 line(s) that are not UTF-8 JSON events" in line
+    listing = json.loads(kgrec(*where, "--json", "model", "list").stdout)
+    assert [v["version"] for v in listing if v["live"]] == [result["version"]]
+
+
+def test_recommend_many_answers_each_id_and_names_the_unknown_ones(trained, kgrec):
+    from kgrec.app.recommender import Recommender
+    from kgrec.core.errors import UnknownIdError
+
+    root, result = trained
+    with Recommender.open(str(root / "store"), root / "models") as rec:
+        batch = rec.recommend_many(["u1", "nobody", "u2"], k=3, explain=False)
+        assert list(batch) == ["u1", "u2"] and list(batch.errors) == ["nobody"]
+        assert isinstance(batch.errors["nobody"], UnknownIdError)
+        assert [r.item_id for r in batch["u1"]] == [
+            r.item_id for r in rec.recommend("u1", k=3, explain=False)
+        ]
+        with pytest.raises(UnknownIdError, match="unknown user 'nobody'"):
+            rec.recommend("nobody")
+    out = kgrec(*at(root), "--json", "recommend", "u1", "nobody", "--k", "2")
+    assert out.returncode == 1
+    answer = json.loads(out.stdout)
+    assert len(answer["u1"]["recommendations"]) == 2
+    assert answer["nobody"]["error"]["type"] == "UnknownIdError"
+    text = kgrec(*at(root), "recommend", "u1", "nobody", "--k", "2")
+    assert text.returncode == 1 and "user u1 (model" in text.stdout
+    assert text.stderr.startswith("error: unknown user 'nobody'")
+
+
+def test_similar_items_have_one_shape_named_for_what_they_rank_by(trained, kgrec):
+    from kgrec.app.recommender import Recommender
+
+    root, _ = trained
+    with Recommender.open(str(root / "store"), root / "models") as rec:
+        by_model = rec.similar_items("i1", k=4)
+        by_text = rec.similar_items("i1", k=4, by="text")
+    assert [set(r) for r in by_model] == [{"item_id", "title", "model_similarity"}] * 4
+    assert [set(r) for r in by_text] == [{"item_id", "title", "text_similarity"}] * 4
+    for by, expected in (("model", by_model), ("text", by_text)):
+        out = kgrec(*at(root), "--json", "similar", "i1", "--k", "4", "--by", by)
+        assert out.returncode == 0, out.stderr
+        rows = json.loads(out.stdout)
+        assert [r["item_id"] for r in rows] == [r["item_id"] for r in expected]
+        assert [r[f"{by}_similarity"] for r in rows] == pytest.approx(
+            [r[f"{by}_similarity"] for r in expected], abs=1e-5
+        )
+    assert kgrec(*at(root), "similar", "i1", "--by", "words").returncode == 2

@@ -1,10 +1,19 @@
 """What a command writes where: results on stdout, timestamped logs and progress on stderr,
-nothing at all under --quiet (the embedding model's own bars included)."""
+nothing at all under --quiet (the embedding model's own bars included); under --json one
+JSON document on stdout whatever happens, and JSON lines on stderr."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
 
 SMALL_WORLD = ["ingest", "synthetic", "--users", "8", "--items", "12", "--tags", "4",
                "--interactions", "30"]  # fmt: skip
@@ -29,16 +38,111 @@ def test_progress_counts_rows_and_texts(tmp_path, kgrec):
     assert "Loading weights" not in shown.stderr
 
 
-def test_json_stdout_stays_json_while_warnings_go_to_stderr_with_a_time(tmp_path, kgrec):
-    store = str(tmp_path / "s")
-    assert kgrec(*SMALL_WORLD, "--store", store, "--quiet").returncode == 0
+def _warning_ingest(tmp_path, store: str) -> list[str]:
+    """An ingest of items that already exist (it logs one warning)."""
     ratings = tmp_path / "r.csv"
     ratings.write_text("user_id,item_id\nx,i1\nx,i2\n")
     items = tmp_path / "items.csv"
     items.write_text("id,title\ni1,Same id as a synthetic item\ni2,Another\n")
-    # the items name items the synthetic dataset created: ingest warns (a log line)
-    out = kgrec("ingest", "csv", str(ratings), "--items", str(items), "--store", store, "--json")
+    return ["ingest", "csv", str(ratings), "--items", str(items), "--store", store]
+
+
+def test_warnings_go_to_stderr_with_a_time(tmp_path, kgrec):
+    store = str(tmp_path / "s")
+    assert kgrec(*SMALL_WORLD, "--store", store, "--quiet").returncode == 0
+    out = kgrec(*_warning_ingest(tmp_path, store))
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["dataset"] == "csv"
     warnings = [line for line in out.stderr.splitlines() if "already exist" in line]
     assert len(warnings) == 1 and LOG_LINE.match(warnings[0]), out.stderr
+
+
+def test_json_keeps_stdout_one_document_and_makes_stderr_json_lines(tmp_path, kgrec):
+    store = str(tmp_path / "s")
+    fresh = {"KGREC_CACHE_DIR": str(tmp_path / "cache")}
+    shown = kgrec(*SMALL_WORLD, "--store", store, "--json", env=fresh)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["dataset"] == "synthetic"
+    assert "row/s" in shown.stderr  # progress stays on stderr with --json
+    out = kgrec(*_warning_ingest(tmp_path, store), "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["dataset"] == "csv"
+    [warning] = [json.loads(line) for line in out.stderr.splitlines() if "already exist" in line]
+    assert warning["level"] == "warning" and warning["logger"].startswith("kgrec.")
+    assert datetime.fromisoformat(warning["time"]).tzinfo is not None
+    quiet = kgrec(*_warning_ingest(tmp_path, store), "--json", "--quiet")
+    assert [json.loads(line)["level"] for line in quiet.stderr.splitlines()] == ["warning"]
+
+
+USAGE_ERRORS = {
+    ("--json", "train", "--bogus"): "No such option: --bogus",
+    ("train", "--bogus", "--json"): "No such option: --bogus",
+    ("--json", "--bogus", "stats"): "No such option: --bogus",
+    ("--json", "model"): "Missing command.",
+    ("--json",): "Missing command.",
+    ("--json", "model", "prune", "--keep", "0"): "'--keep'",
+    ("--json", "similar"): "Missing argument 'ITEM'",
+}
+
+
+@pytest.mark.parametrize("args", list(USAGE_ERRORS))
+def test_usage_errors_under_json_are_one_document_on_stdout(kgrec, args):
+    out = kgrec(*args)
+    assert out.returncode == 2, out.stderr
+    [line] = out.stdout.splitlines()
+    document = json.loads(line)
+    assert set(document) == {"error", "time"} and set(document["error"]) == {"type", "message"}
+    assert USAGE_ERRORS[args] in document["error"]["message"]
+    assert out.stderr == ""
+
+
+def test_cron_recipe_appends_valid_jsonl_on_failure_and_success(tmp_path, kgrec):
+    root = tmp_path / "w"
+    made = kgrec("--quiet", "--store", str(root / "store"), "ingest", "synthetic", "--users",
+                 "30", "--items", "40", "--tags", "6", "--interactions", "500")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    log = tmp_path / "kgrec-train.jsonl"
+    kgrec_cmd = f"{shlex.quote(sys.executable)} -m kgrec.cli.main"
+
+    def cron(store: Path, *options: str) -> int:
+        line = (f"{kgrec_cmd} --quiet --json train --store {shlex.quote(str(store))} "
+                f"--model-dir {shlex.quote(str(root / 'models'))} --epochs 1 --device cpu "
+                f"{' '.join(options)} >> {shlex.quote(str(log))} 2>&1")  # fmt: skip
+        return subprocess.run(["bash", "-c", line], env=os.environ.copy()).returncode
+
+    assert cron(root / "missing") == 1  # no store
+    assert cron(root / "store") == 0  # trained and promoted
+    assert cron(root / "store", "--tolerance", "-1") == 3  # refused: a warning is logged
+    assert cron(root / "store", "--bogus") == 2  # usage error
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) >= 4
+    for line in lines:
+        assert datetime.fromisoformat(line["time"]).tzinfo is not None
+    errors = [line["error"]["type"] for line in lines if "error" in line]
+    assert errors == ["StoreUnavailable", "NoSuchOption"]
+    results = [line for line in lines if "promoted" in line]
+    assert [r["promoted"] for r in results] == [True, False]
+    assert any(line.get("level") == "warning" and "not promoting" in line["message"]
+               for line in lines)  # fmt: skip
+
+
+def test_store_status_exits_3_when_stopped(tmp_path, kgrec):
+    store = str(tmp_path / "s")
+    assert kgrec(*SMALL_WORLD, "--store", store, "--quiet").returncode == 0
+    stopped = kgrec("--json", "store", "status", "--store", store)
+    assert stopped.returncode == 3, stopped.stderr
+    assert json.loads(stopped.stdout)["running"] is False
+    assert kgrec("store", "start", "--store", store).returncode == 0
+    try:
+        running = kgrec("store", "status", "--store", store)
+        assert running.returncode == 0, running.stderr
+    finally:
+        assert kgrec("store", "stop", "--store", store).returncode == 0
+    assert kgrec("store", "status", "--store", store).returncode == 3
+
+
+def test_query_file_that_is_not_utf8_is_one_line(tmp_path, kgrec, error_line):
+    statement = tmp_path / "q.cypher"
+    statement.write_bytes(b"MATCH (i:Item) RETURN i.title AS t // caf\xe9\n")
+    line = error_line(kgrec("query", "--file", str(statement), "--store", str(tmp_path)), 2)
+    assert line == (f"error: {statement}: not UTF-8 text (byte 0xe9 at offset 41); save the "
+                    "statement as UTF-8")  # fmt: skip
