@@ -37,6 +37,12 @@ def train(
     if_stale: bool = typer.Option(
         False, "--if-stale", help="Train only when the live model is stale (see below)."
     ),
+    plan_only: bool = typer.Option(
+        False,
+        "--plan",
+        help="Print the plan (model form, predicted peak memory and time against the memory "
+        "this job may use) and exit without training: 0 when it fits, 1 when it does not.",
+    ),
     stale_count: int = typer.Option(
         None, "--stale-count", min=1, help="--if-stale: stale after this many new interactions."
     ),
@@ -73,6 +79,15 @@ def train(
 
     cli = get(ctx)
     with cli.store() as store:
+        if plan_only:
+            from kgrec.app.training import plan
+
+            planned = plan(store, model)
+            cli.emit({**planned.as_dict(), "time": utc_now()}, planned.describe())
+            if not planned.fits_memory:
+                cli.info(planned.refusal())
+                sys.exit(1)
+            return
         if if_stale:
             state = staleness(store, cli.settings.model_dir, stale_count, stale_share)
             if not state["stale"]:

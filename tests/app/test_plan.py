@@ -3,6 +3,8 @@ does not fit the memory it may use: no export, no version, the store unchanged."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kgrec.app.ingest import ingest
@@ -55,5 +57,15 @@ def test_the_command_line_prints_one_line(kgrec, error_line, tmp_path, cache_dir
     refused = kgrec("--store", store, "train", env={"KGREC_MEMORY_LIMIT": "2M"})
     line = error_line(refused, 1)
     assert "needs about" in line and "KGREC_MEMORY_LIMIT" in line
+    shown = kgrec("--store", store, "train", "--plan")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("plan: ease") and "40 items" in shown.stdout
+    dry = kgrec("--store", store, "--json", "train", "--plan", env={"KGREC_MEMORY_LIMIT": "2M"})
+    assert dry.returncode == 1
+    doc = json.loads(dry.stdout)
+    assert doc["fits_memory"] is False and doc["budget_bytes"] == 2 * 2**20
+    assert not (tmp_path / "store" / "models").exists() or not any(
+        (tmp_path / "store" / "models").rglob("model.pt")
+    )
     bad = kgrec("--store", store, "train", env={"KGREC_MEMORY_LIMIT": "lots"})
-    assert "KGREC_MEMORY_LIMIT" in error_line(bad, 1)
+    assert "KGREC_MEMORY_LIMIT" in error_line(bad, 2)  # a usage error
