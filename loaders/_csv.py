@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kgrec.core.dataset import COLUMNS, Dataset
+from kgrec.core.dataset import COLUMNS, ID_COLUMNS, Dataset
 from kgrec.core.errors import DatasetError
 from kgrec.core.values import encoding_reason, has_bad_bytes, printable, shown
 from kgrec.loaders._table import REJECT_COLUMNS, Issues, Table
@@ -82,18 +82,6 @@ def read_text(path: Path) -> tuple[str, bool]:
         return data.decode("utf-8"), False
     except UnicodeDecodeError:
         return data.decode("utf-8", "surrogateescape"), True
-
-
-#: Columns holding user, item and entity ids: the ones ``id_prefix`` applies to.
-ID_COLUMNS: dict[str, list[str]] = {
-    "users": ["id"],
-    "items": ["id"],
-    "interactions": ["user_id", "item_id"],
-    "item_tags": ["item_id"],
-    "user_tags": ["user_id", "item_id"],
-    "entities": ["id"],
-    "triples": ["item_id", "entity_id"],
-}
 
 
 def _prefixed(values: pd.Series, prefix: str) -> pd.Series:
@@ -196,10 +184,12 @@ def read_csv_table(
 ) -> Table:
     """Parse a CSV file with a header into a :class:`Table` and run the structural checks.
 
-    Checks: the header names every ``required`` column (raises at line 1, field = the missing
-    column); every row has as many fields as the header (a truncated or broken line) and
-    parses as CSV; no field holds bytes that are not UTF-8, a NUL character, or more than
-    ``CSV_FIELD_LIMIT`` characters. Blank lines are ignored.
+    Checks: the header names every ``required`` column and no column twice (raises at line 1,
+    field = the column at fault); every row has as many fields as the header (a truncated or
+    broken line) and parses as CSV; no field holds bytes that are not UTF-8, a NUL character,
+    or more than ``CSV_FIELD_LIMIT`` characters. Blank lines are ignored. A file that ends
+    without a newline is marked (``Table.unterminated``) for the cut-short check of
+    :meth:`Table.ints`.
 
     Args:
         path: the CSV file.
@@ -211,7 +201,8 @@ def read_csv_table(
             ``'rating'``); the raw header is shown in errors.
 
     Raises:
-        DatasetError: missing or unreadable file, empty file, bad header.
+        DatasetError: missing or unreadable file, empty file, bad header (a missing or a
+            repeated column).
     """
     text, had_bad_bytes = read_text(path)
     physical = text.split("\n")
@@ -226,6 +217,15 @@ def read_csv_table(
         raise DatasetError(encoding_reason(",".join(header)), path, 1)
     if field_name is not None:
         header = [field_name(h) for h in header]
+    twice = next((h for n, h in enumerate(header) if h in header[:n]), None)
+    if twice is not None:
+        raise DatasetError(
+            f"header names column {shown(twice)} twice (found {named}); rename or drop one, "
+            "so that each value is read from one column",
+            path,
+            1,
+            twice,
+        )
     for name in required:
         if name not in header:
             raise DatasetError(
@@ -249,7 +249,9 @@ def read_csv_table(
         name: pd.Series(np.asarray(data[k], dtype=object), dtype=object)
         for k, name in enumerate(header)
     }
-    table = Table(path, columns, lines, raw, issues)
+    # a file cut inside its last line ends without a newline
+    unterminated = bool(rows) and not text.endswith("\n")
+    table = Table(path, columns, lines, raw, issues, unterminated=unterminated)
     table.flag(
         wrong,
         None,

@@ -62,6 +62,8 @@ class Table:
         columns: the file's columns by name, as pandas Series aligned with the rows.
         lines: the 1-based line (CSV) or row number (Parquet, header counted) of each row.
         bad: rows rejected so far.
+        unterminated: the file ends without a newline (a CSV file cut inside its last line
+            looks so; :meth:`ints` then checks the last row's last field).
     """
 
     def __init__(
@@ -71,8 +73,10 @@ class Table:
         lines: np.ndarray,
         raw: Callable[[int], str],
         issues: Issues,
+        unterminated: bool = False,
     ) -> None:
         self.path = path
+        self.unterminated = unterminated
         self.columns = columns
         self.lines = lines
         self.raw = raw
@@ -107,7 +111,32 @@ class Table:
         self.flag(
             ~ok, name, lambda i: f"{name} {shown(col.iat[i])} is not an integer (at most 18 digits)"
         )
+        self._cut_short(name)
         return values
+
+    def _cut_short(self, name: str) -> None:
+        """Reject the last row when the file looks cut inside it: the file ends without a
+        newline, ``name`` is its last column and the last row's integer has fewer digits
+        than every other row's (at least two others): a timestamp cut to ``'9'``."""
+        last = len(self) - 1
+        if not self.unterminated or last < 2 or list(self.columns)[-1] != name:
+            return
+        col = self.columns[name]
+        digits = col.astype(str).str.strip().str.lstrip("+-").str.len().to_numpy()
+        others = digits[:last][~self.bad[:last]]
+        if len(others) < 2 or digits[last] >= others.min():
+            return
+        mask = np.zeros(len(self), dtype=bool)
+        mask[last] = True
+        self.flag(
+            mask,
+            name,
+            lambda i: (
+                f"{name} {shown(col.iat[i])} has {digits[i]} digits where every other row has "
+                f"at least {others.min()}, and the file ends without a newline: it looks cut "
+                "short; complete the last line or fetch the file again"
+            ),
+        )
 
     def floats(self, name: str, bounds: tuple[float, float] | None = None) -> np.ndarray:
         """Check that column ``name`` holds finite numbers, within ``bounds`` (low, high) when

@@ -68,6 +68,21 @@ class EmbeddingCache:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vector BLOB NOT NULL)"
         )
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        self._db.commit()
+
+    @property
+    def dim(self) -> int | None:
+        """The model's output dimension as recorded by the first :meth:`put` (None: not yet
+        recorded, a cache from an older kgrec)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone()
+        return int(row[0]) if row and str(row[0]).isdigit() else None
+
+    def set_dim(self, dim: int) -> None:
+        """Record the model's output dimension."""
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('dim', ?)",
+                             (str(int(dim)),))  # fmt: skip
 
     def get(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors among ``hashes``."""
@@ -83,6 +98,10 @@ class EmbeddingCache:
         return found
 
     def put(self, vectors: dict[str, np.ndarray]) -> None:
+        """Store ``vectors`` by hash (replacing those stored), recording their dimension when
+        none is recorded yet."""
+        if vectors and self.dim is None:
+            self.set_dim(next(iter(vectors.values())).size)
         with self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO vectors (hash, vector) VALUES (?, ?)",
@@ -160,7 +179,7 @@ class TextEmbedder:
             output: ``[len(texts), dim]``, float32.
         """
         hashes = [text_hash(t) for t in texts]
-        cached = self.cache.get(hashes) if self.cache else {}
+        cached = self._usable(self.cache.get(hashes)) if self.cache else {}
         missing: dict[str, str] = {}
         for h, t in zip(hashes, texts, strict=True):
             if h not in cached:
@@ -176,6 +195,28 @@ class TextEmbedder:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack([cached[h] for h in hashes]).astype(np.float32)
+
+    def _usable(self, cached: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The cached vectors of the model's dimension with finite values; any other (a
+        damaged or foreign cache entry) is dropped with a warning, so its text is embedded
+        again and the entry replaced, before anything is written to a store."""
+        if not cached or self.cache is None:
+            return cached
+        dim = self.cache.dim
+        if dim is None:  # a cache that predates the recorded dimension: ask the model once
+            dim = self.dim
+            self.cache.set_dim(dim)
+        bad = [h for h, v in cached.items() if v.size != dim or not np.isfinite(v).all()]
+        if bad:
+            sizes = sorted({cached[h].size for h in bad})
+            log.warning(
+                "%d cached embeddings in %s are unusable (%s values where %s gives %d, or "
+                "values that are not finite); embedding their texts again and replacing them",
+                len(bad), self.cache.path, "/".join(map(str, sizes)), self.model_name, dim,
+            )  # fmt: skip
+            for h in bad:
+                del cached[h]
+        return cached
 
     def _encode(self, texts: list[str], show_progress: bool) -> np.ndarray:
         """Run ``texts`` through the model, a few batches per call, counting texts on a bar

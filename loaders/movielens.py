@@ -121,7 +121,7 @@ def read_movielens(
     else:
         log.info("%s: no tags.csv, reading without user tags", root)
 
-    ds = Dataset(name="movielens")
+    ds = Dataset(name="movielens", rating_range=bounds)
     ds.items = pd.DataFrame(
         {
             "id": movie_ids[good_movies],

@@ -183,7 +183,7 @@ def read_recbole(
     issues.settle(mark, skip_bad)
     keep = ~table.bad
 
-    ds = Dataset(name=name)
+    ds = Dataset(name=name, rating_range=bounds)
     ds.interactions = pd.DataFrame(
         {
             "user_id": users[keep],

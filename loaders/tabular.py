@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,9 @@ from kgrec.core.errors import DatasetError, InvalidParameter
 from kgrec.core.values import shown
 from kgrec.loaders._csv import Issues, Table, conform, read_csv_table
 from kgrec.loaders.validate import check_prefix, check_rating_range
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +68,16 @@ def _read_parquet(
     if not path.exists():
         raise DatasetError("file not found; check the path", path)
     try:
-        schema_names = pq.read_schema(path).names
+        schema = pq.read_schema(path)
+        schema_names = schema.names
         for name in required:
             if name not in schema_names:
                 raise DatasetError(
                     f"lacks column '{name}' (found {','.join(schema_names)})", path, 1, name
                 )
         wanted = list(dict.fromkeys([*required, *(c for c in optional if c in schema_names)]))
+        for name in wanted:
+            _check_parquet_column(path, schema, name)
         frame = pq.read_table(path, columns=wanted).to_pandas()
     except (OSError, ValueError) as exc:
         raise DatasetError(f"unreadable Parquet file: {exc}", path) from None
@@ -85,6 +92,32 @@ def _read_parquet(
         if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
             table.storable(name, col.to_numpy(dtype=object), None, "text")
     return table
+
+
+def _check_parquet_column(path: Path, schema: pa.Schema, name: str) -> None:
+    """Refuse a column named twice or holding nested values (lists, structs, maps) or
+    bytes: every value read from a file is one plain number, string or time per row."""
+    import pyarrow as pa
+
+    if schema.names.count(name) > 1:
+        raise DatasetError(
+            f"column {shown(name)} appears {schema.names.count(name)} times; rename or drop "
+            "all but one, so that each value is read from one column",
+            path,
+            1,
+            name,
+        )
+    kind = schema.field(name).type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        raise DatasetError(
+            f"column {shown(name)} holds {kind} values, not one plain value per row; "
+            "flatten it (one row per value) or cast it to a string or number column",
+            path,
+            1,
+            name,
+        )
 
 
 def _ids(table: Table, column: str, prefix: str) -> np.ndarray:
@@ -195,7 +228,7 @@ def read_table(
         parts.append(pd.DataFrame(part)[~table.bad])
     rows = pd.concat(parts, ignore_index=True)
 
-    ds = Dataset(name=name)
+    ds = Dataset(name=name, rating_range=bounds)
     rating = rows["rating"].astype(np.float64) if "rating" in rows else np.nan
     ds.interactions = pd.DataFrame(
         {

@@ -17,29 +17,39 @@ store at once (no retraining) and announced through one counter that serving pro
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from kgrec.core.dataset import Dataset, normalise_tag
+from kgrec.app.rating_scale import stored_rating_range
+from kgrec.core.checks import (
+    check_id,
+    check_kind,
+    check_rating,
+    check_tags,
+    check_text,
+    check_ts,
+    check_weight,
+)
+from kgrec.core.dataset import Dataset
 from kgrec.core.errors import DatasetError, InvalidParameter, UnknownIdError
 from kgrec.core.settings import Settings
-from kgrec.core.values import is_missing, shown
+from kgrec.core.values import is_missing
 from kgrec.kg.store import GraphStore
-from kgrec.kg.writer import BatchWriter, records, run_statement
+from kgrec.kg.writer import DEFAULT_BATCH_SIZE, BatchWriter, batches, records, run_statement
 from kgrec.loaders.embeddings import TextEmbedder
+from kgrec.loaders.validate import check_rating_range
 from kgrec.queries.runner import run_query
 
 log = logging.getLogger(__name__)
 
 __all__ = ["CHANGES_KEY", "INTERACTION_COLUMNS", "add_item", "add_item_to_store", "added_items",
            "change_sequence", "interactions_since_live", "record_in_store",
-           "record_interactions"]  # fmt: skip
+           "record_interaction", "record_interactions"]  # fmt: skip
 
 #: The key of the change counter node.
 CHANGES_KEY = "changes"
@@ -49,7 +59,6 @@ INTERACTION_COLUMNS = ("user_id", "item_id", "rating", "ts", "kind", "weight")
 ADDED_DATASET = "added"
 #: ``HAS_TAG.source`` of the tags :func:`add_item` gives an item.
 ADDED_TAG_SOURCE = "catalogue"
-_MAX_TS = 2**62
 
 
 def change_sequence(store: GraphStore) -> int:
@@ -63,41 +72,34 @@ def note_change(store: GraphStore) -> int:
     return int(run_statement(store, "bump_changes", {"key": CHANGES_KEY})[0]["seq"])
 
 
-def _fail(row: int, column: str, value: Any, reason: str) -> DatasetError:
-    return DatasetError(f"row {row}: {column} {shown(value)} {reason}", field=column)
-
-
-def _ids(values: pd.Series, column: str) -> list[str]:
-    out = []
-    for n, v in enumerate(values.tolist()):
-        if is_missing(v) or str(v) == "":
-            raise _fail(n, column, v, "is missing; every interaction needs a user and an item")
-        if isinstance(v, float) and not v.is_integer():
-            raise _fail(n, column, v, "is not an id (ids are strings or integers)")
-        out.append(str(int(v)) if isinstance(v, float) else str(v))
-    return out
-
-
-def _numbers(values: pd.Series, column: str, default: float | None) -> list[float | None]:
-    out: list[float | None] = []
-    for n, v in enumerate(values.tolist()):
-        if is_missing(v):
-            out.append(default)
-            continue
+def _rows(frame: Any) -> pd.DataFrame:
+    """``frame`` as a DataFrame: a DataFrame, a list of row dicts or a dict of columns."""
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    if isinstance(frame, Mapping):
         try:
-            number = float(v)
-        except (TypeError, ValueError):
-            raise _fail(n, column, v, "is not a number") from None
-        if not math.isfinite(number):
-            raise _fail(n, column, v, "is not a number: nan and infinities are refused")
-        out.append(number)
-    return out
+            return pd.DataFrame({k: list(v) if isinstance(v, Iterable) and not isinstance(
+                v, str) else [v] for k, v in frame.items()})  # fmt: skip
+        except ValueError as exc:
+            raise InvalidParameter(
+                f"the interaction columns differ in length ({exc}); give one value per row in each",
+                field="frame",
+            ) from None
+    if isinstance(frame, list | tuple) and all(isinstance(r, Mapping) for r in frame):
+        return pd.DataFrame(list(frame), columns=list(dict.fromkeys(
+            k for r in frame for k in r)))  # fmt: skip
+    raise InvalidParameter(
+        f"interactions must be a DataFrame, a list of dicts or a dict of columns, not a "
+        f"{type(frame).__name__}: e.g. [{{'user_id': 'u1', 'item_id': 'i1', 'rating': 4.0}}]",
+        field="frame",
+    )
 
 
-def _interactions(
-    frame: pd.DataFrame, now: int, rating_range: tuple[float, float] | None
-) -> pd.DataFrame:
-    """``frame`` as canonical interactions, checked value by value (row = position)."""
+def _interactions(frame: Any, now: float, scale: tuple[float, float]) -> pd.DataFrame:
+    """``frame`` as canonical interactions, checked value by value (row = position) with the
+    rules of :mod:`kgrec.core.checks`: a NaN rating or weight in a column is a missing value
+    (no rating; the default weight)."""
+    frame = _rows(frame)
     unknown = [c for c in frame.columns if c not in INTERACTION_COLUMNS]
     if unknown:
         raise InvalidParameter(
@@ -108,34 +110,61 @@ def _interactions(
         if column not in frame.columns:
             raise InvalidParameter(f"the interactions lack the column {column!r}", field=column)
     n = len(frame)
-    col = {c: frame[c] if c in frame.columns else pd.Series([None] * n, dtype=object)
+    col = {c: frame[c].tolist() if c in frame.columns else [None] * n
            for c in INTERACTION_COLUMNS}  # fmt: skip
-    ratings = _numbers(col["rating"], "rating", None)
-    if rating_range is not None:
-        low, high = rating_range
-        for k, r in enumerate(ratings):
-            if r is not None and not low <= r <= high:
-                raise _fail(k, "rating", r, f"is out of range {low:g} to {high:g}")
-    weights = _numbers(col["weight"], "weight", 1.0)
-    stamps = []
-    for k, (raw, ts) in enumerate(zip(col["ts"].tolist(), _numbers(col["ts"], "ts", float(now)),
-                                      strict=True)):  # fmt: skip
-        if ts is None or not ts.is_integer() or not -1 <= ts < _MAX_TS:
-            raise _fail(k, "ts", raw, "is not a time in whole unix seconds (or -1: unknown)")
-        stamps.append(int(ts))
-    kinds = [
-        str(v) if not is_missing(v)
-        else ("rating" if r is not None else "implicit")
-        for v, r in zip(col["kind"].tolist(), ratings, strict=True)
-    ]  # fmt: skip
+    users = [check_id(v, "user_id", k) for k, v in enumerate(col["user_id"])]
+    items = [check_id(v, "item_id", k) for k, v in enumerate(col["item_id"])]
+    ratings = [check_rating(v, scale, k, missing_ok=True) for k, v in enumerate(col["rating"])]
+    weights = [(r if r is not None else 1.0) if is_missing(w) else check_weight(w, k)
+               for k, (w, r) in enumerate(zip(col["weight"], ratings, strict=True))]  # fmt: skip
+    stamps = [int(now) if is_missing(v) else check_ts(v, now, k) for k, v in enumerate(col["ts"])]
+    kinds = [check_kind(v, r is not None, k)
+             for k, (v, r) in enumerate(zip(col["kind"], ratings, strict=True))]  # fmt: skip
     out = pd.DataFrame({
-        "user_id": _ids(col["user_id"], "user_id"), "item_id": _ids(col["item_id"], "item_id"),
-        "kind": kinds, "rating": [np.nan if r is None else r for r in ratings],
-        "weight": weights, "ts": stamps, "split": [""] * n,
+        "user_id": pd.Series(users, dtype=object), "item_id": pd.Series(items, dtype=object),
+        "kind": pd.Series(kinds, dtype=object),
+        "rating": np.array([np.nan if r is None else r for r in ratings], dtype=np.float64),
+        "weight": np.array(weights, dtype=np.float64), "ts": np.array(stamps, dtype=np.int64),
+        "split": pd.Series([""] * n, dtype=object),
     })  # fmt: skip
     # One row per (user, item), as ingestion does: the latest ts wins, then the last row.
     out = out.iloc[np.lexsort((np.arange(n), out["ts"].to_numpy()))]
     return out.drop_duplicates(["user_id", "item_id"], keep="last").sort_index()
+
+
+def _scale(store: GraphStore, rating_range: tuple[float, float] | None) -> tuple[float, float]:
+    """The store's rating scale, narrowed to ``rating_range`` when given."""
+    low, high = stored_rating_range(store)
+    if rating_range is not None:
+        given_low, given_high = check_rating_range(rating_range) or (low, high)
+        low, high = max(low, given_low), min(high, given_high)
+    return low, high
+
+
+def record_interaction(
+    store: GraphStore,
+    user_id: str | int,
+    item_id: str | int,
+    rating: float | None = None,
+    ts: int | None = None,
+    kind: str | None = None,
+    weight: float | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """Write one interaction (:func:`record_interactions`); None leaves a value out (no
+    rating: an implicit interaction), while a NaN rating or weight is refused.
+
+    Raises:
+        DatasetError, UnknownIdError: as :func:`record_interactions`.
+    """
+    for field, value in (("rating", rating), ("weight", weight), ("ts", ts)):
+        if value is not None and is_missing(value):
+            raise DatasetError(f"{field} nan is not a number: nan and infinities are refused; "
+                               f"leave the {field} out instead", field=field)  # fmt: skip
+    row = {"user_id": user_id, "item_id": item_id, "rating": rating, "ts": ts, "kind": kind,
+           "weight": weight}  # fmt: skip
+    frame = pd.DataFrame({k: pd.Series([v], dtype=object) for k, v in row.items()})
+    return record_interactions(store, frame, now=now)
 
 
 def record_interactions(
@@ -146,26 +175,36 @@ def record_interactions(
 ) -> dict[str, Any]:
     """Write interactions into the store now; users are created, items must exist.
 
+    Values are checked as ingestion checks them (:mod:`kgrec.core.checks`), before anything
+    is written: a refused write changes nothing. A stored interaction is replaced only by a
+    row whose ``ts`` is at least its own (the latest timestamp wins, for every writer).
+
     Args:
         store: the graph store.
-        frame: one row per interaction: ``user_id``, ``item_id`` and optionally ``rating``
-            (none: an implicit interaction), ``ts`` (unix seconds; default now), ``kind``
-            (default ``rating`` with a rating, else ``implicit``) and ``weight`` (1.0).
-        rating_range: refuse ratings outside ``(low, high)``; None: any finite rating.
+        frame: a DataFrame, a list of row dicts or a dict of columns; one row per
+            interaction: ``user_id``, ``item_id`` and optionally ``rating`` (none or NaN: an
+            implicit interaction), ``ts`` (unix seconds; default now), ``kind`` (default
+            ``rating`` with a rating, else ``implicit``) and ``weight`` (default the rating,
+            else 1.0, as ingestion sets it).
+        rating_range: refuse ratings outside ``(low, high)`` too; the store's own scale
+            (stored by ingestion: MovieLens 0.5 to 5) always applies.
         now: the recording time (unix seconds); default the clock.
 
     Returns:
-        ``{rows, created, updated, seq}``: rows written (one per user and item), new and
-        changed relationships, and the change counter afterwards (unchanged when nothing
-        changed).
+        ``{rows, created, updated, kept_newer, seq}``: rows written (one per user and item),
+        new and changed relationships, rows not written because the store holds a newer
+        interaction of that user and item, and the change counter afterwards (unchanged
+        when nothing changed).
 
     Raises:
-        DatasetError: a value is missing or not storable (the message names the row, the
-            field and the value). InvalidParameter: an unknown or missing column.
+        DatasetError: a value is missing, of the wrong type, out of range or not storable
+            (the message names the row, the field and the value). InvalidParameter: an
+            unknown or missing column, or ``frame`` is not a table of interactions.
         UnknownIdError: an item is not in the store (add it with ``add_item`` first).
     """
     stamp = time.time() if now is None else float(now)
-    rows = _interactions(frame, int(stamp), rating_range).reset_index(drop=True)
+    scale = _scale(store, rating_range)
+    rows = _interactions(frame, stamp, scale).reset_index(drop=True)
     Dataset("recorded", interactions=rows).check()  # the fields as given, named so
     ds = Dataset("recorded", users=pd.DataFrame({"id": pd.unique(rows["user_id"])}),
                  interactions=rows)  # fmt: skip
@@ -178,15 +217,20 @@ def record_interactions(
             "items in all); add it with add_item (kgrec add-item) or ingest it first"
         )
     writer = BatchWriter(store)
-    keys = records(ds.interactions[["user_id", "item_id"]])
+    keys = records(ds.interactions[["user_id", "item_id", "ts"]])
     with store.exclusive("ingest"):  # MERGE is not atomic between writers on FalkorDB
         writer.write("merge_users", records(ds.users))
         written = writer.write("merge_interactions", records(ds.interactions))
         marked = writer.write("mark_recorded", keys, params={"recorded": stamp})
+        newer = sum(
+            int(r["newer"])
+            for batch in batches(keys, DEFAULT_BATCH_SIZE)
+            for r in run_statement(store, "count_newer_interactions", {"rows": batch})
+        )
     changed = written.created + written.updated + marked.updated
     seq = note_change(store) if changed else change_sequence(store)
     return {"rows": len(rows), "created": written.created, "updated": written.updated,
-            "seq": seq}  # fmt: skip
+            "kept_newer": newer, "seq": seq}  # fmt: skip
 
 
 def add_item(
@@ -195,7 +239,7 @@ def add_item(
     item_id: str,
     title: str,
     text: str | None = None,
-    tags: Iterable[str] = (),
+    tags: Iterable[str] | str = (),
     now: float | None = None,
 ) -> dict[str, Any]:
     """Write one item (created, or its title, text and tags updated) and embed its text.
@@ -206,21 +250,20 @@ def add_item(
     Returns:
         ``{item_id, created, changed, seq}``.
 
+    Args:
+        tags: tag names (normalised as ingestion does); a string is one tag.
+
     Raises:
-        DatasetError: the id, title, text or a tag is empty or not storable (the message
-            names the field and the value).
+        DatasetError: the id, title, text or a tag is empty, of the wrong type or not
+            storable (the message names the field and the value); checked before anything
+            is written.
     """
     from kgrec.app.ingest import ingest
 
-    item_id = str(item_id)
-    if not item_id:
-        raise DatasetError("item_id '' is empty; give the item an id", field="item_id")
-    if not isinstance(title, str) or not title.strip():
-        raise DatasetError(f"title {shown(title)} is empty; give the item a title",
-                           field="title")  # fmt: skip
-    names = list(dict.fromkeys(normalise_tag(t) for t in tags))
-    if "" in names:
-        raise DatasetError("a tag is empty; drop it or give it a name", field="tags")
+    item_id = check_id(item_id, "item_id")
+    title = check_text(title, "title", required=True) or ""
+    text = check_text(text, "text")
+    names = check_tags(tags)
     ds = Dataset(
         ADDED_DATASET,
         items=pd.DataFrame({"id": [item_id], "title": [title], "description": [text]}),
@@ -278,17 +321,22 @@ def interactions_since_live(store: GraphStore, model_dir: Path) -> dict[str, Any
 
 
 def record_in_store(
-    settings: Settings, frame: pd.DataFrame, rating_range: tuple[float, float] | None = None
+    settings: Settings,
+    user_id: str,
+    item_id: str,
+    rating: float | None = None,
+    ts: int | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
-    """``kgrec interact``: :func:`record_interactions` into the configured store."""
+    """``kgrec interact``: :func:`record_interaction` into the configured store."""
     from kgrec.app.store import opened
 
     with opened(settings) as store:
-        return record_interactions(store, frame, rating_range)
+        return record_interaction(store, user_id, item_id, rating, ts, kind)
 
 
 def add_item_to_store(
-    settings: Settings, item_id: str, title: str, text: str | None, tags: Iterable[str]
+    settings: Settings, item_id: str, title: str, text: str | None, tags: Iterable[str] | str
 ) -> dict[str, Any]:
     """``kgrec add-item``: :func:`add_item` into the configured store, embedded with the
     configured model and cache."""

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kgrec.app.rating_scale import widen_rating_range
 from kgrec.core.dataset import Dataset
 from kgrec.core.errors import DatasetError, InvalidParameter
 from kgrec.core.progress import Progress
@@ -251,6 +252,8 @@ def _write(
             ]
         )
     )
+
+    widen_rating_range(store, dataset)
 
     embedded_before = embedder.num_embedded
     touched = pd.unique(pd.concat([dataset.items["id"], dataset.item_tags["item_id"]]))

@@ -21,6 +21,7 @@ import numpy as np
 
 from kgrec.app.explaining import explain_served
 from kgrec.app.live import Catalogue, ChangePoll, build_catalogue, fold_user, history_user
+from kgrec.core.checks import check_k
 from kgrec.core.dataset import normalise_tag
 from kgrec.core.errors import InvalidParameter, KgrecError, UnknownIdError, UnknownTagError
 from kgrec.core.ranking import top_k
@@ -336,11 +337,9 @@ class Recommender:
             DatasetError: a value is missing or cannot be stored (names the field and value).
             UnknownIdError: the item is not in the store.
         """
-        import pandas as pd
+        from kgrec.app.behaviour import record_interaction
 
-        frame = pd.DataFrame({"user_id": [user_id], "item_id": [item_id], "rating": [rating],
-                              "ts": [ts], "kind": [kind]})  # fmt: skip
-        return self.record_interactions(frame)
+        return record_interaction(self.store, user_id, item_id, rating, ts, kind)
 
     def record_interactions(
         self, frame: pd.DataFrame, rating_range: tuple[float, float] | None = None
@@ -417,7 +416,7 @@ class Recommender:
         Raises:
             UnknownIdError: the user is not in the store.
             UnknownTagError: a tag is on no item (the message names close matches).
-            KgrecError: ``k`` is negative.
+            InvalidParameter: ``k`` is not an integer >= 1.
         """
         batch = self.recommend_many([user_id], k, explain, exclude_seen, tags, exclude_items)
         return batch.result(str(user_id))
@@ -444,8 +443,7 @@ class Recommender:
             UnknownTagError, InvalidParameter: as :meth:`recommend` (they concern every
                 user).
         """
-        if k < 0:
-            raise KgrecError(f"k must be >= 0, got {k}")
+        k = check_k(k)
         cat = self._current()
         errors: dict[str, KgrecError] = {}
         known: dict[str, list[dict[str, Any]]] = {}
@@ -562,6 +560,7 @@ class Recommender:
                 with ``by="text"`` has no text embedding.
             InvalidParameter: ``by`` is neither ``"model"`` nor ``"text"``.
         """
+        k = check_k(k)
         if by == "text":
             from kgrec.app.analyst import similar_by_text
 
@@ -595,6 +594,7 @@ class Recommender:
         Raises:
             UnknownIdError: a liked item is unknown.
         """
+        k = check_k(k)
         cat = self._current()
         liked = [self._item_local(i, cat) for i in liked_item_ids or ()]
         anchors: list[tuple[int, float, str]] = [(j, 1.0, "liked") for j in liked]

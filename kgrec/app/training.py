@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kgrec.core.checks import check_share
 from kgrec.core.errors import (
     InvalidParameter,
     KgrecError,
@@ -568,13 +569,15 @@ def staleness(
         ``interactions_since_live`` plus ``stale`` (bool) and ``reason`` (one sentence).
 
     Raises:
-        InvalidParameter: ``count`` < 1 or ``share`` <= 0.
+        InvalidParameter: ``count`` < 1, or ``share`` not in (0, 1].
     """
     from kgrec.app.behaviour import interactions_since_live
 
     if count is not None and count < 1 or share is not None and not share > 0:
         raise InvalidParameter(f"stale thresholds must be positive, got count={count}, "
                                f"share={share}", field="stale")  # fmt: skip
+    if share is not None:
+        share = check_share(share, "stale share (--stale-share)")
     if count is None and share is None:
         share = DEFAULT_STALE_SHARE
     state = interactions_since_live(store, model_dir)

@@ -18,19 +18,24 @@ def interact(
 ) -> None:
     """Record that USER interacted with ITEM; the next `kgrec recommend USER` reflects it.
 
-    Idempotent: recording the same interaction again changes nothing.
+    Checked as ingestion checks: ids as given (no surrounding spaces), a finite rating within
+    the store's rating scale (set at ingest: MovieLens 0.5 to 5), a --ts in unix seconds no
+    more than a day ahead. The latest timestamp wins: an interaction of USER with ITEM
+    stored with a later --ts is kept. Idempotent: recording the same interaction again
+    changes nothing.
     """
-    import pandas as pd
-
     from kgrec.app.behaviour import record_in_store
 
     cli = get(ctx)
-    frame = pd.DataFrame({"user_id": [user], "item_id": [item], "rating": [rating], "ts": [ts],
-                          "kind": [kind]})  # fmt: skip
-    result = record_in_store(cli.settings, frame)
+    result = record_in_store(cli.settings, user, item, rating, ts, kind)
     changed = result["created"] + result["updated"]
-    text = (f"recorded {user} -> {item}" if changed
-            else f"{user} -> {item} was already recorded; nothing changed")  # fmt: skip
+    if changed:
+        text = f"recorded {user} -> {item}"
+    elif result["kept_newer"]:
+        text = (f"{user} -> {item} is stored with a later timestamp, which wins; "
+                "nothing changed")  # fmt: skip
+    else:
+        text = f"{user} -> {item} was already recorded; nothing changed"
     cli.emit(result, text)
 
 
@@ -42,6 +47,8 @@ def add_item(
     tag: list[str] = typer.Option(None, "--tag", help="A tag (repeatable)."),
 ) -> None:
     """Add ITEM to the catalogue (or update its title, text and tags) and embed its text.
+
+    Each --tag is one tag, normalised as ingestion does (lower case, single spaces).
 
     Serving processes recommend it without retraining, with a vector the live model makes
     from its text and tags (LightGCN, GraphSAGE).

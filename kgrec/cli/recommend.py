@@ -34,7 +34,7 @@ def _recommendations_text(recs, explain: bool) -> str:
 def recommend(
     ctx: typer.Context,
     users: list[str] = typer.Argument(..., help="User ids (one or more)."),
-    k: int = typer.Option(10, "--k", "-k", min=0, help="How many items per user."),
+    k: int = typer.Option(10, "--k", "-k", min=1, help="How many items per user."),
     explain: bool = typer.Option(False, "--explain", help="Show the top path of each item."),
     tag: list[str] = typer.Option(None, "--tag", help="Only items with this tag (repeatable)."),
     include_seen: bool = typer.Option(False, "--include-seen", help="Keep items already seen."),

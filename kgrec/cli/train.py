@@ -47,7 +47,12 @@ def train(
         None, "--stale-count", min=1, help="--if-stale: stale after this many new interactions."
     ),
     stale_share: float = typer.Option(
-        None, "--stale-share", help="--if-stale: stale after this share more [0.05]."
+        None,
+        "--stale-share",
+        min=0.0,
+        max=1.0,
+        min_open=True,
+        help="--if-stale: stale after this share more, in (0, 1] [0.05].",
     ),
 ) -> None:
     """Export the graph, train, evaluate, and promote the model only if it did not regress.

@@ -21,7 +21,8 @@ triples        item_id, relation, entity_id
 Values the stores cannot take are refused by every reader and by :meth:`Dataset.validate`:
 keys (ids, tag names, relation names: the columns in :data:`KEY_COLUMNS`) longer than
 :data:`MAX_KEY_BYTES`, other text longer than :data:`MAX_TEXT_BYTES`, and any string holding a
-NUL character or a character that is not encodable as UTF-8.
+NUL character or a character that is not encodable as UTF-8. Ids (:data:`ID_COLUMNS`) never
+begin or end with whitespace: the readers trim it, and every other writer refuses it.
 """
 
 from __future__ import annotations
@@ -64,7 +65,29 @@ KEY_COLUMNS: dict[str, list[str]] = {
     "triples": ["item_id", "relation", "entity_id"],
 }
 
+#: Columns holding user, item and entity ids: no leading or trailing whitespace.
+ID_COLUMNS: dict[str, list[str]] = {
+    "users": ["id"],
+    "items": ["id"],
+    "interactions": ["user_id", "item_id"],
+    "item_tags": ["item_id"],
+    "user_tags": ["user_id", "item_id"],
+    "entities": ["id"],
+    "triples": ["item_id", "entity_id"],
+}
+
 _SPACES = re.compile(r"\s+")
+
+
+def padded(values: pd.Series) -> np.ndarray | None:
+    """Which string values begin or end with whitespace (one pass over the distinct values;
+    the rows only when one is); None when none does."""
+    array = np.asarray(values, dtype=object)
+    distinct = pd.unique(array) if len(array) else array
+    if not any(isinstance(v, str) and v != v.strip() for v in distinct):
+        return None
+    return np.fromiter((isinstance(v, str) and v != v.strip() for v in array), dtype=bool,
+                       count=len(array))  # fmt: skip
 
 
 def normalise_tag(name: str) -> str:
@@ -88,6 +111,9 @@ class Dataset:
         duplicates_merged: interaction rows dropped because another row had the same
             ``(user_id, item_id)``: the latest timestamp wins, on equal timestamps the last
             row in file order.
+        rating_range: the scale of the ratings, ``(low, high)`` (MovieLens: 0.5 to 5), or
+            None: any finite rating. Ingestion stores it, and every later write of a rating
+            into the store is checked against it.
     """
 
     name: str
@@ -103,6 +129,7 @@ class Dataset:
         default_factory=lambda: pd.DataFrame(columns=["file", "line", "field", "reason", "raw"])
     )
     duplicates_merged: int = 0
+    rating_range: tuple[float, float] | None = None
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The canonical frames by name, in write order."""
@@ -128,8 +155,9 @@ class Dataset:
 
         Checks every string column: keys (:data:`KEY_COLUMNS`) of at most
         :data:`MAX_KEY_BYTES` UTF-8 bytes, other text of at most :data:`MAX_TEXT_BYTES`, no NUL,
-        no character that is not encodable as UTF-8; and ratings and weights that are not
-        infinite (a rating may be NaN: none given; a weight may not).
+        no character that is not encodable as UTF-8; ids (:data:`ID_COLUMNS`) without leading
+        or trailing whitespace; ratings and weights that are not infinite (a rating may be
+        NaN: none given; a weight may not), and ratings within :attr:`rating_range`.
 
         Raises:
             DatasetError: naming the frame and column (``field``) and the first bad row's
@@ -143,6 +171,8 @@ class Dataset:
                 if col in ("rating", "weight"):
                     self._finite(name, col, values)
                 elif col not in ("ts", "count"):
+                    if col in ID_COLUMNS.get(name, ()):
+                        self._unpadded(name, col, values)
                     key = col in KEY_COLUMNS[name]
                     limit = MAX_KEY_BYTES if key else MAX_TEXT_BYTES
                     mask = string_faults(values, limit)
@@ -151,6 +181,15 @@ class Dataset:
                         reason = fault_reason(col, values.iat[pos], limit, "key" if key else "text")
                         self._refuse(name, col, frame.index[pos], reason)
 
+    def _unpadded(self, name: str, col: str, values: pd.Series) -> None:
+        mask = padded(values)
+        if mask is not None:
+            pos = int(np.argmax(mask))
+            value = values.iat[pos]
+            reason = (f"{col} {value!r} begins or ends with whitespace, which the readers trim "
+                      f"from ids; pass {value.strip()!r}")  # fmt: skip
+            self._refuse(name, col, values.index[pos], reason)
+
     def _finite(self, name: str, col: str, values: pd.Series) -> None:
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
         bad = np.isinf(numbers) if col == "rating" else ~np.isfinite(numbers)
@@ -158,6 +197,15 @@ class Dataset:
             pos = int(np.argmax(bad))
             reason = f"{col} {values.iat[pos]!r} is not a finite number"
             self._refuse(name, col, values.index[pos], reason)
+        if col == "rating" and self.rating_range is not None and len(numbers):
+            low, high = self.rating_range
+            with np.errstate(invalid="ignore"):
+                out = (numbers < low) | (numbers > high)
+            if out.any():
+                pos = int(np.argmax(out))
+                reason = (f"rating {numbers[pos]:g} is out of the dataset's range {low:g} to "
+                          f"{high:g}; fix the value or widen rating_range")  # fmt: skip
+                self._refuse(name, col, values.index[pos], reason)
 
     def _refuse(self, name: str, col: str, label: object, reason: str) -> None:
         raise DatasetError(f"row {label!r} of {self.name}.{name}: {reason}", field=f"{name}.{col}")

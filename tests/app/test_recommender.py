@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kgrec import KgrecError, Recommender, UnknownIdError, UnknownTagError
+from kgrec import InvalidParameter, KgrecError, Recommender, UnknownIdError, UnknownTagError
 from kgrec.app.ingest import ingest
 from kgrec.app.training import train
 from kgrec.loaders import generate_synthetic
@@ -178,7 +178,9 @@ def test_k_larger_than_the_catalogue(rec, world):
     user = dataset.users["id"].iloc[0]
     recs = rec.recommend(user, k=10_000, explain=False)
     assert len(recs) == len(dataset.items) - len(_seen(dataset, user))
-    assert len(rec.recommend(user, k=0)) == 0
+    for k in (0, -1, 2.5, True):
+        with pytest.raises(InvalidParameter, match="k must be an integer >= 1"):
+            rec.recommend(user, k=k)
 
 
 def test_user_without_interactions_gets_popular_items(rec):
