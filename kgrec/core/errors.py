@@ -17,6 +17,15 @@ class StoreLocked(StoreUnavailable):
     """The embedded store's directory is held by a server that no longer answers."""
 
 
+class StoreRecovering(StoreLocked):
+    """The embedded store's server is still replaying its append-only file after a crash;
+    it answers once the replay ends (nothing is lost)."""
+
+
+class ForeignOwner(KgrecError):
+    """A folder or file kgrec would use (store, cache, models) belongs to another user."""
+
+
 class CypherError(KgrecError):
     """The store rejected a statement (syntax, constraint or runtime error)."""
 
@@ -127,6 +136,8 @@ __all__ = [
     "KgrecError",
     "StoreUnavailable",
     "StoreLocked",
+    "StoreRecovering",
+    "ForeignOwner",
     "CypherError",
     "QueryNotFound",
     "QueryParameterError",

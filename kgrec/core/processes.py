@@ -1,9 +1,12 @@
-"""Process liveness, shared by the embedded store's lock and the model directory's cleanup."""
+"""Processes by pid, from ``/proc``: liveness, identity (command line, start time, owner),
+CPU time and the files a process reads. Shared by the embedded store's lock and the model
+directory's cleanup."""
 
 from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 
 def _stat_fields(pid: int) -> list[str]:
@@ -38,6 +41,61 @@ def cpu_ticks(pid: int) -> int | None:
         return int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15
     except (OSError, ValueError, IndexError):
         return None
+
+
+def start_time(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks after boot, ``/proc/PID/stat`` field 22).
+
+    With the pid it names one process for the life of the machine: a pid that is reused
+    by a later process gets another start time. None where unknown.
+    """
+    try:
+        return int(_stat_fields(pid)[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def command_line(pid: int) -> list[str] | None:
+    """The arguments of process ``pid`` as it shows them (``/proc/PID/cmdline``; a server
+    that sets its process title shows the title), or None where unknown."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+
+
+def owner_uid(pid: int) -> int | None:
+    """The uid that owns process ``pid``, or None where unknown."""
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+def read_offsets(pid: int, folder: Path) -> dict[Path, int]:
+    """The files under ``folder`` that ``pid`` has open for reading, with how far it has
+    read each (``/proc/PID/fdinfo``: ``pos``). Empty where unknown."""
+    found: dict[Path, int] = {}
+    fd_dir = f"/proc/{pid}/fd"
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return found
+    for fd in fds:
+        try:
+            target = Path(os.readlink(f"{fd_dir}/{fd}"))
+            if target.parent != folder:
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}") as fh:
+                info = dict(line.split(":", 1) for line in fh if ":" in line)
+            if int(info["flags"].strip(), 8) & os.O_ACCMODE != os.O_RDONLY:
+                continue
+            found[target] = int(info["pos"].strip())
+        except (OSError, KeyError, ValueError):
+            continue
+    return found
 
 
 def wait_gone(pid: int, timeout_s: float) -> bool:

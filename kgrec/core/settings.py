@@ -162,6 +162,12 @@ def memory_limit_bytes() -> int | None:
     return value
 
 
+def recovery_timeout_s() -> float:
+    """How long a command waits for the embedded store's server to replay its append-only
+    file after a crash before it gives up (``KGREC_RECOVERY_TIMEOUT``, default 900)."""
+    return float(os.environ.get("KGREC_RECOVERY_TIMEOUT", "900"))
+
+
 def keep_server_running() -> bool:
     """``KGREC_KEEP_SERVER``: the last client out leaves the embedded server running."""
     return _flag("KGREC_KEEP_SERVER")
