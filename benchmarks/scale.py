@@ -482,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO,
                             capture_output=True, text=True).stdout.strip()  # fmt: skip
     return {
         "commit": commit,
