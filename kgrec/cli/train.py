@@ -51,7 +51,6 @@ def train(
         "--stale-share",
         min=0.0,
         max=1.0,
-        min_open=True,
         help="--if-stale: stale after this share more, in (0, 1] [0.05].",
     ),
 ) -> None:
