@@ -40,4 +40,4 @@ def explanation_quality(
 
     with Recommender.open(settings.store, settings.model_dir, settings.graph) as rec:
         report = measure(rec, num_users=users, k=k, seed=seed, show_progress=show_progress)
-    return report.as_dict()
+    return {**report.as_dict(), "targets": report.targets(k)}

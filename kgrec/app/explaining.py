@@ -13,7 +13,7 @@ from kgrec.app.live import Catalogue
 from kgrec.explain import wording
 from kgrec.explain.candidates import SharedFeatures, known_rating
 from kgrec.explain.explanations import explain_items
-from kgrec.explain.reasons import explain_reasons, union_share
+from kgrec.explain.reasons import explain_reasons
 from kgrec.explain.types import Explanation, Recommendation
 from kgrec.explain.weights import PathWeights
 from kgrec.kg.store import GraphStore
@@ -52,8 +52,10 @@ def explain_served(
     recorded = sum(1 for r in history if r.get("recorded") is not None)
     folded: bool | int = True if not known else recorded  # 0: a cold user served as such
     for item_id, ex in out.items():
-        ex.reasons = reasons.get(item_id, [])
-        ex.reasons_share = union_share(ex.reasons, ex.score)
+        told = reasons.get(item_id)
+        if told is not None:
+            ex.reasons, ex.reasons_share = told.reasons, told.shown
+            ex.other_share, ex.against_share = told.other, told.against
         if item_id in own:
             ex.seen, rating = True, own[item_id]
             ex.own_rating = known_rating(rating)

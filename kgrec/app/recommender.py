@@ -585,59 +585,46 @@ class Recommender:
         text: str | None = None,
         k: int = 10,
     ) -> Recommendations:
-        """Recommendations for someone the model has never seen.
+        """Recommendations for someone the model has never seen, from the items they liked
+        and a description, both used when both are given.
 
-        The user vector is the mean model embedding of the liked items and, with ``text``,
-        of the 20 items whose text embedding is nearest to it (vector index). With neither,
-        the most popular items. Explanations name the liked item or the text behind each.
+        The liked items and the 20 items whose text embedding is nearest to ``text`` (vector
+        index) are anchors; each source makes one part of the user vector, the two parts
+        of equal length (:mod:`kgrec.app.new_user`). The score splits exactly over the
+        anchors: each explanation's note says what the liked items and the description
+        carry of it, and ``Recommendations.based_on`` names the sources used (``liked``,
+        ``text``; empty: neither, the most popular items).
 
         Raises:
             UnknownIdError: a liked item is unknown.
         """
+        from kgrec.app.new_user import build_anchors, new_user_note
+
         k = check_k(k)
         cat = self._current()
         liked = [self._item_local(i, cat) for i in liked_item_ids or ()]
-        anchors: list[tuple[int, float, str]] = [(j, 1.0, "liked") for j in liked]
+        hits: list[tuple[int, float]] = []
         if text:
             from kgrec.kg.vector import vector_search
 
             query = self._text_embedder().embed([text])[0]
-            for hit in vector_search(self.store, query.tolist(), 20):
-                if hit["id"] in cat.index:
-                    anchors.append((cat.index[hit["id"]], float(hit["similarity"]), "text"))
-        if anchors:
-            weights = np.array([w for _, w, _ in anchors])
-            vector = (cat.emb[[j for j, _, _ in anchors]] * weights[:, None]).sum(0)
-            scores = cat.emb @ (vector / weights.sum())
-        else:
-            scores = cat.popularity.astype(float)
+            hits = [(cat.index[hit["id"]], float(hit["similarity"]))
+                    for hit in vector_search(self.store, query.tolist(), 20)
+                    if hit["id"] in cat.index]  # fmt: skip
+        anchors = build_anchors(self.model, cat, liked, hits)
+        terms = anchors.terms(cat.emb) if anchors.sources else None
+        scores = terms.sum(0) if terms is not None else cat.popularity.astype(float)
         top = self._rank(scores, k, liked)
         ids = [cat.ids[j] for j in top]
-        titles = self._titles(ids + [cat.ids[j] for j, _, _ in anchors])
-        out = Recommendations(model_version=self.version)
+        titles = self._titles(ids + [cat.ids[int(j)] for j in anchors.index])
+        out = Recommendations(model_version=self.version, based_on=anchors.sources)
         for rank, j in enumerate(top, start=1):
             item_id = ids[rank - 1]
             ex = Explanation("", item_id, titles.get(item_id, item_id), float(scores[j]))
-            ex.note = self._new_user_note(j, anchors, titles, text, cat)
+            ex.note = wording.new_user_popular_note(int(cat.popularity[j])) if terms is None \
+                else new_user_note(anchors, terms[:, j], titles, cat, text)  # fmt: skip
             out.append(Recommendation(rank, item_id, ex.title, ex.score, ex))
         return out
-
-    def _new_user_note(
-        self,
-        j: int,
-        anchors: list[tuple[int, float, str]],
-        titles: dict[str, str],
-        text: str | None,
-        cat: Catalogue,
-    ) -> str:
-        if not anchors:
-            return wording.new_user_popular_note(int(cat.popularity[j]))
-        sims = [(float(cat.unit[a] @ cat.unit[j]), a, why) for a, _, why in anchors]
-        sim, a, why = max(sims)
-        name = titles.get(cat.ids[a], cat.ids[a])
-        if why == "text":
-            return wording.new_user_text_note(name, sim, text or "")
-        return wording.new_user_liked_note(name, sim)
 
     def _text_embedder(self) -> Any:
         if self._embedder is None:

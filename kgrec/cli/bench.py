@@ -41,15 +41,19 @@ def explain(
     k: int = typer.Option(10, "--k", min=1, help="Recommendations per user."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
 ) -> None:
-    """Coverage, path length, reason shares and faithfulness of the live model's explanations."""
+    """Coverage, path length, reason shares and faithfulness of the live model's
+    explanations, and what a reader sees against its targets: the sum of the shares shown
+    per item (<= 100%), reasons resting on items rated below the user's average (0%),
+    distinct headline reasons per list (>= k/2)."""
     from kgrec.app.evaluation import explanation_quality
 
     cli = get(ctx)
     result = explanation_quality(cli.settings, users, k, seed, cli.show_progress)
-    cli.emit(
-        result,
-        "\n".join(
-            f"{key:<28}{value:.4f}" if isinstance(value, float) else f"{key:<28}{value}"
-            for key, value in result.items()
-        ),
-    )
+    targets = result.get("targets", {})
+    lines = [f"{key:<28}{value:.4f}" if isinstance(value, float) else f"{key:<28}{value}"
+             for key, value in result.items() if key != "targets"]  # fmt: skip
+    if targets:
+        lines += ["", "targets:"]
+        lines += [f"  {name:<26}{t['value']:.4f} {t['target']:<8}"
+                  f"{'met' if t['met'] else 'MISSED'}" for name, t in targets.items()]  # fmt: skip
+    cli.emit(result, "\n".join(lines))

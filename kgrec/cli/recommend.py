@@ -99,6 +99,8 @@ def explain(
     if ex.reasons:
         lines += ["reasons (your interactions, grouped by what they share with the item):"]
         lines += [f"{n:>2}. {r.sentence}" for n, r in enumerate(ex.reasons, start=1)]
+        if ex.other_sentence:
+            lines += [f"    {ex.other_sentence}"]
         lines += ["", "paths:"]
     for n, p in enumerate(ex.paths, start=1):
         lines.append(f"{n:>2}. {p.sentence} {p.shares_text()}".rstrip())

@@ -261,11 +261,12 @@ def _read_batches(
 def model_requests(
     weights: PathWeights, u: int, item_ids: Sequence[str], max_paths: int
 ) -> tuple[
-    dict[str, list[dict[str, Any]]], dict[str, tuple[float, int]], dict[str, dict[int, float]]
+    dict[str, list[dict[str, Any]]], dict[str, tuple[np.ndarray, int]], dict[str, dict[int, float]]
 ]:
     """The model's best 3-hop paths per item, as rows for the ``path_*`` queries; per item
-    the summed term and number of all its 3-hop paths; and per item the first-hop
-    contributions :math:`C(v)` by neighbour ``v`` (:meth:`PathWeights.first_hops`).
+    the user's neighbours its 3-hop paths leave through (node indices, each once) and the
+    number of those paths; and per item the first-hop contributions :math:`C(v)` by
+    neighbour ``v`` (:meth:`PathWeights.first_hops`).
 
     Co-user paths through one via item are grouped (they share one sentence); the group is
     represented by the co-user whose own path carries most. Candidates are ranked like the
@@ -274,7 +275,7 @@ def model_requests(
     scorer = weights.scorer
     requests: dict[str, list[dict[str, Any]]] = {"path_shared_tags": [], "path_co_users": [],
                                                  "path_entities": []}  # fmt: skip
-    totals: dict[str, tuple[float, int]] = {}
+    totals: dict[str, tuple[np.ndarray, int]] = {}
     first_hops: dict[str, dict[int, float]] = {}
     for item_id in item_ids:
         i = weights.node("item", item_id)
@@ -282,7 +283,7 @@ def model_requests(
             continue
         first_hops[item_id] = by_via = weights.first_hops(u, i)
         v, n, t = scorer.adjacent_pairs(u, i)
-        totals[item_id] = (float(t.sum()), len(t))
+        totals[item_id] = (np.unique(v), len(t))
         if not len(t):
             continue
         kinds = scorer.kind_of(n)

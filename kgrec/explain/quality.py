@@ -4,6 +4,12 @@ Reasons (:mod:`kgrec.explain.reasons`): the share of the score the top reason ca
 the top three carry together (each interaction once), and how often the top reason's
 interactions are rated at or above the user's mean rating.
 
+What a reader sees (targets in brackets): per item, the sum of the shares its reasons show
+(max and mean; <= 100%: the reasons are disjoint shares of the positive terms); the share of
+reasons that rest on an interaction rated below the user's mean (0%: such interactions are
+never told as support); the number of distinct headline reasons in one list of ``k``
+(mean and min; >= 5 for ``k = 10``); and how many explanations carry ``explained_share``.
+
 Faithfulness: remove the interactions an explanation points at from the user's history,
 recompute the score without retraining, and compare the drop with removing as many random
 other interactions of the same user. For the top reason, all its interactions; for the top
@@ -18,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -41,7 +47,8 @@ ScoreWithout = Callable[[str, str, Sequence[str]], float]
 class QualityReport:
     """Explanation quality over a sample of users (see the module docstring).
 
-    Shares are medians over the recommendations; drops are means over the pairs.
+    Shares are medians over the recommendations; drops are means over the pairs; the
+    reader's measures are as the module docstring says (shares as fractions).
     """
 
     users: int
@@ -51,6 +58,12 @@ class QualityReport:
     median_top_reason_share: float
     median_top3_reasons_share: float
     top_reason_rated_well: float
+    max_shown_share_sum: float
+    mean_shown_share_sum: float
+    reasons_below_mean: float
+    mean_distinct_reasons: float
+    min_distinct_reasons: int
+    explained_share_filled: float
     reason_pairs: int
     mean_drop_top_reason: float
     mean_drop_random_reason: float
@@ -63,6 +76,22 @@ class QualityReport:
     def as_dict(self) -> dict[str, float]:
         """The measures by name."""
         return dict(self.__dict__)
+
+    def targets(self, k: int = 10) -> dict[str, dict[str, Any]]:
+        """The reader's measures against their targets: ``{measure: {target, value, met}}``.
+
+        The sum of the shares shown for an item at most 100%, no reason resting on an
+        interaction rated below the user's mean, and at least ``k / 2`` distinct headline
+        reasons per list of ``k`` on average (5 for a list of 10).
+        """
+        bounds = (("max_shown_share_sum", "<=", 1.0), ("reasons_below_mean", "<=", 0.0),
+                  ("mean_distinct_reasons", ">=", k / 2))  # fmt: skip
+        out: dict[str, dict[str, Any]] = {}
+        for name, op, bound in bounds:
+            value = float(getattr(self, name))
+            met = value <= bound + 1e-9 if op == "<=" else value >= bound
+            out[name] = {"target": f"{op} {bound:g}", "value": value, "met": met}
+        return out
 
 
 class ExplainedRecommender(Protocol):
@@ -197,6 +226,9 @@ def explanation_quality(
     top_shares: list[float] = []
     top3_shares: list[float] = []
     rated_well: list[bool] = []
+    shown_sums: list[float] = []
+    reasons_told = reasons_below = filled = 0
+    distinct: list[int] = []
     drops: dict[str, list[float]] = {"reason": [], "reason_random": [], "path": [],
                                      "path_random": []}  # fmt: skip
     for u in tqdm(sample, desc="users", disable=not show_progress):
@@ -204,18 +236,28 @@ def explanation_quality(
         history = run_query(rec.store, "user_items", {"user_id": user_id})
         known = sorted({r["item_id"] for r in history} & set(rec.item_ids))
         mean = user_mean_rating(history)
+        headlines: set[tuple[str, str]] = set()
         for r in rec.recommend(user_id, k=k, explain=True):
             total += 1
             ex = r.explanation
             if ex is None:
                 continue
             covered += bool(ex.paths or ex.reasons)
+            filled += ex.explained_share is not None
+            if ex.reasons:
+                headlines.add((ex.reasons[0].kind, ex.reasons[0].key))
+                if all(x.share is not None for x in ex.reasons):
+                    shown_sums.append(float(sum(x.share or 0.0 for x in ex.reasons)))
+            for x in ex.reasons:
+                reasons_told += 1
+                reasons_below += any(m.rating is not None and mean is not None
+                                     and m.rating < mean for m in x.items)  # fmt: skip
             if ex.paths:
                 lengths.append(len(ex.paths[0].nodes) - 1)
             if ex.reasons and ex.reasons[0].share is not None:
                 top = ex.reasons[0]
                 top_shares.append(float(top.share or 0.0))
-                top3_shares.append(float(union_share(ex.reasons[:3], ex.score) or 0.0))
+                top3_shares.append(float(union_share(ex.reasons[:3], ex.share_basis) or 0.0))
                 ratings = [m.rating for m in top.items if m.rating is not None]
                 if ratings and mean is not None:
                     rated_well.append(float(np.mean(ratings)) >= mean)
@@ -227,6 +269,8 @@ def explanation_quality(
                 if via in known:
                     _compare(without, user_id, r.item_id, r.score, [via], known, rng,
                              drops["path"], drops["path_random"])  # fmt: skip
+
+        distinct.append(len(headlines))
 
     def mean_of(values: list[float]) -> float:
         return float(np.mean(values)) if values else 0.0
@@ -242,6 +286,12 @@ def explanation_quality(
         median_top_reason_share=float(np.median(top_shares)) if top_shares else 0.0,
         median_top3_reasons_share=float(np.median(top3_shares)) if top3_shares else 0.0,
         top_reason_rated_well=mean_of([float(x) for x in rated_well]),
+        max_shown_share_sum=max(shown_sums, default=0.0),
+        mean_shown_share_sum=mean_of(shown_sums),
+        reasons_below_mean=reasons_below / reasons_told if reasons_told else 0.0,
+        mean_distinct_reasons=mean_of([float(n) for n in distinct]),
+        min_distinct_reasons=min(distinct, default=0),
+        explained_share_filled=filled / total if total else 0.0,
         reason_pairs=len(drops["reason"]),
         mean_drop_top_reason=mean_of(drops["reason"]),
         mean_drop_random_reason=mean_of(drops["reason_random"]),

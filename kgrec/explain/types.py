@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -58,13 +58,18 @@ class ExplanationPath:
         nodes: user first, recommended item last.
         relationships: relationship types between consecutive nodes.
         contribution: the path's exact term of the model score (0 when the model's graph
-            lacks one of its edges).
-        share: ``contribution / score`` (None without an exact path decomposition).
+            lacks one of its edges). A model without walks (``ease``) splits its score over
+            the user's interactions only: each interaction's term :math:`C(v)` is divided
+            evenly among the paths found that leave through it
+            (:meth:`~kgrec.explain.weights.PathWeights.contributions`).
+        share: ``contribution`` over the positive terms of the score
+            (:attr:`Explanation.share_basis`; None without an exact decomposition).
         sentence: the path told as one sentence.
         interaction_share: the share of the score owed to the user's first edge on the path
             (the interaction with ``nodes[1]``, all walks through it:
-            :meth:`~kgrec.gnn.paths.PathScorer.first_hop_contributions`); paths are ranked
-            by it first, then by ``share``. None without an exact path decomposition.
+            :meth:`~kgrec.gnn.paths.PathScorer.first_hop_contributions`), over the same
+            positive terms; paths are ranked by it first, then by ``share``. None without an
+            exact decomposition.
     """
 
     kind: str
@@ -76,7 +81,7 @@ class ExplanationPath:
     interaction_share: float | None = None
 
     def shares_text(self) -> str:
-        """``[Alien: 4.1% of the score; this path: 0.9%]``, or ``''`` without shares."""
+        """``[Alien: 4% of the score; this path: 1%]``, or ``''`` without shares."""
         return wording.shares_text(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,13 +125,22 @@ class Explanation:
     """Why ``item_id`` was scored ``score`` for ``user_id``.
 
     Attributes:
-        reasons: the user's interactions grouped by what they share with the item, largest
-            exact share first (:mod:`kgrec.explain.reasons`; may be empty).
-        reasons_share: what the reasons carry together, each interaction counted once
-            (None without an exact decomposition).
+        reasons: the user's interactions grouped by what they share with the item, disjoint
+            (each interaction in one reason at most), only interactions that support the
+            item (a positive term, rated at or above the user's mean), the headline first
+            (:mod:`kgrec.explain.reasons`; may be empty).
+        reasons_share: what the reasons carry together (their shares add up to it, at most
+            1; None without an exact decomposition).
+        share_basis: what every share is taken over: the sum of the positive terms of the
+            score's split over the user's interactions (the user's own term included), so
+            shares lie in ``[0, 1]`` (None without an exact decomposition).
+        other_share: ``1 - reasons_share``: the positive terms no reason names.
+        against_share: what the negative terms take away, over ``share_basis``.
         paths: the best paths, highest share first (may be empty).
-        explained_share: the summed share of all paths found (not only those kept; None
-            when the model's score has no walks to split, as with ``ease``).
+        explained_share: the share carried by the interactions the paths found leave
+            through (all of them, not only those kept; for LightGCN every 3-hop path of the
+            model's graph, otherwise shared tags and entities and the co-users found), each
+            interaction once, over ``share_basis``. None without an exact decomposition.
         num_paths: how many paths were found.
         note: where the score came from when no path exists, else a short summary.
         seen: the user already interacted with the item.
@@ -146,6 +160,9 @@ class Explanation:
     decomposition: ScoreDecomposition | None = None
     reasons: list[Reason] = field(default_factory=list)
     reasons_share: float | None = None
+    share_basis: float | None = None
+    other_share: float | None = None
+    against_share: float | None = None
     seen: bool = False
     own_rating: float | None = None
 
@@ -156,6 +173,13 @@ class Explanation:
         text = self.reasons[0].sentence if self.reasons else \
             self.paths[0].sentence if self.paths else self.note  # fmt: skip
         return f"{self.own_sentence} {text}".strip()
+
+    @property
+    def other_sentence(self) -> str:
+        """What the reasons leave out ('The rest, 36%, comes from ...'), else ''."""
+        if not self.reasons:
+            return ""
+        return wording.other_text(self.other_share, self.against_share)
 
     @property
     def own_sentence(self) -> str:
@@ -173,6 +197,9 @@ class Explanation:
             "own_rating": self.own_rating,
             "reasons": [r.to_dict() for r in self.reasons],
             "reasons_share": self.reasons_share,
+            "other_share": self.other_share,
+            "against_share": self.against_share,
+            "share_basis": self.share_basis,
             "explained_share": self.explained_share,
             "num_paths": self.num_paths,
             "note": self.note,
@@ -241,26 +268,34 @@ class Recommendations(list[Recommendation]):
 
     Attributes:
         model_version: the model version directory's name the scores came from.
+        based_on: for someone new, what the scores were made from: ``liked`` and/or
+            ``text`` (empty: the most popular items; empty too for a known user).
     """
 
     def __init__(
-        self, items: Iterable[Recommendation] = (), model_version: str | None = None
+        self,
+        items: Iterable[Recommendation] = (),
+        model_version: str | None = None,
+        based_on: Sequence[str] = (),
     ) -> None:
         super().__init__(items)
         self.model_version = model_version
+        self.based_on = tuple(based_on)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per item: rank, item_id, title, score, explanation, share, paths."""
+        """One row per item: rank, item_id, title, score, explanation (the headline
+        sentence), explained_share, reasons_share, num_paths."""
         import pandas as pd
 
         return pd.DataFrame([
             {"rank": r.rank, "item_id": r.item_id, "title": r.title, "score": r.score,
              "explanation": r.explanation.sentence if r.explanation else None,
              "explained_share": r.explanation.explained_share if r.explanation else None,
+             "reasons_share": r.explanation.reasons_share if r.explanation else None,
              "num_paths": r.explanation.num_paths if r.explanation else None}
             for r in self
         ], columns=["rank", "item_id", "title", "score", "explanation", "explained_share",
-                    "num_paths"])  # fmt: skip
+                    "reasons_share", "num_paths"])  # fmt: skip
 
     def to_dicts(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self]

@@ -97,9 +97,15 @@ class PathWeights:
     def contributions(self, paths: Sequence[CandidatePath]) -> np.ndarray:
         """Exact term of each path (0 where the model lacks a node or an edge).
 
-        A ``co_users`` path stands for every co-user of its via item: its term is theirs
-        together.
+        With walks (LightGCN) a path carries its walk term :math:`T(v, n)`; a ``co_users``
+        path stands for every co-user of its via item: its term is theirs together.
+        Without walks (``ease``) the score splits over the user's interactions only, so
+        the paths in ``paths`` that leave the user through the same interaction ``v``
+        towards the same item divide its :math:`C(v)` evenly between them: the terms of
+        the paths through ``v`` add up to :math:`C(v)`, each interaction counted once.
         """
+        if not self.scorer.walks:
+            return self._interaction_terms(paths)
         contrib = np.zeros(len(paths))
         by_length: dict[int, list[int]] = {}
         for j, path in enumerate(paths):
@@ -116,6 +122,24 @@ class PathWeights:
             if known:
                 matrix = np.array([walks[k] for k in known], dtype=np.int64)
                 contrib[np.array(rows)[known]] = self.scorer.contributions(matrix)
+        return contrib
+
+    def _interaction_terms(self, paths: Sequence[CandidatePath]) -> np.ndarray:
+        """:meth:`contributions` of a model without walks: :math:`C(v)` shared evenly by the
+        paths through ``v`` (a path that starts elsewhere, a user's own tag, carries 0)."""
+        contrib = np.zeros(len(paths))
+        keys = [(self.node("user", p.nodes[0].id), self.node(p.nodes[1].kind, p.nodes[1].id),
+                 self.node("item", p.nodes[-1].id)) for p in paths]  # fmt: skip
+        counts: dict[tuple[int | None, int | None, int | None], int] = {}
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+        hops: dict[tuple[int, int], dict[int, float]] = {}
+        for j, (u, v, i) in enumerate(keys):
+            if u is None or v is None or i is None:
+                continue
+            if (u, i) not in hops:
+                hops[(u, i)] = self.first_hops(u, i)
+            contrib[j] = hops[(u, i)].get(v, 0.0) / counts[(u, v, i)]
         return contrib
 
     def decompose(self, u: int, i: int, score: float) -> ScoreDecomposition:

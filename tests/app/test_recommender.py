@@ -108,9 +108,10 @@ def test_path_shares_are_the_models_own_decomposition(lightgcn_rec, lightgcn_wor
             else:
                 term = weights.scorer.pair_terms(walk[0], walk[-1], [walk[1]], [walk[-2]])[0]
             assert p.contribution == pytest.approx(term, rel=1e-6)
-            assert p.share == pytest.approx(p.contribution / r.score, rel=1e-6)
+            basis = r.explanation.share_basis  # the positive terms of the score
+            assert p.share == pytest.approx(p.contribution / basis, rel=1e-6)
             first = weights.first_hops(walk[0], walk[-1]).get(walk[1], 0.0)
-            assert p.interaction_share == pytest.approx(first / r.score, rel=1e-6)
+            assert p.interaction_share == pytest.approx(first / basis, rel=1e-6)
             checked += p.contribution != 0
     assert checked, "some path should carry part of a score"
 
@@ -144,12 +145,17 @@ def test_shares_sum_exactly_to_the_score_both_ways(lightgcn_rec, lightgcn_world)
         assert parts.own_states == pytest.approx(
             float(x0[u] @ final[i] + from_user @ own_i), rel=1e-6, abs=1e-9
         )
-        assert ex.explained_share == pytest.approx(parts.paths / r.score, rel=1e-6)
+        terms = [parts.user_own, *parts.interactions.values()]
+        assert ex.share_basis == pytest.approx(sum(max(t, 0.0) for t in terms), rel=1e-4)
+        vias = {rec.weights.node_id(int(v)) for v in rec.weights.scorer.adjacent_pairs(u, i)[0]}
+        joined = sum(max(parts.interactions.get(v, 0.0), 0.0) for v in vias)
+        assert ex.explained_share == pytest.approx(joined / ex.share_basis, rel=1e-6)
+        assert 0.0 <= ex.explained_share <= 1.0
         assert r.explanation.explained_share == pytest.approx(ex.explained_share, rel=1e-5)
         for p in ex.paths:
             if p.nodes[1].kind == "item" and p.nodes[1].id in trained:
                 owed = parts.interactions[p.nodes[1].id]
-                assert p.interaction_share == pytest.approx(owed / r.score, rel=1e-6)
+                assert p.interaction_share == pytest.approx(owed / ex.share_basis, rel=1e-6)
 
 
 def test_score_matches_model(rec, world):
@@ -317,6 +323,8 @@ def test_explanations_are_faithful(rec):
     assert report.mean_drop_top_path >= 1.25 * report.mean_drop_random
     assert report.top_beats_random >= 0.9
     assert 0 < report.median_top_reason_share <= report.median_top3_reasons_share
+    assert report.max_shown_share_sum <= 1.0 + 1e-9 and report.reasons_below_mean == 0.0
+    assert report.explained_share_filled == 1.0
     assert report.reason_pairs >= 30
     if rec.model.history_users:  # exact without the group; LightGCN re-normalises degrees
         assert report.mean_drop_top_reason >= 1.25 * max(report.mean_drop_random_reason, 0.0)
@@ -342,7 +350,7 @@ def test_reasons_are_exact_sums_of_the_users_interactions(rec, world):
             members = [m.item_id for m in reason.items]
             owed = sum(parts.interactions[v] for v in members)
             assert reason.contribution == pytest.approx(owed, rel=1e-6, abs=1e-9)
-            assert reason.share == pytest.approx(owed / ex.score, rel=1e-6)
+            assert reason.share == pytest.approx(owed / ex.share_basis, rel=1e-6)
             if reason.kind == "tag":
                 assert all(reason.key in tags.get(v, set()) for v in members)
                 assert reason.key in tags[r.item_id]

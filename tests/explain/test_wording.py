@@ -13,9 +13,14 @@ ALIEN = Node("item", "i1", "Alien")
 ALIENS = Node("item", "i2", "Aliens")
 
 
-def test_percent_keeps_two_significant_digits():
-    assert wording.percent(0.0123) == "1.2%"
-    assert wording.percent(0.5) == "50%"
+@pytest.mark.parametrize(
+    ("share", "text"),
+    [(0.42, "42%"), (0.5, "50%"), (0.0123, "1%"), (0.003, "<1%"), (0.0, "0%"), (1.0, "100%"),
+     (1.04, "104%"), (3.1, "310%"), (1e-12, "<1%"), (-0.07, "-7%"), (float("nan"), "n/a")],
+)  # fmt: skip
+def test_percent_is_a_plain_whole_percentage(share, text):
+    assert wording.percent(share) == text
+    assert "e+" not in wording.percent(share) and "e-" not in wording.percent(share)
 
 
 @pytest.mark.parametrize(
@@ -49,9 +54,9 @@ def test_path_sentences(path, sentence):
 def test_shares_text_names_the_interaction_and_the_path():
     path = ExplanationPath("shared_tag", [USER, ALIEN, ALIENS], ["A", "B"], 0.1, 0.009,
                            "s.", interaction_share=0.041)  # fmt: skip
-    assert path.shares_text() == "[Alien: 4.1% of the score; this path: 0.9%]"
+    assert path.shares_text() == "[Alien: 4% of the score; this path: 1%]"
     path.interaction_share = 0.0
-    assert path.shares_text() == "[this path: 0.9%]"
+    assert path.shares_text() == "[this path: 1%]"
     path.share = None
     assert path.shares_text() == ""
 
@@ -59,7 +64,7 @@ def test_shares_text_names_the_interaction_and_the_path():
 def test_shares_text_of_a_model_without_walks_names_the_interaction_only():
     path = ExplanationPath("shared_tag", [USER, ALIEN, ALIENS], ["A", "B"], 0.0, None,
                            "s.", interaction_share=0.041)  # fmt: skip
-    assert path.shares_text() == "[Alien: 4.1% of the score]"
+    assert path.shares_text() == "[Alien: 4% of the score]"
 
 
 def _reason(kind, items, share, label="sci-fi", relation=None):
@@ -72,9 +77,14 @@ def _reason(kind, items, share, label="sci-fi", relation=None):
 def test_reason_sentences_give_the_group_its_ratings_and_its_exact_share():
     tag = _reason("tag", [("Alien", 5.0, 0.3), ("Predator", 4.0, 0.2), ("Dune", 2.0, 0.1)], 0.64)
     assert wording.reason_sentence(tag, "Aliens", 3.6) == (
-        "Aliens shares the tag 'sci-fi' with 3 items you rated, 2 of them at or above your "
-        "average (3.6), Alien (5.0) and Predator (4.0) most; together they carry 64% of its "
-        "score."
+        "Aliens shares the tag 'sci-fi' with 3 items you chose, 2 of them rated at or above "
+        "your average (3.6), Alien (5.0) and Predator (4.0) most; together they carry 64% of "
+        "its score."
+    )
+    rated = _reason("tag", [("Alien", 5.0, 0.3), ("Predator", 4.0, 0.2)], 0.5)
+    assert wording.reason_sentence(rated, "Aliens", 3.6) == (
+        "Aliens shares the tag 'sci-fi' with 2 items you rated at or above your average "
+        "(3.6), Alien (5.0) and Predator (4.0) most; together they carry 50% of its score."
     )
     one = _reason("tag", [("Alien", 5.0, 0.3)], 0.3)
     assert wording.reason_sentence(one, "Aliens", 3.6) == (
@@ -94,13 +104,40 @@ def test_reason_sentences_give_the_group_its_ratings_and_its_exact_share():
     unshared = _reason("item", [("Alien", 5.0, 0.1)], None, label="Alien")
     assert wording.reason_sentence(unshared, "Aliens", 3.6) == "You rated Alien (5.0)."
     assert union_share([tag, one], 1.0) == pytest.approx(0.6)  # Alien counted once
+    assert union_share([tag, one], 2.0) == pytest.approx(0.3)  # over the positive terms
+
+
+def test_a_path_from_an_interaction_below_the_mean_is_told_despite_it():
+    path = CandidatePath("shared_tag", (USER, ALIEN, Node("tag", "horror", "horror"), ALIENS),
+                         ("INTERACTED", "HAS_TAG", "HAS_TAG"), 1.0)  # fmt: skip
+    assert wording.path_sentence(path, mean=3.6) == (
+        "Alien and Aliens share the tag 'horror', despite your rating of Alien (1.0, below "
+        "your average of 3.6)."
+    )
+    assert wording.path_sentence(path, mean=1.0).startswith("You rated Alien (1.0); ")
+    co = CandidatePath("co_users", (USER, ALIEN, Node("user", "u7", "user u7"), ALIENS),
+                       ("INTERACTED",) * 3, 2.0)  # fmt: skip
+    assert wording.path_sentence(co, mean=3.0).startswith("Another user who chose Alien also")
+
+
+def test_other_text_tells_what_the_reasons_leave_out():
+    assert wording.other_text(None) == ""
+    assert wording.other_text(0.36, 0.08) == (
+        "The rest, 36%, comes from interactions not named above (those rated below your "
+        "average among them) and the model's own terms; interactions that count against it "
+        "take away 8%."
+    )
+    assert wording.other_text(0.0004).startswith("The rest, <1%, comes")
+    ex = Explanation("u1", "i2", "Aliens", 0.8)
+    assert ex.other_sentence == ""  # nothing told, nothing left out
 
 
 def test_notes():
     ex = Explanation("u1", "i2", "Aliens", 0.8, [ExplanationPath("x", [], [], 0, 0, "s.")],
                      explained_share=0.25, num_paths=7)  # fmt: skip
     assert wording.paths_note(ex, folded_in=False) == (
-        "7 paths of up to 3 hops join you to Aliens; together they account for 25% of its score."
+        "7 paths of up to 3 hops join you to Aliens; they leave through interactions that "
+        "carry 25% of its score."
     )
     assert wording.paths_note(ex, folded_in=True).endswith("(the user is newer than the "
                                                            "model; folded in).")  # fmt: skip
@@ -113,6 +150,17 @@ def test_notes():
         wording.no_path_note("Aliens", ("Alien", 0.834))
     )
     assert wording.no_path_note("Aliens", None).startswith("No path of up to 3 hops")
-    assert wording.new_user_liked_note("Alien", 0.5).startswith("Because you liked Alien")
-    assert "match your description 'space'" in wording.new_user_text_note("Alien", 0.5, "space")
+    assert wording.new_user_note(("Alien", 1.0), None, "") == (
+        "Because you liked Alien (100% of its score)."
+    )
+    assert wording.new_user_note(("Alien", 0.6), None, "", liked_count=3) == (
+        "Because you liked Alien with the 3 items you liked (60% of its score)."
+    )
+    assert wording.new_user_note(None, ("Moon", 0.9), "space") == (
+        "Close to Moon, one of the items that match your description 'space' (90% of its score)."
+    )
+    assert wording.new_user_note(("Alien", 0.35), ("Moon", 0.65), "space horror") == (
+        "Because you liked Alien and described 'space horror': the items you liked carry 35% "
+        "of its score, your description 65% (through Moon most)."
+    )
     assert wording.new_user_popular_note(3) == "A popular item (3 interactions)."
