@@ -22,16 +22,27 @@ class IndexEntry(NamedTuple):
     dimension: Any = None
     similarity: Any = None
     quantized: Any = None
+    #: Entries the index holds beyond its current ones, at most (None: none are kept).
+    stale: Any = None
+    #: Nodes the index holds (None where the backend does not say).
+    documents: Any = None
 
 
 def _falkordb_index_entries(row: dict[str, Any]) -> Iterator[IndexEntry]:
-    """Entries of one ``CALL db.indexes()`` row (one row per label, many properties)."""
+    """Entries of one ``CALL db.indexes()`` row (one row per label, many properties).
+
+    The label's one index re-adds a node under a new document id on every update of it and
+    keeps the old vectors (FalkorDB 4.x), so ids minted beyond the documents bound the
+    stale vector entries."""
+    info = row.get("info") or {}
+    documents = int(info.get("numDocuments", 0))
+    stale = max(int(info.get("maxDocId", 0)) - documents, 0)
     for prop in row["properties"]:
         opts = (row.get("options") or {}).get(prop, {}) or {}
         for kind in (k.lower() for k in row["types"].get(prop, [])):
             yield IndexEntry(
                 row["label"], prop, kind, row["status"],
-                opts.get("dimension"), opts.get("similarityFunction"), False,
+                opts.get("dimension"), opts.get("similarityFunction"), False, stale, documents,
             )  # fmt: skip
 
 
@@ -63,8 +74,9 @@ class Dialect:
         index_states: fragments of the backend's index states (lower case) -> the
             project's vocabulary, ``online`` | ``populating`` | ``failed``.
         reindex_after_vector_update: the backend's vector index keeps stale entries for
-            overwritten vectors (FalkorDB 4.x: a top-k query then returns fewer than k
-            nodes), so the index is rebuilt after vectors are overwritten.
+            updated nodes (FalkorDB 4.x: any update of a node; a top-k query then returns
+            fewer than k nodes), so searches ask for more and the index is rebuilt once the
+            stale entries outgrow a share of it (:mod:`kgrec.kg.vector`).
         await_indexes: a statement that returns once every index is online; None where
             the state is polled instead. Both backends populate new indexes in the background.
         list_indexes: a read statement listing the indexes on node labels.
@@ -116,7 +128,7 @@ FALKORDB = Dialect(
     index_exists_errors=("already indexed", "already exists"),
     index_states={"operational": "online", "under construction": "populating"},
     reindex_after_vector_update=True,
-    list_indexes="CALL db.indexes() YIELD label, properties, types, options, status",
+    list_indexes="CALL db.indexes() YIELD label, properties, types, options, status, info",
     index_entries=_falkordb_index_entries,
     read_only_refusals=("to be executed only on read-only queries",),
 )

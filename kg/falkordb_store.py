@@ -144,6 +144,37 @@ class FalkorStore(GraphStore):
         )
         return self._rows(result), counters
 
+    def run_plain(
+        self, cypher: str, params: dict[str, Any] | None = None, exact_vectors: bool = False
+    ) -> list[list[Any]]:
+        """A read whose rows come back as lists of the values the server sends, unparsed:
+        many times faster to receive than :meth:`run` for large results (an export).
+
+        Integers, strings and null arrive as such; floats as text of 15 significant digits
+        (the digits :meth:`run` parses); vectors, lists and maps as text, except that with
+        ``exact_vectors`` a vector is a list of the text of each float (every digit).
+
+        Raises:
+            CypherError: the store rejected the statement.
+            StoreUnavailable: the server is gone.
+        """
+        import redis
+
+        text = self._graph._build_params_header(params) + cypher
+        command = ["GRAPH.RO_QUERY", self.graph_name, text]
+        try:
+            if not exact_vectors:
+                raw = self._db.connection.execute_command(*command)
+                return list(raw[1]) if len(raw) > 2 else []
+            raw = self._db.connection.execute_command(*command, "--compact")
+            return [[cell[1] for cell in row] for row in raw[1]] if len(raw) > 2 else []
+        except redis.ResponseError as e:
+            if any(f in str(e).lower() for f in _NO_GRAPH):
+                return []  # nothing was ever written: no graph key, no rows
+            raise CypherError(f"{e} (in: {cypher.strip().splitlines()[0][:120]})") from e
+        except (redis.ConnectionError, OSError) as e:
+            raise StoreUnavailable(f"lost the embedded store at {self.socket}: {e}") from e
+
     @staticmethod
     def _rows(result: Any) -> list[Row]:
         if not result.header:

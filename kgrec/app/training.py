@@ -1,19 +1,12 @@
 """The retraining job against a store: export -> train -> evaluate -> promote -> write back.
 
-After a promotion, the live model's user and item embeddings are written back to the store
-as ``gnn_embedding`` (with ``model_version``) under a vector index, and each user's top-k
-unseen items become ``RECOMMENDED {rank, score, model_version}`` relationships, which the
-analyst queries read (coverage, for example). A job that does not promote writes nothing.
-
-A write-back is detectably complete or not. One node, ``(:ModelState {key: 'write_back'})``,
-records it: ``version``, ``complete = false`` and ``started`` are set before the first
-embedding is written, ``complete = true`` and ``finished`` after the last embedding and
-RECOMMENDED edge of that version. :func:`write_back_status` compares it with the live model;
-a mismatch or an unfinished write-back (a job killed after promotion) is finished by
+After a promotion, the live model's user and item embeddings (``gnn_embedding``) and each
+user's top-k unseen items (``RECOMMENDED {rank, score, model_version}`` relationships, which
+the analyst queries read) are written back to the store, as far as they differ from what it
+holds (:mod:`kgrec.app.write_back`). A job that does not promote writes nothing. An
+unfinished write-back (a job killed after promotion) is finished by
 :func:`repair_write_back`, which the next :func:`train` runs first and ``kgrec model repair``
-runs on request. A write-back also removes what an older version left: embeddings and
-``model_version`` of users and items the live model does not know, and RECOMMENDED edges of
-any other version.
+runs on request.
 
 Every job that writes the model directory (:func:`train`, :func:`repair`,
 :func:`promote_version`) holds its lock (:func:`kgrec.gnn.checkpoint.model_dir_lock`), so two
@@ -23,12 +16,17 @@ never interleave.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from kgrec.app.tensors import load_tensors
+from kgrec.app.write_back import (
+    DEFAULT_K,
+    repair_write_back,
+    top_k_unseen,
+    write_back,
+    write_back_status,
+)
 from kgrec.core.checks import check_share
 from kgrec.core.errors import (
     InvalidParameter,
@@ -39,13 +37,10 @@ from kgrec.core.errors import (
     WriteBackFailed,
 )
 from kgrec.core.progress import Progress
-from kgrec.core.ranking import top_k
 from kgrec.core.settings import DEFAULT_MODEL
 from kgrec.gnn.train import TrainConfig
-from kgrec.kg.export import export_graph
 from kgrec.kg.store import GraphStore
-from kgrec.kg.vector import settle_vector_index, write_vectors
-from kgrec.kg.writer import VECTOR_BATCH_SIZE, BatchWriter, run_statement
+from kgrec.kg.writer import run_statement
 
 if TYPE_CHECKING:
     from kgrec.gnn.data import GraphTensors
@@ -58,9 +53,6 @@ __all__ = ["TrainConfig", "model_names", "train", "plan", "is_follower", "stalen
            "load_tensors", "write_back", "write_back_status", "model_versions", "model_status", "prune_versions",
            "repair", "repair_write_back", "promote_version", "top_k_unseen"]  # fmt: skip
 
-STATE_KEY = "write_back"
-DEFAULT_K = 20
-CLEAR_BATCH = 10_000
 #: ``kgrec train --if-stale`` without a threshold: retrain once 5% more interactions exist.
 DEFAULT_STALE_SHARE = 0.05
 
@@ -70,175 +62,6 @@ def model_names() -> list[str]:
     from kgrec.gnn.registry import model_names as names
 
     return names()
-
-
-def load_tensors(store: GraphStore, progress: Progress | None = None) -> GraphTensors:
-    """The store's graph as :class:`kgrec.gnn.GraphTensors` (text vectors included)."""
-    from kgrec.gnn.data import GraphTensors
-
-    exported = export_graph(store, progress=progress)
-    f = exported.frames
-    return GraphTensors.from_frames(
-        f["users"], f["items"], f["tags"], f["interactions"], f["item_tags"], f["triples"],
-        f["entities"], exported.item_embeddings, exported.tag_embeddings,
-    )  # fmt: skip
-
-
-def top_k_unseen(
-    users: np.ndarray, items: np.ndarray, seen: list[np.ndarray], k: int, chunk: int = 1024
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each user's ``k`` best items by dot product, excluding ``seen[u]``.
-
-    Shapes:
-        users: ``[U, d]``; items: ``[I, d]``; returns indices and scores ``[U, min(k, I)]``.
-    """
-    k = min(k, items.shape[0])
-    parts = [
-        top_k(users[start : start + chunk] @ items.T, k, seen[start : start + chunk])
-        for start in range(0, users.shape[0], chunk)
-    ]
-    if not parts:
-        return np.zeros((0, k), dtype=np.int64), np.zeros((0, k), dtype=np.float32)
-    return (
-        np.concatenate([p[0] for p in parts]),
-        np.concatenate([p[1] for p in parts]).astype(np.float32),
-    )
-
-
-def _seen(tensors: GraphTensors, user_ids: list[str], item_ids: list[str]) -> list[np.ndarray]:
-    """For each of the model's users, the model indices of the items they interacted with.
-
-    Matched by id, so a graph exported after the model was trained (new users, items or
-    interactions) still lines up.
-    """
-    user_pos = {u: j for j, u in enumerate(user_ids)}
-    item_pos = {i: j for j, i in enumerate(item_ids)}
-    to_user = np.array([user_pos.get(u, -1) for u in tensors.user_ids], dtype=np.int64)
-    to_item = np.array([item_pos.get(i, -1) for i in tensors.item_ids], dtype=np.int64)
-    edges = tensors.edge_index.numpy()
-    u = to_user[edges[0]] if len(to_user) else np.zeros(0, dtype=np.int64)
-    i = to_item[edges[1]] if len(to_item) else np.zeros(0, dtype=np.int64)
-    keep = (u >= 0) & (i >= 0)
-    u, i = u[keep], i[keep]
-    order = np.argsort(u, kind="stable")
-    bounds = np.searchsorted(u[order], np.arange(len(user_ids) + 1))
-    return [i[order[bounds[j] : bounds[j + 1]]] for j in range(len(user_ids))]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _clear_stale(store: GraphStore, name: str, version: str) -> int:
-    """Run a ``LIMIT``-ed clearing statement until it clears nothing more; returns the total."""
-    total = 0
-    while True:
-        rows = run_statement(store, name, {"model_version": version, "limit": CLEAR_BATCH})
-        cleared = int(rows[0]["cleared"]) if rows else 0
-        total += cleared
-        if cleared < CLEAR_BATCH:
-            return total
-
-
-def write_back(
-    store: GraphStore,
-    model_dir: Path,
-    tensors: GraphTensors,
-    k: int = DEFAULT_K,
-    *,
-    progress: Progress | None = None,
-    batch_size: int = VECTOR_BATCH_SIZE,
-) -> dict[str, Any]:
-    """Write the live model's embeddings and each user's top-``k`` into the store.
-
-    Marks the write-back started first and complete last (see the module docstring), so a
-    write-back killed half-way is detected by :func:`write_back_status`. Running it again
-    finishes it: every step is idempotent.
-
-    Args:
-        store: the graph store. model_dir: the model root holding ``live``.
-        tensors: the graph (:func:`load_tensors`), for the items each user has seen.
-        k: recommendations per user (0: none; old ones are still removed).
-        progress: called with (step, rows written so far, total rows).
-        batch_size: rows per embedding write.
-
-    Returns:
-        ``{version, users, items, recommendations, cleared_embeddings,
-        cleared_recommendations}``.
-
-    Raises:
-        ModelNotTrained: there is no live model (ModelCorrupt: it is damaged).
-    """
-    from kgrec.gnn.checkpoint import load_live, verify_files
-
-    live = load_live(model_dir)
-    version = live.version_dir.name
-    users = live.user_embeddings.numpy().astype(np.float32)
-    items = live.item_embeddings.numpy().astype(np.float32)
-    user_ids, item_ids = live.id_maps["users"], live.id_maps["items"]
-    run_statement(store, "write_back_started",
-               {"key": STATE_KEY, "model_version": version, "started": _now(), "k": k})  # fmt: skip
-    writer = BatchWriter(store, progress)
-    fixed = {"model_version": version}
-    vectors = {"User": (user_ids, users), "Item": (item_ids, items)}
-    for label, (ids, values) in vectors.items():
-        rows = [{"id": i, "embedding": v.tolist()} for i, v in zip(ids, values, strict=True)]
-        write_vectors(store, f"set_{label.lower()}_gnn_embeddings", label, "gnn_embedding",
-                      rows, values.shape[1], fixed, progress, batch_size, settle=False)  # fmt: skip
-    cleared_embeddings = _clear_stale(store, "clear_stale_gnn_embeddings", version)
-    for label, (_, values) in vectors.items():
-        settle_vector_index(store, label, "gnn_embedding", values.shape[1])
-    written = 0
-    if k > 0:
-        seen = _seen(tensors, user_ids, item_ids)
-        top_idx, top_score = top_k_unseen(users, items, seen, k)
-        writer.write("clear_recommendations", [{"user_id": u} for u in user_ids])
-        rows = [
-            {"user_id": user_ids[u], "item_id": item_ids[i], "rank": r + 1, "score": float(s)}
-            for u in range(len(user_ids))
-            for r, (i, s) in enumerate(zip(top_idx[u], top_score[u], strict=True))
-            if np.isfinite(s)  # a user with fewer than k unseen items
-        ]
-        written = writer.write("create_recommendations", rows, params=fixed).created
-    cleared_recommendations = _clear_stale(store, "clear_stale_recommendations", version)
-    summary = {"version": version, "users": len(user_ids), "items": len(item_ids),
-               "recommendations": written, "cleared_embeddings": cleared_embeddings,
-               "cleared_recommendations": cleared_recommendations}  # fmt: skip
-    run_statement(store, "write_back_finished", {
-        "key": STATE_KEY, "model_version": version, "finished": _now(), "users": len(user_ids),
-        "items": len(item_ids), "recommendations": written,
-    })  # fmt: skip
-    from kgrec.app.behaviour import note_change
-
-    note_change(store)  # serving processes load the promoted version at their next read
-    return summary
-
-
-def write_back_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
-    """Whether the store holds a complete write-back of the live model.
-
-    Returns:
-        ``live_version`` (None without a live model), ``stored_version`` (the version the
-        store's last write-back was of; None when none is recorded), ``complete`` (that
-        write-back finished), ``in_sync`` (complete and of the live version),
-        ``needs_repair`` (a live model exists and the store is not in sync with it),
-        ``started``, ``finished`` (UTC, ISO 8601), ``k`` and the counts written.
-    """
-    from kgrec.gnn.checkpoint import live_version
-
-    live = live_version(model_dir)
-    rows = run_statement(store, "write_back_state", {"key": STATE_KEY})
-    state = rows[0] if rows else {}
-    stored = state.get("version")
-    complete = bool(state.get("complete")) if stored is not None else False
-    in_sync = live is not None and stored == live and complete
-    return {
-        "live_version": live, "stored_version": stored, "complete": complete,
-        "in_sync": in_sync, "needs_repair": live is not None and not in_sync,
-        "started": state.get("started"), "finished": state.get("finished"),
-        "k": state.get("k"), "users": state.get("users"), "items": state.get("items"),
-        "recommendations": state.get("recommendations"),
-    }  # fmt: skip
 
 
 def model_versions(model_dir: Path) -> list[dict[str, Any]]:
@@ -287,7 +110,7 @@ def model_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
         ``{model_dir, live_version, live_model, live_val_recall@20, live_problem (None or the
         ModelCorrupt message), versions (count), write_back (write_back_status)}``.
     """
-    from kgrec.gnn.checkpoint import load_live
+    from kgrec.gnn.checkpoint import load_live, verify_files
 
     out: dict[str, Any] = {"model_dir": str(model_dir), "live_version": None,
                            "live_model": None, "live_val_recall@20": None,
@@ -305,38 +128,6 @@ def model_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
     out["write_back"] = write_back_status(store, model_dir)
     out["live_version"] = out["write_back"]["live_version"]
     return out
-
-
-def repair_write_back(
-    store: GraphStore,
-    model_dir: Path,
-    tensors: GraphTensors | None = None,
-    k: int | None = None,
-    *,
-    force: bool = False,
-    progress: Progress | None = None,
-    default_k: int = DEFAULT_K,
-) -> dict[str, Any] | None:
-    """Finish an incomplete or mismatched write-back of the live model (no lock taken).
-
-    Args:
-        tensors: the exported graph; exported from ``store`` when None.
-        k: recommendations per user; default: what the last write-back used, else
-            ``default_k``.
-        force: write back even when the store is in sync.
-
-    Returns:
-        :func:`write_back`'s summary, or None when nothing needed doing.
-    """
-    status = write_back_status(store, model_dir)
-    if status["live_version"] is None or not (status["needs_repair"] or force):
-        return None
-    log.info("writing back %s (store: %s, complete=%s)", status["live_version"],
-             status["stored_version"], status["complete"])  # fmt: skip
-    if tensors is None:
-        tensors = load_tensors(store, progress)
-    k = k if k is not None else int(status["k"] if status["k"] is not None else default_k)
-    return write_back(store, model_dir, tensors, k, progress=progress)
 
 
 def repair(

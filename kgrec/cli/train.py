@@ -10,6 +10,13 @@ from kgrec.cli.context import get, utc_now
 from kgrec.core.settings import DEFAULT_MODEL
 
 
+def _share(value: float | None) -> float | None:
+    """--stale-share: a share in (0, 1] (a usage error otherwise)."""
+    if value is not None and not 0.0 < value <= 1.0:
+        raise typer.BadParameter(f"{value:g} is not in (0, 1]; give a share such as 0.05")
+    return value
+
+
 def train(
     ctx: typer.Context,
     model: str = typer.Option(DEFAULT_MODEL, "--model", help="ease | lightgcn | graphsage | mf."),
@@ -49,8 +56,7 @@ def train(
     stale_share: float = typer.Option(
         None,
         "--stale-share",
-        min=0.0,
-        max=1.0,
+        callback=_share,
         help="--if-stale: stale after this share more, in (0, 1] [0.05].",
     ),
 ) -> None:

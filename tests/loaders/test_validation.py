@@ -281,3 +281,94 @@ def test_items_named_only_by_id_have_no_title(tmp_path: Path) -> None:
     items.write_text("id,title,description\nx,,\n")
     ds = read_table(table(tmp_path, "a,x,1,1\n"), MAPPING, items=items)
     assert ds.items["title"].tolist() == [None] and ds.items["description"].tolist() == [None]
+
+
+# whole files only: a line cut short, a column named twice, nested Parquet columns ----------
+
+ML_RATINGS = (
+    "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,2,3.5,964981247\n2,1,5.0,964982224\n"
+)
+
+
+def test_a_ratings_file_cut_inside_its_last_timestamp_is_refused(tmp_path: Path) -> None:
+    root = movielens(tmp_path / "ml", ratings=ML_RATINGS + "2,2,3.0,9")
+    err = refused(read_movielens, root)
+    assert (err.path, err.line, err.field) == (str(root / "ratings.csv"), 5, "timestamp")
+    assert "timestamp '9' has 1 digits where every other row has at least 9" in str(err)
+    assert "ends without a newline: it looks cut short" in str(err)
+    skipped = read_movielens(root, skip_bad=True)
+    assert len(skipped.interactions) == 3 and skipped.rejects["line"].tolist() == [5]
+
+
+def test_a_short_last_timestamp_is_kept_when_the_file_ends_with_a_newline(tmp_path: Path) -> None:
+    ds = read_movielens(movielens(tmp_path / "ml", ratings=ML_RATINGS + "2,2,3.0,9\n"))
+    assert ds.interactions["ts"].tolist()[-1] == 9
+    whole = read_movielens(movielens(tmp_path / "ml2", ratings=ML_RATINGS + "2,2,3.0,964982999"))
+    assert len(whole.interactions) == 4  # no final newline, but nothing looks cut
+
+
+def test_a_table_cut_inside_its_last_timestamp_is_refused(tmp_path: Path) -> None:
+    path = table(tmp_path, "a,x,1,1700000000\nb,x,2,1700000100\nc,y,3,1700000200\nd,y,4,17")
+    err = refused(read_table, path, MAPPING)
+    assert (err.line, err.field) == (5, "t") and "cut short" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [("u,i,r,r", "r"), ("u,i,r,t,u", "u"), ("u, i,r,i ", "i")],
+)
+def test_a_header_naming_a_column_twice_is_refused(tmp_path: Path, header, column) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text(f"{header}\n" + ",".join(["1"] * len(header.split(","))) + "\n")
+    err = refused(read_table, path, {"user_id": "u", "item_id": "i", "rating": "r"})
+    assert (err.line, err.field) == (1, column) and "names column" in str(err)
+    assert "twice" in str(err)
+
+
+def test_a_movielens_header_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
+    root = movielens(tmp_path / "ml", ratings="userId,movieId,rating,rating,timestamp\n1,1,4,5,9\n")
+    err = refused(read_movielens, root)
+    assert (err.path, err.line, err.field) == (str(root / "ratings.csv"), 1, "rating")
+
+
+def test_parquet_columns_of_lists_structs_or_bytes_are_refused(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {
+        "lists": pa.array([[1, 2], [3]]),
+        "structs": pa.array([{"a": 1}, {"a": 2}]),
+        "bytes": pa.array([b"u1", b"u2"]),
+    }
+    for name, values in columns.items():
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table({"u": values, "i": ["a", "b"]}), path)
+        err = refused(read_table, path, {"user_id": "u", "item_id": "i"})
+        assert (err.path, err.line, err.field) == (str(path), 1, "u")
+        assert "not one plain value per row" in str(err) and "flatten" in str(err)
+    path = tmp_path / "dup.parquet"
+    pq.write_table(pa.Table.from_arrays([pa.array(["u1"]), pa.array(["a"]), pa.array(["b"])],
+                                        names=["u", "i", "i"]), path)  # fmt: skip
+    err = refused(read_table, path, {"user_id": "u", "item_id": "i"})
+    assert err.field == "i" and "appears 2 times" in str(err)
+
+
+def test_padded_ids_in_a_python_dataset_are_refused(tmp_path: Path) -> None:
+    ds = Dataset("py")
+    ds.users = pd.DataFrame({"id": ["u1", "  u5  "]}, dtype=object)
+    err = refused(ds.check)
+    assert err.field == "users.id" and "'  u5  ' begins or ends with whitespace" in str(err)
+    ds = Dataset("py", rating_range=(0.5, 5.0))
+    ds.interactions = pd.DataFrame(
+        {
+            "user_id": ["u"],
+            "item_id": ["i"],
+            "kind": ["rating"],
+            "rating": [7.0],
+            "weight": [7.0],
+            "ts": [1],
+            "split": [""],
+        }
+    )
+    err = refused(ds.check)
+    assert err.field == "interactions.rating" and "out of the dataset's range 0.5 to 5" in str(err)
