@@ -15,10 +15,16 @@ log = logging.getLogger(__name__)
 #: The labels of the data model and the property that identifies each.
 ID_KEYS: dict[str, str] = {"User": "id", "Item": "id", "Tag": "name", "Entity": "id"}
 
-#: Vector properties that carry an index: (label, property) -> index name.
+#: Vector properties that carry an index: (label, property) -> index name. ``User``
+#: vectors carry none: no statement searches them, and on FalkorDB an index makes every
+#: update of a user cost an index insertion.
 VECTOR_INDEXES: dict[tuple[str, str], str] = {
     ("Item", "embedding"): "item_embedding",
     ("Item", "gnn_embedding"): "item_gnn_embedding",
+}
+
+#: Vector indexes earlier releases created, which :func:`drop_vector_index` still removes.
+RETIRED_VECTOR_INDEXES: dict[tuple[str, str], str] = {
     ("User", "gnn_embedding"): "user_gnn_embedding",
 }
 
@@ -80,7 +86,7 @@ def drop_vector_index(store: GraphStore, label: str, prop: str) -> None:
     """Drop the vector index on ``label.prop`` if there is one."""
     if vector_index(store, label, prop) is None:
         return
-    name = VECTOR_INDEXES[(label, prop)]
+    name = {**RETIRED_VECTOR_INDEXES, **VECTOR_INDEXES}[(label, prop)]
     store.write(store.dialect.drop_vector_index.format(label=label, prop=prop, name=name))
 
 
@@ -129,10 +135,13 @@ def vector_index(store: GraphStore, label: str, prop: str) -> dict[str, Any] | N
 
 
 def list_indexes(store: GraphStore) -> list[dict[str, Any]]:
-    """Indexes as ``{label, property, kind, state, dimension, similarity, quantized}``.
+    """Indexes as ``{label, property, kind, state, dimension, similarity, quantized, stale,
+    documents}``.
 
     ``kind`` is ``range``, ``vector``, ...; ``state`` is ``online``, ``populating`` or
-    ``failed`` on both backends; the last three are None except for vector indexes.
+    ``failed`` on both backends; the last five are None except for vector indexes.
+    ``stale`` bounds the entries of updated nodes a FalkorDB vector index still holds
+    (0 on Neo4j) and ``documents`` counts the nodes it indexes (None on Neo4j).
     Sorted by label, property and kind.
     """
     dialect = store.dialect
@@ -154,4 +163,6 @@ def _index_row(dialect: Dialect, entry: IndexEntry) -> dict[str, Any]:
         "dimension": int(entry.dimension) if vector and entry.dimension is not None else None,
         "similarity": entry.similarity.lower() if vector and entry.similarity else None,
         "quantized": bool(entry.quantized) if vector else None,
+        "stale": int(entry.stale or 0) if vector else None,
+        "documents": int(entry.documents) if vector and entry.documents is not None else None,
     }

@@ -6,9 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from kgrec.core.progress import Progress
-from kgrec.kg.schema import VECTOR_INDEXES, ensure_vector_index, rebuild_vector_index
+from kgrec.kg.schema import VECTOR_INDEXES, ensure_vector_index, rebuild_vector_index, vector_index
 from kgrec.kg.store import GraphStore
 from kgrec.kg.writer import VECTOR_BATCH_SIZE, BatchWriter, StepReport
+
+#: A FalkorDB vector index is rebuilt once its stale entries (of updated nodes) outnumber
+#: this share of the nodes it indexes, so its upkeep grows with the updates, not the graph.
+STALE_SHARE = 0.5
 
 
 def write_vectors(
@@ -26,8 +30,10 @@ def write_vectors(
     """Write vectors of ``label.prop`` with the named statement; leave an exact index behind.
 
     The index is created (or recreated, when its dimension differs) before the write. On a
-    backend whose index keeps stale entries for overwritten vectors it is rebuilt after the
-    write, so a top-k query returns k current nodes however often vectors change.
+    backend whose index keeps stale entries for updated nodes, :func:`vector_search` asks
+    for more neighbours to make up for them, and :func:`settle_vector_index` rebuilds the
+    index once they outgrow :data:`STALE_SHARE` of it, so a top-k query returns k current
+    nodes however often vectors change.
 
     Args:
         store: the target store.
@@ -51,11 +57,21 @@ def write_vectors(
     return report
 
 
-def settle_vector_index(store: GraphStore, label: str, prop: str, dim: int) -> None:
-    """After vectors of ``label.prop`` changed: rebuild its index where the backend keeps
-    stale entries for overwritten or removed vectors (FalkorDB); nothing elsewhere."""
-    if store.dialect.reindex_after_vector_update:
-        rebuild_vector_index(store, label, prop, dim)
+def settle_vector_index(store: GraphStore, label: str, prop: str, dim: int) -> bool:
+    """After nodes of ``label`` changed: where the backend keeps stale entries for updated
+    nodes (FalkorDB), rebuild the index on ``label.prop`` once they outnumber
+    :data:`STALE_SHARE` of its nodes; nothing elsewhere.
+
+    Returns:
+        True if the index was rebuilt.
+    """
+    if not store.dialect.reindex_after_vector_update:
+        return False
+    index = vector_index(store, label, prop)
+    if index is None or index["stale"] <= STALE_SHARE * max(index["documents"] or 0, 1):
+        return False
+    rebuild_vector_index(store, label, prop, dim)
+    return True
 
 
 def vector_search(
@@ -66,6 +82,9 @@ def vector_search(
     prop: str = "embedding",
 ) -> list[dict[str, Any]]:
     """The ``k`` nodes nearest to ``vector`` by cosine similarity, most similar first.
+
+    Where the index keeps stale entries (FalkorDB), a search that finds fewer than ``k``
+    nodes asks again for ``k`` plus the stale entries, since each can take one place.
 
     Returns:
         Rows ``{id, title, similarity}`` (``title`` is None for nodes without one); ties in
@@ -79,7 +98,13 @@ def vector_search(
     cypher = (
         f"{call} RETURN node.id AS id, node.title AS title, similarity ORDER BY similarity DESC, id"
     )
-    return store.run(cypher, {"k": int(k), "vector": [float(x) for x in vector]})
+    query = [float(x) for x in vector]
+    rows = store.run(cypher, {"k": int(k), "vector": query})
+    if len(rows) < k and store.dialect.reindex_after_vector_update:
+        index = vector_index(store, label, prop)
+        if index is not None and index["stale"]:
+            rows = store.run(cypher, {"k": int(k) + index["stale"], "vector": query})[:k]
+    return rows
 
 
 def similar_items(

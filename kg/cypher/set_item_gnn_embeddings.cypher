@@ -1,5 +1,5 @@
 // name: set_item_gnn_embeddings
-// summary: Store the live model's item embeddings and its version on items.
+// summary: Store the live model's item embeddings that changed, with its version, on items.
 // mode: write
 // params:
 //   $rows     LIST    maps {id, embedding}

@@ -1,5 +1,5 @@
 // name: set_user_gnn_embeddings
-// summary: Store the live model's user embeddings and its version on users.
+// summary: Store the live model's user embeddings that changed, with its version, on users.
 // mode: write
 // params:
 //   $rows     LIST    maps {id, embedding}

@@ -8,8 +8,9 @@
 //   $users            INTEGER  user embeddings written
 //   $items            INTEGER  item embeddings written
 //   $recommendations  INTEGER  RECOMMENDED relationships created
+//   $written          STRING   token of the record of what the store now holds
 // returns: nothing
 MATCH (s:ModelState {key: $key})
 WHERE s.version = $model_version
 SET s.complete = true, s.finished = $finished, s.users = $users, s.items = $items,
-    s.recommendations = $recommendations
+    s.recommendations = $recommendations, s.written = $written

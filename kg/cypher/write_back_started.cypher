@@ -9,4 +9,5 @@
 // returns: nothing
 MERGE (s:ModelState {key: $key})
 SET s.version = $model_version, s.complete = false, s.started = $started, s.k = $k,
-    s.finished = null, s.users = null, s.items = null, s.recommendations = null
+    s.finished = null, s.users = null, s.items = null, s.recommendations = null,
+    s.base = null, s.written = null

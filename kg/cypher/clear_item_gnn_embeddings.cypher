@@ -1,0 +1,10 @@
+// name: clear_item_gnn_embeddings
+// summary: Remove the model embedding and version of items the live model no longer knows.
+// mode: write
+// params:
+//   $rows  LIST  maps {id}
+// returns: nothing
+UNWIND $rows AS r
+MATCH (i:Item {id: r.id})
+WHERE i.model_version IS NOT NULL
+REMOVE i.gnn_embedding, i.model_version
