@@ -83,6 +83,12 @@ class Dialect:
         index_entries: turns one row of ``list_indexes`` into :class:`IndexEntry` values.
         read_only_refusals: how the backend says a read-mode statement tried to write
             (Neo4j: the error code; FalkorDB: a lower-case fragment of the message).
+        unique_relationships: one relationship is never bound to two relationship patterns
+            of one MATCH (Neo4j); FalkorDB binds it to both, so an analyst's statement gets
+            ``r1 <> r2`` added (:mod:`kgrec.queries.statement`).
+        integer_sum: ``sum()`` over integers is an integer (Neo4j); FalkorDB returns a float.
+        unsupported: upper-case tokens of syntax the backend lacks -> what to use instead.
+        store_name: how messages name the backend's store.
     """
 
     name: str
@@ -98,6 +104,10 @@ class Dialect:
     list_indexes: str = ""
     index_entries: Callable[[dict[str, Any]], Iterator[IndexEntry]] = _neo4j_index_entries
     read_only_refusals: tuple[str, ...] = ()
+    unique_relationships: bool = True
+    integer_sum: bool = True
+    unsupported: dict[str, str] = field(default_factory=dict)
+    store_name: str = "store"
 
     def vector(self, expr: str) -> str:
         """``expr`` as a stored vector (``vecf32(expr)`` on FalkorDB)."""
@@ -131,6 +141,16 @@ FALKORDB = Dialect(
     list_indexes="CALL db.indexes() YIELD label, properties, types, options, status, info",
     index_entries=_falkordb_index_entries,
     read_only_refusals=("to be executed only on read-only queries",),
+    unique_relationships=False,
+    integer_sum=False,
+    unsupported={
+        "=~": "match text with STARTS WITH, ENDS WITH or CONTAINS (toLower() on both sides "
+        "for any case), or run the statement on Neo4j",
+        "EXISTS {": "use a pattern predicate, WHERE (x)-[:T]->(:L), or "
+        "size([(x)-[:T]->(y) WHERE ... | y]) > 0",
+        "COUNT {": "use size([(x)-[:T]->(y) | y]), or OPTIONAL MATCH ... WITH count(y)",
+    },
+    store_name="embedded store (FalkorDB)",
 )
 
 NEO4J = Dialect(
@@ -157,6 +177,7 @@ NEO4J = Dialect(
     ),
     index_entries=_neo4j_index_entries,
     read_only_refusals=("Neo.ClientError.Statement.AccessMode",),
+    store_name="Neo4j store",
 )
 
 DIALECTS = {d.name: d for d in (FALKORDB, NEO4J)}

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kgrec.core.errors import CypherError, StoreUnavailable, WriteInReadMode
+from kgrec.core.errors import CypherError, QueryTimeout, StoreUnavailable, WriteInReadMode
 from kgrec.core.settings import keep_server_running
 from kgrec.kg import embedded
 from kgrec.kg.dialect import FALKORDB
-from kgrec.kg.store import GraphStore, Mode, Row, WriteCounters
+from kgrec.kg.store import GraphStore, Mode, PlanNode, Row, WriteCounters
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,41 @@ log = logging.getLogger(__name__)
 _SCALARS = (str, int, float, bool, type(None))
 #: How the server says the graph key does not exist yet (nothing was written to it).
 _NO_GRAPH = ("empty key", "invalid graph")
+#: How the server says a statement ran past its timeout.
+_TIMED_OUT = "query timed out"
+#: Plan operators that change the graph.
+WRITE_OPERATORS = frozenset({"Create", "Merge", "Merge Create", "Delete", "Update", "Foreach"})
+#: The ceiling set as TIMEOUT_MAX when the server has none: FalkorDB honours a write's own
+#: timeout only under a TIMEOUT_MAX (reads always). A statement without a timeout still
+#: runs unbounded (TIMEOUT_DEFAULT stays 0).
+TIMEOUT_CEILING_MS = 2**31 - 1
+_PROFILE_STATS = re.compile(r"Records produced: (\d+), Execution time: ([\d.]+) ms")
+
+
+def parse_plan(lines: list[Any]) -> PlanNode:
+    """A ``GRAPH.EXPLAIN`` / ``GRAPH.PROFILE`` answer (one operator a line, children
+    indented four spaces deeper) as a :class:`PlanNode` tree."""
+    root: PlanNode | None = None
+    stack: list[tuple[int, PlanNode]] = []
+    for raw in lines:
+        line = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        parts = [p.strip() for p in line.strip().split(" | ")]
+        node = PlanNode(parts[0])
+        if len(parts) > 1 and (m := _PROFILE_STATS.fullmatch(parts[-1])):
+            node.rows, node.time_ms = int(m.group(1)), float(m.group(2))
+            parts = parts[:-1]
+        node.details = " | ".join(parts[1:])
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        if stack:
+            stack[-1][1].children.append(node)
+        else:
+            root = node
+        stack.append((indent, node))
+    return root or PlanNode("(empty plan)")
 
 
 def plain(value: Any) -> Any:
@@ -85,6 +121,8 @@ class FalkorStore(GraphStore):
                     unix_socket_path=str(handle.socket),
                     password=handle.password,
                     client_name=self._client_name,
+                    # the password goes only to the process proven to be this store's server
+                    connect_func=embedded.connect_check(self.data_dir),
                 )
                 self._db.connection.ping()  # connect now, while the start lock is held
                 self._graph = self._db.select_graph(graph)
@@ -94,28 +132,48 @@ class FalkorStore(GraphStore):
                     f"{self.data_dir / embedded.LOG_NAME}"
                 ) from e
         self._closed = False
+        self._timeout_max_checked = False
 
     @property
     def socket(self) -> Path:
         """The unix socket the server listens on."""
         return embedded.socket_path(self.data_dir)
 
-    def _query(self, cypher: str, params: dict[str, Any] | None, mode: Mode) -> Any:
-        """``GRAPH.RO_QUERY`` in read mode (the server refuses writes), else ``GRAPH.QUERY``."""
+    def _query(
+        self,
+        cypher: str,
+        params: dict[str, Any] | None,
+        mode: Mode,
+        timeout_s: float | None = None,
+        command: str = "",
+    ) -> Any:
+        """``GRAPH.RO_QUERY`` in read mode (the server refuses writes), else ``GRAPH.QUERY``;
+        ``command`` ``GRAPH.EXPLAIN`` / ``GRAPH.PROFILE`` returns the plan's lines instead.
+        ``timeout_s`` travels as the statement's own TIMEOUT (milliseconds)."""
         import redis
 
-        try:
+        timeout_ms = None if timeout_s is None else max(1, round(timeout_s * 1000))
+        if timeout_ms is not None and mode is Mode.WRITE:
+            self._allow_write_timeouts()
+
+        def send() -> Any:
+            if command:
+                text = self._graph._build_params_header(params) + cypher
+                return self._db.connection.execute_command(command, self.graph_name, text)
             if mode is Mode.READ:
-                try:
-                    return self._graph.ro_query(cypher, params)
-                except redis.ResponseError as e:
-                    if not any(frag in str(e).lower() for frag in _NO_GRAPH):
-                        raise
-                    # A store nothing was written to yet has no graph key, which RO_QUERY
-                    # refuses; an empty graph answers the read as a fresh one would.
-                    self._graph.query("RETURN 0")
-                    return self._graph.ro_query(cypher, params)
-            return self._graph.query(cypher, params)
+                return self._graph.ro_query(cypher, params, timeout=timeout_ms)
+            return self._graph.query(cypher, params, timeout=timeout_ms)
+
+        try:
+            try:
+                return send()
+            except redis.ResponseError as e:
+                if mode is Mode.WRITE or not any(f in str(e).lower() for f in _NO_GRAPH):
+                    raise
+                # A store nothing was written to yet has no graph key, which RO_QUERY
+                # refuses; an empty graph answers the read as a fresh one would.
+                self._graph.query("RETURN 0")
+                return send()
         except redis.ResponseError as e:
             where = cypher.strip().splitlines()[0][:120] if cypher.strip() else ""
             if any(frag in str(e).lower() for frag in self.dialect.read_only_refusals):
@@ -123,26 +181,74 @@ class FalkorStore(GraphStore):
                     f"the statement writes, but was sent in read mode (in: {where}); "
                     "run it in write mode"
                 ) from e
+            if _TIMED_OUT in str(e).lower() and timeout_s is not None:
+                raise QueryTimeout(
+                    f"the statement ran longer than {timeout_s:g} s and was stopped"
+                    f"{' (nothing was changed)' if mode is Mode.WRITE else ''}; allow more "
+                    "time with --timeout SECONDS (KGREC_QUERY_TIMEOUT; 0: no limit) or narrow "
+                    f"the statement (in: {where})"
+                ) from e
             raise CypherError(f"{e} (in: {where})") from e
         except (redis.ConnectionError, OSError) as e:
             raise StoreUnavailable(f"lost the embedded store at {self.socket}: {e}") from e
 
-    def run(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
-        return self._rows(self._query(cypher, params, Mode.READ))
+    def _allow_write_timeouts(self) -> None:
+        """Set TIMEOUT_MAX to :data:`TIMEOUT_CEILING_MS` where the server has none, so the
+        server honours a write's own timeout (it ignores it otherwise)."""
+        if self._timeout_max_checked:
+            return
+        import redis
+
+        try:
+            conn = self._db.connection
+            _, current = conn.execute_command("GRAPH.CONFIG", "GET", "TIMEOUT_MAX")
+            if int(current) == 0:
+                conn.execute_command("GRAPH.CONFIG", "SET", "TIMEOUT_MAX", TIMEOUT_CEILING_MS)
+        except (redis.ResponseError, ValueError, TypeError) as e:
+            log.warning("cannot enable write timeouts on %s: %s", self.data_dir, e)
+        self._timeout_max_checked = True
+
+    def run(
+        self, cypher: str, params: dict[str, Any] | None = None, timeout_s: float | None = None
+    ) -> list[Row]:
+        return self._rows(self._query(cypher, params, Mode.READ, timeout_s))
 
     def write(
-        self, cypher: str, params: dict[str, Any] | None = None
+        self, cypher: str, params: dict[str, Any] | None = None, timeout_s: float | None = None
     ) -> tuple[list[Row], WriteCounters]:
-        result = self._query(cypher, params, Mode.WRITE)
-        counters = WriteCounters(
-            nodes_created=int(result.nodes_created),
-            nodes_deleted=int(result.nodes_deleted),
-            relationships_created=int(result.relationships_created),
-            relationships_deleted=int(result.relationships_deleted),
-            properties_set=int(result.properties_set),
-            indexes_added=int(result.indices_created),
-        )
-        return self._rows(result), counters
+        result = self._query(cypher, params, Mode.WRITE, timeout_s)
+        return self._rows(result), _counters(result)
+
+    def explain(self, cypher: str, params: dict[str, Any] | None = None) -> PlanNode:
+        """``GRAPH.EXPLAIN``: the plan; nothing runs."""
+        return parse_plan(self._query(cypher, params, Mode.READ, command="GRAPH.EXPLAIN"))
+
+    def profile(
+        self,
+        cypher: str,
+        params: dict[str, Any] | None = None,
+        mode: Mode = Mode.READ,
+        timeout_s: float | None = None,
+    ) -> tuple[list[Row], PlanNode, WriteCounters]:
+        """The statement's rows (run with its timeout), then ``GRAPH.PROFILE``'s plan.
+
+        ``GRAPH.PROFILE`` has no read-only form and no timeout, so in read mode a plan that
+        holds a write operator is refused before anything runs, and the statement first
+        runs as an ordinary query under its timeout (a read twice; a write once, its
+        profile taken from ``GRAPH.EXPLAIN``).
+        """
+        plan = self.explain(cypher, params)
+        writes = WRITE_OPERATORS & set(plan.operators())
+        if writes and Mode(mode) is Mode.READ:
+            where = cypher.strip().splitlines()[0][:120] if cypher.strip() else ""
+            raise WriteInReadMode(
+                f"the statement writes ({', '.join(sorted(writes))}), but was sent in read "
+                f"mode (in: {where}); run it in write mode"
+            )
+        result = self._query(cypher, params, Mode(mode), timeout_s)
+        if not writes:
+            plan = parse_plan(self._query(cypher, params, Mode.READ, command="GRAPH.PROFILE"))
+        return self._rows(result), plan, _counters(result)
 
     def run_plain(
         self, cypher: str, params: dict[str, Any] | None = None, exact_vectors: bool = False
@@ -276,3 +382,17 @@ class FalkorStore(GraphStore):
         except Exception as e:  # closing must not mask the caller's error
             log.debug("while closing %s: %s", self.data_dir, e)
         self._db.connection.close()
+
+
+def _counters(result: Any) -> WriteCounters:
+    """A FalkorDB query result's statistics as :class:`WriteCounters`."""
+    return WriteCounters(
+        nodes_created=int(result.nodes_created),
+        nodes_deleted=int(result.nodes_deleted),
+        relationships_created=int(result.relationships_created),
+        relationships_deleted=int(result.relationships_deleted),
+        properties_set=int(result.properties_set) + int(result.properties_removed),
+        indexes_added=int(result.indices_created),
+        labels_added=int(result.labels_added),
+        labels_removed=int(result.labels_removed),
+    )

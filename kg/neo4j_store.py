@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from typing import Any, LiteralString, cast
 
-from kgrec.core.errors import CypherError, StoreUnavailable, WriteInReadMode
+from kgrec.core.errors import CypherError, QueryTimeout, StoreUnavailable, WriteInReadMode
 from kgrec.core.settings import neo4j_auth
 from kgrec.kg.dialect import NEO4J
-from kgrec.kg.store import GraphStore, Mode, Row, WriteCounters
+from kgrec.kg.store import GraphStore, Mode, PlanNode, Row, WriteCounters
+
+#: How the server says a transaction ran past its timeout (codes ending so).
+_TIMED_OUT = ("TransactionTimedOut", "TransactionTimedOutClientConfiguration")
+
+
+def plan_node(plan: dict[str, Any]) -> PlanNode:
+    """A result summary's ``plan`` / ``profile`` dict as a :class:`PlanNode` tree."""
+    args = plan.get("args") or plan.get("arguments") or {}
+    time_ns = plan.get("time", args.get("Time"))
+    return PlanNode(
+        operator=str(plan.get("operatorType", "?")).split("@")[0],
+        details=str(args.get("Details", "")),
+        children=[plan_node(c) for c in plan.get("children") or []],
+        rows=plan.get("rows"),
+        time_ms=None if time_ns is None else float(time_ns) / 1e6,
+        db_hits=plan.get("dbHits"),
+    )
 
 
 def plain(value: Any) -> Any:
@@ -68,19 +85,28 @@ class Neo4jStore(GraphStore):
             ) from e
 
     def _execute(
-        self, cypher: str, params: dict[str, Any] | None, mode: Mode = Mode.WRITE
+        self,
+        cypher: str,
+        params: dict[str, Any] | None,
+        mode: Mode = Mode.WRITE,
+        timeout_s: float | None = None,
+        prefix: str = "",
     ) -> tuple[list[dict[str, Any]], Any]:
-        """Run ``cypher`` as an auto-commit transaction of access mode ``mode``.
+        """Run ``cypher`` as an auto-commit transaction of access mode ``mode``; return the
+        records and the result summary.
 
         Auto-commit, so ``CALL {...} IN TRANSACTIONS`` works; the server refuses a write in
-        a READ-mode session (a routing driver also sends reads to a reader).
+        a READ-mode session (a routing driver also sends reads to a reader). ``timeout_s``
+        is the transaction's timeout: the server stops it and rolls it back. ``prefix``:
+        ``EXPLAIN`` or ``PROFILE``.
         """
         from neo4j.exceptions import Neo4jError
 
         import neo4j
 
         # Queries come from the project's own .cypher files; values are parameters.
-        query = cast(LiteralString, cypher)
+        text = cast(LiteralString, f"{prefix} {cypher}" if prefix else cypher)
+        query = neo4j.Query(text, timeout=timeout_s) if timeout_s is not None else text
         access = neo4j.READ_ACCESS if mode is Mode.READ else neo4j.WRITE_ACCESS
         try:
             with self._driver.session(
@@ -88,7 +114,7 @@ class Neo4jStore(GraphStore):
             ) as session:
                 result = session.run(query, params or {})
                 records = [dict(r.items()) for r in result]
-                return records, result.consume().counters
+                return records, result.consume()
         except Neo4jError as e:
             where = cypher.strip().splitlines()[0][:120] if cypher.strip() else ""
             if e.code in self.dialect.read_only_refusals:
@@ -96,25 +122,43 @@ class Neo4jStore(GraphStore):
                     f"the statement writes, but was sent in read mode (in: {where}); "
                     "run it in write mode"
                 ) from e
+            if timeout_s is not None and str(e.code).endswith(_TIMED_OUT):
+                raise QueryTimeout(
+                    f"the statement ran longer than {timeout_s:g} s and was stopped"
+                    f"{' (nothing was changed)' if mode is Mode.WRITE else ''}; allow more "
+                    "time with --timeout SECONDS (KGREC_QUERY_TIMEOUT; 0: no limit) or narrow "
+                    f"the statement (in: {where})"
+                ) from e
             raise CypherError(f"{e.message} (in: {where})") from e
 
-    def run(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
-        records, _ = self._execute(cypher, params, Mode.READ)
+    def run(
+        self, cypher: str, params: dict[str, Any] | None = None, timeout_s: float | None = None
+    ) -> list[Row]:
+        records, _ = self._execute(cypher, params, Mode.READ, timeout_s)
         return [{k: plain(v) for k, v in r.items()} for r in records]
 
     def write(
-        self, cypher: str, params: dict[str, Any] | None = None
+        self, cypher: str, params: dict[str, Any] | None = None, timeout_s: float | None = None
     ) -> tuple[list[Row], WriteCounters]:
-        records, c = self._execute(cypher, params, Mode.WRITE)
-        counters = WriteCounters(
-            nodes_created=c.nodes_created,
-            nodes_deleted=c.nodes_deleted,
-            relationships_created=c.relationships_created,
-            relationships_deleted=c.relationships_deleted,
-            properties_set=c.properties_set,
-            indexes_added=c.indexes_added + c.constraints_added,
-        )
-        return [{k: plain(v) for k, v in r.items()} for r in records], counters
+        records, summary = self._execute(cypher, params, Mode.WRITE, timeout_s)
+        return [{k: plain(v) for k, v in r.items()} for r in records], _counters(summary)
+
+    def explain(self, cypher: str, params: dict[str, Any] | None = None) -> PlanNode:
+        """``EXPLAIN``: the plan; the server runs nothing."""
+        _, summary = self._execute(cypher, params, Mode.READ, prefix="EXPLAIN")
+        return plan_node(summary.plan or {})
+
+    def profile(
+        self,
+        cypher: str,
+        params: dict[str, Any] | None = None,
+        mode: Mode = Mode.READ,
+        timeout_s: float | None = None,
+    ) -> tuple[list[Row], PlanNode, WriteCounters]:
+        """``PROFILE``: runs the statement in ``mode`` under its timeout, once."""
+        records, summary = self._execute(cypher, params, Mode(mode), timeout_s, "PROFILE")
+        rows = [{k: plain(v) for k, v in r.items()} for r in records]
+        return rows, plan_node(summary.profile or {}), _counters(summary)
 
     def drop(self) -> None:
         """Delete every node and relationship (batched), then every index and constraint
@@ -138,3 +182,18 @@ class Neo4jStore(GraphStore):
 
     def close(self) -> None:
         self._driver.close()
+
+
+def _counters(summary: Any) -> WriteCounters:
+    """A result summary's counters as :class:`WriteCounters`."""
+    c = summary.counters
+    return WriteCounters(
+        nodes_created=c.nodes_created,
+        nodes_deleted=c.nodes_deleted,
+        relationships_created=c.relationships_created,
+        relationships_deleted=c.relationships_deleted,
+        properties_set=c.properties_set,
+        indexes_added=c.indexes_added + c.constraints_added,
+        labels_added=c.labels_added,
+        labels_removed=c.labels_removed,
+    )

@@ -7,7 +7,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,8 @@ class WriteCounters:
     relationships_deleted: int = 0
     properties_set: int = 0
     indexes_added: int = 0
+    labels_added: int = 0
+    labels_removed: int = 0
 
     def __iadd__(self, other: WriteCounters) -> WriteCounters:
         for f in fields(self):
@@ -44,6 +46,60 @@ class WriteCounters:
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def summary(self) -> str:
+        """``nodes created: 1, properties set: 2`` (``nothing changed`` when all are 0)."""
+        changed = [f"{name.replace('_', ' ')}: {n}" for name, n in self.as_dict().items() if n]
+        return ", ".join(changed) or "nothing changed"
+
+
+@dataclass
+class PlanNode:
+    """One operator of a statement's plan, as both stores describe it.
+
+    Attributes:
+        operator: the operator's name (``NodeByLabelScan``, ``Expand(All)``...).
+        details: what it works on, in the store's words.
+        children: the operators feeding it.
+        rows: rows it produced (PROFILE only).
+        time_ms: milliseconds spent in it (PROFILE, where the store measures it).
+        db_hits: storage accesses (PROFILE on Neo4j).
+    """
+
+    operator: str
+    details: str = ""
+    children: list[PlanNode] = field(default_factory=list)
+    rows: int | None = None
+    time_ms: float | None = None
+    db_hits: int | None = None
+
+    def lines(self, indent: int = 0) -> list[str]:
+        """The plan as an indented tree, one operator a line."""
+        measured = [f"{name} {value}" for name, value in (
+            ("rows", self.rows), ("db hits", self.db_hits),
+            ("ms", None if self.time_ms is None else f"{self.time_ms:.3f}"),
+        ) if value is not None]  # fmt: skip
+        text = "  " * indent + self.operator
+        if self.details:
+            text += f" | {self.details}"
+        if measured:
+            text += f" ({', '.join(measured)})"
+        out = [text]
+        for child in self.children:
+            out += child.lines(indent + 1)
+        return out
+
+    def operators(self) -> list[str]:
+        """Every operator's name, this one first."""
+        return [self.operator] + [op for c in self.children for op in c.operators()]
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"operator": self.operator, "details": self.details}
+        for name in ("rows", "time_ms", "db_hits"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        out["children"] = [c.as_dict() for c in self.children]
+        return out
 
 
 class GraphStore(ABC):
@@ -56,8 +112,13 @@ class GraphStore(ABC):
     uri: str
 
     @abstractmethod
-    def run(self, cypher: str, params: dict[str, Any] | None = None) -> list[Row]:
+    def run(
+        self, cypher: str, params: dict[str, Any] | None = None, timeout_s: float | None = None
+    ) -> list[Row]:
         """Run one statement in read mode; rows are dicts of plain values.
+
+        ``timeout_s``: the store stops the statement after this many seconds (None: no
+        limit).
 
         Nodes come back as ``{"labels", "properties"}``, relationships as
         ``{"type", "properties"}`` and paths as ``{"nodes", "relationships"}``.
@@ -65,25 +126,58 @@ class GraphStore(ABC):
         Raises:
             WriteInReadMode: the statement writes; send it through :meth:`write`.
             CypherError: the store rejected the statement.
+            QueryTimeout: it ran past ``timeout_s`` and was stopped.
         """
 
     @abstractmethod
     def write(
-        self, cypher: str, params: dict[str, Any] | None = None
+        self, cypher: str, params: dict[str, Any] | None = None, timeout_s: float | None = None
     ) -> tuple[list[Row], WriteCounters]:
         """Run one statement in write mode, in its own transaction; return rows and counters.
+
+        A statement stopped after ``timeout_s`` seconds changes nothing.
+
+        Raises:
+            CypherError: the store rejected the statement.
+            QueryTimeout: it ran past ``timeout_s`` and was stopped.
+        """
+
+    def execute(
+        self,
+        cypher: str,
+        params: dict[str, Any] | None = None,
+        mode: Mode = Mode.READ,
+        timeout_s: float | None = None,
+    ) -> list[Row]:
+        """Run one statement in ``mode`` (:meth:`run` or :meth:`write`); return its rows."""
+        if Mode(mode) is Mode.WRITE:
+            return self.write(cypher, params, timeout_s)[0]
+        return self.run(cypher, params, timeout_s)
+
+    @abstractmethod
+    def explain(self, cypher: str, params: dict[str, Any] | None = None) -> PlanNode:
+        """The plan the store would run ``cypher`` with; nothing is run, nothing written.
 
         Raises:
             CypherError: the store rejected the statement.
         """
 
-    def execute(
-        self, cypher: str, params: dict[str, Any] | None = None, mode: Mode = Mode.READ
-    ) -> list[Row]:
-        """Run one statement in ``mode`` (:meth:`run` or :meth:`write`); return its rows."""
-        if Mode(mode) is Mode.WRITE:
-            return self.write(cypher, params)[0]
-        return self.run(cypher, params)
+    @abstractmethod
+    def profile(
+        self,
+        cypher: str,
+        params: dict[str, Any] | None = None,
+        mode: Mode = Mode.READ,
+        timeout_s: float | None = None,
+    ) -> tuple[list[Row], PlanNode, WriteCounters]:
+        """Run ``cypher`` in ``mode`` and return its rows, its plan with what each operator
+        produced, and its counters.
+
+        Raises:
+            WriteInReadMode: the statement writes and ``mode`` is read (nothing is run).
+            CypherError: the store rejected the statement.
+            QueryTimeout: it ran past ``timeout_s`` and was stopped.
+        """
 
     @abstractmethod
     def drop(self) -> None:

@@ -15,12 +15,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from kgrec.core.errors import QueryNotFound, QueryParameterError
 from kgrec.kg.catalogue import PARAM_TYPES, Catalogue, CypherQuery, Param
-from kgrec.kg.store import GraphStore, Mode
+from kgrec.kg.store import GraphStore, Mode, PlanNode, WriteCounters
 from kgrec.queries.params import MISSING, bind, default_of, describe
+from kgrec.queries.statement import PlanRequest, check_limits, prepare
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,10 @@ def get_query(name: str) -> CypherQuery:
 
 
 def run_query(
-    store: GraphStore, name: str, params: Mapping[str, Any] | None = None
+    store: GraphStore,
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    timeout_s: float | None = None,
 ) -> list[dict[str, Any]]:
     """Run the named query with its parameters bound (defaults filled, strings converted).
 
@@ -74,6 +79,7 @@ def run_query(
         store: the graph store.
         name: the query's name (its file stem), e.g. ``"also_liked"``.
         params: values by parameter name; strings are parsed as the declared type.
+        timeout_s: the store stops the query after this many seconds (None: no limit).
 
     Returns:
         The rows, as dicts of plain values.
@@ -82,8 +88,9 @@ def run_query(
         QueryNotFound: no such query.
         QueryParameterError: a parameter is unknown, missing or of the wrong type.
         CypherError: the store rejected the statement.
+        QueryTimeout: it ran past ``timeout_s``.
     """
-    return _run(store, get_query(name), params)
+    return _run(store, get_query(name), params, timeout_s)
 
 
 def in_background(fn: Callable[..., _T], *args: Any) -> Future[_T]:
@@ -116,11 +123,14 @@ def run_concurrently(
 
 
 def _run(
-    store: GraphStore, query: CypherQuery, params: Mapping[str, Any] | None
+    store: GraphStore,
+    query: CypherQuery,
+    params: Mapping[str, Any] | None,
+    timeout_s: float | None = None,
 ) -> list[dict[str, Any]]:
     bound = bind(query, params)
     start = time.perf_counter()
-    rows = store.execute(query.text, bound, query.mode)
+    rows = store.execute(query.text, bound, query.mode, timeout_s)
     elapsed_ms = 1e3 * (time.perf_counter() - start)
     log.debug("query %s: %d rows in %.1f ms", query.name, len(rows), elapsed_ms)
     return rows
@@ -192,7 +202,10 @@ def own_query(text: str, params: Mapping[str, Any] | None = None, write: bool = 
     Raises:
         QueryParameterError: an unknown type, a value missing for a ``$token``, one given
             for no ``$token``, or a value that is not of its type.
+        QueryRefused: the text is too long, nested too deep, has too many operators or
+            more than one statement (:func:`kgrec.queries.statement.check_limits`).
     """
+    check_limits(text, name)
     declared: list[Param] = []
     values: dict[str, Any] = {}
     for key, value in (params or {}).items():
@@ -229,19 +242,86 @@ def own_query(text: str, params: Mapping[str, Any] | None = None, write: bool = 
     return query, bind(query, values)
 
 
+@dataclass
+class CypherResult:
+    """What an analyst's own statement gave.
+
+    Attributes:
+        rows: the rows (none under EXPLAIN).
+        plan: the plan, under EXPLAIN or PROFILE.
+        counters: what a write-mode statement changed (None in read mode).
+        notices: what was changed in the statement so that it means on this store what it
+            means on Neo4j (one line each).
+        statement: the text sent to the store.
+        ran: False under EXPLAIN (nothing ran, ``rows`` is empty for that reason).
+    """
+
+    rows: list[dict[str, Any]]
+    plan: PlanNode | None = None
+    counters: WriteCounters | None = None
+    notices: list[str] = field(default_factory=list)
+    statement: str = ""
+    ran: bool = True
+
+
+def run_own(
+    store: GraphStore,
+    text: str,
+    params: Mapping[str, Any] | None = None,
+    write: bool = False,
+    name: str = "cypher",
+    timeout_s: float | None = None,
+) -> CypherResult:
+    """Run an analyst's own statement, read-only unless ``write``.
+
+    A leading ``EXPLAIN`` returns the plan and runs nothing (a write included); ``PROFILE``
+    runs the statement (in its mode) and returns its rows with the plan. On a store whose
+    Cypher differs from Neo4j's (:class:`kgrec.kg.dialect.Dialect`), the statement is
+    rewritten to mean the same (see :func:`kgrec.queries.statement.prepare`) and each
+    rewrite is named in ``notices``.
+
+    Raises:
+        QueryParameterError: see :func:`own_query`.
+        QueryRefused: see :func:`own_query`; or syntax the store does not support.
+        WriteInReadMode: the statement writes and ``write`` is False.
+        CypherError: the store rejected the statement.
+        QueryTimeout: it ran past ``timeout_s``.
+    """
+    query, bound = own_query(text, params, write, name)
+    d = store.dialect
+    stmt = prepare(text, d.unique_relationships, d.integer_sum, d.unsupported,
+                   d.store_name, name)  # fmt: skip
+    for notice in stmt.notices:
+        log.debug("%s: %s", name, notice)
+    result = CypherResult([], notices=stmt.notices, statement=stmt.text)
+    if stmt.plan is PlanRequest.EXPLAIN:
+        result.plan, result.ran = store.explain(stmt.text, bound), False
+    elif stmt.plan is PlanRequest.PROFILE:
+        rows, plan, counters = store.profile(stmt.text, bound, query.mode, timeout_s)
+        result.rows, result.plan = rows, plan
+        result.counters = counters if write else None
+    elif write:
+        result.rows, result.counters = store.write(stmt.text, bound, timeout_s)
+    else:
+        result.rows = store.run(stmt.text, bound, timeout_s)
+    return result
+
+
 def run_cypher(
     store: GraphStore,
     text: str,
     params: Mapping[str, Any] | None = None,
     write: bool = False,
     name: str = "cypher",
+    timeout_s: float | None = None,
 ) -> list[dict[str, Any]]:
-    """Run an analyst's own statement, read-only unless ``write`` (see :func:`own_query`).
+    """The rows of an analyst's own statement (see :func:`run_own`); each rewrite made for
+    the store is logged as a warning.
 
     Raises:
-        QueryParameterError: see :func:`own_query`.
-        WriteInReadMode: the statement writes and ``write`` is False.
-        CypherError: the store rejected the statement.
+        The errors of :func:`run_own`.
     """
-    query, bound = own_query(text, params, write, name)
-    return store.execute(query.text, bound, query.mode)
+    result = run_own(store, text, params, write, name, timeout_s)
+    for notice in result.notices:
+        log.warning("%s: %s", name, notice)
+    return result.rows

@@ -5,8 +5,8 @@
 //   $tag  STRING   only pairs with this tag (as tag_a); null for all pairs (default null)
 //   $k    INTEGER  rows to return (default 20)
 // returns: tag_a STRING, tag_b STRING, items INTEGER, examples LIST (first 3 titles A-Z) (items DESC, tag_a, tag_b)
-MATCH (a:Tag)<-[:HAS_TAG]-(i:Item)-[:HAS_TAG]->(b:Tag)
-WHERE ($tag IS NULL AND a.name < b.name) OR (a.name = $tag AND b.name <> a.name)
+MATCH (a:Tag)<-[ha:HAS_TAG]-(i:Item)-[hb:HAS_TAG]->(b:Tag)
+WHERE ha <> hb AND (($tag IS NULL AND a.name < b.name) OR (a.name = $tag AND b.name <> a.name))
 WITH a, b, i
 ORDER BY i.title
 WITH a.name AS tag_a, b.name AS tag_b, collect(DISTINCT i.title) AS titles

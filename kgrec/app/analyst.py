@@ -6,9 +6,13 @@ The CLI's ``stats``, ``similar``, ``query`` and ``cypher`` commands call these f
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kgrec.kg.store import GraphStore
+from kgrec.queries.statement import MAX_TEXT_BYTES as MAX_STATEMENT_BYTES  # noqa: F401
+
+if TYPE_CHECKING:
+    from kgrec.queries.runner import CypherResult
 
 
 def graph_stats(store: GraphStore) -> dict[str, Any]:
@@ -65,12 +69,23 @@ def check_named_query(name: str, params: Mapping[str, Any] | None = None) -> lis
 
 
 def run_named_query(
-    store: GraphStore, name: str, params: Mapping[str, Any] | None = None
+    store: GraphStore,
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    timeout_s: float | None = None,
 ) -> list[dict[str, Any]]:
-    """Run the named query of the library (see :func:`kgrec.queries.runner.run_query`)."""
+    """Run the named query of the library (see :func:`kgrec.queries.runner.run_query`).
+
+    ``timeout_s``: seconds the store lets it run; None for ``KGREC_QUERY_TIMEOUT`` (30 by
+    default), 0 for no limit.
+
+    Raises:
+        QueryTimeout: it ran past the limit and was stopped.
+    """
+    from kgrec.core.settings import query_timeout_s
     from kgrec.queries.runner import run_query
 
-    return run_query(store, name, params)
+    return run_query(store, name, params, query_timeout_s(timeout_s))
 
 
 def check_own_cypher(
@@ -80,6 +95,7 @@ def check_own_cypher(
 
     Raises:
         QueryParameterError: a ``$token`` without a value, a value for no token, a bad type.
+        QueryRefused: too long, nested too deep, too many operators, several statements.
     """
     from kgrec.queries.runner import own_query
 
@@ -103,6 +119,30 @@ def run_own_cypher(
         WriteInReadMode: the statement writes and ``write`` is False.
         CypherError: the store rejected the statement.
     """
-    from kgrec.queries.runner import run_cypher
+    return run_own_statement(store, text, params, write, name).rows
 
-    return run_cypher(store, text, params, write, name)
+
+def run_own_statement(
+    store: GraphStore,
+    text: str,
+    params: Mapping[str, Any] | None = None,
+    write: bool = False,
+    name: str = "cypher",
+    timeout_s: float | None = None,
+) -> CypherResult:
+    """Run an analyst's own statement: its rows, plan (``EXPLAIN`` / ``PROFILE``), write
+    counters and the rewrites made for the store (see :func:`kgrec.queries.runner.run_own`).
+
+    ``timeout_s``: seconds the store lets it run; None for ``KGREC_QUERY_TIMEOUT`` (30 by
+    default), 0 for no limit.
+
+    Raises:
+        QueryParameterError, QueryRefused: see :func:`check_own_cypher`.
+        WriteInReadMode: the statement writes and ``write`` is False.
+        CypherError: the store rejected the statement.
+        QueryTimeout: it ran past the limit and was stopped.
+    """
+    from kgrec.core.settings import query_timeout_s
+    from kgrec.queries.runner import run_own
+
+    return run_own(store, text, params, write, name, query_timeout_s(timeout_s))

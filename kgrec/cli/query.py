@@ -10,6 +10,12 @@ Tables are for people: cells longer than :data:`MAX_CELL` characters are cut wit
 (CSV and JSON carry the full values) and ``ts`` columns (unix seconds) are shown as UTC
 dates. Usage errors (an unknown query or parameter, a bad value, a file that is not UTF-8
 text) exit with code 2.
+
+Own statements (``query --file``, ``cypher``): a file or ``-`` (stdin) is read up to the
+statement limit (64 KiB) and no further; ``EXPLAIN`` prints the plan, ``PROFILE`` the rows
+and the plan, ``--write`` the rows and what changed. Rewrites the store needed to answer as
+Neo4j does are named once on stderr (``warning: ...``). Every analyst statement runs under
+``--timeout`` seconds (``KGREC_QUERY_TIMEOUT``, 30 by default; 0 for none).
 """
 
 from __future__ import annotations
@@ -17,16 +23,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from kgrec.cli.context import CliContext, escape_controls, get, table
+from kgrec.cli.context import CliContext, escape_controls, get, table, utc_now
 from kgrec.core.errors import InvalidParameter, QueryParameterError, WriteInReadMode
+
+if TYPE_CHECKING:
+    from kgrec.app.analyst import CypherResult
 
 FORMATS = ("table", "csv", "json")
 #: The widest cell a table shows; longer text is cut and ends with an ellipsis.
@@ -120,17 +130,35 @@ def print_rows(
         typer.echo(table([{k: table_cell(k, v) for k, v in r.items()} for r in rows]))
 
 
-def read_statement(path: Path) -> str:
-    """The text of a Cypher file.
+def read_statement(path: Path | str) -> str:
+    """The text of a Cypher file, or of stdin for ``-``, read up to the statement limit.
+
+    At most the limit plus one byte is read, so an endless file (``/dev/zero``) costs no
+    more than a long one.
 
     Raises:
-        InvalidParameter: the file is not UTF-8 text (names the first bad byte), or cannot
-            be read.
+        InvalidParameter: the file does not exist, is a directory, cannot be read, is
+            longer than the limit, or is not UTF-8 text (names the first bad byte).
     """
+    from kgrec.app.analyst import MAX_STATEMENT_BYTES as limit
+
+    source = "stdin" if str(path) == "-" else str(path)
     try:
-        data = path.read_bytes()
+        if source == "stdin":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(path, "rb") as f:
+                data = f.read(limit + 1)
+    except IsADirectoryError:
+        raise InvalidParameter("a directory, not a Cypher file", path=path) from None
     except OSError as e:
         raise InvalidParameter(f"cannot read it ({e.strerror})", path=path) from None
+    if len(data) > limit:
+        raise InvalidParameter(
+            f"longer than {limit:,} bytes, the most a statement may be; pass long lists of "
+            "values as a $parameter",
+            path=source,
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -159,6 +187,16 @@ def read_only_hint() -> Iterator[None]:
         ) from e
 
 
+def timeout_option() -> Any:
+    """``--timeout SECONDS`` for commands that run an analyst's statement."""
+    return typer.Option(
+        None,
+        "--timeout",
+        help="Seconds the store lets the statement run (env KGREC_QUERY_TIMEOUT, default "
+        "30; 0: no limit).",
+    )
+
+
 def query(
     ctx: typer.Context,
     name: str = typer.Argument(None, help="Query name (see --list)."),
@@ -167,15 +205,13 @@ def query(
     ),
     fmt: str = typer.Option("table", "--format", "-f", help="table | csv | json."),
     list_: bool = typer.Option(False, "--list", help="List the queries with their parameters."),
-    file: Path = typer.Option(
+    file: str = typer.Option(
         None,
         "--file",
-        help="Run your own Cypher file instead (read-only unless --write).",
-        exists=True,
-        dir_okay=False,
-        readable=True,
-    ),  # fmt: skip
+        help="Run your own Cypher file instead, - for stdin (read-only unless --write).",
+    ),
     write: bool = typer.Option(False, "--write", help="Let --file's statement write."),
+    timeout: float = timeout_option(),
 ) -> None:
     """Run the named Cypher query NAME of the library, or your own statement (--file).
 
@@ -193,23 +229,89 @@ def query(
     if file is not None:
         if name is not None:
             raise typer.BadParameter("give a query NAME or --file, not both", param_hint="--file")
-        run_cypher_text(cli, read_statement(file), param or [], fmt, write, file.name)
+        text = read_statement(file)
+        name = "stdin" if file == "-" else Path(file).name
+        run_cypher_text(cli, text, param or [], fmt, write, name, timeout)
         return
     params = parse_params(param or [])  # usage errors (exit 2) before the store is opened
     columns = analyst.check_named_query(name, params)
+    limit = _timeout(timeout)
     with cli.store() as store:
-        rows = analyst.run_named_query(store, name, params)
+        rows = analyst.run_named_query(store, name, params, limit)
     print_rows(cli, rows, fmt, columns)
 
 
+def _timeout(given: float | None) -> float:
+    """``--timeout`` resolved (flag, env, default), 0 for no limit; checked before the
+    store is opened."""
+    from kgrec.core.settings import query_timeout_s
+
+    return query_timeout_s(given) or 0.0
+
+
 def run_cypher_text(
-    cli: CliContext, text: str, pairs: list[str], fmt: str, write: bool, name: str
+    cli: CliContext,
+    text: str,
+    pairs: list[str],
+    fmt: str,
+    write: bool,
+    name: str,
+    timeout: float | None = None,
 ) -> None:
-    """Run an analyst's own statement and print its rows (``query --file``, ``cypher``)."""
+    """Run an analyst's own statement and print what it gave (``query --file``,
+    ``cypher``): rows, the plan under EXPLAIN / PROFILE, the counters under ``--write``."""
     from kgrec.app import analyst
 
     params = parse_params(pairs)
     analyst.check_own_cypher(text, params, write, name)
+    limit = _timeout(timeout)
     with cli.store() as store, read_only_hint():
-        rows = analyst.run_own_cypher(store, text, params, write, name)
-    print_rows(cli, rows, fmt)
+        result = analyst.run_own_statement(store, text, params, write, name, limit)
+    print_result(cli, result, fmt)
+
+
+def warn(cli: CliContext, message: str) -> None:
+    """A warning on stderr, even under ``--quiet``; a JSON line under ``--json``."""
+    if cli.json:
+        message = json.dumps({"time": utc_now(), "level": "warning", "message": message})
+    else:
+        message = f"warning: {message}"
+    typer.echo(escape_controls(message, keep_line_breaks=True), err=True)
+
+
+def print_result(cli: CliContext, result: CypherResult, fmt: str) -> None:
+    """An own statement's outcome on stdout.
+
+    JSON: the rows as a list, or, with a plan or counters, one object ``{rows, plan,
+    counters}`` (the keys that apply). Table: the rows, then the plan (one operator a line),
+    then what changed. CSV: the rows on stdout; plan and changes on stderr.
+    """
+    for notice in result.notices:
+        warn(cli, notice)
+    plan_lines = result.plan.lines() if result.plan is not None else []
+    changed = result.counters.summary() if result.counters is not None else None
+    if cli.json or fmt == "json":
+        if result.plan is None and result.counters is None:
+            typer.echo(json.dumps(result.rows, default=str))
+            return
+        doc: dict[str, Any] = {"rows": result.rows}
+        if result.plan is not None:
+            doc["plan"] = result.plan.as_dict()
+        if result.counters is not None:
+            doc["counters"] = result.counters.as_dict()
+        typer.echo(json.dumps(doc, default=str))
+        return
+    explain_only = not result.ran
+    if fmt == "csv":
+        if not explain_only:
+            print_rows(cli, result.rows, fmt)
+        for line in plan_lines + ([changed] if changed else []):
+            typer.echo(escape_controls(line), err=True)
+        return
+    if not explain_only:
+        print_rows(cli, result.rows, fmt)
+    if plan_lines:
+        gap = "" if explain_only else "\n"
+        typer.echo(gap + "\n".join(escape_controls(line) for line in plan_lines))
+    if changed:
+        typer.echo(changed)

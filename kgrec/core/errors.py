@@ -128,6 +128,15 @@ class WriteInReadMode(CypherError):
     """A statement sent in read mode tried to write; send it in write mode instead."""
 
 
+class QueryTimeout(CypherError):
+    """A statement ran past its time limit and was stopped by the store."""
+
+
+class QueryRefused(CypherError):
+    """A statement was refused before it reached the store: too long, nested too deep,
+    more than one statement, or syntax the store does not support."""
+
+
 class UnknownModel(KgrecError):
     """A model name is not in the registry of trainable models."""
 
@@ -152,5 +161,7 @@ __all__ = [
     "WriteBackFailed",
     "UnknownTagError",
     "WriteInReadMode",
+    "QueryTimeout",
+    "QueryRefused",
     "UnknownModel",
 ]

@@ -162,6 +162,34 @@ def memory_limit_bytes() -> int | None:
     return value
 
 
+#: Seconds an analyst's statement may run (``KGREC_QUERY_TIMEOUT``) before the store stops it.
+DEFAULT_QUERY_TIMEOUT_S = 30.0
+
+
+def query_timeout_s(given: float | None = None) -> float | None:
+    """Seconds an analyst's query may run: ``given`` (``--timeout``), else
+    ``KGREC_QUERY_TIMEOUT``, else 30; 0 means no limit (None).
+
+    Raises:
+        InvalidParameter: not a number of seconds >= 0.
+    """
+    from kgrec.core.errors import InvalidParameter
+
+    raw: object = given if given is not None else os.environ.get("KGREC_QUERY_TIMEOUT")
+    if raw is None or raw == "":
+        return DEFAULT_QUERY_TIMEOUT_S
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise InvalidParameter(
+            f"the query timeout must be a number of seconds >= 0 (0: no limit), got {raw!r}",
+            field="--timeout / KGREC_QUERY_TIMEOUT",
+        )
+    return value or None
+
+
 def recovery_timeout_s() -> float:
     """How long a command waits for the embedded store's server to replay its append-only
     file after a crash before it gives up (``KGREC_RECOVERY_TIMEOUT``, default 900)."""

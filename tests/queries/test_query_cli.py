@@ -207,7 +207,10 @@ def test_own_cypher_is_read_only_unless_write(tiny_store, store):
     done = kgrec(store, "cypher", "CREATE (u:User {id: $id}) RETURN u.id AS id",
                  "-p", "id=new", "--write", "-f", "json")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [{"id": "new"}]
+    written = json.loads(done.stdout)
+    assert written["rows"] == [{"id": "new"}]
+    assert written["counters"]["nodes_created"] == 1
+    assert written["counters"]["properties_set"] == 1
     assert store.run(count, {"id": "new"}) == [{"n": 1}]
 
 
