@@ -8,9 +8,13 @@ two servers on one directory.
 Everything is private to the user: the store directory is ``0700``, the files in it
 (append-only files, pid, log, socket, password, config) ``0600`` whatever the umask, and
 the server requires a random password kept in ``falkordb.password``. It reads the password
-from a ``0600`` config file, never from its command line (which ``ps`` shows). A server on
-the socket that does not know the password is never trusted: another process may be
-squatting the socket.
+from a ``0600`` config file, never from its command line (which ``ps`` shows). The password
+is sent only to the process the pid file names and proves to be this store's server
+(:mod:`kgrec.kg.embedded_socket`); anything else on the socket is refused.
+
+A server killed in the middle of a write replays its append-only file when it starts
+again. Commands wait for the replay, saying how far it has got, instead of failing; the
+file is kept short (:mod:`kgrec.kg.embedded_aof`), so the replay is short too.
 
 Lock protocol (``.start.lock``): a process connecting to the server holds the lock shared
 while it connects; a process starting the server, or shutting it down because it was its
@@ -19,248 +23,86 @@ last client, holds it exclusively. So a shutdown never races a new client's conn
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import logging
 import os
 import secrets
-import socket
-import stat
-import struct
+import signal
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from kgrec.core.errors import StoreLocked, StoreUnavailable
+from kgrec.core.errors import StoreLocked, StoreRecovering, StoreUnavailable
 from kgrec.core.files import private_dir
 from kgrec.core.processes import cpu_ticks, pid_alive, wait_gone
-from kgrec.core.settings import server_start_timeout_s
+from kgrec.core.settings import recovery_timeout_s, server_start_timeout_s
+from kgrec.kg.embedded_aof import (
+    AOF_DIR_NAME,
+    MODULE_ARGS,
+    Replay,
+    compact,
+    compact_if_grown,
+    replay_progress,
+    server_settings,
+)
+from kgrec.kg.embedded_files import (
+    CONFIG_NAME,
+    KEEP_NAME,
+    LOG_NAME,
+    PASSWORD_NAME,
+    PID_NAME,
+    REPORT_EVERY_S,
+    SOCKET_NAME,
+    check_socket_dir,
+    check_store_owner,
+    fallback_socket_dir,
+    holds_store,
+    keep_running,
+    read_password,
+    read_pid,
+    refuse_foreign_contents,
+    remove_stale,
+    socket_path,
+    store_lock,
+    tighten,
+    write_private,
+)
+from kgrec.kg.embedded_socket import (
+    BUSY,
+    DOWN,
+    GONE,
+    LOADING,
+    OURS,
+    SERVER,
+    Holder,
+    admin_client,
+    connect_check,
+    probe,
+    prove,
+)
 
-if TYPE_CHECKING:  # redis is imported where it is used, so opening nothing stays fast
-    import redis
+__all__ = [
+    "AOF_DIR_NAME", "KEEP_NAME", "LOG_NAME", "PASSWORD_NAME", "PID_NAME", "SOCKET_NAME",
+    "ServerHandle", "compact", "compact_if_grown", "connect_check", "ensure_server",
+    "fallback_socket_dir", "holds_store", "keep_running", "pid_alive", "read_password",
+    "read_pid", "server", "server_state", "socket_path", "stop_locked", "stop_server",
+    "store_lock",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
-SOCKET_NAME = "falkordb.sock"
-PID_NAME = "falkordb.pid"
-LOG_NAME = "falkordb.log"
-KEEP_NAME = "keep-running"
-PASSWORD_NAME = "falkordb.password"
-CONFIG_NAME = "falkordb.conf"
-LOCK_NAME = ".start.lock"
-AOF_DIR_NAME = "appendonlydir"
-#: Files whose presence marks a directory as a kgrec store (older versions had no password).
-STORE_MARKERS = (PASSWORD_NAME, AOF_DIR_NAME, "appendonly.aof", PID_NAME)
-#: What a fresh store directory may hold before the store is created in it.
-_OWN_NAMES = {SOCKET_NAME, LOG_NAME, KEEP_NAME, CONFIG_NAME, LOCK_NAME, "models"}
-_MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux
 #: How long to wait for a live server that does not answer before calling the store locked.
 LOCK_WAIT_S = 10.0
-#: A server that is starting, does not answer yet and has used no CPU time for this long is
-#: hung (FalkorDB 4.16 can deadlock while it loads the append-only files: all threads
-#: waiting on locks): it is killed and started again, up to ``START_ATTEMPTS`` starts.
+#: A server that is starting, does not answer yet, makes no progress loading its files and
+#: has used no CPU time for this long is hung (FalkorDB 4.16 can deadlock while it loads
+#: the append-only files: all threads waiting on locks): it is killed and started again, up
+#: to ``START_ATTEMPTS`` starts.
 STALL_S = 10.0
 START_ATTEMPTS = 3
-
-#: Appended commands below this size replay quickly enough on start; see compact_if_grown.
-COMPACT_MIN_BYTES = 4 << 20
-COMPACT_RATIO = 0.25
-
-DOWN, OURS, LOADING = "down", "ours", "loading"
-
-
-def socket_path(data_dir: Path) -> Path:
-    """The server's socket: in the data directory, or under /tmp when that path is too long."""
-    path = data_dir / SOCKET_NAME
-    if len(str(path)) <= _MAX_SOCKET_PATH:
-        return path
-    digest = hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    return fallback_socket_dir() / f"{digest}.sock"
-
-
-def fallback_socket_dir() -> Path:
-    """Where sockets of stores with long paths live: ``<tmp>/kgrec-<uid>``, private to the user."""
-    return Path(tempfile.gettempdir()) / f"kgrec-{os.getuid()}"
-
-
-def keep_running(data_dir: Path) -> bool:
-    """True when the server should outlive its clients (`kgrec store start`)."""
-    return (data_dir / KEEP_NAME).exists()
-
-
-def read_pid(data_dir: Path) -> int | None:
-    """The pid in the directory's pid file, or None."""
-    try:
-        return int((data_dir / PID_NAME).read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-
-
-def read_password(data_dir: Path) -> str | None:
-    """The store's server password, or None for a store that has none yet."""
-    try:
-        return (data_dir / PASSWORD_NAME).read_text().strip() or None
-    except FileNotFoundError:
-        return None
-
-
-def holds_store(data_dir: Path) -> bool:
-    """True when ``data_dir`` holds a kgrec store (its password, append-only file or pid)."""
-    return any((data_dir / name).exists() for name in STORE_MARKERS)
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically as a ``0600`` file, whatever the umask."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
-@contextmanager
-def store_lock(data_dir: Path, shared: bool = False) -> Iterator[None]:
-    """Hold the directory's start lock: shared to connect, exclusive to start or stop."""
-    fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
-# -- the socket and who listens on it -----------------------------------------------------
-
-
-def check_socket_dir(sock: Path, create: bool = False) -> None:
-    """Refuse a fallback socket directory another user could tamper with.
-
-    Only the shared fallback directory (``<tmp>/kgrec-<uid>``) is checked; a socket inside
-    the store directory is as private as the directory.
-
-    Raises:
-        StoreUnavailable: the directory is a symlink, is not owned by this user, or can be
-            read or entered by group or others.
-    """
-    parent = sock.parent
-    if parent != fallback_socket_dir():
-        return
-    if create:
-        private_dir(parent)
-    try:
-        st = os.lstat(parent)
-    except FileNotFoundError:
-        return
-    fix = (
-        f"remove it (`rm -r {parent}`) and retry, or use a store path shorter than "
-        f"{_MAX_SOCKET_PATH - len(SOCKET_NAME) - 1} characters"
-    )
-    if stat.S_ISLNK(st.st_mode):
-        raise StoreUnavailable(f"the socket directory {parent} is a symlink, not trusted; {fix}")
-    if not stat.S_ISDIR(st.st_mode):
-        raise StoreUnavailable(f"the socket directory {parent} is not a directory; {fix}")
-    if st.st_uid != os.getuid():
-        raise StoreUnavailable(
-            f"the socket directory {parent} belongs to uid {st.st_uid}, not to you "
-            f"(uid {os.getuid()}), so another user could intercept the store; {fix}"
-        )
-    if st.st_mode & 0o077:
-        raise StoreUnavailable(
-            f"the socket directory {parent} has mode {stat.S_IMODE(st.st_mode):04o}, open to "
-            f"other users; fix it with `chmod 700 {parent}` and retry"
-        )
-
-
-def _peer_uid(sock: Path) -> int | None:
-    """The uid of the process listening on ``sock`` (Linux), or None when unknown."""
-    opt = getattr(socket, "SO_PEERCRED", None)
-    if opt is None:  # pragma: no cover - not Linux
-        return None
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(5)
-        s.connect(str(sock))
-        _, uid, _ = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, opt, 12))
-        return uid
-
-
-def admin_client(sock: Path, password: str | None) -> redis.Redis:
-    """A plain redis client on the socket that fails at once instead of retrying."""
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
-    return redis.Redis(
-        unix_socket_path=str(sock),
-        password=password,
-        socket_timeout=5,
-        retry=Retry(NoBackoff(), 0),
-    )
-
-
-def _squatter(sock: Path, why: str, data_dir: Path | None = None) -> StoreUnavailable:
-    pid = read_pid(data_dir) if data_dir is not None else None
-    own = (
-        f"; if it is this store's own server from an older kgrec, stop it (`kill {pid}`)"
-        if pid is not None and pid_alive(pid)
-        else ""
-    )
-    return StoreUnavailable(
-        f"the server on {sock} {why}; another process may be squatting the socket: stop it "
-        f"or remove {sock}, and retry{own}"
-    )
-
-
-def probe(sock: Path, password: str | None, data_dir: Path | None = None) -> str:
-    """Who answers on ``sock``: :data:`DOWN`, :data:`OURS` or :data:`LOADING` (ours, busy).
-
-    Raises:
-        StoreUnavailable: a server answers that is not this store's (another user's, or one
-            that does not know this store's password), or the socket directory is unsafe.
-    """
-    import redis
-
-    check_socket_dir(sock)
-    if not sock.exists():
-        return DOWN
-    try:
-        uid = _peer_uid(sock)
-    except OSError:
-        return DOWN
-    if uid is not None and uid != os.getuid():
-        raise _squatter(sock, f"runs as uid {uid}, not as you (uid {os.getuid()})")
-    if password is None:
-        raise _squatter(sock, "answers, but this store has no password yet", data_dir)
-    client = admin_client(sock, password)
-    try:
-        if client.config_get("requirepass").get("requirepass") != password:
-            raise _squatter(sock, "does not require this store's password", data_dir)
-        client.ping()
-        return OURS
-    except redis.BusyLoadingError:
-        return LOADING
-    except redis.AuthenticationError as e:
-        raise _squatter(sock, "did not accept this store's password", data_dir) from e
-    except redis.ResponseError as e:
-        if "LOADING" in str(e):
-            return LOADING
-        raise _squatter(sock, f"answers unlike a kgrec server ({e})", data_dir) from e
-    except (redis.ConnectionError, redis.TimeoutError, OSError):
-        return DOWN
-    finally:
-        client.close()
-
-
-def ping(sock: Path, password: str | None) -> bool:
-    """True when this store's server answers on ``sock`` (and is not loading)."""
-    return probe(sock, password) == OURS
+#: A load shorter than this is a plain start, not worth a message.
+QUIET_LOAD_S = 2.0
 
 
 # -- starting ------------------------------------------------------------------------------
@@ -279,6 +121,9 @@ class ServerHandle:
 def server(data_dir: Path, create: bool = False) -> Iterator[ServerHandle]:
     """Make sure this directory's server runs; hold the lock shared while the caller connects.
 
+    A server that is replaying its append-only file (after a crash) is waited for, with its
+    progress on stderr every few seconds, up to ``KGREC_RECOVERY_TIMEOUT`` seconds.
+
     Args:
         data_dir: the store directory (absolute).
         create: create the store when the directory holds none; otherwise refuse.
@@ -288,25 +133,29 @@ def server(data_dir: Path, create: bool = False) -> Iterator[ServerHandle]:
         the server down before the connection is made.
 
     Raises:
-        StoreUnavailable: no store there (and not ``create``); a foreign server on the socket;
-            an unsafe socket directory; the server could not be started.
-        StoreLocked: a live process holds the directory but does not answer.
+        StoreUnavailable: no store there (and not ``create``); the folder belongs to another
+            user; a foreign server on the socket; an unsafe socket directory; the server
+            could not be started.
+        StoreRecovering: the server was still replaying its append-only file at the timeout.
+        StoreLocked: this store's live server does not answer.
     """
+    check_store_owner(data_dir)
     if not holds_store(data_dir):
         if not create:
             raise StoreUnavailable(
                 f"no kgrec store at {data_dir}; create one with `kgrec ingest ... --store "
                 f"{data_dir}`, or point --store / KGREC_STORE at an existing store"
             )
-        _refuse_foreign_contents(data_dir)
+        refuse_foreign_contents(data_dir)
     private_dir(data_dir)
     sock = socket_path(data_dir)
-    with store_lock(data_dir, shared=True):
+    waiting, limit = _lock_waiting(data_dir), recovery_timeout_s() + server_start_timeout_s()
+    with store_lock(data_dir, shared=True, waiting=waiting, timeout_s=limit):
         password = read_password(data_dir)
         if password is not None and probe(sock, password, data_dir) == OURS:
             yield ServerHandle(sock, password, False)
             return
-    with store_lock(data_dir):
+    with store_lock(data_dir, waiting=waiting, timeout_s=limit):
         started = _ensure_running(data_dir, sock)
         yield ServerHandle(sock, read_password(data_dir) or "", started)
 
@@ -318,7 +167,7 @@ def ensure_server(data_dir: Path, create: bool = False) -> tuple[Path, bool]:
         The socket path and whether this call started the server.
 
     Raises:
-        StoreLocked: a live process holds the directory but does not answer.
+        StoreLocked: this store's live server does not answer.
         StoreUnavailable: see :func:`server`.
     """
     with server(data_dir, create=create) as handle:
@@ -328,56 +177,32 @@ def ensure_server(data_dir: Path, create: bool = False) -> tuple[Path, bool]:
 def _ensure_running(data_dir: Path, sock: Path) -> bool:
     """Under the exclusive lock: reuse the running server or start one. True if started."""
     password = _ensure_password(data_dir)
-    state = probe(sock, password, data_dir)
-    if state == OURS:
+    found = prove(data_dir)
+    if found is not None and found.is_server:
+        if probe(sock, password, data_dir) != OURS:
+            _await(data_dir, sock, password, found.pid, started=False)
         return False
-    pid = read_pid(data_dir)
-    if pid is not None and pid_alive(pid):
-        _wait_for(data_dir, sock, password, pid)
-        return False
-    if pid is not None:
-        log.warning("recovering %s: removing the lock of dead server pid %s", data_dir, pid)
-    _tighten(data_dir)
-    _remove_stale(data_dir, sock)
+    if found is not None:
+        log.warning("%s; starting it again", _stale_message(data_dir, found))
+    elif probe(sock, password, data_dir) != DOWN:  # refuses a foreign server on the socket
+        raise StoreUnavailable(f"a server answers on {sock} without a pid file in {data_dir}")
+    remove_stale(data_dir, sock)
+    tighten(data_dir)
     _spawn(data_dir, sock, password)
     return True
 
 
-def _wait_for(data_dir: Path, sock: Path, password: str, pid: int) -> None:
-    """Wait for a live server pid to answer; loading its data counts as progress."""
-    quiet_deadline = time.monotonic() + LOCK_WAIT_S
-    hard_deadline = time.monotonic() + max(server_start_timeout_s(), LOCK_WAIT_S)
-    while pid_alive(pid) and time.monotonic() < hard_deadline:
-        state = probe(sock, password, data_dir)
-        if state == OURS:
-            return
-        if state == DOWN and time.monotonic() > quiet_deadline:
-            break
-        time.sleep(0.2)
-    if pid_alive(pid):
-        raise StoreLocked(
-            f"store directory {data_dir} is held by server pid {pid}, which does not "
-            f"answer on {sock}; stop it with `kgrec store stop --force --store "
-            f"{data_dir}` (or `kill {pid}`) and retry"
+def _stale_message(data_dir: Path, found: Holder) -> str:
+    """What a pid file that names no live server of this store means."""
+    if found.state == GONE:
+        return (
+            f"the server of {data_dir} (pid {found.pid}) had stopped without shutting down "
+            f"(killed or crashed; see {data_dir / LOG_NAME}); removed its stale pid file"
         )
-    raise StoreUnavailable(f"server pid {pid} for {data_dir} died while starting; see "
-                           f"{data_dir / LOG_NAME}")  # fmt: skip
-
-
-def _refuse_foreign_contents(data_dir: Path) -> None:
-    try:
-        foreign = [p.name for p in data_dir.iterdir() if p.name not in _OWN_NAMES
-                   and not p.name.startswith(".")]  # fmt: skip
-    except FileNotFoundError:
-        return
-    except NotADirectoryError as e:
-        raise StoreUnavailable(f"store path {data_dir} is a file, not a directory; "
-                               "choose a new or empty directory") from e  # fmt: skip
-    if foreign:
-        raise StoreUnavailable(
-            f"{data_dir} holds no kgrec store but is not empty ({', '.join(sorted(foreign)[:3])}"
-            f"{', ...' if len(foreign) > 3 else ''}); choose a new or empty directory for the store"
-        )
+    return (
+        f"the pid file of {data_dir} names pid {found.pid}, which {found.detail}: not this "
+        "store's server, whose pid was reused after it stopped; removed the stale pid file"
+    )
 
 
 def _ensure_password(data_dir: Path) -> str:
@@ -390,47 +215,108 @@ def _ensure_password(data_dir: Path) -> str:
     return password
 
 
-def _tighten(data_dir: Path) -> None:
-    """Make the store directory 0700 and its server files 0600; warn when they were not."""
-    loose: list[str] = []
-
-    def fix(path: Path, mode: int) -> None:
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            return
-        if stat.S_ISLNK(st.st_mode) or not st.st_mode & 0o077:
-            return
-        try:
-            os.chmod(path, mode)
-            loose.append(f"{path.name} {stat.S_IMODE(st.st_mode):04o}")
-        except PermissionError:
-            log.warning("%s has mode %04o, open to other users; fix it with `chmod %o %s`",
-                        path, stat.S_IMODE(st.st_mode), mode, path)  # fmt: skip
-
-    fix(data_dir, 0o700)
-    for name in (PID_NAME, LOG_NAME, KEEP_NAME, PASSWORD_NAME, CONFIG_NAME, LOCK_NAME,
-                 "appendonly.aof", "dump.rdb"):  # fmt: skip
-        fix(data_dir / name, 0o600)
-    aof_dir = data_dir / AOF_DIR_NAME
-    if aof_dir.is_dir() and not aof_dir.is_symlink():
-        fix(aof_dir, 0o700)
-        for child in aof_dir.iterdir():
-            fix(child, 0o600)
-    if loose:
-        log.warning("store %s was readable by other users (%s); made it private (0700/0600)",
-                    data_dir, ", ".join(loose))  # fmt: skip
+def _report_replay(data_dir: Path, pid: int, replay: Replay, waited: float) -> None:
+    log.warning(
+        "store %s is recovering: %d%% loaded (server pid %d replays its append-only file, "
+        "%.1f of %.1f MB; waited %.0f s); commands wait for it, nothing needs doing",
+        data_dir, replay.percent, pid, replay.done / 2**20, replay.total / 2**20, waited,
+    )  # fmt: skip
 
 
-def _remove_stale(data_dir: Path, sock: Path) -> None:
-    for path in (sock, data_dir / PID_NAME, data_dir / KEEP_NAME):
-        path.unlink(missing_ok=True)
+def _lock_waiting(data_dir: Path) -> Callable[[float], None]:
+    """What a command blocked on the start lock says: the replay's progress, if any."""
+
+    def report(waited: float) -> None:
+        found = prove(data_dir, record=False)
+        replay = replay_progress(data_dir, found.pid) if found and found.is_server else None
+        if found is not None and replay is not None:
+            _report_replay(data_dir, found.pid, replay, waited)
+        elif waited >= LOCK_WAIT_S:
+            log.warning("waiting %.0f s for another kgrec process that starts or stops the "
+                        "server of %s", waited, data_dir)  # fmt: skip
+
+    return report
 
 
-def _quote(value: str) -> str:
-    """A redis config-file string (double quotes, backslash escapes)."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+def _await(data_dir: Path, sock: Path, password: str, pid: int, started: bool) -> int | None:
+    """Wait for server ``pid`` to answer.
+
+    Loading its append-only files counts as progress: it is waited for up to
+    ``KGREC_RECOVERY_TIMEOUT``, with its progress on stderr; anything else up to
+    ``KGREC_START_TIMEOUT``.
+
+    Returns:
+        None once it answers; the pid of a server that hangs (alive, not answering, not
+        loading and no CPU time for ``STALL_S``) that this call ``started``.
+
+    Raises:
+        StoreRecovering: still loading at the timeout.
+        StoreLocked: a server this call did not start does not answer (or hangs).
+        StoreUnavailable: the server died, or did not answer within the start timeout.
+    """
+    begun = time.monotonic()
+    start_deadline = begun + server_start_timeout_s()
+    recovery_deadline = begun + max(recovery_timeout_s(), server_start_timeout_s())
+    ticks, progress, since, next_report = None, -1, begun, begun + QUIET_LOAD_S
+    state = DOWN
+    while True:
+        found = prove(data_dir)
+        if found is None and started and time.monotonic() < start_deadline:
+            time.sleep(0.05)  # the server writes its pid file just before its socket
+            continue
+        if found is None or not found.is_server or found.pid != pid:
+            raise StoreUnavailable(f"server pid {pid} for {data_dir} stopped while starting; "
+                                   f"see {data_dir / LOG_NAME}")  # fmt: skip
+        state = probe(sock, password, data_dir)
+        if state == OURS:
+            if started:
+                log.info("started embedded FalkorDB in %s (socket %s)", data_dir, sock)
+            return None
+        now = time.monotonic()
+        replay = replay_progress(data_dir, pid) if state == LOADING else None
+        if replay is not None and now >= next_report:
+            _report_replay(data_dir, pid, replay, now - begun)
+            next_report = now + REPORT_EVERY_S
+        if now > (recovery_deadline if state == LOADING else start_deadline):
+            _give_up(data_dir, sock, pid, state, replay, now - begun, started)
+        used = cpu_ticks(pid)
+        done = replay.done if replay is not None else progress
+        if (used is not None and used != ticks) or done != progress:
+            ticks, progress, since = used, done, now
+        elif now - since > STALL_S:
+            if started:
+                return pid
+            _give_up(data_dir, sock, pid, BUSY, None, now - begun, started)
+        time.sleep(0.2)
+
+
+def _give_up(
+    data_dir: Path,
+    sock: Path,
+    pid: int,
+    state: str,
+    replay: Replay | None,
+    waited: float,
+    started: bool,
+) -> None:
+    if state == LOADING:
+        done = f"{replay.percent}% loaded" if replay is not None else "loading"
+        raise StoreRecovering(
+            f"store {data_dir} is still recovering: {done} after {waited:.0f} s (server pid "
+            f"{pid} replays its append-only file and goes on); retry later, or wait longer "
+            "with KGREC_RECOVERY_TIMEOUT=SECONDS (`kgrec store stop --force` would discard "
+            "the replay)"
+        )
+    if started:
+        raise StoreUnavailable(
+            f"the embedded store in {data_dir} did not come up within "
+            f"{server_start_timeout_s():.0f} s (KGREC_START_TIMEOUT); see {data_dir / LOG_NAME}"
+        )
+    raise StoreLocked(
+        f"store directory {data_dir} is held by its server pid {pid}, which does not answer "
+        f"on {sock} (busy with a long query, or hung); stop it with `kgrec store stop --force "
+        f"--store {data_dir}` and retry"
+    )
 
 
 def _config(data_dir: Path, sock: Path, password: str, module: str) -> str:
@@ -442,24 +328,27 @@ def _config(data_dir: Path, sock: Path, password: str, module: str) -> str:
         ("daemonize", "yes"),
         ("pidfile", _quote(str(data_dir / PID_NAME))),
         ("logfile", _quote(str(data_dir / LOG_NAME))),
-        ("appendonly", "yes"),
-        ("appendfsync", "everysec"),
-        # A rewrite writes the graph as an RDB snapshot (fast to load), then appends commands.
-        ("aof-use-rdb-preamble", "yes"),
-        ("save", '""'),
+        *server_settings(),
         ("protected-mode", "no"),
         ("requirepass", _quote(password)),
-        ("loadmodule", _quote(module)),
+        ("loadmodule", " ".join([_quote(module), *MODULE_ARGS])),
     ]
     return "".join(f"{k} {v}\n" for k, v in settings)
 
 
+def _quote(value: str) -> str:
+    """A redis config-file string (double quotes, backslash escapes)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
 def _spawn(data_dir: Path, sock: Path, password: str) -> None:
     """Start the server and wait until it answers; a start that hangs while loading the
-    data (no CPU time for ``STALL_S``) is killed and tried again."""
+    data (no progress and no CPU time for ``STALL_S``) is killed and tried again."""
     for attempt in range(1, START_ATTEMPTS + 1):
         _launch(data_dir, sock, password)
-        hung = _await_start(data_dir, sock, password)
+        pid = _launched_pid(data_dir)
+        hung = _await(data_dir, sock, password, pid, started=True)
         if hung is None:
             return
         log.warning(
@@ -468,7 +357,7 @@ def _spawn(data_dir: Path, sock: Path, password: str) -> None:
             data_dir, STALL_S, data_dir / LOG_NAME, hung, attempt + 1, START_ATTEMPTS,
         )  # fmt: skip
         _kill(hung)
-        _remove_stale(data_dir, sock)
+        remove_stale(data_dir, sock)
     raise StoreUnavailable(
         f"the embedded store in {data_dir} hung while loading its data in {START_ATTEMPTS} "
         f"starts; see {data_dir / LOG_NAME}"
@@ -496,41 +385,26 @@ def _launch(data_dir: Path, sock: Path, password: str) -> None:
         )
 
 
-def _await_start(data_dir: Path, sock: Path, password: str) -> int | None:
-    """Wait for the launched server to answer: None once it does, or the pid of a server
-    that is hung (alive, not answering, no CPU time for ``STALL_S``).
-
-    Raises:
-        StoreUnavailable: the server died, or did not answer within the start timeout.
-    """
+def _launched_pid(data_dir: Path) -> int:
+    """The pid of the server just launched, once it wrote its pid file (its start time is
+    recorded at once, so ``store stop --force`` can prove it even while it loads)."""
     deadline = time.monotonic() + server_start_timeout_s()
-    ticks, since = None, time.monotonic()
     while time.monotonic() < deadline:
-        if probe(sock, password, data_dir) == OURS:
-            log.info("started embedded FalkorDB in %s (socket %s)", data_dir, sock)
-            return None
-        pid = read_pid(data_dir)
-        if pid is not None and not pid_alive(pid):
-            raise StoreUnavailable(f"server pid {pid} for {data_dir} died while starting; "
-                                   f"see {data_dir / LOG_NAME}")  # fmt: skip
-        now = time.monotonic()
-        used = cpu_ticks(pid) if pid is not None else None
-        if used is not None and used != ticks:
-            ticks, since = used, now
-        elif used is not None and now - since > STALL_S:
-            return pid
-        time.sleep(0.05)
+        found = prove(data_dir)
+        if found is not None and found.state == SERVER:
+            return found.pid
+        if found is not None and found.state == GONE:
+            break
+        time.sleep(0.02)
     raise StoreUnavailable(
-        f"the embedded store in {data_dir} did not come up within {server_start_timeout_s():.0f} s "
-        f"(KGREC_START_TIMEOUT); see {data_dir / LOG_NAME}"
+        f"the embedded store in {data_dir} exited or wrote no pid file while starting; see "
+        f"{data_dir / LOG_NAME}"
     )
 
 
 def _kill(pid: int) -> None:
     """SIGKILL ``pid`` and wait (up to 5 s) until it is gone; a hung server ignores SIGTERM
     while it loads, and has written nothing yet."""
-    import signal
-
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -538,102 +412,59 @@ def _kill(pid: int) -> None:
     wait_gone(pid, 5.0)
 
 
-# -- compaction ----------------------------------------------------------------------------
+# -- state and stopping --------------------------------------------------------------------
 
 
-def compact(client: redis.Redis, data_dir: Path, timeout_s: float = 300.0) -> bool:
-    """Rewrite the append-only file as a snapshot (BGREWRITEAOF) and wait for it.
-
-    The rewrite writes the graph as an RDB preamble, which loads much faster than replaying
-    the commands that built it. A rewrite already in progress (another writer compacting)
-    is waited for, then one of ours runs, since that one may predate our writes.
-    Compaction is an optimisation: a rewrite that fails or outlasts ``timeout_s`` is logged
-    as a warning, never raised.
-
-    Args:
-        client: a redis client authenticated on the store's server.
-        data_dir: the store directory (for messages).
-        timeout_s: how long to wait for the rewrite(s) in all.
+def server_state(data_dir: Path) -> dict[str, object]:
+    """What runs for ``data_dir``: the pid file's process and what the socket says.
 
     Returns:
-        True when a rewrite that started after this call finished successfully.
-
-    Raises:
-        redis.ConnectionError: the server is gone.
+        ``pid`` (or None), ``state`` (``running``, ``recovering``, ``not answering``,
+        ``stopped``; ``stale pid file`` when the pid file names no live server of this
+        store) and, while recovering, ``loaded_percent``.
     """
-    import redis
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            client.execute_command("BGREWRITEAOF")
-        except redis.ResponseError as e:
-            if "already in progress" not in str(e):
-                log.warning("could not compact %s: %s", data_dir, e)
-                return False
-            log.debug("an AOF rewrite is already running in %s; waiting for it", data_dir)
-            if not _wait_for_rewrite(client, data_dir, deadline):
-                return False
-            continue
-        if not _wait_for_rewrite(client, data_dir, deadline):
-            return False
-        if client.info("persistence").get("aof_last_bgrewrite_status", "ok") != "ok":
-            log.warning("compacting %s failed; see %s", data_dir, data_dir / LOG_NAME)
-            return False
-        return True
-
-
-def _wait_for_rewrite(client: redis.Redis, data_dir: Path, deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        info = client.info("persistence")
-        if not info.get("aof_rewrite_in_progress") and not info.get("aof_rewrite_scheduled"):
-            return True
-        time.sleep(0.1)
-    log.warning("the AOF rewrite of %s is still running; the next start may be slow", data_dir)
-    return False
-
-
-def aof_growth(client: redis.Redis) -> tuple[int, int]:
-    """``(base, appended)``: bytes of the last snapshot and of the commands appended since."""
-    info = client.info("persistence")
-    base = int(info.get("aof_base_size", 0))
-    return base, max(0, int(info.get("aof_current_size", 0)) - base)
-
-
-def compact_if_grown(
-    client: redis.Redis,
-    data_dir: Path,
-    min_bytes: int = COMPACT_MIN_BYTES,
-    ratio: float = COMPACT_RATIO,
-) -> bool:
-    """:func:`compact` once the appended commands exceed ``min_bytes`` and ``ratio`` x snapshot.
-
-    Returns:
-        True if it compacted.
-    """
-    base, appended = aof_growth(client)
-    if appended < max(min_bytes, ratio * base):
-        return False
-    log.info("compacting %s: %d bytes appended to a %d-byte snapshot", data_dir, appended, base)
-    return compact(client, data_dir)
-
-
-# -- stopping ------------------------------------------------------------------------------
+    found = prove(data_dir, record=False)
+    out: dict[str, object] = {"pid": found.pid if found else None, "state": "stopped"}
+    if found is None:
+        return out
+    if not found.is_server:
+        out["state"] = "stale pid file"
+        return out
+    replay = replay_progress(data_dir, found.pid)
+    if replay is not None:
+        out.update(state="recovering", loaded_percent=replay.percent)
+        return out
+    password = read_password(data_dir)
+    state = probe(socket_path(data_dir), password, data_dir) if password else DOWN
+    out["state"] = "running" if state == OURS else "not answering"
+    return out
 
 
 def stop_server(data_dir: Path, force: bool = False, timeout_s: float = 30.0) -> bool:
-    """Shut the directory's server down cleanly (``force``: SIGKILL a hung one).
+    """Shut the directory's server down cleanly (``force``: SIGKILL one that does not answer).
 
     Returns:
         True if a server was running and is now stopped.
 
     Raises:
-        StoreLocked: the server did not stop within ``timeout_s``.
-        StoreUnavailable: a foreign server answers on the socket.
+        StoreLocked: the server did not stop within ``timeout_s``, or does not answer
+            (without ``force``).
+        StoreUnavailable: a foreign server answers on the socket; ``force`` and the pid file
+            names a process that is not proven to be this store's server (nothing is killed).
     """
     if not data_dir.is_dir():
         return False
-    with store_lock(data_dir):
+    check_store_owner(data_dir)
+    waiting = _lock_waiting(data_dir)
+    limit = 1.0 if force else recovery_timeout_s() + server_start_timeout_s()
+    with ExitStack() as locked:
+        try:
+            locked.enter_context(store_lock(data_dir, waiting=waiting, timeout_s=limit))
+        except StoreLocked:
+            if not force:
+                raise
+            # Another command holds the lock while it waits for the server (a replay, a
+            # hang): --force goes ahead; that command sees its server gone.
         return stop_locked(data_dir, force, timeout_s)
 
 
@@ -641,37 +472,69 @@ def stop_locked(data_dir: Path, force: bool = False, timeout_s: float = 30.0) ->
     """:func:`stop_server` for a caller that holds the exclusive :func:`store_lock`.
 
     A server that answers compacts first when worth it (:func:`compact_if_grown`), so the
-    next start loads a snapshot instead of replaying the commands appended since.
+    next start loads a snapshot instead of replaying the commands appended since. A server
+    replaying its append-only file is waited for (``force``: killed, with a warning that the
+    replay is lost). Only a process proven to be this store's server (its command line,
+    socket and start time) is ever killed; a pid file that names no live server is removed.
     """
-    import signal
-
     import redis
 
     sock = socket_path(data_dir)
-    pid = read_pid(data_dir)
-    password = read_password(data_dir)
-    state = probe(sock, password, data_dir) if password is not None else DOWN
-    if state != DOWN:
-        client = admin_client(sock, password)
+    found = prove(data_dir)
+    if found is None or not found.is_server:
+        if force and found is not None and found.state != GONE:
+            raise StoreUnavailable(
+                f"not killing pid {found.pid}: the pid file of {data_dir} names it, but it "
+                f"{found.detail}, so it is not this store's server; no server of this store "
+                "runs (any command clears the stale pid file)"
+            )
+        password = read_password(data_dir)
+        if password is not None:
+            probe(sock, password, data_dir)  # refuses a foreign server on the socket
+        if found is not None:
+            log.warning("%s", _stale_message(data_dir, found))
+            remove_stale(data_dir, sock)
+        return False
+    pid, password = found.pid, read_password(data_dir) or ""
+    if force and found.state != SERVER:
+        raise StoreUnavailable(
+            f"not killing pid {pid}: kgrec did not record its start time, so it cannot prove "
+            f"it is this store's server; check it with `ps -p {pid} -o args` and `kill {pid}`"
+        )
+    state = probe(sock, password, data_dir)
+    if state == LOADING and force:
+        replay = replay_progress(data_dir, pid)
+        log.warning(
+            "store %s is recovering (%s%% of its append-only file replayed): --force kills "
+            "server pid %d and discards the replay; the next start replays it from the beginning",
+            data_dir, replay.percent if replay else "?", pid,
+        )  # fmt: skip
+    elif state == LOADING:
+        _await(data_dir, sock, password, pid, started=False)
+        state = OURS
+    if state == OURS:
+        client = admin_client(sock, password, data_dir)
         try:
-            if state == OURS:
-                try:
-                    compact_if_grown(client, data_dir)
-                except redis.RedisError as e:  # an optimisation: never block a stop
-                    log.warning("not compacting %s before stopping: %s", data_dir, e)
+            try:
+                compact_if_grown(client, data_dir)
+            except redis.RedisError as e:  # an optimisation: never block a stop
+                log.warning("not compacting %s before stopping: %s", data_dir, e)
             client.shutdown()
         except redis.ConnectionError:
             pass  # the server closes the connection while shutting down
         finally:
             client.close()
-    elif pid is not None and pid_alive(pid) and force:
+    elif force:
         os.kill(pid, signal.SIGKILL)
     else:
-        return False
-    if pid is not None and not wait_gone(pid, timeout_s):
+        raise StoreLocked(
+            f"server pid {pid} of {data_dir} does not answer on {sock} (busy with a long "
+            f"query, or hung); kill it with `kgrec store stop --force --store {data_dir}`"
+        )
+    if not wait_gone(pid, timeout_s):
         raise StoreLocked(
             f"server pid {pid} for {data_dir} did not stop in {timeout_s:.0f} s; "
             f"kill it with `kgrec store stop --force --store {data_dir}`"
         )
-    _remove_stale(data_dir, sock)
+    remove_stale(data_dir, sock)
     return True

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from kgrec.core.device import resolve_device
-from kgrec.core.files import private_dir
+from kgrec.core.files import check_owner, private_dir
 from kgrec.core.settings import use_bundled_models_offline
 from kgrec.loaders.text import text_hash
 
@@ -60,8 +60,9 @@ class EmbeddingCache:
     """
 
     def __init__(self, cache_dir: Path, model: str) -> None:
-        private_dir(cache_dir)
+        private_dir(cache_dir)  # refuses a folder of another user
         self.path = cache_dir / f"embeddings-{_model_key(model)}.sqlite"
+        check_owner(self.path, "embedding cache")
         _private_file(self.path)
         self._db = sqlite3.connect(self.path, timeout=60)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -43,20 +43,26 @@ def start_server(data_dir: Path) -> dict[str, Any]:
 
 
 def stop_server(data_dir: Path, force: bool = False) -> bool:
-    """Shut the server down cleanly (``force``: kill one that does not answer)."""
+    """Shut the server down cleanly (``force``: kill one that does not answer, or one that
+    replays its append-only file, discarding the replay). Only a process proven to be this
+    store's server is killed."""
     return embedded.stop_server(data_dir, force=force)
 
 
 def server_status(data_dir: Path) -> dict[str, Any]:
-    """Whether a server runs for ``data_dir``: its pid, socket, and whether it answers."""
-    pid = embedded.read_pid(data_dir)
-    sock = embedded.socket_path(data_dir)
+    """Whether a server runs for ``data_dir``: its pid, socket, and whether it answers.
+
+    ``state`` is ``running``, ``recovering`` (replaying its append-only file after a crash;
+    ``loaded_percent`` says how far), ``not answering``, ``stopped``, or ``stale pid file``
+    (the pid file names no live server of this store; the next command removes it).
+    """
     holds = embedded.holds_store(data_dir)
+    state = embedded.server_state(data_dir) if holds else {"pid": None, "state": "stopped"}
     return {
         "directory": str(data_dir),
         "store": holds,
-        "socket": str(sock),
-        "pid": pid,
-        "running": bool(pid and embedded.pid_alive(pid)),
-        "answering": embedded.ping(sock, embedded.read_password(data_dir)) if holds else False,
+        "socket": str(embedded.socket_path(data_dir)),
+        **state,
+        "running": state["state"] in ("running", "recovering", "not answering"),
+        "answering": state["state"] == "running",
     }

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -211,12 +213,180 @@ def test_a_foreign_server_on_the_socket_is_refused(tmp_path, tmp_root, password)
                 assert time.monotonic() < deadline, "the foreign server did not come up"
                 time.sleep(0.05)
         client.set("canary", "1")
-        why = "did not accept this store's password" if password else "does not require"
-        message = _refused(directory, str(sock), why, "squatting the socket")
+        message = _refused(
+            directory, str(sock), f"is pid {foreign.pid}, not this store's server",
+            "squatting the socket", "password was not sent",
+        )  # fmt: skip
         assert foreign.poll() is None, message
         assert client.get("canary") == b"1"
         assert client.dbsize() == 1, "kgrec must not write into a foreign server"
+        assert client.acl_log() == [], "kgrec tried to authenticate with the foreign server"
         client.close()
     finally:
         foreign.kill()
         foreign.wait()
+
+
+# -- the password goes only to this store's server ------------------------------------------
+
+
+class FakeServer:
+    """A process of this user squatting the store's socket: it records what it receives
+    and answers every command with +OK."""
+
+    def __init__(self, path: Path) -> None:
+        self.received = bytearray()
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(16)
+        self.listener.settimeout(0.2)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            conn.settimeout(0.5)
+            try:
+                while chunk := conn.recv(65536):
+                    self.received += chunk
+                    conn.sendall(b"+OK\r\n")
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+        self.listener.close()
+
+
+@pytest.mark.parametrize("pid_file", ["none", "dead-server", "the-fake"])
+def test_a_fake_server_of_the_same_user_never_receives_the_password(tmp_path, pid_file):
+    directory = tmp_path / "s"
+    with open_store(str(directory), create=True) as store:
+        store.write("CREATE (:Item {id: 'x'})")
+        sock = store.socket
+    password = embedded.read_password(directory)
+    assert password and not sock.exists()
+    if pid_file == "dead-server":
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        (directory / embedded.PID_NAME).write_text(f"{dead.pid}\n")
+    elif pid_file == "the-fake":  # the fake names itself in the pid file
+        (directory / embedded.PID_NAME).write_text(f"{os.getpid()}\n")
+    fake = FakeServer(sock)
+    try:
+        with pytest.raises(StoreUnavailable) as err:
+            open_store(str(directory))
+    finally:
+        fake.close()
+    message = str(err.value)
+    assert "\n" not in message and "not this store's server" in message, message
+    assert password.encode() not in bytes(fake.received), "the password reached the fake"
+    assert b"AUTH" not in bytes(fake.received).upper()
+
+
+def test_a_connection_that_reaches_another_process_is_refused_before_auth(tmp_path):
+    """The check runs on every connection the store's client makes, not only at open: a
+    reconnect that lands on a squatter sends it nothing."""
+    directory = tmp_path / "s"
+    with open_store(str(directory), create=True) as store:
+        check = embedded.connect_check(directory)
+        squat = tmp_path / "squat.sock"
+        fake = FakeServer(squat)
+        try:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.connect(str(squat))
+
+            class Connection:
+                _sock = conn
+
+                def on_connect(self) -> None:  # pragma: no cover - must not be reached
+                    raise AssertionError("the handshake ran for a squatter")
+
+            with pytest.raises(StoreUnavailable, match="not this store's server"):
+                check(Connection())
+            conn.close()
+        finally:
+            fake.close()
+        assert fake.received == b""
+        assert store.run("RETURN 1 AS one") == [{"one": 1}]
+
+
+# -- folders and files of another user -------------------------------------------------------
+
+
+@pytest.fixture()
+def another_user(monkeypatch):
+    """Make paths belong to another user: chown them to nobody (as root), or else pretend
+    to be another user."""
+    real = os.getuid()
+
+    def give_away(path: Path) -> None:
+        if real == 0:
+            os.chown(path, 65534, 65534)
+        else:
+            monkeypatch.setattr(os, "getuid", lambda: real + 1)
+
+    return give_away
+
+
+def test_a_store_folder_of_another_user_is_refused_not_tightened(tmp_path, another_user):
+    directory = tmp_path / "s"
+    with open_store(str(directory), create=True) as store:
+        store.write("CREATE (:Item {id: 'x'})")
+    os.chmod(directory, 0o755)
+    another_user(directory)
+    for attempt in (lambda: open_store(str(directory)), lambda: embedded.stop_server(directory)):
+        with pytest.raises(StoreUnavailable) as err:
+            attempt()
+        message = str(err.value)
+        assert "\n" not in message and "belongs to uid" in message and "chown" in message
+    assert stat.S_IMODE(os.stat(directory).st_mode) == 0o755, "another user's folder changed"
+    assert embedded.read_pid(directory) is None
+
+
+def test_a_store_file_of_another_user_is_refused(tmp_path, another_user):
+    if os.getuid() != 0:
+        pytest.skip("needs root to give one file away")
+    directory = tmp_path / "s"
+    with open_store(str(directory), create=True):
+        pass
+    another_user(directory / embedded.PASSWORD_NAME)
+    with pytest.raises(StoreUnavailable, match="store file .*falkordb.password belongs to uid"):
+        open_store(str(directory))
+
+
+def test_an_embedding_cache_of_another_user_is_refused(tmp_path, another_user):
+    from kgrec.core.errors import ForeignOwner
+    from kgrec.loaders.embeddings import EmbeddingCache
+
+    cache = tmp_path / "cache"
+    EmbeddingCache(cache, "m").close()
+    db = next(cache.iterdir())
+    os.chmod(db, 0o644)
+    another_user(db)
+    with pytest.raises(ForeignOwner, match="embedding cache .* belongs to uid"):
+        EmbeddingCache(cache, "m")
+    assert stat.S_IMODE(os.stat(db).st_mode) == 0o644
+    another_user(cache)
+    with pytest.raises(ForeignOwner, match=f"folder {cache} belongs to uid"):
+        EmbeddingCache(cache, "m")
+
+
+def test_a_model_folder_of_another_user_is_refused(tmp_path, another_user):
+    from kgrec.core.errors import ForeignOwner
+    from kgrec.gnn.checkpoint import ensure_model_dir
+
+    models = tmp_path / "models"
+    models.mkdir(mode=0o755)
+    another_user(models)
+    with pytest.raises(ForeignOwner) as err:
+        ensure_model_dir(models)
+    assert "belongs to uid" in str(err.value) and "chown -R" in str(err.value)
