@@ -105,13 +105,13 @@ def explain_items(
             if basis and by_id is not None:
                 joined = _feature_vias(features, item_id) | {
                     p.nodes[1].id for p in paths if p.kind == "co_users"}  # fmt: skip
-                explanation.explained_share = _positive(by_id, joined) / basis
+                explanation.explained_share = _share(_positive(by_id, joined), basis)
         else:
             vias_of, count = totals.get(item_id, (np.zeros(0, dtype=np.int64), 0))
             explanation.num_paths = count + sum(1 for p in paths if p.kind == "user_tag")
             if basis:
-                by_node = first_hops.get(item_id, {})
-                explanation.explained_share = _positive(by_node, set(vias_of.tolist())) / basis
+                joined_terms = _positive(first_hops.get(item_id, {}), set(vias_of.tolist()))
+                explanation.explained_share = _share(joined_terms, basis)
         out[item_id] = explanation
     return out
 
@@ -128,3 +128,8 @@ def _feature_vias(features: SharedFeatures, item_id: str) -> set[str]:
 def _positive(terms: Mapping[Any, float], keys: set[Any]) -> float:
     """The positive ``terms`` of ``keys``, summed (each key once)."""
     return float(sum(max(terms.get(k, 0.0), 0.0) for k in keys))
+
+
+def _share(part: float, basis: float) -> float:
+    """``part / basis`` for a part of the positive terms: in ``[0, 1]`` (rounding kept out)."""
+    return min(max(part / basis, 0.0), 1.0)
