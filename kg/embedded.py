@@ -29,19 +29,19 @@ import secrets
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgrec.core.errors import StoreLocked, StoreRecovering, StoreUnavailable
+from kgrec.core.errors import StoreLocked, StoreUnavailable
 from kgrec.core.files import private_dir
-from kgrec.core.processes import cpu_ticks, pid_alive, wait_gone
+from kgrec.core.processes import pid_alive, wait_gone
 from kgrec.core.settings import recovery_timeout_s, server_start_timeout_s
+from kgrec.kg import embedded_wait
 from kgrec.kg.embedded_aof import (
     AOF_DIR_NAME,
     MODULE_ARGS,
-    Replay,
     compact,
     compact_if_grown,
     replay_progress,
@@ -53,7 +53,6 @@ from kgrec.kg.embedded_files import (
     LOG_NAME,
     PASSWORD_NAME,
     PID_NAME,
-    REPORT_EVERY_S,
     SOCKET_NAME,
     check_socket_dir,
     check_store_owner,
@@ -70,22 +69,21 @@ from kgrec.kg.embedded_files import (
     write_private,
 )
 from kgrec.kg.embedded_socket import (
-    BUSY,
     DOWN,
     GONE,
     LOADING,
     OURS,
     SERVER,
-    Holder,
     admin_client,
     connect_check,
     probe,
     prove,
 )
+from kgrec.kg.embedded_wait import await_server, lock_waiting, server_state, stale_message
 
 __all__ = [
     "AOF_DIR_NAME", "KEEP_NAME", "LOG_NAME", "PASSWORD_NAME", "PID_NAME", "SOCKET_NAME",
-    "ServerHandle", "compact", "compact_if_grown", "connect_check", "ensure_server",
+    "ServerHandle", "admin_client", "compact", "compact_if_grown", "connect_check", "ensure_server",
     "fallback_socket_dir", "holds_store", "keep_running", "pid_alive", "read_password",
     "read_pid", "server", "server_state", "socket_path", "stop_locked", "stop_server",
     "store_lock",
@@ -93,16 +91,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: How long to wait for a live server that does not answer before calling the store locked.
-LOCK_WAIT_S = 10.0
-#: A server that is starting, does not answer yet, makes no progress loading its files and
-#: has used no CPU time for this long is hung (FalkorDB 4.16 can deadlock while it loads
-#: the append-only files: all threads waiting on locks): it is killed and started again, up
-#: to ``START_ATTEMPTS`` starts.
-STALL_S = 10.0
+#: Starts tried when the server hangs while loading (see embedded_wait.STALL_S).
 START_ATTEMPTS = 3
-#: A load shorter than this is a plain start, not worth a message.
-QUIET_LOAD_S = 2.0
 
 
 # -- starting ------------------------------------------------------------------------------
@@ -149,7 +139,7 @@ def server(data_dir: Path, create: bool = False) -> Iterator[ServerHandle]:
         refuse_foreign_contents(data_dir)
     private_dir(data_dir)
     sock = socket_path(data_dir)
-    waiting, limit = _lock_waiting(data_dir), recovery_timeout_s() + server_start_timeout_s()
+    waiting, limit = lock_waiting(data_dir), recovery_timeout_s() + server_start_timeout_s()
     with store_lock(data_dir, shared=True, waiting=waiting, timeout_s=limit):
         password = read_password(data_dir)
         if password is not None and probe(sock, password, data_dir) == OURS:
@@ -180,29 +170,16 @@ def _ensure_running(data_dir: Path, sock: Path) -> bool:
     found = prove(data_dir)
     if found is not None and found.is_server:
         if probe(sock, password, data_dir) != OURS:
-            _await(data_dir, sock, password, found.pid, started=False)
+            await_server(data_dir, sock, password, found.pid, started=False)
         return False
     if found is not None:
-        log.warning("%s; starting it again", _stale_message(data_dir, found))
+        log.warning("%s; starting it again", stale_message(data_dir, found))
     elif probe(sock, password, data_dir) != DOWN:  # refuses a foreign server on the socket
         raise StoreUnavailable(f"a server answers on {sock} without a pid file in {data_dir}")
     remove_stale(data_dir, sock)
     tighten(data_dir)
     _spawn(data_dir, sock, password)
     return True
-
-
-def _stale_message(data_dir: Path, found: Holder) -> str:
-    """What a pid file that names no live server of this store means."""
-    if found.state == GONE:
-        return (
-            f"the server of {data_dir} (pid {found.pid}) had stopped without shutting down "
-            f"(killed or crashed; see {data_dir / LOG_NAME}); removed its stale pid file"
-        )
-    return (
-        f"the pid file of {data_dir} names pid {found.pid}, which {found.detail}: not this "
-        "store's server, whose pid was reused after it stopped; removed the stale pid file"
-    )
 
 
 def _ensure_password(data_dir: Path) -> str:
@@ -213,110 +190,6 @@ def _ensure_password(data_dir: Path) -> str:
         write_private(data_dir / PASSWORD_NAME, password)
         log.info("generated the server password of %s", data_dir)
     return password
-
-
-def _report_replay(data_dir: Path, pid: int, replay: Replay, waited: float) -> None:
-    log.warning(
-        "store %s is recovering: %d%% loaded (server pid %d replays its append-only file, "
-        "%.1f of %.1f MB; waited %.0f s); commands wait for it, nothing needs doing",
-        data_dir, replay.percent, pid, replay.done / 2**20, replay.total / 2**20, waited,
-    )  # fmt: skip
-
-
-def _lock_waiting(data_dir: Path) -> Callable[[float], None]:
-    """What a command blocked on the start lock says: the replay's progress, if any."""
-
-    def report(waited: float) -> None:
-        found = prove(data_dir, record=False)
-        replay = replay_progress(data_dir, found.pid) if found and found.is_server else None
-        if found is not None and replay is not None:
-            _report_replay(data_dir, found.pid, replay, waited)
-        elif waited >= LOCK_WAIT_S:
-            log.warning("waiting %.0f s for another kgrec process that starts or stops the "
-                        "server of %s", waited, data_dir)  # fmt: skip
-
-    return report
-
-
-def _await(data_dir: Path, sock: Path, password: str, pid: int, started: bool) -> int | None:
-    """Wait for server ``pid`` to answer.
-
-    Loading its append-only files counts as progress: it is waited for up to
-    ``KGREC_RECOVERY_TIMEOUT``, with its progress on stderr; anything else up to
-    ``KGREC_START_TIMEOUT``.
-
-    Returns:
-        None once it answers; the pid of a server that hangs (alive, not answering, not
-        loading and no CPU time for ``STALL_S``) that this call ``started``.
-
-    Raises:
-        StoreRecovering: still loading at the timeout.
-        StoreLocked: a server this call did not start does not answer (or hangs).
-        StoreUnavailable: the server died, or did not answer within the start timeout.
-    """
-    begun = time.monotonic()
-    start_deadline = begun + server_start_timeout_s()
-    recovery_deadline = begun + max(recovery_timeout_s(), server_start_timeout_s())
-    ticks, progress, since, next_report = None, -1, begun, begun + QUIET_LOAD_S
-    state = DOWN
-    while True:
-        found = prove(data_dir)
-        if found is None and started and time.monotonic() < start_deadline:
-            time.sleep(0.05)  # the server writes its pid file just before its socket
-            continue
-        if found is None or not found.is_server or found.pid != pid:
-            raise StoreUnavailable(f"server pid {pid} for {data_dir} stopped while starting; "
-                                   f"see {data_dir / LOG_NAME}")  # fmt: skip
-        state = probe(sock, password, data_dir)
-        if state == OURS:
-            if started:
-                log.info("started embedded FalkorDB in %s (socket %s)", data_dir, sock)
-            return None
-        now = time.monotonic()
-        replay = replay_progress(data_dir, pid) if state == LOADING else None
-        if replay is not None and now >= next_report:
-            _report_replay(data_dir, pid, replay, now - begun)
-            next_report = now + REPORT_EVERY_S
-        if now > (recovery_deadline if state == LOADING else start_deadline):
-            _give_up(data_dir, sock, pid, state, replay, now - begun, started)
-        used = cpu_ticks(pid)
-        done = replay.done if replay is not None else progress
-        if (used is not None and used != ticks) or done != progress:
-            ticks, progress, since = used, done, now
-        elif now - since > STALL_S:
-            if started:
-                return pid
-            _give_up(data_dir, sock, pid, BUSY, None, now - begun, started)
-        time.sleep(0.2)
-
-
-def _give_up(
-    data_dir: Path,
-    sock: Path,
-    pid: int,
-    state: str,
-    replay: Replay | None,
-    waited: float,
-    started: bool,
-) -> None:
-    if state == LOADING:
-        done = f"{replay.percent}% loaded" if replay is not None else "loading"
-        raise StoreRecovering(
-            f"store {data_dir} is still recovering: {done} after {waited:.0f} s (server pid "
-            f"{pid} replays its append-only file and goes on); retry later, or wait longer "
-            "with KGREC_RECOVERY_TIMEOUT=SECONDS (`kgrec store stop --force` would discard "
-            "the replay)"
-        )
-    if started:
-        raise StoreUnavailable(
-            f"the embedded store in {data_dir} did not come up within "
-            f"{server_start_timeout_s():.0f} s (KGREC_START_TIMEOUT); see {data_dir / LOG_NAME}"
-        )
-    raise StoreLocked(
-        f"store directory {data_dir} is held by its server pid {pid}, which does not answer "
-        f"on {sock} (busy with a long query, or hung); stop it with `kgrec store stop --force "
-        f"--store {data_dir}` and retry"
-    )
 
 
 def _config(data_dir: Path, sock: Path, password: str, module: str) -> str:
@@ -348,13 +221,13 @@ def _spawn(data_dir: Path, sock: Path, password: str) -> None:
     for attempt in range(1, START_ATTEMPTS + 1):
         _launch(data_dir, sock, password)
         pid = _launched_pid(data_dir)
-        hung = _await(data_dir, sock, password, pid, started=True)
+        hung = await_server(data_dir, sock, password, pid, started=True)
         if hung is None:
             return
         log.warning(
             "the embedded store in %s hung while loading its data (no CPU time for %.0f s; "
             "see %s); killed server pid %d, starting it again (attempt %d of %d)",
-            data_dir, STALL_S, data_dir / LOG_NAME, hung, attempt + 1, START_ATTEMPTS,
+            data_dir, embedded_wait.STALL_S, data_dir / LOG_NAME, hung, attempt + 1, START_ATTEMPTS,
         )  # fmt: skip
         _kill(hung)
         remove_stale(data_dir, sock)
@@ -415,31 +288,6 @@ def _kill(pid: int) -> None:
 # -- state and stopping --------------------------------------------------------------------
 
 
-def server_state(data_dir: Path) -> dict[str, object]:
-    """What runs for ``data_dir``: the pid file's process and what the socket says.
-
-    Returns:
-        ``pid`` (or None), ``state`` (``running``, ``recovering``, ``not answering``,
-        ``stopped``; ``stale pid file`` when the pid file names no live server of this
-        store) and, while recovering, ``loaded_percent``.
-    """
-    found = prove(data_dir, record=False)
-    out: dict[str, object] = {"pid": found.pid if found else None, "state": "stopped"}
-    if found is None:
-        return out
-    if not found.is_server:
-        out["state"] = "stale pid file"
-        return out
-    replay = replay_progress(data_dir, found.pid)
-    if replay is not None:
-        out.update(state="recovering", loaded_percent=replay.percent)
-        return out
-    password = read_password(data_dir)
-    state = probe(socket_path(data_dir), password, data_dir) if password else DOWN
-    out["state"] = "running" if state == OURS else "not answering"
-    return out
-
-
 def stop_server(data_dir: Path, force: bool = False, timeout_s: float = 30.0) -> bool:
     """Shut the directory's server down cleanly (``force``: SIGKILL one that does not answer).
 
@@ -455,7 +303,7 @@ def stop_server(data_dir: Path, force: bool = False, timeout_s: float = 30.0) ->
     if not data_dir.is_dir():
         return False
     check_store_owner(data_dir)
-    waiting = _lock_waiting(data_dir)
+    waiting = lock_waiting(data_dir)
     limit = 1.0 if force else recovery_timeout_s() + server_start_timeout_s()
     with ExitStack() as locked:
         try:
@@ -492,7 +340,7 @@ def stop_locked(data_dir: Path, force: bool = False, timeout_s: float = 30.0) ->
         if password is not None:
             probe(sock, password, data_dir)  # refuses a foreign server on the socket
         if found is not None:
-            log.warning("%s", _stale_message(data_dir, found))
+            log.warning("%s", stale_message(data_dir, found))
             remove_stale(data_dir, sock)
         return False
     pid, password = found.pid, read_password(data_dir) or ""
@@ -510,7 +358,7 @@ def stop_locked(data_dir: Path, force: bool = False, timeout_s: float = 30.0) ->
             data_dir, replay.percent if replay else "?", pid,
         )  # fmt: skip
     elif state == LOADING:
-        _await(data_dir, sock, password, pid, started=False)
+        await_server(data_dir, sock, password, pid, started=False)
         state = OURS
     if state == OURS:
         client = admin_client(sock, password, data_dir)

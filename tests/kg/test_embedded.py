@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from kgrec.core.errors import StoreUnavailable
-from kgrec.kg import embedded, open_store
+from kgrec.kg import embedded, embedded_wait, open_store
 
 
 def _server_pid(directory) -> int:
@@ -170,7 +170,7 @@ def test_a_start_that_hangs_is_killed_and_started_again(tmp_path, monkeypatch, c
     with open_store(str(tmp_path), create=True) as store:
         store.write("CREATE (:User {id: $id})", {"id": "u-1"})
     monkeypatch.setenv("KGREC_START_TIMEOUT", "40")  # the hang must not just run out the clock
-    monkeypatch.setattr(embedded, "STALL_S", 1.0)
+    monkeypatch.setattr(embedded_wait, "STALL_S", 1.0)
     launch, stopped = embedded._launch, []
 
     def launch_then_freeze_the_first(*args):
