@@ -26,12 +26,32 @@ interactions, :math:`W = \arg\min_W \|\bar X W - \bar Q\|^2_F + \alpha\|W\|^2_F`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
+from kgrec.core.errors import InvalidParameter
+from kgrec.gnn.ease_forms import (
+    FORMS,
+    MAX_EVAL_USERS,
+    RANKS,
+    Factors,
+    Progress,
+    Stages,
+    candidate_ranks,
+    choose_form,
+    dense_factors,
+    dense_gram,
+    ease_memory_bytes,
+    holdout,
+    lowrank_factors,
+    memory_budget,
+    oversampled,
+    validation_recall,
+)
 from kgrec.gnn.model import EmbeddingModel, Embeddings
 from kgrec.gnn.recency import positions_from_end, rating_factors, recency_weights
 from kgrec.gnn.registry import register
@@ -51,30 +71,40 @@ def ease_weights(matrix: sp.csr_matrix, lam: float) -> torch.Tensor:
     :math:`P` is solved in float32 (half the time of float64 on the CPU) and checked on
     a few of its columns; when their residual :math:`\\|GP - I\\|` exceeds
     ``RESIDUAL_TOLERANCE`` (an ill-conditioned Gram matrix) it is solved again in float64.
+    At most two ``[I, I]`` float32 matrices live at once (the Gram matrix becomes its
+    Cholesky factor in place, the inverse becomes :math:`B` in place); the float64 retry
+    needs five.
 
     Shapes:
         matrix: ``[U, I]`` (binary user-item); output: ``[I, I]`` float32.
     """
-    gram = torch.from_numpy((matrix.T @ matrix).toarray()).float()
+    gram = dense_gram(matrix)
     gram.diagonal().add_(lam)
     inverse = _checked_float32_inverse(gram)
+    del gram
     if inverse is None:
-        inverse = torch.cholesky_inverse(torch.linalg.cholesky(gram.double()))
-    weights = inverse / (-inverse.diagonal())
-    weights.diagonal().zero_()
-    return weights.float()
+        wide = dense_gram(matrix).double()
+        wide.diagonal().add_(lam)
+        torch.linalg.cholesky(wide, out=wide)
+        inverse = torch.cholesky_inverse(wide)
+        del wide
+    inverse /= -inverse.diagonal()
+    inverse.diagonal().zero_()
+    return inverse.float()
 
 
 def _checked_float32_inverse(gram: torch.Tensor, probes: int = 16) -> torch.Tensor | None:
     """The inverse of the float32 SPD ``gram``, or None when its Cholesky factorisation
-    fails or the largest residual of ``probes`` seeded columns, :math:`|G P_{:,j} - e_j|`,
-    exceeds ``RESIDUAL_TOLERANCE``."""
-    chol, info = torch.linalg.cholesky_ex(gram)
+    fails or the largest residual of ``probes`` seeded columns, :math:`|G P_{:,j} - e_j|`
+    (computed as :math:`L(L^\\top P_{:,j})`), exceeds ``RESIDUAL_TOLERANCE``. ``gram`` is
+    overwritten by its Cholesky factor."""
+    info = torch.zeros((), dtype=torch.int32)
+    chol, info = torch.linalg.cholesky_ex(gram, out=(gram, info))
     if int(info) != 0:
         return None
     inverse = torch.cholesky_inverse(chol)
     cols = torch.randperm(gram.size(0), generator=torch.Generator().manual_seed(0))[:probes]
-    residual = gram @ inverse[:, cols]
+    residual = chol @ (chol.T @ inverse[:, cols])
     residual[cols, torch.arange(len(cols))] -= 1.0
     return inverse if float(residual.abs().max()) <= RESIDUAL_TOLERANCE else None
 
@@ -126,28 +156,36 @@ def binary_matrix(edges: torch.Tensor, num_users: int, num_items: int) -> sp.csr
 
 @register
 class EASE(EmbeddingModel):
-    r"""EASE over a recency-weighted history, as rank-``rank`` embeddings (module docstring).
+    r"""EASE over a recency-weighted history, as rank-``d`` embeddings (module docstring).
 
     Fitted in closed form by :meth:`solve` (:attr:`closed_form`; :func:`kgrec.gnn.fit`
     calls it), the map that places new items from their text and tags with it
-    (:attr:`inductive_items`, :meth:`embed_items`). Defaults chosen on ml-latest-small
-    validation Recall@20 (temporal split):
-    ``lam`` 500 of (200, 500, 1000), ``decay`` 0.8 of (0.7, 0.8, 0.9, 1.0), ``rank`` 256
-    (128: 0.195, 256: 0.195, 512: 0.196, full: 0.198), ``rating_weight`` linear (a tie in
-    Recall@20 within the randomised SVD's noise, and explanations that rest on well-rated
-    interactions 71% of the time against 57%; ``benchmarks/rating_weights.py``).
+    (:attr:`inductive_items`, :meth:`embed_items`). The form (``dense`` or ``lowrank``,
+    :mod:`kgrec.gnn.ease_forms`) follows the memory the fit would need; the rank is chosen
+    on validation Recall@20 among ``ranks`` (:meth:`solve`). Defaults chosen on
+    ml-latest-small validation Recall@20 (temporal split):
+    ``lam`` 500 of (200, 500, 1000), ``decay`` 0.8 of (0.7, 0.8, 0.9, 1.0),
+    ``rating_weight`` linear (a tie in Recall@20 within the randomised SVD's noise, and
+    explanations that rest on well-rated interactions 71% of the time against 57%;
+    ``benchmarks/rating_weights.py``).
 
     Args:
         num_users, num_items, num_tags, num_entities: sizes (tags and entities take no part
             in the score; they keep the node numbering of the other graph models).
         lam: EASE's L2 weight.
         decay: history weight :math:`\gamma` per later interaction (1: all weigh 1).
-        rank: dimensions of the factorisation (at most ``num_items``).
+        rank: dimensions of the factorisation (at most ``num_items``; ``num_items`` with
+            ``dense``: :math:`B` itself). None: chosen by :meth:`solve` among ``ranks``.
         item_alpha: the ridge weight :math:`\alpha` of the new-item map (10 of 1, 10, 100 on
             the validation items of benchmarks/cold_items.py, all 3 seeds).
         rating_weight: how ratings scale the history weights
             (:func:`~kgrec.gnn.recency.rating_factors`): ``linear`` or ``none``.
         rating_scale: the highest rating (set from the data by :meth:`solve`).
+        form: ``dense``, ``lowrank`` or ``auto`` (:func:`~kgrec.gnn.ease_forms.choose_form`
+            at :meth:`solve`; the config then holds the form used).
+        ranks: the candidate ranks (default :data:`~kgrec.gnn.ease_forms.RANKS`).
+        memory_budget: bytes a fit may plan to use (None: a share of the memory available
+            when it starts, :func:`~kgrec.gnn.ease_forms.memory_budget`).
 
     Shapes:
         forward: ``() -> Embeddings(users [U, d], items [I, d], users, items)``.
@@ -167,16 +205,26 @@ class EASE(EmbeddingModel):
         num_entities: int = 0,
         lam: float = 500.0,
         decay: float = 0.8,
-        rank: int = 256,
+        rank: int | None = None,
         item_alpha: float = 10.0,
         rating_weight: str = "linear",
         rating_scale: float = 5.0,
+        form: str = "auto",
+        ranks: Sequence[int] = RANKS,
+        memory_budget: int | None = None,
     ) -> None:
         super().__init__()
         self.num_users, self.num_items = num_users, num_items
         self.num_tags, self.num_entities = num_tags, num_entities
         self.lam, self.decay = float(lam), float(decay)
-        self.rank = max(1, min(int(rank), num_items))
+        if form not in FORMS:
+            raise InvalidParameter(f"unknown EASE form {form!r}; choose one of "
+                                   f"{', '.join(FORMS)}", field="form")  # fmt: skip
+        self.form = form
+        self.ranks = [int(r) for r in ranks]
+        candidate_ranks(1, max(num_items, 1), 0, "lowrank", self.ranks, budget=1 << 62)  # checks
+        self.rank = None if rank is None else max(1, min(int(rank), num_items))
+        self.memory_budget = None if memory_budget is None else int(memory_budget)
         self.item_alpha = float(item_alpha)
         rating_factors(np.zeros(0), rating_weight, 1.0)  # checks the name
         self.rating_weight, self.rating_scale = rating_weight, float(rating_scale)
@@ -184,14 +232,27 @@ class EASE(EmbeddingModel):
         self.item_factors: torch.Tensor
         self.history_index: torch.Tensor
         self.history_weight: torch.Tensor
-        self.register_buffer("history_factors", torch.zeros(num_items, self.rank))
-        self.register_buffer("item_factors", torch.zeros(num_items, self.rank))
+        dim = self.rank or 0
+        self.register_buffer("history_factors", torch.zeros(num_items, dim))
+        self.register_buffer("item_factors", torch.zeros(num_items, dim))
         self.register_buffer("history_index", torch.zeros(2, 0, dtype=torch.long))
         self.register_buffer("history_weight", torch.zeros(0))
-        self.feature_map: torch.Tensor  # [text_dim + num_tags, rank]; 0 rows before solve
+        self.feature_map: torch.Tensor  # [text_dim + num_tags, d]; 0 rows before solve
         self.feature_bias: torch.Tensor
-        self.register_buffer("feature_map", torch.zeros(0, self.rank))
-        self.register_buffer("feature_bias", torch.zeros(self.rank))
+        self.register_buffer("feature_map", torch.zeros(0, dim))
+        self.register_buffer("feature_bias", torch.zeros(dim))
+        self.validation: dict[int, float] = {}  # rank -> validation Recall@20 of the choice
+
+    @property
+    def dim(self) -> int:
+        """The factors' dimensions (0 before a chosen rank is solved)."""
+        return int(self.history_factors.size(1))
+
+    @property
+    def identity_items(self) -> bool:
+        """The full-rank dense form: the history factors are :math:`B`, the items' the
+        identity."""
+        return self.form == "dense" and self.dim >= self.num_items
 
     @classmethod
     def from_tensors(
@@ -209,11 +270,13 @@ class EASE(EmbeddingModel):
                 "num_tags": self.num_tags, "num_entities": self.num_entities, "lam": self.lam,
                 "decay": self.decay, "rank": self.rank,
                 "item_alpha": self.item_alpha, "rating_weight": self.rating_weight,
-                "rating_scale": self.rating_scale}  # fmt: skip
+                "rating_scale": self.rating_scale, "form": self.form,
+                "ranks": list(self.ranks), "memory_budget": self.memory_budget}  # fmt: skip
 
     @classmethod
     def from_state(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> EASE:
-        model = cls.from_config({"rating_weight": "none", **config})  # saved before ratings
+        # versions saved before ratings weighed nothing; before forms, all were dense
+        model = cls.from_config({"rating_weight": "none", "form": "dense", **config})
         model.history_index = state["history_index"]
         model.history_weight = state["history_weight"]
         model.feature_map = state.get("feature_map", model.feature_map)
@@ -221,24 +284,130 @@ class EASE(EmbeddingModel):
         return model.eval()
 
     # fitting ------------------------------------------------------------------------------
-    def solve(self, tensors: GraphTensors, train_idx: torch.Tensor) -> None:
-        """Fit :math:`B` on the interactions ``train_idx`` and factor it (seeded by torch's
-        global generator: :func:`kgrec.gnn.train.seed_everything`)."""
+    def solve(
+        self,
+        tensors: GraphTensors,
+        train_idx: torch.Tensor,
+        val_idx: torch.Tensor | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        """Fit on the interactions ``train_idx``: the form (``auto``: the dense form when
+        its predicted peak fits the memory budget, else the low-rank one), then, without a
+        fixed ``rank``, one factorisation at the largest candidate rank that fits, whose
+        nested prefixes are scored by Recall@20 on ``val_idx`` (none given: each user's
+        latest 10% of ``train_idx``, held out of that factorisation, which is then solved
+        again on all of ``train_idx`` at the chosen rank). The config then holds the form
+        and rank used. Seeded by torch's global generator
+        (:func:`kgrec.gnn.train.seed_everything`).
+
+        Args:
+            tensors: the data. train_idx: the interactions to fit.
+            val_idx: validation interactions that choose the rank.
+            progress: told each stage and the seconds since the fit started (each is
+                logged too).
+        """
+        stages = Stages(progress)
+        seed = int(torch.randint(0, 2**62, (1,)))
+        gen = torch.Generator().manual_seed(seed)
         edges = tensors.edge_index[:, train_idx]
-        weights = ease_weights(binary_matrix(edges, self.num_users, self.num_items), self.lam)
-        if self.rank >= self.num_items:
-            left, right = weights, torch.eye(self.num_items)
-        else:
-            u, s, v = torch.svd_lowrank(weights, q=self.rank, niter=4)
-            left, right = u * s, v
-        dev = self.item_factors.device
-        self.history_factors = left.contiguous().to(dev)
-        self.item_factors = right.contiguous().to(dev)
         ratings = tensors.rating[train_idx].numpy()
         known = ratings[~np.isnan(ratings)]
         self.rating_scale = float(known.max()) if len(known) and known.max() > 0 else 1.0
+        num_users, num_items, nnz = self.num_users, self.num_items, int(edges.size(1))
+        text_dim = 0 if tensors.item_text is None else int(tensors.item_text.size(1))
+        feature_dim = text_dim + self.num_tags
+        budget = memory_budget() if self.memory_budget is None else self.memory_budget
+        wanted = self.rank if self.rank is not None else min(max(self.ranks), num_items)
+        form = self.form
+        if form == "auto":
+            form = choose_form(num_users, num_items, nnz, wanted, budget, feature_dim)
+        ranks = ([self.rank] if self.rank is not None else
+                 candidate_ranks(num_users, num_items, nnz, form, self.ranks, budget,
+                                 feature_dim))  # fmt: skip
+        peak = ease_memory_bytes(num_users, num_items, nnz, form, max(ranks), feature_dim)
+        stages(f"{form} form, rank {ranks[0] if len(ranks) == 1 else f'of {ranks}'}: "
+               f"{num_items} items, {nnz} interactions, predicted peak "
+               f"{peak / 2**30:.2f} GiB of a {budget / 2**30:.2f} GiB budget")  # fmt: skip
+        factors = None
+        self.validation = {}
+        rank = ranks[0]
+        if len(ranks) > 1:
+            rank, factors = self._choose_rank(tensors, train_idx, val_idx, form, ranks, gen,
+                                              stages)  # fmt: skip
+        if factors is None:
+            factors = self._factorise(edges, form, [rank], gen, stages)
+        left, right = factors.prefix(rank)
+        del factors
+        self.form, self.rank = form, rank
+        dev = self.item_factors.device
+        self.history_factors = left.contiguous().to(dev)
+        self.item_factors = right.contiguous().to(dev)
         self.set_history(edges, tensors.ts[train_idx], tensors.rating[train_idx])
         self.fit_item_map(tensors, edges)
+        stages(f"solved: {form} form, rank {rank}")
+
+    def _factorise(
+        self, edges: torch.Tensor, form: str, ranks: Sequence[int], gen: torch.Generator,
+        stages: Stages,
+    ) -> Factors:  # fmt: skip
+        """The factors of ``form`` on the interactions ``edges`` for every rank of
+        ``ranks``."""
+        matrix = binary_matrix(edges, self.num_users, self.num_items)
+        q = oversampled(max(ranks), self.num_items)
+        if form == "dense":
+            weights = ease_weights(matrix, self.lam)
+            stages(f"dense EASE weights ({self.num_items} x {self.num_items})")
+            factors = dense_factors(weights, q, min(ranks))
+        else:
+            factors = lowrank_factors(matrix, self.lam, q, gen, stages=stages)
+        stages(f"{form} factors of rank {factors.rank}")
+        return factors
+
+    def _choose_rank(
+        self, tensors: GraphTensors, train_idx: torch.Tensor, val_idx: torch.Tensor | None,
+        form: str, ranks: Sequence[int], gen: torch.Generator, stages: Stages,
+    ) -> tuple[int, Factors | None]:  # fmt: skip
+        """The rank of ``ranks`` best on validation Recall@20 (ties: the smaller), and the
+        factors to take its prefix from when they were fitted on all of ``train_idx``."""
+        given = val_idx is not None and len(val_idx) > 0
+        fit_idx, held_idx = train_idx, val_idx
+        if not given:
+            users = tensors.edge_index[0, train_idx].numpy()
+            held = torch.from_numpy(holdout(users, tensors.ts[train_idx].numpy()))
+            fit_idx, held_idx = train_idx[~held], train_idx[held]
+        assert held_idx is not None
+        if len(held_idx) == 0:
+            return max(ranks), None
+        shape = (self.num_users, self.num_items)
+        edges = tensors.edge_index[:, fit_idx]
+        factors = self._factorise(edges, form, ranks, gen, stages)
+        weight = self._weights(edges, tensors.ts[fit_idx], tensors.rating[fit_idx]).numpy()
+        e = edges.numpy()
+        history = sp.csr_matrix((weight, (e[0], e[1])), shape=shape, dtype=np.float32)
+        seen = binary_matrix(edges, *shape)
+        truth = binary_matrix(tensors.edge_index[:, held_idx], *shape)
+        users = np.unique(tensors.edge_index[0, held_idx].numpy())
+        rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=gen)))
+        if len(users) > MAX_EVAL_USERS:
+            users = np.sort(rng.choice(users, MAX_EVAL_USERS, replace=False))
+        self.validation = validation_recall(factors, history, seen, truth, ranks, users)
+        best = max(ranks, key=lambda r: (self.validation[r], -r))
+        where = "validation" if given else "the latest 10% of each history"
+        stages("rank " + str(best) + " of " + ", ".join(
+            f"{r}: {v:.4f}" for r, v in self.validation.items()) +
+            f" (Recall@20 on {where}, {len(users)} users)")  # fmt: skip
+        return best, (factors if given else None)
+
+    def _weights(
+        self, edges: torch.Tensor, ts: torch.Tensor, ratings: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The history weight of each interaction ``edges`` (recency, then rating)."""
+        weight = recency_weights(edges, ts, torch.arange(edges.size(1)), self.decay)
+        if ratings is not None:
+            factor = rating_factors(ratings.cpu().numpy(), self.rating_weight, self.rating_scale)
+            weight = weight * torch.from_numpy(factor.astype(np.float32))
+        return weight
 
     def fit_item_map(self, tensors: GraphTensors, edges: torch.Tensor) -> None:
         """Fit the new-item map (:func:`ridge_map`) on the items with training interactions
@@ -248,8 +417,8 @@ class EASE(EmbeddingModel):
         trained = torch.bincount(edges[1].cpu(), minlength=self.num_items) > 0
         dev = self.item_factors.device
         if not trained.any():
-            self.feature_map = torch.zeros(features.size(1), self.rank, device=dev)
-            self.feature_bias = torch.zeros(self.rank, device=dev)
+            self.feature_map = torch.zeros(features.size(1), self.dim, device=dev)
+            self.feature_bias = torch.zeros(self.dim, device=dev)
             return
         weight, bias = ridge_map(features[trained], self.item_factors.cpu()[trained],
                                  self.item_alpha)  # fmt: skip
@@ -265,10 +434,7 @@ class EASE(EmbeddingModel):
         """Score users by the interactions ``edges`` (``(user, item)``) at times ``ts`` with
         ``ratings`` (NaN or None: none)."""
         dev = self.item_factors.device
-        weight = recency_weights(edges, ts, torch.arange(edges.size(1)), self.decay)
-        if ratings is not None:
-            factor = rating_factors(ratings.cpu().numpy(), self.rating_weight, self.rating_scale)
-            weight = weight * torch.from_numpy(factor.astype(np.float32))
+        weight = self._weights(edges.cpu(), ts.cpu(), ratings)
         self.history_index = edges.to(dev, torch.long)
         self.history_weight = weight.to(dev)
         self._drop_caches()
@@ -311,8 +477,6 @@ class EASE(EmbeddingModel):
             return self.item_factors.mean(0).expand(n, -1).clone()
         text_dim = self.feature_map.size(0) - self.num_tags
         if text_dim and item_text.size(1) != text_dim:
-            from kgrec.core.errors import InvalidParameter
-
             raise InvalidParameter(f"new items' text vectors have {item_text.size(1)} "
                                    f"dimensions; the model was fitted on {text_dim}",
                                    field="item_text")  # fmt: skip
@@ -334,7 +498,7 @@ class EASE(EmbeddingModel):
     @torch.no_grad()
     def score_users(self, users: torch.Tensor) -> torch.Tensor:
         u, i = self.final_embeddings()
-        if self.rank >= self.num_items:  # full rank: the items' factors are the identity
+        if self.identity_items:  # the items' factors are the identity
             return u[users.to(u.device)]
         return u[users.to(u.device)] @ i.T
 
@@ -350,7 +514,7 @@ class EASE(EmbeddingModel):
         edges = self.history_index.cpu().numpy().astype(np.int64)
         keys = edges[0] * num_nodes + (edges[1] + u)
         order = np.argsort(keys, kind="stable")
-        partial = np.zeros((num_nodes, self.rank))
+        partial = np.zeros((num_nodes, self.dim))
         partial[u : u + i] = self.history_factors.detach().cpu().double().numpy()
         offsets = {"user": 0, "item": u, "tag": u + i, "entity": u + i + self.num_tags}
         values = self.history_weight.cpu().double().numpy()
@@ -359,5 +523,6 @@ class EASE(EmbeddingModel):
         return PathScorer(keys[order], values[order], partial, offsets, final, walks=False)
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self.num_items}, {self.rank}, lam={self.lam:g}, "
-                f"decay={self.decay:g})")  # fmt: skip
+        form = "" if self.form == "dense" else f", form={self.form}"
+        return (f"{type(self).__name__}({self.num_items}, {self.rank or 'rank on validation'}, "
+                f"lam={self.lam:g}, decay={self.decay:g}{form})")  # fmt: skip

@@ -140,9 +140,12 @@ class EmbeddingModel(nn.Module):
             idx: ``[n]`` indices into ``tensors.edge_index`` columns.
         """
 
-    def solve(self, tensors: GraphTensors, train_idx: torch.Tensor) -> None:
+    def solve(
+        self, tensors: GraphTensors, train_idx: torch.Tensor, val_idx: torch.Tensor | None = None
+    ) -> None:
         """Fit in closed form on the interactions ``train_idx`` (:attr:`closed_form`
-        models; :func:`kgrec.gnn.fit` calls it instead of its training loop)."""
+        models; :func:`kgrec.gnn.fit` calls it instead of its training loop), choosing any
+        setting the model chooses itself on the interactions ``val_idx``."""
         raise NotImplementedError(f"{type(self).__name__} is trained by gradient steps")
 
     # scoring ------------------------------------------------------------------------------

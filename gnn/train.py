@@ -383,7 +383,7 @@ def _solve(
 
     history = History()
     start = time.perf_counter()
-    model.solve(tensors, split.train)
+    model.solve(tensors, split.train, split.val)
     model.eval()
     history.train_seconds = time.perf_counter() - start
     if len(split.val):

@@ -205,3 +205,176 @@ def test_ratings_scale_the_history_weights(solved_ease):
     assert plain.history_weights(np.array([1, 2]), np.array([1.0, 5.0])) == pytest.approx([0.8, 1])
     with pytest.raises(InvalidParameter, match="rating weight"):
         EASE(3, 4, rating_weight="squared")
+
+
+# forms and ranks ----------------------------------------------------------------------------
+def _fitted(tensors, split, **options) -> EASE:
+    seed_everything(0)
+    model = EASE.from_tensors(tensors, split.train, lam=50.0, **options)
+    model.solve(tensors, split.train, split.val)
+    return model
+
+
+def _unseen_scores(model: EASE, tensors, split) -> torch.Tensor:
+    """Every user's scores with their own training items set to 0 (EASE's diagonal)."""
+    scores = model.score_users(torch.arange(tensors.num_users)).clone()
+    edges = tensors.edge_index[:, split.train]
+    scores[edges[0], edges[1]] = 0.0
+    return scores
+
+
+def test_the_lowrank_form_at_full_rank_is_ease_on_every_unseen_item(world):
+    """All eigenpairs of X^T X: V S V^T diag(d) equals EASE's B off the diagonal."""
+    _, _, tensors = world
+    split = temporal_split(tensors)
+    dense = _fitted(tensors, split, form="dense", rank=tensors.num_items)
+    low = _fitted(tensors, split, form="lowrank", rank=tensors.num_items)
+    assert dense.identity_items and not low.identity_items
+    want = _unseen_scores(dense, tensors, split)
+    torch.testing.assert_close(_unseen_scores(low, tensors, split), want, rtol=2e-3,
+                               atol=2e-3 * float(want.abs().max()))  # fmt: skip
+
+
+def test_the_lowrank_form_ranks_like_the_dense_form_at_a_high_rank(world):
+    """Rank 128 of 200 items: both forms' validation Recall@20 within 0.02 of full-rank
+    EASE, and their top-20 lists mostly the same."""
+    _, _, tensors = world
+    split = temporal_split(tensors)
+    full = _fitted(tensors, split, form="dense", rank=tensors.num_items)
+    recall = {}
+    tops = {}
+    for form in ("dense", "lowrank"):
+        model = _fitted(tensors, split, form=form, rank=128)
+        assert (model.form, model.rank, model.dim) == (form, 128, 128)
+        recall[form] = evaluate(model, tensors, split.train, split.val)["recall@20"]
+        tops[form] = _unseen_scores(model, tensors, split).topk(20).indices
+    base = evaluate(full, tensors, split.train, split.val)["recall@20"]
+    assert abs(recall["dense"] - base) < 0.02 and abs(recall["lowrank"] - base) < 0.02, (
+        recall, base)  # fmt: skip
+    pairs = zip(tops["dense"].numpy(), tops["lowrank"].numpy(), strict=True)
+    overlap = np.mean([len(np.intersect1d(a, b)) / 20 for a, b in pairs])
+    assert overlap > 0.8, overlap
+
+
+def cluster_world(num_clusters: int, num_items: int = 256, num_users: int = 400,
+                  per_user: int = 14, seed: int = 0):  # fmt: skip
+    """Users who each choose among one cluster's items only: ``num_clusters`` blocks, so
+    a rank below ``num_clusters`` cannot tell some clusters apart."""
+    import pandas as pd
+
+    from kgrec.gnn.data import GraphTensors
+
+    rng = np.random.default_rng(seed)
+    size = num_items // num_clusters
+    rows = []
+    for u in range(num_users):
+        first = int(rng.integers(num_clusters)) * size
+        for t, i in enumerate(first + rng.choice(size, min(per_user, size), replace=False)):
+            rows.append((u, int(i), t))
+    frame = pd.DataFrame(rows, columns=["u", "i", "t"])
+    inter = pd.DataFrame({"user_id": frame.u.astype(str), "item_id": frame.i.astype(str),
+                          "kind": "rating", "rating": np.nan, "weight": 1.0, "ts": frame.t,
+                          "split": ""})  # fmt: skip
+    users = pd.DataFrame({"id": [str(u) for u in range(num_users)]})
+    items = pd.DataFrame({"id": [str(i) for i in range(num_items)], "title": "",
+                          "description": None})  # fmt: skip
+    return GraphTensors.from_frames(users, items, None, inter)
+
+
+@pytest.mark.parametrize("form", ["dense", "lowrank"])
+def test_the_rank_chosen_on_validation_is_as_large_as_the_data_needs(form):
+    """16 clusters: rank 4 mixes them (a quarter of the users get another cluster's items),
+    so validation picks 16 or more; the choice is the best prefix of one fit."""
+    tensors = cluster_world(16)
+    split = temporal_split(tensors)
+    seed_everything(0)
+    model = EASE.from_tensors(tensors, split.train, lam=10.0, decay=1.0, form=form,
+                              ranks=(4, 16, 64))  # fmt: skip
+    fit(model, tensors, split)
+    assert set(model.validation) == {4, 16, 64}
+    assert model.validation[model.rank] == max(model.validation.values())
+    assert model.dim == model.rank and model.config()["rank"] == model.rank
+    assert model.rank >= 16 and model.validation[4] < model.validation[model.rank] - 0.3, (
+        model.validation)  # fmt: skip
+    got = evaluate(model, tensors, split.train, split.val)["recall@20"]
+    assert got == pytest.approx(model.validation[model.rank], abs=1e-4)
+
+
+def test_without_validation_the_rank_is_chosen_on_the_latest_interactions(world):
+    """No validation given: each history's latest 10% choose the rank; the fit is then on
+    every training interaction (the same histories as a fit with validation)."""
+    _, _, tensors = world
+    split = temporal_split(tensors)
+    seed_everything(0)
+    model = EASE.from_tensors(tensors, split.train, form="lowrank", ranks=(8, 64))
+    model.solve(tensors, split.train)
+    assert set(model.validation) == {8, 64} and model.rank in (8, 64)
+    assert model.history_index.size(1) == len(split.train)
+
+
+def test_auto_takes_the_lowrank_form_when_the_dense_one_does_not_fit_the_budget(world):
+    from kgrec.gnn.ease_forms import choose_form, ease_memory_bytes
+
+    _, _, tensors = world
+    split = temporal_split(tensors)
+    sizes = (tensors.num_users, tensors.num_items, len(split.train))
+    dense = ease_memory_bytes(*sizes, "dense", 64)
+    low = ease_memory_bytes(*sizes, "lowrank", 64)
+    assert choose_form(*sizes, 64, budget=dense) == "dense"
+    assert choose_form(*sizes, 64, budget=dense - 1) == "lowrank"
+    stages = []
+    tight = _fitted(tensors, split, ranks=(32, 64), memory_budget=(dense + low) // 2)
+    roomy = EASE.from_tensors(tensors, split.train, lam=50.0, ranks=(32, 64),
+                              memory_budget=1 << 40)  # fmt: skip
+    roomy.solve(tensors, split.train, split.val, progress=lambda s, t: stages.append((s, t)))
+    assert (tight.form, roomy.form) == ("lowrank", "dense")
+    assert (
+        stages[0][0].startswith("dense form")
+        and stages[-1][0] == f"solved: dense form, rank {roomy.rank}"
+    )
+    assert [t for _, t in stages] == sorted(t for _, t in stages)
+
+
+def test_memory_grows_linearly_with_the_catalogue_in_the_lowrank_form():
+    """Equal steps of catalogue: equal steps of memory in the lowrank form, growing steps in
+    the dense one; ranks that do not fit the budget are dropped."""
+    from kgrec.gnn.ease_forms import candidate_ranks, ease_memory_bytes
+
+    def steps(form: str) -> list[int]:
+        sizes = [ease_memory_bytes(10_000, n, 500_000, form, 512) for n in (20_000, 40_000, 60_000)]
+        return [sizes[1] - sizes[0], sizes[2] - sizes[1]]
+
+    low, dense = steps("lowrank"), steps("dense")
+    assert low[0] == low[1] > 0
+    assert dense[1] > 1.5 * dense[0] and dense[0] > 10 * low[0]
+    budget = ease_memory_bytes(10_000, 40_000, 500_000, "lowrank", 256)
+    assert candidate_ranks(10_000, 40_000, 500_000, "lowrank", budget=budget) == [64, 128, 256]
+    assert candidate_ranks(10_000, 100, 500_000, "lowrank", budget=budget) == [64, 100]
+    assert candidate_ranks(10_000, 40_000, 500_000, "dense", budget=1) == [64]
+    with pytest.raises(InvalidParameter, match="form"):
+        ease_memory_bytes(1, 1, 1, "sparse", 1)
+    with pytest.raises(InvalidParameter, match="form"):
+        EASE(3, 4, form="sparse")
+
+
+@pytest.mark.parametrize("form", ["dense", "lowrank"])
+def test_both_forms_save_and_load_with_their_rank(world, form, tmp_path):
+    import json
+
+    from kgrec.gnn.checkpoint import load_version, save_version
+
+    _, _, tensors = world
+    split = temporal_split(tensors)
+    model = _fitted(tensors, split, form=form, ranks=(16, 48))
+    config = json.loads(json.dumps(model.config()))
+    assert (config["form"], config["rank"]) == (form, model.rank)
+    version = save_version(tmp_path, model, "ease", config={}, id_maps=tensors.id_maps(),
+                           metrics={})  # fmt: skip
+    clone = load_version(version).model()
+    assert (clone.form, clone.rank, clone.dim) == (form, model.rank, model.rank)
+    users = torch.arange(9)
+    torch.testing.assert_close(clone.score_users(users), model.score_users(users))
+    old = {k: v for k, v in config.items() if k not in ("form", "ranks", "memory_budget")}
+    before = EASE.from_state(old, model.state_dict())  # saved before forms: dense
+    assert before.form == "dense" and before.rank == model.rank
+    torch.testing.assert_close(before.score_users(users), model.score_users(users))
