@@ -29,9 +29,16 @@ def start(ctx: typer.Context) -> None:
 @app.command("stop")
 def stop(
     ctx: typer.Context,
-    force: bool = typer.Option(False, "--force", help="Kill a server that does not answer."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Kill this store's server when it does not answer, or while it replays its "
+        "append-only file (discarding the replay). Only a process proven to be this store's "
+        "server (command line, socket, start time) is killed; anything else is refused.",
+    ),
 ) -> None:
-    """Shut the server down cleanly (its data is persisted first)."""
+    """Shut the server down cleanly (its data is persisted first); a server replaying its
+    append-only file after a crash is waited for."""
     from kgrec.app.store import stop_server
 
     stopped = stop_server(_data_dir(ctx), force=force)
