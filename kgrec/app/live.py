@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,8 @@ import numpy as np
 from kgrec.app.behaviour import added_items, change_sequence
 from kgrec.kg.store import GraphStore
 from kgrec.queries.runner import run_query
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from kgrec.gnn.coldstart import HistoryAggregator
@@ -84,6 +87,8 @@ def build_catalogue(
     """
     known = set(item_ids)
     rows = [r for r in added_items(store) if r["item_id"] not in known]
+    if item_text is not None:
+        rows = _usable_embeddings(rows, item_text.shape[1])
     vectors, folded = _added_vectors(rows, model, fold, tags, item_emb.shape[1])
     kept = [r for r in rows if r["item_id"] in vectors]
     ids = list(item_ids) + [r["item_id"] for r in kept]
@@ -100,6 +105,23 @@ def build_catalogue(
     return Catalogue(ids, {v: j for j, v in enumerate(ids)}, emb, emb / np.maximum(norms, 1e-12),
                      np.array([counts.get(i, 0) for i in ids], dtype=np.int64), text,
                      len(item_ids), folded)  # fmt: skip
+
+
+def _usable_embeddings(rows: list[dict[str, Any]], dim: int) -> list[dict[str, Any]]:
+    """``rows`` with every text vector that is not ``dim`` finite numbers dropped (the item
+    is then placed by its tags alone), each named in a warning with the fix."""
+    out = []
+    for r in rows:
+        v = r["embedding"]
+        if v is not None and (len(v) != dim or not np.isfinite(np.asarray(v, float)).all()):
+            log.warning(
+                "added item %r has a text vector of %d values where the model reads %d (or "
+                "values that are not finite); placing it without its text: add it again "
+                "(kgrec add-item) with the store's embedding model", r["item_id"], len(v), dim,
+            )  # fmt: skip
+            r = {**r, "embedding": None}
+        out.append(r)
+    return out
 
 
 def _vector(value: Any, dim: int) -> np.ndarray:

@@ -290,3 +290,22 @@ def test_concurrent_ingests_keep_the_newest_rating(store, backend, embedder):
                          "RETURN e.rating AS r, e.ts AS ts, count(*) AS n")  # fmt: skip
         assert rows == [{"r": 5.0, "ts": 2_000, "n": 200}], (backend, delays, rows)
         store.write("MATCH (u:User) DETACH DELETE u")
+
+
+def test_an_added_item_with_a_foreign_text_vector_is_placed_by_its_tags(
+    writable_world, embedder, caplog
+):
+    from kgrec import Recommender
+
+    uri, graph, store, models, dataset = writable_world
+    tag = dataset.tags["name"].iloc[0]
+    add_item(store, embedder, "odd", "Odd Film", tags=[tag])
+    store.write(
+        f"MATCH (i:Item {{id: 'odd'}}) SET i.embedding = {store.dialect.vector('$v')}",
+        {"v": [0.5] * 10},
+    )  # as another embedding model would have made it
+    with caplog.at_level("WARNING", logger="kgrec.app.live"):
+        with Recommender.open(uri, models, graph=graph) as rec:
+            assert "odd" in rec.item_ids  # LightGCN folds it in over its tag
+            assert np.isfinite(rec.item_emb[rec.item_ids.index("odd")]).all()
+    assert "added item 'odd' has a text vector of 10 values where the model reads" in caplog.text
