@@ -159,7 +159,8 @@ class FalkorStore(GraphStore):
         def send() -> Any:
             if command:
                 text = self._graph._build_params_header(params) + cypher
-                return self._db.connection.execute_command(command, self.graph_name, text)
+                limit = ["timeout", timeout_ms] if timeout_ms is not None else []
+                return self._db.connection.execute_command(command, self.graph_name, text, *limit)
             if mode is Mode.READ:
                 return self._graph.ro_query(cypher, params, timeout=timeout_ms)
             return self._graph.query(cypher, params, timeout=timeout_ms)
@@ -232,10 +233,11 @@ class FalkorStore(GraphStore):
     ) -> tuple[list[Row], PlanNode, WriteCounters]:
         """The statement's rows (run with its timeout), then ``GRAPH.PROFILE``'s plan.
 
-        ``GRAPH.PROFILE`` has no read-only form and no timeout, so in read mode a plan that
-        holds a write operator is refused before anything runs, and the statement first
-        runs as an ordinary query under its timeout (a read twice; a write once, its
-        profile taken from ``GRAPH.EXPLAIN``).
+        ``GRAPH.PROFILE`` has no read-only form and returns no rows, so in read mode a plan
+        that holds a write operator is refused before anything runs, and the statement
+        runs as an ordinary query for its rows, then under ``GRAPH.PROFILE`` for the plan,
+        both under its timeout (a read twice; a write once, its plan from
+        ``GRAPH.EXPLAIN``).
         """
         plan = self.explain(cypher, params)
         writes = WRITE_OPERATORS & set(plan.operators())
@@ -247,7 +249,9 @@ class FalkorStore(GraphStore):
             )
         result = self._query(cypher, params, Mode(mode), timeout_s)
         if not writes:
-            plan = parse_plan(self._query(cypher, params, Mode.READ, command="GRAPH.PROFILE"))
+            plan = parse_plan(
+                self._query(cypher, params, Mode.READ, timeout_s, command="GRAPH.PROFILE")
+            )
         return self._rows(result), plan, _counters(result)
 
     def run_plain(

@@ -119,6 +119,8 @@ def test_regular_expressions_say_what_to_use_where_unsupported(store, backend, e
 def test_a_read_past_its_timeout_is_stopped(store, error_line):
     with pytest.raises(QueryTimeout, match="ran longer than 0.05 s"):
         run_own(store, HEAVY_READ, timeout_s=0.05)
+    with pytest.raises(QueryTimeout, match="ran longer than 0.05 s"):
+        run_own(store, "PROFILE " + HEAVY_READ, timeout_s=0.05)
     line = error_line(kgrec(store, "cypher", HEAVY_READ, "--timeout", "0.05"))
     assert "ran longer than 0.05 s and was stopped" in line and "--timeout" in line
 
