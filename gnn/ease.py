@@ -59,6 +59,7 @@ from kgrec.gnn.registry import register
 if TYPE_CHECKING:
     from kgrec.gnn.data import GraphTensors
     from kgrec.gnn.paths import PathScorer
+    from kgrec.gnn.plan import FitCost, GraphSize
 
 
 RESIDUAL_TOLERANCE = 1e-4
@@ -521,6 +522,57 @@ class EASE(EmbeddingModel):
         final = np.zeros_like(partial)
         final[:u], final[u : u + i] = users, items
         return PathScorer(keys[order], values[order], partial, offsets, final, walks=False)
+
+    @classmethod
+    def fit_cost(
+        cls, size: GraphSize, options: dict[str, Any], budget_bytes: int | None = None
+    ) -> FitCost:
+        """One :meth:`solve` at ``size`` (:mod:`kgrec.gnn.plan`): the form ``auto`` would
+        choose within ``budget_bytes`` (:func:`~kgrec.gnn.ease_forms.choose_form`), the
+        largest candidate rank that fits, and the peak memory of
+        :func:`~kgrec.gnn.ease_forms.ease_memory_bytes`. The arithmetic counts the
+        factorisation (dense: the Cholesky inverse, :math:`\\sim I^3`, and a truncated SVD;
+        lowrank: subspace iterations through :math:`X^\\top(XM)`, linear in the
+        interactions), the validation scoring that chooses the rank and the new-item map."""
+        from kgrec.gnn.ease_forms import (
+            LOWRANK_ITERATIONS,
+            MAX_EVAL_USERS,
+            MEMORY_SHARE,
+            RANKS,
+            candidate_ranks,
+            choose_form,
+            ease_memory_bytes,
+            memory_budget,
+            oversampled,
+        )
+        from kgrec.gnn.plan import BUDGET_SHARE, FitCost
+
+        users, items, nnz = size.num_users, size.num_items, size.num_interactions
+        ranks = tuple(options.get("ranks") or RANKS)
+        features = size.text_dim + size.num_tags
+        form = str(options.get("form", "auto"))
+        limit = options.get("memory_budget") or memory_budget()
+        if budget_bytes is not None:  # the job's own limit, of which the fit gets its share
+            limit = min(int(limit), int(MEMORY_SHARE / BUDGET_SHARE * budget_bytes))
+        if form == "auto":
+            form = choose_form(users, items, nnz, max(ranks), limit, features)
+        rank = max(candidate_ranks(users, items, nnz, form, ranks, limit, features))
+        q = oversampled(rank, items)
+        peak = ease_memory_bytes(users, items, nnz, form, rank, features)
+        rounds = 2 * LOWRANK_ITERATIONS + 2
+        if form == "dense":
+            dense = float(items) ** 3 + 2.0 * rounds * items * items * q
+            sparse = 2.0 * nnz * nnz / max(users, 1)  # the Gram matrix X^T X
+            fix = "the lowrank form (memory linear in the catalogue) is chosen by default"
+        else:
+            dense = 10.0 * items * q * q
+            sparse = 4.0 * rounds * nnz * q
+            fix = "choose smaller ranks (model option ranks=(64, 128, 256))"
+        dense += 2.0 * min(users, MAX_EVAL_USERS) * items * q  # the validation scoring
+        dense += 2.0 * items * features * features + float(features) ** 3  # new-item map
+        return FitCost(
+            f"{form} EASE, rank chosen on validation up to {rank}", peak, dense, sparse, fix=fix
+        )
 
     def __repr__(self) -> str:
         form = "" if self.form == "dense" else f", form={self.form}"

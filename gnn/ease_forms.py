@@ -70,9 +70,14 @@ _CHUNK_BYTES = 256 * 2**20  # the largest dense temporary a chunked product make
 
 def memory_budget(share: float = MEMORY_SHARE) -> int:
     """``share`` of the memory available now (:func:`~kgrec.core.memory.available_memory_bytes`;
-    8 GiB when it is unknown)."""
+    8 GiB when it is unknown), and no more than ``KGREC_MEMORY_LIMIT`` when it is set (the
+    limit the job's plan holds the whole job to)."""
+    from kgrec.core.settings import memory_limit_bytes
+
     avail = available_memory_bytes()
-    return int(share * (avail if avail is not None else 8 * 2**30))
+    budget = int(share * (avail if avail is not None else 8 * 2**30))
+    limit = memory_limit_bytes()
+    return budget if limit is None else min(budget, limit)
 
 
 def oversampled(rank: int, num_items: int) -> int:
