@@ -75,9 +75,9 @@ def world(store, embedder, tmp_path):
     model_dir = tmp_path / "models"
     first, written = train(store, model_dir, epochs=2, device="cpu", **FAST)
     assert first.promoted and written["recommendations"] > 0
-    # another regularisation, so every vector differs from v1's and the write-back has work
-    second = run_job(load_tensors(store), model_dir, epochs=2, tolerance=1.0, device="cpu",
-                     model_options={"lam": 50.0}, **FAST)  # fmt: skip
+    # another model, so every vector differs from v1's and the write-back has work to do
+    second = run_job(load_tensors(store), model_dir, "mf", epochs=2, tolerance=1.0,
+                     device="cpu", **FAST)  # fmt: skip
     assert second.promoted
     return model_dir, first.version_dir.name, second.version_dir.name
 
