@@ -19,6 +19,7 @@ interaction rated below the mean is never presented as support; it falls into "o
 Reasons are chosen greedily, the largest first, and each interaction joins at most one
 reason (the one chosen first among those it belongs to), so the reasons of an item are
 disjoint and their shares add up to at most 100%; the rest is :attr:`ItemReasons.other`.
+A reason after the headline that carries less than ``MIN_SHARE`` (1%) is left to "other".
 
 **Distinct along a list.** :func:`explain_reasons` reads the items in rank order; an item
 whose best reason is already the headline of an item higher in the list leads with its
@@ -93,6 +94,9 @@ class Reason:
 #: An item leads with a reason not already a headline higher in the list when that reason
 #: carries at least 1 / DISTINCT_WITHIN of the best reason's share.
 DISTINCT_WITHIN = 2.0
+#: A reason after the headline is told only when it carries at least this share (with shares);
+#: smaller ones are left to "other".
+MIN_SHARE = 0.01
 #: Reason kinds in the order ties are broken.
 _KIND_ORDER = {"tag": 0, "entity": 1, "item": 2}
 
@@ -208,6 +212,8 @@ def explain_reasons(
         reasons = [_reason(kind, key, label, relation, members, by_id, contrib, basis, mean,
                            titles[item_id])
                    for kind, key, label, relation, members in picked]  # fmt: skip
+        reasons = reasons[:1] + [r for r in reasons[1:] if r.share is None
+                                 or r.share >= MIN_SHARE]  # fmt: skip
         shown = union_share(reasons, basis) if basis else None
         out[item_id] = ItemReasons(
             reasons, basis, shown,

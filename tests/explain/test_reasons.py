@@ -119,6 +119,13 @@ def test_without_contributions_reasons_are_sized_and_carry_no_shares():
     assert "%" not in out.reasons[0].sentence
 
 
+def test_a_reason_after_the_headline_below_one_percent_is_left_to_other():
+    features = _features({"x": ["sci-fi", "space"]}, {"sci-fi": ["a", "b"], "space": ["f"]})
+    told = _explain(features, {"x": {"a": 0.6, "b": 0.395, "f": 0.005}}, ["x"])["x"]
+    assert [r.key for r in told.reasons] == ["sci-fi"]
+    assert told.other == pytest.approx(0.005)
+
+
 def test_reason_sentences_print_plain_percentages():
     features = _features({"x": ["sci-fi"]}, {"sci-fi": ["a", "b"]})
     told = _explain(features, {"x": {"a": 30.0, "b": 0.0001, "d": 1e-9}}, ["x"])["x"]
