@@ -50,6 +50,7 @@ def _measured(store: GraphStore, fn: Callable[[], Any]) -> tuple[Any, dict[str, 
 
 def export(store: GraphStore, repeat: int) -> dict[str, Any]:
     from kgrec.app.training import load_tensors
+    from kgrec.gnn.data import GraphTensors  # noqa: F401  (torch's import is not the export's)
 
     runs = []
     for _ in range(repeat):
