@@ -50,8 +50,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["TrainConfig", "model_names", "train", "plan", "is_follower", "staleness",
-           "load_tensors", "write_back", "write_back_status", "model_versions", "model_status", "prune_versions",
-           "repair", "repair_write_back", "promote_version", "top_k_unseen"]  # fmt: skip
+           "load_tensors", "write_back", "write_back_status", "model_versions", "model_status",
+           "prune_versions", "repair", "repair_write_back", "promote_version",
+           "top_k_unseen"]  # fmt: skip
 
 #: ``kgrec train --if-stale`` without a threshold: retrain once 5% more interactions exist.
 DEFAULT_STALE_SHARE = 0.05
