@@ -97,7 +97,8 @@ def ease_memory_bytes(
     matrix and its Cholesky factor, then the factor and the inverse that becomes ``B``); for
     ``lowrank`` five ``[I, q]`` float32 arrays (basis, product, QR, eigenvectors, factors,
     ``q`` = :func:`oversampled` rank); the ``[U, rank]`` user embeddings; the chunked
-    temporaries; the new-item map's features (``[I, feature_dim]``, float32 and float64).
+    temporaries; the new-item map's features (``[I, feature_dim]``, float32 and float64) and
+    targets (the ``[I, rank]`` item factors, twice in float64) beside the two factors.
     An ill-conditioned Gram matrix (a tiny ``lam``) is solved again in float64, which needs
     about 2.5 times the ``dense`` figure.
 
@@ -111,7 +112,7 @@ def ease_memory_bytes(
     """
     q = oversampled(rank, num_items)
     common = 48 * nnz + _F32 * num_users * rank + 2 * _CHUNK_BYTES
-    common += 12 * num_items * feature_dim
+    common += 12 * num_items * feature_dim + 24 * num_items * min(rank, num_items)
     if form == "dense":
         return common + 2 * _F32 * num_items**2 + 4 * _F32 * num_items * q
     if form == "lowrank":
