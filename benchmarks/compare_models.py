@@ -80,10 +80,10 @@ def methods_that_fit(tensors, methods: list[str], share: float) -> list[str]:
             form = choose_form(*sizes, rank, budget, text + tensors.num_tags)
         need = ease_memory_bytes(*sizes, form, rank, text + tensors.num_tags)
         if need > budget:
-            print(f"skipping {name}: its {form} fit at rank {rank} needs about "
+            print(f"skipping {name}: its fit ({form} form, rank {rank}) needs about "
                   f"{need / 2**30:.1f} GiB, over the {budget / 2**30:.1f} GiB budget "
-                  f"({share:.0%} of the memory available); the default form fits",
-                  file=sys.stderr)  # fmt: skip
+                  f"({share:.0%} of the memory available); raise --memory-share or choose "
+                  "a method that chooses its rank", file=sys.stderr)  # fmt: skip
             continue
         kept.append(name)
     return kept
