@@ -4,8 +4,10 @@ EASE (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019) le
 item-item weights :math:`B` that minimise :math:`\|X - XB\|^2_F + \lambda\|B\|^2_F` under
 :math:`\mathrm{diag}(B) = 0`, in closed form (:func:`ease_weights`). This model scores a
 user's *recency-weighted* history (:mod:`kgrec.gnn.recency`) and keeps :math:`B` as a rank
-:math:`d` factorisation :math:`B \approx PQ^\top` (truncated SVD), so that it keeps the
-embedding contract of :class:`~kgrec.gnn.model.EmbeddingModel`:
+:math:`d` factorisation :math:`B \approx PQ^\top` (the ``dense`` form: a truncated SVD of
+:math:`B`; the ``lowrank`` form: from the top eigenpairs of :math:`X^\top X`, never an
+``items x items`` matrix; the rank chosen on validation: :mod:`kgrec.gnn.ease_forms`), so that
+it keeps the embedding contract of :class:`~kgrec.gnn.model.EmbeddingModel`:
 
 .. math::
     e_u = \sum_{v \in N(u)} w_{uv} P_v,\qquad e_i = Q_i,\qquad
