@@ -60,7 +60,8 @@ class EmbeddingCache:
     """
 
     def __init__(self, cache_dir: Path, model: str) -> None:
-        private_dir(cache_dir)  # refuses a folder of another user
+        check_owner(cache_dir, "embedding cache folder")
+        private_dir(cache_dir)
         self.path = cache_dir / f"embeddings-{_model_key(model)}.sqlite"
         check_owner(self.path, "embedding cache")
         _private_file(self.path)
