@@ -225,7 +225,7 @@ class ServerWatch:
         if self.pid_file is None:
             return
         try:
-            pid = int(self.pid_file.read_text().strip())
+            pid = int(self.pid_file.read_text().split()[0])  # "PID" or "PID START-TIME"
             status = Path(f"/proc/{pid}/status").read_text()
             stat = Path(f"/proc/{pid}/stat").read_text()
         except (OSError, ValueError):
