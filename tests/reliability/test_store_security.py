@@ -376,7 +376,7 @@ def test_an_embedding_cache_of_another_user_is_refused(tmp_path, another_user):
         EmbeddingCache(cache, "m")
     assert stat.S_IMODE(os.stat(db).st_mode) == 0o644
     another_user(cache)
-    with pytest.raises(ForeignOwner, match=f"folder {cache} belongs to uid"):
+    with pytest.raises(ForeignOwner, match=f"embedding cache folder {cache} belongs to uid"):
         EmbeddingCache(cache, "m")
 
 
