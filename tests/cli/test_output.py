@@ -80,7 +80,7 @@ USAGE_ERRORS = {
     ("--json", "model"): "Missing command.",
     ("--json",): "Missing command.",
     ("--json", "model", "prune", "--keep", "0"): "'--keep'",
-    ("--json", "similar"): "Missing argument 'ITEM'",
+    ("--json", "similar"): "Missing argument 'item'",
 }
 
 
