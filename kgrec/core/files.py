@@ -31,7 +31,7 @@ def check_owner(path: Path, what: str = "folder", error: type[KgrecError] = Fore
             owner = f"uid {uid}"
         raise error(
             f"{what} {path} belongs to {owner}, not to you (uid {me}); kgrec uses only "
-            f"files of its own user: choose a {what} of your own, or have its owner hand it "
+            f"files of its own user: use one of your own, or have its owner hand it "
             f"over with `chown -R {me} {path}`"
         )
 
