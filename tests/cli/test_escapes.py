@@ -28,7 +28,10 @@ def evil_world(tmp_path_factory, cache_dir, kgrec):
         store.write("MATCH (t:Tag) SET t.name = t.name + $evil", {"evil": EVIL})
     trained = kgrec(*where, "--quiet", "train", "--epochs", "1", "--device", "cpu")
     assert trained.returncode == 0, trained.stderr
-    return where
+    users = [f"u{n}" for n in range(1, 11)]
+    answers = json.loads(kgrec(*where, "--json", "recommend", *users, "--k", "3").stdout)
+    user = next(u for u in users if answers[u].get("recommendations"))  # one with items left
+    return where, user
 
 
 def _shown_escaped(out) -> None:
@@ -40,25 +43,28 @@ def _shown_escaped(out) -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        ["recommend", "u1", "--k", "5", "--explain"],
-        ["recommend", "u1", "u2", "--k", "3"],
+        ["recommend", "USER", "--k", "5", "--explain"],
+        ["recommend", "USER", "u2", "u3", "--k", "3"],
         ["similar", "i1", "--k", "5"],
         ["similar", "i1", "--k", "5", "--by", "model"],
     ],
 )
 def test_plain_output_escapes_stored_controls(evil_world, kgrec, command):
-    _shown_escaped(kgrec(*evil_world, *command))
+    where, user = evil_world
+    _shown_escaped(kgrec(*where, *[user if arg == "USER" else arg for arg in command]))
 
 
 def test_explain_escapes_stored_controls_and_json_keeps_them(evil_world, kgrec):
-    recs = json.loads(kgrec(*evil_world, "--json", "recommend", "u1", "--k", "3").stdout)
+    where, user = evil_world
+    recs = json.loads(kgrec(*where, "--json", "recommend", user, "--k", "3").stdout)
     first = recs["recommendations"][0]
     assert first["title"].endswith(EVIL)  # the data itself is unchanged
-    _shown_escaped(kgrec(*evil_world, "explain", "u1", first["item_id"]))
-    as_json = kgrec(*evil_world, "--json", "explain", "u1", first["item_id"])
+    _shown_escaped(kgrec(*where, "explain", user, first["item_id"]))
+    as_json = kgrec(*where, "--json", "explain", user, first["item_id"])
     assert json.loads(as_json.stdout)["title"].endswith(EVIL)
 
 
 def test_an_error_naming_stored_text_is_one_escaped_line(evil_world, kgrec, error_line):
-    line = error_line(kgrec(*evil_world, "recommend", "u1", "--tag", "no\x1b]0;title\x07"))
+    where, user = evil_world
+    line = error_line(kgrec(*where, "recommend", user, "--tag", "no\x1b]0;title\x07"))
     assert not RAW.search(line) and "\\x1b]0;title\\x07" in line
