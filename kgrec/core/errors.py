@@ -158,6 +158,7 @@ __all__ = [
     "UnknownModelVersion",
     "ModelDirLocked",
     "TrainingDataError",
+    "PlanDoesNotFit",
     "WriteBackFailed",
     "UnknownTagError",
     "WriteInReadMode",
