@@ -351,6 +351,8 @@ def write_back(
     from kgrec.app.behaviour import note_change
 
     note_change(store)  # serving processes load the promoted version at their next read
+    if written["User"] or written["Item"] or created or cleared_embeddings:
+        store.compact()  # the next cold start loads a snapshot instead of replaying the writes
     return {
         "version": version, "users": len(user_ids), "items": len(item_ids),
         "recommendations": total, "written_users": written["User"],
