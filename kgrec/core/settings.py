@@ -78,20 +78,32 @@ class Settings:
 
 
 def _refresh_seconds(given: float | None) -> float:
+    return _seconds(
+        given,
+        "KGREC_REFRESH_SECONDS",
+        DEFAULT_REFRESH_SECONDS,
+        "refresh_seconds must be a number of seconds >= 0",
+        "KGREC_REFRESH_SECONDS",
+    )
+
+
+def _seconds(given: float | None, env: str, default: float, what: str, field: str) -> float:
+    """``given``, else the number of seconds in ``env``, else ``default``.
+
+    Raises:
+        InvalidParameter: not a finite number >= 0 (the message starts with ``what``).
+    """
     from kgrec.core.errors import InvalidParameter
 
-    raw: object = given if given is not None else os.environ.get("KGREC_REFRESH_SECONDS")
+    raw: object = given if given is not None else os.environ.get(env)
     if raw is None or raw == "":
-        return DEFAULT_REFRESH_SECONDS
+        return default
     try:
         value = float(raw)  # type: ignore[arg-type]
     except ValueError:
         value = float("nan")
-    if not value >= 0 or value == float("inf"):
-        raise InvalidParameter(
-            f"refresh_seconds must be a number of seconds >= 0, got {raw!r}",
-            field="KGREC_REFRESH_SECONDS",
-        )
+    if not 0 <= value < float("inf"):
+        raise InvalidParameter(f"{what}, got {raw!r}", field=field)
     return value
 
 
@@ -173,20 +185,13 @@ def query_timeout_s(given: float | None = None) -> float | None:
     Raises:
         InvalidParameter: not a number of seconds >= 0.
     """
-    from kgrec.core.errors import InvalidParameter
-
-    raw: object = given if given is not None else os.environ.get("KGREC_QUERY_TIMEOUT")
-    if raw is None or raw == "":
-        return DEFAULT_QUERY_TIMEOUT_S
-    try:
-        value = float(raw)  # type: ignore[arg-type]
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < float("inf"):
-        raise InvalidParameter(
-            f"the query timeout must be a number of seconds >= 0 (0: no limit), got {raw!r}",
-            field="--timeout / KGREC_QUERY_TIMEOUT",
-        )
+    value = _seconds(
+        given,
+        "KGREC_QUERY_TIMEOUT",
+        DEFAULT_QUERY_TIMEOUT_S,
+        "the query timeout must be a number of seconds >= 0 (0: no limit)",
+        "--timeout / KGREC_QUERY_TIMEOUT",
+    )
     return value or None
 
 
