@@ -246,6 +246,10 @@ class EASE(EmbeddingModel):
         self.register_buffer("feature_bias", torch.zeros(dim))
         self.validation: dict[int, float] = {}  # rank -> validation Recall@20 of the choice
 
+    def refit_options(self) -> dict[str, Any]:
+        """The form and rank :meth:`solve` chose (none before a solve)."""
+        return {} if self.rank is None else {"form": self.form, "rank": self.rank}
+
     @property
     def dim(self) -> int:
         """The factors' dimensions (0 before a chosen rank is solved)."""

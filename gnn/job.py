@@ -142,7 +142,8 @@ def run_job(
     extra: torch.Tensor | None = split.val
     train_seconds = history.train_seconds
     if cfg.refit and len(split.val):
-        fitted, masked, seconds = _refit(model, tensors, split, cfg, history, model_options,
+        chosen = {**(model_options or {}), **net.refit_options()}
+        fitted, masked, seconds = _refit(model, tensors, split, cfg, history, chosen,
                                          show_progress)  # fmt: skip
         extra, train_seconds = None, train_seconds + seconds
     test = evaluate(fitted, tensors, masked, split.test, extra, device=dev)

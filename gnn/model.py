@@ -131,6 +131,13 @@ class EmbeddingModel(nn.Module):
             "with the catalogue, or a smaller embedding_dim",
         )
 
+    def refit_options(self) -> dict[str, Any]:
+        """Constructor options that fix what this fitted model chose for itself on
+        validation (EASE's form and rank), so that the job's refit on training +
+        validation, which has no validation left, fits the same model again. Default: none.
+        """
+        return {}
+
     def use_interactions(self, tensors: GraphTensors, idx: torch.Tensor) -> None:
         """Score from the interactions ``idx`` (a graph model's propagation graph, a history
         model's histories) with the learned weights as they are: no refit. Models whose

@@ -378,3 +378,20 @@ def test_both_forms_save_and_load_with_their_rank(world, form, tmp_path):
     before = EASE.from_state(old, model.state_dict())  # saved before forms: dense
     assert before.form == "dense" and before.rank == model.rank
     torch.testing.assert_close(before.score_users(users), model.score_users(users))
+
+
+def test_the_refit_keeps_the_form_and_rank_chosen_on_validation(tensors):
+    from kgrec.gnn.splits import temporal_split
+
+    split = temporal_split(tensors)
+    torch.manual_seed(0)
+    chosen = EASE.from_tensors(tensors, split.train, lam=50.0, ranks=(8, 16, 32))
+    assert chosen.refit_options() == {}  # nothing chosen before a solve
+    chosen.solve(tensors, split.train, split.val)
+    assert len(chosen.validation) == 3  # every candidate was scored
+    options = chosen.refit_options()
+    assert options == {"form": chosen.form, "rank": chosen.rank}
+    train_val = torch.cat([split.train, split.val]).sort().values
+    refit = EASE.from_tensors(tensors, train_val, lam=50.0, ranks=(8, 16, 32), **options)
+    refit.solve(tensors, train_val)
+    assert refit.validation == {} and (refit.form, refit.rank) == (chosen.form, chosen.rank)

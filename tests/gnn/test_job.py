@@ -231,11 +231,15 @@ def test_the_tested_version_is_refitted_on_train_and_validation_and_serves_every
     split = temporal_split(tensors)
     train_val = torch.cat([split.train, split.val]).sort().values
     seed_everything(0)
-    refitted = EASE.from_tensors(tensors, train_val)
-    refitted.solve(tensors, train_val)
+    first = EASE.from_tensors(tensors, split.train)
+    first.solve(tensors, split.train, split.val)  # chooses the rank on validation
+    seed_everything(0)
+    refitted = EASE.from_tensors(tensors, train_val, **first.refit_options())
+    refitted.solve(tensors, train_val)  # the same form and rank, on training + validation
     want = evaluate(refitted, tensors, train_val, split.test)
     assert result.metrics["recall@20"] == pytest.approx(want["recall@20"], rel=1e-4)
     saved = load_live(tmp_path).model()
+    assert (saved.form, saved.rank) == (first.form, first.rank)
     assert saved.history_index.size(1) == tensors.num_interactions  # test part included
     stale = run_job(tensors, tmp_path / "no-refit", model="ease", refit=False)
     assert stale.metrics["recall@20"] != pytest.approx(result.metrics["recall@20"])
