@@ -169,25 +169,29 @@ def test_damaged_files_raise_model_corrupt_naming_them(trained, tmp_path):
     import shutil
 
     from kgrec.core.errors import ModelCorrupt
-    from kgrec.gnn.checkpoint import load_version, verify_version
+    from kgrec.gnn.checkpoint import MANIFEST_FILE, load_version, verify_version
 
     model_dir, first = trained
-    cases = {
-        "embeddings.pt": (b"", "empty"),
-        "model.pt": (b"PK\x03\x04 not really a zip", "cannot be read as PyTorch weights"),
-        "config.json": (b"{", "not valid JSON"),
-        "id_maps.json": (b'{"users": [], "items": []}', "lists 0 users"),
+    saved = "when it was saved"  # the manifest's size check comes first
+    cases = {  # what a version says with its manifest, and one saved without it
+        "embeddings.pt": (b"", ("the file is empty", "not a PyTorch archive")),
+        "model.pt": (b"PK\x03\x04 not really a zip", (saved, "not a PyTorch archive")),
+        "config.json": (b"{", (saved, "not valid JSON")),
+        "id_maps.json": (b'{"users": [], "items": []}', (saved, "lists 0 users")),
     }
-    for fname, (content, reason) in cases.items():
+    for fname, (content, reasons) in cases.items():
         copy = tmp_path / fname
         shutil.copytree(first.version_dir, copy)
         (copy / fname).write_bytes(content)
-        with pytest.raises(ModelCorrupt) as err:
-            verify_version(copy)
-        assert err.value.path == str(copy / fname)
-        message = str(err.value)
-        assert reason in message and "kgrec model promote" in message, message
-        assert "\n" not in message
+        for manifest, reason in zip((True, False), reasons, strict=True):
+            if not manifest:
+                (copy / MANIFEST_FILE).unlink()
+            with pytest.raises(ModelCorrupt) as err:
+                verify_version(copy)
+            assert err.value.path == str(copy / fname)
+            message = str(err.value)
+            assert reason in message and "kgrec model promote" in message, message
+            assert "\n" not in message
     verify_version(first.version_dir)  # the original is untouched and whole
     assert load_version(first.version_dir).user_embeddings.shape[0] == len(
         load_version(first.version_dir).id_maps["users"]
