@@ -84,14 +84,12 @@ def train(
     2 bad arguments, 1 error (live model kept; also: another train holds the lock, no data
     to train on).
     """
-    from kgrec.app.training import is_follower, staleness
+    from kgrec.app.training import is_follower, plan, staleness
     from kgrec.app.training import train as run
 
     cli = get(ctx)
     with cli.store() as store:
         if plan_only:
-            from kgrec.app.training import plan
-
             planned = plan(store, model)
             cli.emit({**planned.as_dict(), "time": utc_now()}, planned.describe())
             if not planned.fits_memory:
@@ -105,6 +103,7 @@ def train(
                          f"not training: {state['reason']}")  # fmt: skip
                 return
             cli.info(f"training: {state['reason']}")
+        cli.info(plan(store, model).describe())  # the job refuses it itself when it does not fit
         given = {"epochs": epochs, "split": split, "tolerance": tolerance, "seed": seed,
                  "device": device, "nproc": nproc}  # fmt: skip
         result, written = run(
