@@ -16,6 +16,7 @@ never interleave.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -229,6 +230,7 @@ def train(
     progress: Progress | None = None,
     model_options: dict[str, Any] | None = None,
     aggregator_epochs: int | None = None,
+    on_plan: Callable[[JobPlan], None] | None = None,
     **overrides: Any,
 ) -> tuple[JobResult, dict[str, Any] | None]:
     """Run the retraining job on the store's graph; write back when it promotes.
@@ -248,6 +250,8 @@ def train(
             aggregator the job fits and validates on held-out users and saves with the
             version when it beats the history vector (:mod:`kgrec.gnn.coldfit`; default
             30; 0: none). Its figures are in ``result.metrics`` under ``aggregator/``.
+        on_plan: told the job's plan (:func:`plan`) once the model directory is locked,
+            before anything is exported (not for a store without interactions).
         overrides: :class:`TrainConfig` fields replacing those of ``config``
             (``train(store, dir, epochs=5, split="random")``).
 
@@ -277,6 +281,8 @@ def train(
         planned = plan(store, model, cfg, model_options=model_options,
                        aggregator_epochs=epochs)  # fmt: skip
         log.info("%s", planned.describe())
+        if on_plan is not None and planned.size.num_interactions:
+            on_plan(planned)
         if not planned.fits_memory:
             raise PlanDoesNotFit(planned.refusal())
         tensors = load_tensors(store, progress)

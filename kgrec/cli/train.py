@@ -103,13 +103,13 @@ def train(
                          f"not training: {state['reason']}")  # fmt: skip
                 return
             cli.info(f"training: {state['reason']}")
-        cli.info(plan(store, model).describe())  # the job refuses it itself when it does not fit
         given = {"epochs": epochs, "split": split, "tolerance": tolerance, "seed": seed,
                  "device": device, "nproc": nproc}  # fmt: skip
         result, written = run(
             store, cli.settings.model_dir, model=model, recommendations_k=recommendations,
             **{k: v for k, v in given.items() if v is not None},
             show_progress=cli.show_progress, progress=cli.progress(),
+            on_plan=lambda planned: cli.info(planned.describe()),
         )  # fmt: skip
     if is_follower():  # a torchrun rank other than 0: rank 0 reports
         return

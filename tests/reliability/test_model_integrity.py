@@ -222,8 +222,9 @@ def test_lock_held_in_this_process_stops_a_train(empty_store_dir, tmp_path):
         out = kgrec("--store", str(empty_store_dir), "--model-dir", str(model_dir), "--json",
                     "train", "--epochs", "1")  # fmt: skip
     assert out.returncode == 1
-    assert json.loads(out.stdout)["error"]["type"] == "ModelDirLocked"
-    assert f"(pid {os.getpid()})" in out.stderr
+    error = json.loads(out.stdout)["error"]
+    assert error["type"] == "ModelDirLocked" and f"(pid {os.getpid()})" in error["message"]
+    assert out.stderr == ""  # with --json the error is the JSON document alone
 
 
 # --- damaged model files ------------------------------------------------------------------
