@@ -16,9 +16,9 @@ from kgrec.queries.runner import run_own
 
 from .test_query_cli import ENTRY
 
-#: About 9 million rows: seconds on either store, so a 50 ms limit always stops it.
-HEAVY_READ = "UNWIND range(1, 3000) AS x UNWIND range(1, 3000) AS y RETURN count(*) AS n"
-HEAVY_WRITE = ("UNWIND range(1, 3000) AS x UNWIND range(1, 3000) AS y WITH x, y "
+#: 400 million rows: many seconds on either store, warm or cold, so a 50 ms limit stops it.
+HEAVY_READ = "UNWIND range(1, 20000) AS x UNWIND range(1, 20000) AS y RETURN count(*) AS n"
+HEAVY_WRITE = ("UNWIND range(1, 20000) AS x UNWIND range(1, 20000) AS y WITH x, y "
                "WHERE x + y = -1 CREATE (:Probe) RETURN count(*) AS n")  # fmt: skip
 PROBES = "MATCH (p:Probe) RETURN count(p) AS n"
 
