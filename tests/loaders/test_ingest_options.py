@@ -138,7 +138,7 @@ def test_summary_reports_merged_duplicates_and_prefixed_ids(
     assert "duplicate rows merged: 1" in result.stdout
     result = kgrec("--json", "--store", str(store), "similar", "ml:1", "--k", "1")
     assert result.returncode == 0, result.stderr
-    assert [row["id"] for row in json.loads(result.stdout)] == ["ml:2"]
+    assert [row["item_id"] for row in json.loads(result.stdout)] == ["ml:2"]
 
 
 def test_recbole_folder_is_ingested_and_a_bad_line_named(
