@@ -251,7 +251,7 @@ def promote(model_dir: str | Path, version_dir: str | Path, event: str | None = 
     if event is None:
         before = root / "versions" / previous if previous is not None else None
         older = before is not None and before.is_dir() and before.name != vdir.name \
-            and _created(vdir) < _created(before)  # fmt: skip
+            and _created_at(vdir) < _created_at(before)  # fmt: skip
         event = "rollback" if older else "promoted"
     link = root / "live"
     tmp = root / f".live-{os.getpid()}"
@@ -584,12 +584,17 @@ def _version_dirs(model_dir: str | Path) -> list[Path]:
 
 
 def _created(vdir: Path) -> str:
-    """When the version was written (UTC, ISO 8601): from its name, else its mtime."""
+    """When the version was written (UTC, ISO 8601, seconds): from its name, else its mtime."""
+    return _created_at(vdir).isoformat(timespec="seconds")
+
+
+def _created_at(vdir: Path) -> datetime:
+    """When the version was written (UTC, to the microsecond its name carries)."""
     try:
         when = datetime.strptime(vdir.name.split("-", 1)[0], "%Y%m%dT%H%M%S%fZ")
-        return when.replace(tzinfo=UTC).isoformat(timespec="seconds")
+        return when.replace(tzinfo=UTC)
     except ValueError:
-        return datetime.fromtimestamp(vdir.stat().st_mtime, UTC).isoformat(timespec="seconds")
+        return datetime.fromtimestamp(vdir.stat().st_mtime, UTC)
 
 
 def list_versions(model_dir: str | Path) -> list[dict[str, Any]]:
