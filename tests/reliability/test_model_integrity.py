@@ -335,7 +335,7 @@ def test_model_directory_is_private_whatever_the_umask(mask, tmp_path):
     assert mode(model_dir) == 0o700
     assert mode(model_dir / "versions") == 0o700
     assert mode(result.version_dir) == 0o700
-    files = list(result.version_dir.iterdir())  # weights, embeddings, config, id maps, metrics, manifest
+    files = list(result.version_dir.iterdir())  # the weights, manifest and four others
     assert len(files) == 6 and all(mode(f) == 0o600 for f in files), \
         {f.name: oct(mode(f)) for f in files}  # fmt: skip
     assert mode(model_dir / LOCK_FILE) == 0o600
