@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_runner import run_in_process, run_process
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO.parent / "shared" / "datasets" / "ml-latest-small"
@@ -280,70 +281,6 @@ def store_uri(backend, store_pool, tmp_path) -> str:
     return uri
 
 
-def _run_kgrec_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):
-    """The real ``kgrec`` entry point in a subprocess: a ``CompletedProcess`` (text); ``env``
-    adds to the test's environment."""
-    import subprocess
-    import sys
-
-    return subprocess.run(
-        [sys.executable, "-m", "kgrec.cli.main", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def _run_kgrec_in_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):
-    """``kgrec.cli.main.main(args)`` in this process, as the entry point runs it: stdout and
-    stderr captured apart, the exit code from ``SystemExit``, an uncaught exception printed
-    as Python would (a traceback, exit 1). ``env`` and ``cwd`` hold for the call only; the
-    logging set-up the command made is undone. A ``CompletedProcess`` like
-    :func:`_run_kgrec_process`'s, without a new interpreter's start (torch's import alone)."""
-    import contextlib
-    import io
-    import logging
-    import subprocess
-    import traceback
-    import warnings
-
-    from kgrec.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    code = 0
-    try:
-        os.environ.update(env or {})
-        if cwd is not None:
-            os.chdir(cwd)
-        with (
-            contextlib.redirect_stdout(out),
-            contextlib.redirect_stderr(err),
-            warnings.catch_warnings(),
-        ):
-            warnings.resetwarnings()
-            try:
-                main(list(args))
-            except SystemExit as stop:
-                code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-                if isinstance(stop.code, str):
-                    print(stop.code, file=err)
-            except BaseException:  # what the interpreter would print for an uncaught error
-                traceback.print_exc(file=err)
-                code = 1
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        os.chdir(saved_cwd)
-        logging.captureWarnings(False)
-        root.handlers[:] = saved_handlers
-        root.setLevel(saved_level)
-    return subprocess.CompletedProcess(["kgrec", *args], code, out.getvalue(), err.getvalue())
-
-
 def _error_line(result, code: int = 1) -> str:
     """The one ``error:`` line a failed command printed on stderr (no traceback)."""
     assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
@@ -356,15 +293,15 @@ def _error_line(result, code: int = 1) -> str:
 @pytest.fixture(scope="session")
 def kgrec():
     """Runs ``kgrec`` as a user does, in this process: ``kgrec(*args, cwd=None, env=None)``
-    -> a ``CompletedProcess`` (see :func:`_run_kgrec_in_process`)."""
-    return _run_kgrec_in_process
+    -> a ``CompletedProcess`` (see :func:`cli_runner.run_in_process`)."""
+    return run_in_process
 
 
 @pytest.fixture(scope="session")
 def kgrec_process():
     """Runs ``kgrec`` in a new interpreter, for what only a process shows (its start, its
     streams' bytes, its exit): same signature as :func:`kgrec`."""
-    return _run_kgrec_process
+    return run_process
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from cli_runner import run_in_process
 
 from kgrec.app.ingest import ingest
 from kgrec.kg import open_store
@@ -119,16 +120,16 @@ def _kgrec(*args, env=None):
     return [sys.executable, "-m", "kgrec.cli.main", *args]
 
 
-SYNTHETIC = ["ingest", "synthetic", "--users", "400", "--items", "500", "--interactions", "150000"]
+INTERACTIONS = 60_000
+SYNTHETIC = ["ingest", "synthetic", "--users", "400", "--items", "500", "--interactions",
+             str(INTERACTIONS)]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def uninterrupted_ingest(tmp_path_factory, cache_dir):
     """The embedded store of one uninterrupted ``kgrec ingest synthetic`` run (SYNTHETIC)."""
     reference = tmp_path_factory.mktemp("uninterrupted") / "store"
-    env = {**os.environ, "KGREC_CACHE_DIR": str(cache_dir)}
-    done = subprocess.run(_kgrec("--quiet", "--store", str(reference), *SYNTHETIC), env=env,
-                          capture_output=True, text=True)  # fmt: skip
+    done = run_in_process("--quiet", "--store", str(reference), *SYNTHETIC)
     assert done.returncode == 0, done.stderr
     return reference
 
@@ -158,11 +159,9 @@ def test_killed_ingest_then_rerun_equals_an_uninterrupted_one(
     assert "merge_interactions" in seen, "ingest never reached the interaction writes"
     with open_store(store_uri) as store:
         partial = counts(store)["interactions"]
-    assert partial < 150_000, "the kill came too late to interrupt anything"
+    assert partial < INTERACTIONS, "the kill came too late to interrupt anything"
 
-    rerun = subprocess.run(
-        _kgrec("--quiet", "--store", store_uri, *args), env=env, capture_output=True, text=True
-    )
+    rerun = run_in_process("--quiet", "--store", store_uri, *args)
     assert rerun.returncode == 0, rerun.stderr
     with open_store(store_uri) as a, open_store(str(reference)) as b:
         assert counts(a) == counts(b)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_runner import run_in_process
 from typer.testing import CliRunner
 
 from kgrec.core.errors import StoreLocked, StoreUnavailable
@@ -26,10 +27,8 @@ SLOW_WRITE = "UNWIND range(1, 700000) AS x WITH count(x) AS c CREATE (:Slow {c: 
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kgrec.cli.main", *args],
-        capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600,
-    )  # fmt: skip
+    """The command, run in this process (see tests/support/cli_runner.py)."""
+    return run_in_process(*args, env=env)
 
 
 def _kill_server(directory: Path) -> int:

@@ -4,17 +4,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from cli_runner import run_in_process
 
 from kgrec.core.errors import QueryRefused, QueryTimeout, WriteInReadMode
 from kgrec.kg.store import Mode
 from kgrec.queries.runner import run_own
-
-from .test_query_cli import ENTRY
 
 #: 400 million rows: many seconds on either store, warm or cold, so a 50 ms limit stops it.
 HEAVY_READ = "UNWIND range(1, 20000) AS x UNWIND range(1, 20000) AS y RETURN count(*) AS n"
@@ -23,11 +19,11 @@ HEAVY_WRITE = ("UNWIND range(1, 20000) AS x UNWIND range(1, 20000) AS y WITH x, 
 PROBES = "MATCH (p:Probe) RETURN count(p) AS n"
 
 
-def kgrec(store, *args, stdin: str | None = None):
-    return subprocess.run(
-        [sys.executable, "-c", ENTRY, "--store", store.uri,
-         "--graph", getattr(store, "graph_name", "kgrec"), *args],
-        capture_output=True, text=True, env={**os.environ}, input=stdin,
+def kgrec(store, *args, stdin: str | None = None, env: dict[str, str] | None = None):
+    """``kgrec --store S --graph G ARGS`` naming the fixture's store; ``stdin`` its input."""
+    return run_in_process(
+        "--store", store.uri, "--graph", getattr(store, "graph_name", "kgrec"), *args,
+        input=stdin, env=env,
     )  # fmt: skip
 
 
@@ -134,11 +130,7 @@ def test_a_write_past_its_timeout_changes_nothing(store):
 
 
 def test_the_timeout_comes_from_the_environment(store, error_line):
-    env_timeout = subprocess.run(
-        [sys.executable, "-c", ENTRY, "--store", store.uri,
-         "--graph", getattr(store, "graph_name", "kgrec"), "cypher", HEAVY_READ],
-        capture_output=True, text=True, env={**os.environ, "KGREC_QUERY_TIMEOUT": "0.05"},
-    )  # fmt: skip
+    env_timeout = kgrec(store, "cypher", HEAVY_READ, env={"KGREC_QUERY_TIMEOUT": "0.05"})
     assert "ran longer than 0.05 s" in error_line(env_timeout)
     bad = kgrec(store, "cypher", "RETURN 1 AS x", "--timeout", "-1")
     assert "seconds >= 0" in error_line(bad, 2)

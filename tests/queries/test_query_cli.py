@@ -6,28 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
+
+from cli_runner import run_in_process, run_process
 
 from kgrec.queries.runner import INTERNAL, get_query, list_queries, returned_columns, run_query
 
-# The entry point, with `cypher` registered where main.py does not register it yet.
-ENTRY = (
-    "from kgrec.cli import cypher, main\n"
-    "if 'cypher' not in {c.name for c in main.app.registered_commands}:\n"
-    "    main.app.command('cypher')(cypher.cypher)\n"
-    "main.main()"
-)
-
 
 def kgrec(store, *args):
-    return subprocess.run(
-        [sys.executable, "-c", ENTRY, "--store", store.uri,
-         "--graph", getattr(store, "graph_name", "kgrec"), *args],
-        capture_output=True, text=True, env={**os.environ},
-    )  # fmt: skip
+    """``kgrec --store S --graph G ARGS`` naming the fixture's store."""
+    return run_in_process(
+        "--store", store.uri, "--graph", getattr(store, "graph_name", "kgrec"), *args
+    )
 
 
 def test_list_names_every_query_with_its_parameters(tiny_store):
@@ -139,12 +129,11 @@ def test_row_count_params_are_read_from_the_body():
 def test_control_characters_in_stored_text_are_printed_escaped(store):
     store.write("CREATE (:Item {id: 'x1', title: $title})",
                 {"title": "\x1b[31mred\x1b[0m\rover\x07\u202egnp.exe\nline two\ttab"})  # fmt: skip
-    base = [sys.executable, "-c", ENTRY, "--store", store.uri,
-            "--graph", getattr(store, "graph_name", "kgrec"),
+    base = ["--store", store.uri, "--graph", getattr(store, "graph_name", "kgrec"),
             "query", "item_details", "-p", "item_ids=x1"]  # fmt: skip
 
-    def run(*args):
-        out = subprocess.run([*base, *args], capture_output=True, text=True)
+    def run(*args):  # a real process: what reaches a terminal
+        out = run_process(*base, *args)
         assert out.returncode == 0, out.stderr
         return out.stdout
 

@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+from cli_runner import run_in_process
+
 from kgrec.kg import embedded
 
 WORLD = ["--users", "200", "--items", "300", "--tags", "12", "--interactions", "3000"]
@@ -40,14 +42,13 @@ def counts(store: Path, env: dict) -> dict:
     return result
 
 
-def test_concurrent_ingests_and_a_reader_all_succeed(tmp_path):
-    env = {**os.environ, "KGREC_CACHE_DIR": str(tmp_path / "cache")}
+def test_concurrent_ingests_and_a_reader_all_succeed(tmp_path, cache_dir):
+    env = {**os.environ, "KGREC_CACHE_DIR": str(cache_dir)}  # texts embedded once, then cached
     env.pop("KGREC_KEEP_SERVER", None)
 
     reference = tmp_path / "sequential"
-    for seed in SEEDS:
-        done = subprocess.run(ingest_cmd(reference, seed, env), capture_output=True, text=True,
-                              env=env)  # fmt: skip
+    for seed in SEEDS:  # one after the other, in this process
+        done = run_in_process(*ingest_cmd(reference, seed, env)[3:])
         assert done.returncode == 0, done.stderr
     expected = counts(reference, env)
 

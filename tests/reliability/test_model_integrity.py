@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_runner import run_in_process
 
 from kgrec.core.errors import ModelDirLocked
 from kgrec.gnn.checkpoint import LOCK_FILE, model_dir_lock
@@ -40,10 +41,9 @@ def store_args(store) -> list[str]:
     return ["--store", store.uri, "--graph", getattr(store, "graph_name", "kgrec")]
 
 
-def kgrec(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kgrec.cli.main", *args], capture_output=True,
-                          text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
-                          timeout=timeout)  # fmt: skip
+def kgrec(*args: str) -> subprocess.CompletedProcess:
+    """The command, run in this process (see tests/support/cli_runner.py)."""
+    return run_in_process(*args)
 
 
 def one_error_line(out: subprocess.CompletedProcess) -> str:
