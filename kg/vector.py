@@ -6,7 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from kgrec.core.progress import Progress
-from kgrec.kg.schema import VECTOR_INDEXES, ensure_vector_index, rebuild_vector_index, vector_index
+from kgrec.kg.schema import (
+    VECTOR_INDEXES,
+    drop_vector_index,
+    ensure_vector_index,
+    rebuild_vector_index,
+    vector_index,
+)
 from kgrec.kg.store import GraphStore
 from kgrec.kg.writer import VECTOR_BATCH_SIZE, BatchWriter, StepReport
 
@@ -33,7 +39,9 @@ def write_vectors(
     backend whose index keeps stale entries for updated nodes, :func:`vector_search` asks
     for more neighbours to make up for them, and :func:`settle_vector_index` rebuilds the
     index once they outgrow :data:`STALE_SHARE` of it, so a top-k query returns k current
-    nodes however often vectors change.
+    nodes however often vectors change. There, a bulk write (rows past :data:`STALE_SHARE`
+    of the indexed nodes, or no index yet) drops the index, writes, and builds it once: the
+    rebuild would follow anyway, and an index kept up row by row costs more than the write.
 
     Args:
         store: the target store.
@@ -50,11 +58,27 @@ def write_vectors(
     """
     if not rows:
         return StepReport()
-    ensure_vector_index(store, label, prop, dim)
+    bulk = _bulk_write(store, label, prop, len(rows))
+    if bulk:
+        drop_vector_index(store, label, prop)
+    else:
+        ensure_vector_index(store, label, prop, dim)
     report = BatchWriter(store, progress).write(statement, rows, batch_size, params)
-    if settle:
+    if bulk:
+        ensure_vector_index(store, label, prop, dim)
+    elif settle:
         settle_vector_index(store, label, prop, dim)
     return report
+
+
+def _bulk_write(store: GraphStore, label: str, prop: str, rows: int) -> bool:
+    """Whether writing ``rows`` vectors of ``label.prop`` is cheaper with its index dropped
+    and built once after: on a backend whose index keeps stale entries, when there is no
+    index yet or the rows outnumber :data:`STALE_SHARE` of the nodes it indexes."""
+    if not store.dialect.reindex_after_vector_update:
+        return False
+    index = vector_index(store, label, prop)
+    return index is None or rows > STALE_SHARE * max(index["documents"] or 0, 1)
 
 
 def settle_vector_index(store: GraphStore, label: str, prop: str, dim: int) -> bool:
