@@ -13,7 +13,7 @@ decision. Backend: NCCL with CUDA devices (one per process), gloo on CPUs.
 
 :func:`fit_parallel` starts the processes (``torch.multiprocessing``, spawn) and brings the
 trained weights back into the caller's model; under ``torchrun``, call :func:`init_from_env`
-in each process and then :func:`kgrec.gnn.fit` as usual (see the README).
+in each process and then :func:`kgrec.gnn.fit` as usual (see docs/training.md).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ import torch
 #: 32 MiB last-level cache of the 2-core CI machine. Blocks by node type, 3-layer
 #: layer_mean forward and backward, one process (``benchmarks/train_epoch.py --sizes
 #: 1000000 5000000 --epochs 1 --timed-steps 2 --propagation --block-mib 2 4 8 16``): see
-#: the README's epoch-time section for the figures.
+#: benchmarks/README.md (epoch time) for the figures.
 STATE_BLOCK_BYTES = 8 * 2**20
 
 

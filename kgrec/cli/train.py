@@ -1,4 +1,4 @@
-"""``kgrec train``: the retraining job an operator schedules (see the README for cron)."""
+"""``kgrec train``: the retraining job an operator schedules (see docs/training.md for cron)."""
 
 from __future__ import annotations
 
@@ -74,11 +74,11 @@ def train(
 
     With --nproc N, N processes on this machine share each batch (DistributedDataParallel);
     under torchrun (several GPUs or machines) every process runs this command and rank 0
-    saves, promotes and reports (see the README).
+    saves, promotes and reports (see docs/training.md).
 
     With --json the result is one line of JSON with a UTC "time"; with --json --quiet every
     line the command writes (the result, an error, a log line) is a JSON object with a
-    "time", so `>> train.jsonl 2>&1` stays JSONL (see the README).
+    "time", so `>> train.jsonl 2>&1` stays JSONL (see docs/training.md).
 
     Exit codes: 0 promoted (or not stale), 3 not promoted (regressed; live model kept),
     2 bad arguments, 1 error (live model kept; also: another train holds the lock, no data

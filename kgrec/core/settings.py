@@ -8,8 +8,8 @@ from pathlib import Path
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 #: The model a job trains when none is named: ``ease`` won on ml-latest-small with every
-#: choice made on validation (the README's model comparison); its score splits exactly over
-#: the user's interactions and follows a changed history at once.
+#: choice made on validation (benchmarks/README.md, model comparison); its score splits
+#: exactly over the user's interactions and follows a changed history at once.
 DEFAULT_MODEL = "ease"
 #: Seconds between two reads of the store's change counter by a serving process.
 DEFAULT_REFRESH_SECONDS = 1.0

@@ -310,7 +310,7 @@ def test_edge_removal_recomputes_the_models_scores(lightgcn_rec):
 
 def test_explanations_are_faithful(rec):
     """Removing the interaction behind the top path lowers the score clearly more than
-    removing a random other one of the same user (the README's claim); for a history model
+    removing a random other one of the same user (docs/recommendations.md); for a history model
     (``ease``) the same holds for all the interactions of the top reason against as many
     random ones."""
     from kgrec.explain.quality import explanation_quality
