@@ -7,7 +7,7 @@ import typer
 from kgrec.cli.context import get
 
 app = typer.Typer(help="Measure models and explanations on the store's data.",
-                  no_args_is_help=True)  # fmt: skip
+                  no_args_is_help=True, rich_markup_mode="markdown")  # fmt: skip
 
 
 @app.command("models")

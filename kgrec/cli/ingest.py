@@ -11,12 +11,16 @@ import typer
 from kgrec.cli.context import CliContext, get
 from kgrec.core.errors import InvalidParameter
 
-app = typer.Typer(help="Load a dataset into the graph store.", no_args_is_help=True)
+app = typer.Typer(
+    help="Load a dataset into the graph store.", no_args_is_help=True, rich_markup_mode="markdown"
+)
 
 SKIP_BAD = typer.Option(
     False, "--skip-bad", help="Skip bad rows, writing them to a rejects file, instead of stopping."
 )
-REJECTS = typer.Option(None, "--rejects", help="Rejects file (default: <input>.rejects.csv).")
+REJECTS = typer.Option(
+    None, "--rejects", help="Rejects file (default: INPUT.rejects.csv, beside the input)."
+)
 RATING_RANGE = typer.Option(
     None,
     "--rating-range",

@@ -58,6 +58,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode="markdown",  # a docstring's wrapped lines flow as one paragraph
 )
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(store.app, name="store")

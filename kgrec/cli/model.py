@@ -24,7 +24,11 @@ import typer
 
 from kgrec.cli.context import get, table
 
-app = typer.Typer(help="Model versions, the live model and its write-back.", no_args_is_help=True)
+app = typer.Typer(
+    help="Model versions, the live model and its write-back.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
 
 
 def _fmt(value) -> str:

@@ -8,7 +8,9 @@ import typer
 
 from kgrec.cli.context import get
 
-app = typer.Typer(help="Manage the embedded store's server.", no_args_is_help=True)
+app = typer.Typer(
+    help="Manage the embedded store's server.", no_args_is_help=True, rich_markup_mode="markdown"
+)
 
 
 def _data_dir(ctx: typer.Context) -> Path:
