@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_runner import run_in_process, run_process
+from cli_runner import run_in_process
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO.parent / "shared" / "datasets" / "ml-latest-small"
@@ -281,7 +281,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     writers = [item for item in items if uses(item, "movielens_live")]
     readers = [item for item in items if uses(item, "movielens_world") and item not in writers]
-    readers.sort(key=lambda item: "[neo4j" in item.nodeid or "-neo4j" in item.nodeid)
+    readers.sort(key=lambda item: getattr(item, "callspec", None) is not None
+                 and item.callspec.params.get("backend") == "neo4j")  # fmt: skip
     last = set(map(id, writers + readers))
     items[:] = [item for item in items if id(item) not in last] + readers + writers
 
@@ -327,13 +328,6 @@ def kgrec():
     """Runs ``kgrec`` as a user does, in this process: ``kgrec(*args, cwd=None, env=None)``
     -> a ``CompletedProcess`` (see :func:`cli_runner.run_in_process`)."""
     return run_in_process
-
-
-@pytest.fixture(scope="session")
-def kgrec_process():
-    """Runs ``kgrec`` in a new interpreter, for what only a process shows (its start, its
-    streams' bytes, its exit): same signature as :func:`kgrec`."""
-    return run_process
 
 
 @pytest.fixture(scope="session")

@@ -28,9 +28,13 @@ def kgrec(*args: str, env: dict) -> list[str]:
     return [sys.executable, "-m", "kgrec.cli.main", "--quiet", *args]
 
 
+def ingest_args(store: Path, seed: int) -> list[str]:
+    """The arguments of one quiet ``kgrec ingest synthetic`` of the world with ``seed``."""
+    return ["--quiet", "--store", str(store), "ingest", "synthetic", *WORLD, "--seed", str(seed)]
+
+
 def ingest_cmd(store: Path, seed: int, env: dict) -> list[str]:
-    return kgrec("--store", str(store), "ingest", "synthetic", *WORLD, "--seed", str(seed),
-                 env=env)  # fmt: skip
+    return kgrec(*ingest_args(store, seed)[1:], env=env)
 
 
 def counts(store: Path, env: dict) -> dict:
@@ -48,7 +52,7 @@ def test_concurrent_ingests_and_a_reader_all_succeed(tmp_path, cache_dir):
 
     reference = tmp_path / "sequential"
     for seed in SEEDS:  # one after the other, in this process
-        done = run_in_process(*ingest_cmd(reference, seed, env)[3:])
+        done = run_in_process(*ingest_args(reference, seed))
         assert done.returncode == 0, done.stderr
     expected = counts(reference, env)
 

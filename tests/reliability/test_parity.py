@@ -29,12 +29,6 @@ USERS = ["1", "15", "73", "212", "387", "547", "664"]
 
 
 @pytest.fixture(scope="module")
-def both_dataset(movielens_world):
-    """The frames the world was ingested from."""
-    return movielens_world.dataset
-
-
-@pytest.fixture(scope="module")
 def both(movielens_world):
     """ml-latest-small in each store, with one model trained on the embedded store's export
     and written back to both: ``(embedded (uri, store), neo4j (uri, store), model dir)``."""
@@ -51,10 +45,10 @@ def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> None:
     )
 
 
-def test_exports_are_identical(both, both_dataset):
+def test_exports_are_identical(both, movielens_world):
     (_, emb), (_, neo), _ = both
     a, b = export_graph(emb), export_graph(neo)
-    assert len(a.frames["interactions"]) == len(both_dataset.interactions) > 0
+    assert len(a.frames["interactions"]) == len(movielens_world.dataset.interactions) > 0
     for name in COLUMNS:
         _frames_equal(a.frames[name], b.frames[name])
     np.testing.assert_array_equal(a.item_embeddings, b.item_embeddings)
