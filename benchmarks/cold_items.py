@@ -53,8 +53,9 @@ class HeldOut:
         pos = {item: k for k, item in enumerate(ids)}
         links = ds.item_tags[ds.item_tags["item_id"].isin(pos)]
         self.text = torch.from_numpy(item_vec[[id_pos[i] for i in ids]])
-        self.edges = torch.from_numpy(np.stack([links["item_id"].map(pos).to_numpy(),
-                                                links["tag"].map(tag_pos).to_numpy()]))  # fmt: skip
+        self.edges = torch.from_numpy(
+            np.stack([links["item_id"].map(pos).to_numpy(), links["tag"].map(tag_pos).to_numpy()])
+        )
         tags_of = links.groupby("item_id")["tag"].agg(set).to_dict()
         rows, sets, matched = [], [], []
         chosen = ds.interactions[ds.interactions["item_id"].isin(pos)]
@@ -85,8 +86,7 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     from kgrec.loaders.synthetic import generate_synthetic_world
     from kgrec.loaders.text import item_texts, tag_texts
 
-    ds, prefs = generate_synthetic_world(args.users, args.items, args.tags,
-                                         args.interactions, seed)  # fmt: skip
+    ds, prefs = generate_synthetic_world(args.users, args.items, args.tags, args.interactions, seed)
     embedder = TextEmbedder(cache_dir=args.cache_dir)
     try:
         item_vec = embedder.embed(list(item_texts(ds.items, ds.item_tags)))
@@ -102,22 +102,31 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     keep = ~ds.items["id"].isin(cold).to_numpy()
     inter, links = ds.interactions, ds.item_tags
     warm = GraphTensors.from_frames(
-        ds.users, ds.items[keep], ds.tags, inter[~inter["item_id"].isin(cold)],
-        links[~links["item_id"].isin(cold)], item_embeddings=item_vec[keep],
+        ds.users,
+        ds.items[keep],
+        ds.tags,
+        inter[~inter["item_id"].isin(cold)],
+        links[~links["item_id"].isin(cold)],
+        item_embeddings=item_vec[keep],
         tag_embeddings=tag_vec,
-    )  # fmt: skip
+    )
     split = temporal_split(warm)
     id_pos = {item: k for k, item in enumerate(ids)}
     tag_pos = {t: k for k, t in enumerate(warm.tag_names)}
     user_pos = {u: k for k, u in enumerate(warm.user_ids)}
-    val, test = (HeldOut(ds, prefs, s, item_vec, id_pos, tag_pos, user_pos)
-                 for s in (val_ids, test_ids))  # fmt: skip
-    out: dict[str, float] = {"cold_items": len(test_ids), "users": len(test.rows),
-                             "matched_users": int(test.matched.sum())}  # fmt: skip
+    val, test = (
+        HeldOut(ds, prefs, s, item_vec, id_pos, tag_pos, user_pos) for s in (val_ids, test_ids)
+    )
+    out: dict[str, float] = {
+        "cold_items": len(test_ids),
+        "users": len(test.rows),
+        "matched_users": int(test.matched.sum()),
+    }
 
     def trained(name: str, model):
-        config = TrainConfig.for_model(name, epochs=args.epochs, seed=seed, device="cpu",
-                                       patience=args.patience)  # fmt: skip
+        config = TrainConfig.for_model(
+            name, epochs=args.epochs, seed=seed, device="cpu", patience=args.patience
+        )
         t0 = time.perf_counter()
         fit(model, warm, split, config)
         out[f"{name}_seconds"] = time.perf_counter() - t0
@@ -127,12 +136,17 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     tried = []
     for dropout in DROPOUTS:
         seed_everything(seed)
-        model = trained("graphsage", GraphSAGE.from_tensors(warm, split.train,
-                                                            cold_dropout=dropout))  # fmt: skip
+        model = trained(
+            "graphsage", GraphSAGE.from_tensors(warm, split.train, cold_dropout=dropout)
+        )
         users, _ = model.final_embeddings()
-        tried.append((val.recall(users, model.embed_items(val.text, val.edges), args.k)[0],
-                      dropout, test.recall(users, model.embed_items(test.text, test.edges),
-                                           args.k)))  # fmt: skip
+        tried.append(
+            (
+                val.recall(users, model.embed_items(val.text, val.edges), args.k)[0],
+                dropout,
+                test.recall(users, model.embed_items(test.text, test.edges), args.k),
+            )
+        )
         out[f"graphsage_val@{dropout:g}"] = tried[-1][0]
         out[f"graphsage@{dropout:g}"] = tried[-1][2][0]
     best = max(tried, key=lambda t: t[0])
@@ -147,9 +161,13 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     for alpha in ALPHAS:
         ease.item_alpha = alpha
         ease.fit_item_map(warm, warm.edge_index[:, split.train])
-        tried.append((val.recall(users, ease.embed_items(val.text, val.edges), args.k)[0],
-                      alpha, test.recall(users, ease.embed_items(test.text, test.edges),
-                                         args.k)))  # fmt: skip
+        tried.append(
+            (
+                val.recall(users, ease.embed_items(val.text, val.edges), args.k)[0],
+                alpha,
+                test.recall(users, ease.embed_items(test.text, test.edges), args.k),
+            )
+        )
         out[f"ease_val@{alpha:g}"] = tried[-1][0]
     best = max(tried, key=lambda t: t[0])
     out["ease_alpha"] = best[1]
@@ -161,11 +179,17 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     fold = FoldIn.from_lightgcn(lgcn)
     users, _ = lgcn.final_embeddings()
     tags_of = [test.edges[1, test.edges[0] == j].tolist() for j in range(len(test_ids))]
-    folded = torch.from_numpy(np.stack([
-        fold.fold([fold.node("tag", t) for t in tags_of[j]] if fold.tag_edges else [],
-                  initial=fold.text_state(test.text[j].numpy())).vector
-        for j in range(len(test_ids))
-    ]))  # fmt: skip
+    folded = torch.from_numpy(
+        np.stack(
+            [
+                fold.fold(
+                    [fold.node("tag", t) for t in tags_of[j]] if fold.tag_edges else [],
+                    initial=fold.text_state(test.text[j].numpy()),
+                ).vector
+                for j in range(len(test_ids))
+            ]
+        )
+    )
     out["lightgcn"], out["lightgcn_matched"] = test.recall(users, folded, args.k)
 
     # text similarity: the mean text vector of the user's training items vs the cold texts
@@ -174,8 +198,9 @@ def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     hist.index_add_(0, train_edges[0], warm.item_text[train_edges[1]])
     out["text"], _ = test.recall(hist, test.text, args.k)
     shape = (len(test.rows), len(test_ids))
-    out["random"] = float(np.mean([recall_at(rng.random(shape), test.sets, args.k)
-                                   for _ in range(100)]))  # fmt: skip
+    out["random"] = float(
+        np.mean([recall_at(rng.random(shape), test.sets, args.k) for _ in range(100)])
+    )
     return out
 
 
@@ -205,30 +230,47 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for seed in range(args.repeats):
         results.append(run(args, seed))
-        print(f"seed {seed}: " + ", ".join(
-            f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in results[-1].items()))  # fmt: skip
+        print(
+            f"seed {seed}: "
+            + ", ".join(
+                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in results[-1].items()
+            )
+        )
     med = {k: statistics.median(r[k] for r in results) for k in results[0]}
     print(
         f"\nmedian of {args.repeats} seeds, {args.users} users, {args.items} items, "
         f"{args.interactions} interactions, {med['cold_items']:.0f} test items held out "
         f"(and as many validation items):"
     )
-    print(f"  cold-item Recall@{args.k}  ease {med['ease']:.4f}  GraphSAGE "
-          f"{med['graphsage']:.4f}  LightGCN text projection {med['lightgcn']:.4f}  "
-          f"text similarity {med['text']:.4f}  random {med['random']:.4f}")  # fmt: skip
-    print(f"  users whose favourite tags are on their held-out items "
-          f"({med['matched_users']:.0f}): ease {med['ease_matched']:.4f}  GraphSAGE "
-          f"{med['graphsage_matched']:.4f}  LightGCN {med['lightgcn_matched']:.4f}")  # fmt: skip
+    print(
+        f"  cold-item Recall@{args.k}  ease {med['ease']:.4f}  GraphSAGE "
+        f"{med['graphsage']:.4f}  LightGCN text projection {med['lightgcn']:.4f}  "
+        f"text similarity {med['text']:.4f}  random {med['random']:.4f}"
+    )
+    print(
+        f"  users whose favourite tags are on their held-out items "
+        f"({med['matched_users']:.0f}): ease {med['ease_matched']:.4f}  GraphSAGE "
+        f"{med['graphsage_matched']:.4f}  LightGCN {med['lightgcn_matched']:.4f}"
+    )
     chosen = [r["graphsage_dropout"] for r in results]
-    print("  GraphSAGE cold_dropout on validation items (median val / test Recall): " + ", ".join(
-        f"{d:g}: {med[f'graphsage_val@{d:g}']:.4f} / {med[f'graphsage@{d:g}']:.4f}"
-        for d in DROPOUTS) + f"; chosen per seed: {chosen}")  # fmt: skip
-    print("  ease item_alpha on validation items (median val Recall): " + ", ".join(
-        f"{a:g}: {med[f'ease_val@{a:g}']:.4f}" for a in ALPHAS)
-        + f"; chosen per seed: {[r['ease_alpha'] for r in results]}")  # fmt: skip
-    print("  training s: " + ", ".join(f"{m} {med[f'{m}_seconds']:.1f}"
-                                       for m in ("graphsage", "ease", "lightgcn")))  # fmt: skip
+    print(
+        "  GraphSAGE cold_dropout on validation items (median val / test Recall): "
+        + ", ".join(
+            f"{d:g}: {med[f'graphsage_val@{d:g}']:.4f} / {med[f'graphsage@{d:g}']:.4f}"
+            for d in DROPOUTS
+        )
+        + f"; chosen per seed: {chosen}"
+    )
+    print(
+        "  ease item_alpha on validation items (median val Recall): "
+        + ", ".join(f"{a:g}: {med[f'ease_val@{a:g}']:.4f}" for a in ALPHAS)
+        + f"; chosen per seed: {[r['ease_alpha'] for r in results]}"
+    )
+    print(
+        "  training s: "
+        + ", ".join(f"{m} {med[f'{m}_seconds']:.1f}" for m in ("graphsage", "ease", "lightgcn"))
+    )
     return 0
 
 

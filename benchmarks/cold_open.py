@@ -32,8 +32,10 @@ def kgrec(store: Path, *args: str, env: dict, check: bool = True) -> tuple[float
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "kgrec.cli.main", "--quiet", "--store", str(store), *args],
-        capture_output=True, text=True, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     seconds = time.perf_counter() - start
     if check and out.returncode != 0:
         raise SystemExit(f"kgrec {' '.join(args)} failed ({out.returncode}): {out.stderr}")

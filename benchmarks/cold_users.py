@@ -91,8 +91,10 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
         supports ``s`` whose interactions are ``e``."""
 
         def score(s, e):
-            vectors = [model.history_vector(x, ts_all[ex], rating_all[ex])[0]
-                       for x, ex in zip(s, e, strict=True)]  # fmt: skip
+            vectors = [
+                model.history_vector(x, ts_all[ex], rating_all[ex])[0]
+                for x, ex in zip(s, e, strict=True)
+            ]
             return torch.from_numpy(np.stack(vectors)).float() @ model.item_factors.T
 
         return score
@@ -143,23 +145,32 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     warm_sequences = user_sequences(train_edges, tensors.ts[train_w])
 
     def validate(model: HistoryAggregator) -> float:
-        return float(np.mean([
-            ranking_metrics(model.user_vectors(s), items_e, s, q)["recall@20"].mean()
-            for s, q in val_tasks.values()
-        ]))  # fmt: skip
+        return float(
+            np.mean(
+                [
+                    ranking_metrics(model.user_vectors(s), items_e, s, q)["recall@20"].mean()
+                    for s, q in val_tasks.values()
+                ]
+            )
+        )
 
     t0 = time.perf_counter()
     tried = []
     for lr in LRS:
         torch.manual_seed(seed)
         agg = HistoryAggregator(history, items_e, popularity, MAX_N, decay=ease.decay)
-        trace = agg.fit(warm_sequences, epochs=args.agg_epochs, lr=lr, seed=seed,
-                        validate=validate)  # fmt: skip
+        trace = agg.fit(warm_sequences, epochs=args.agg_epochs, lr=lr, seed=seed, validate=validate)
         tried.append((max(trace), lr, int(np.argmax(trace)), agg))  # trace[0]: the start
     val_best, lr, epoch, agg = max(tried, key=lambda t: t[0])
-    log.info("seed %d: aggregator lr=%g epoch %d (val Recall@20 %.4f of %s) in %.1f s",
-             seed, lr, epoch, val_best, [round(t[0], 4) for t in tried],
-             time.perf_counter() - t0)  # fmt: skip
+    log.info(
+        "seed %d: aggregator lr=%g epoch %d (val Recall@20 %.4f of %s) in %.1f s",
+        seed,
+        lr,
+        epoch,
+        val_best,
+        [round(t[0], 4) for t in tried],
+        time.perf_counter() - t0,
+    )
     methods["ease + aggregator"] = lambda s, e: agg.user_vectors(s) @ items_e.T
 
     # what `kgrec train` ships: ease refitted on every non-test user's training and
@@ -178,24 +189,41 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     job_history = served_history(job_ease)
     methods["job: ease history, rating-weighted"] = job_history
     methods["job: what `kgrec train` serves"] = (
-        job_history if job.aggregator is None
+        job_history
+        if job.aggregator is None
         else lambda s, e: job.aggregator.user_vectors(s) @ job_items.T
-    )  # fmt: skip
+    )
 
     rows = []
     for name, score in methods.items():
         for n, (support, query) in tasks.items():
             with torch.no_grad():
                 got = ranking_of_scores(score(support, edge_tasks[n]), support, query)
-            rows.append({"method": name, "n": n, "seed": seed, "users": len(support),
-                         "recall@20": got["recall@20"].mean(),
-                         "ndcg@20": got["ndcg@20"].mean()})  # fmt: skip
-    rows.append({"method": "ease + aggregator", "n": 0, "seed": seed, "users": 0,
-                 "recall@20": np.nan, "ndcg@20": np.nan, "lr": lr, "epoch": epoch,
-                 "job_served": job.report["aggregator/served"],
-                 "job_val": job.report.get("aggregator/val_recall@20_best", np.nan),
-                 "job_val_history": job.report.get("aggregator/val_recall@20_history",
-                                                   np.nan)})  # fmt: skip
+            rows.append(
+                {
+                    "method": name,
+                    "n": n,
+                    "seed": seed,
+                    "users": len(support),
+                    "recall@20": got["recall@20"].mean(),
+                    "ndcg@20": got["ndcg@20"].mean(),
+                }
+            )
+    rows.append(
+        {
+            "method": "ease + aggregator",
+            "n": 0,
+            "seed": seed,
+            "users": 0,
+            "recall@20": np.nan,
+            "ndcg@20": np.nan,
+            "lr": lr,
+            "epoch": epoch,
+            "job_served": job.report["aggregator/served"],
+            "job_val": job.report.get("aggregator/val_recall@20_best", np.nan),
+            "job_val_history": job.report.get("aggregator/val_recall@20_history", np.nan),
+        }
+    )
     return rows
 
 
@@ -224,8 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--csv", type=Path, help="also write every row here (after each seed)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
     tensors = movielens_tensors(args.data, args.store, args.cache_dir)
     rows = []
     for seed in args.seeds:
@@ -240,8 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     overall = overall.groupby("method", sort=False).agg(["mean", "std"])
     users = int(frame["users"].iloc[0])
     print(f"{users} cold test users per seed, seeds {args.seeds}; means over seeds")
-    print("| method | " + " | ".join(f"n={n}" for n in range(1, MAX_N + 1))
-          + " | all n: Recall@20 | all n: NDCG@20 |")  # fmt: skip
+    print(
+        "| method | "
+        + " | ".join(f"n={n}" for n in range(1, MAX_N + 1))
+        + " | all n: Recall@20 | all n: NDCG@20 |"
+    )
     print("| --- " * (MAX_N + 3) + "|")
     for method in per_n.index.get_level_values(0).unique():
         cells = [
@@ -252,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         sd = lambda v: "" if np.isnan(v) else f" ± {v:.4f}"  # noqa: E731
         cells.append(f"{o[('recall@20', 'mean')]:.4f}{sd(o[('recall@20', 'std')])}")
         cells.append(f"{o[('ndcg@20', 'mean')]:.4f}{sd(o[('ndcg@20', 'std')])}")
-        print(f"| {method} | " + " | ".join(cells) + " |")  # fmt: skip
+        print(f"| {method} | " + " | ".join(cells) + " |")
     print("(cells per n: Recall@20 / NDCG@20)")
     for r in chosen.itertuples():
         print(

@@ -80,10 +80,13 @@ def methods_that_fit(tensors, methods: list[str], share: float) -> list[str]:
             form = choose_form(*sizes, rank, budget, text + tensors.num_tags)
         need = ease_memory_bytes(*sizes, form, rank, text + tensors.num_tags)
         if need > budget:
-            print(f"skipping {name}: its fit ({form} form, rank {rank}) needs about "
-                  f"{need / 2**30:.1f} GiB, over the {budget / 2**30:.1f} GiB budget "
-                  f"({share:.0%} of the memory available); raise --memory-share or choose "
-                  "a method that chooses its rank", file=sys.stderr)  # fmt: skip
+            print(
+                f"skipping {name}: its fit ({form} form, rank {rank}) needs about "
+                f"{need / 2**30:.1f} GiB, over the {budget / 2**30:.1f} GiB budget "
+                f"({share:.0%} of the memory available); raise --memory-share or choose "
+                "a method that chooses its rank",
+                file=sys.stderr,
+            )
             continue
         kept.append(name)
     return kept
@@ -136,11 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="use a synthetic world with this many interactions instead",
     )
-    parser.add_argument("--split", default=TrainConfig.split,
-                        choices=["temporal", "random", "fixed"])  # fmt: skip
+    parser.add_argument(
+        "--split", default=TrainConfig.split, choices=["temporal", "random", "fixed"]
+    )
     parser.add_argument("--epochs", type=int, default=300)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS),
-                        choices=[*ALL_METHODS, *EASE_FORMS])  # fmt: skip
+    parser.add_argument(
+        "--methods", nargs="+", default=list(METHODS), choices=[*ALL_METHODS, *EASE_FORMS]
+    )
     parser.add_argument("--device", default=TrainConfig.device)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--no-refit", action="store_true", help="test the validation-time model")

@@ -52,11 +52,20 @@ def _load(store_uri, dataset, cut_ts, models, epochs, embedder, graph, model):
         store.drop()
     inter = dataset.interactions
     ingest(
-        type(dataset)(dataset.name, dataset.users, dataset.items, dataset.tags,
-                      inter[inter["ts"] <= cut_ts], dataset.item_tags, dataset.user_tags,
-                      dataset.entities, dataset.triples),
-        store, embedder,
-    )  # fmt: skip
+        type(dataset)(
+            dataset.name,
+            dataset.users,
+            dataset.items,
+            dataset.tags,
+            inter[inter["ts"] <= cut_ts],
+            dataset.item_tags,
+            dataset.user_tags,
+            dataset.entities,
+            dataset.triples,
+        ),
+        store,
+        embedder,
+    )
     train(store, models, model, epochs=epochs, seed=0, recommendations_k=0)
     return store
 
@@ -107,15 +116,19 @@ def _replay(rec, retrained, stream, events):
             base = cat.emb @ rec.user_emb[j] if j is not None else cat.popularity.astype(float)
             ranks["no update"].append(_rank_of(base, target, seen))
             rj, ri = retrained._users.get(row.user_id), retrained._cat.index.get(row.item_id)
-            rseen = [retrained._cat.index[h["item_id"]] for h in history
-                     if h["item_id"] in retrained._cat.index]  # fmt: skip
+            rseen = [
+                retrained._cat.index[h["item_id"]]
+                for h in history
+                if h["item_id"] in retrained._cat.index
+            ]
             if rj is not None and ri is not None:
                 scores = retrained._cat.emb @ retrained.user_emb[rj]
             else:
                 scores = retrained._cat.popularity.astype(float)
             ranks["retrain"].append(_rank_of(scores, ri, rseen) if ri is not None else 10**6)
-        frame = pd.DataFrame([{"user_id": row.user_id, "item_id": row.item_id,
-                               "rating": row.rating, "ts": row.ts}])  # fmt: skip
+        frame = pd.DataFrame(
+            [{"user_id": row.user_id, "item_id": row.item_id, "rating": row.rating, "ts": row.ts}]
+        )
         rec.record_interactions(frame)
     return {k: _metrics(v) for k, v in ranks.items()}, len(ranks["fold-in"])
 
@@ -157,25 +170,40 @@ def main() -> None:
     p50, p99 = (float(np.median([r[k] for r in runs])) for k in (0, 1))
     # the full retrain sees the data up to the second half of the stream
     retrain_uri = args.store or str(work / "store-retrain")
-    rstore = _load(retrain_uri, dataset, half_ts, work / "models-retrain", args.epochs,
-                   embedder, "retrain", args.model)  # fmt: skip
+    rstore = _load(
+        retrain_uri,
+        dataset,
+        half_ts,
+        work / "models-retrain",
+        args.epochs,
+        embedder,
+        "retrain",
+        args.model,
+    )
     rstore.close()
-    retrained = Recommender.open(retrain_uri, work / "models-retrain",
-                                graph=_graph(retrain_uri, "retrain"))  # fmt: skip
+    retrained = Recommender.open(
+        retrain_uri, work / "models-retrain", graph=_graph(retrain_uri, "retrain")
+    )
     if args.store:  # one Neo4j database: reload the cut data for the fold-in replay
         rec.close()
-        _load(uri, dataset, cut_ts, work / "models", args.epochs, embedder, "fresh",
-              args.model).close()  # fmt: skip
+        _load(
+            uri, dataset, cut_ts, work / "models", args.epochs, embedder, "fresh", args.model
+        ).close()
         rec = Recommender.open(uri, work / "models", graph=_graph(uri, "fresh"))
     accuracy, evaluated = _replay(rec, retrained, stream, args.events)
     report = {
         "store": "neo4j" if args.store else "embedded",
-        "latency_ms": {"p50": round(p50, 2), "p99": round(p99, 2), "users": len(users),
-                       "repeats": args.repeats},
+        "latency_ms": {
+            "p50": round(p50, 2),
+            "p99": round(p99, 2),
+            "users": len(users),
+            "repeats": args.repeats,
+        },
         "stream": {"train_until_ts": cut_ts, "replayed": len(stream), "evaluated": evaluated},
-        "next_item@20": {k: {"recall": round(r, 4), "ndcg": round(n, 4)}
-                         for k, (r, n) in accuracy.items()},
-    }  # fmt: skip
+        "next_item@20": {
+            k: {"recall": round(r, 4), "ndcg": round(n, 4)} for k, (r, n) in accuracy.items()
+        },
+    }
     print(json.dumps(report, indent=2))
     rec.close()
     retrained.close()

@@ -33,8 +33,11 @@ def timed_cli(args: list[str], env_cache: Path) -> tuple[float, dict]:
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "kgrec.cli.main", "--json", "--quiet", *args],
-        capture_output=True, text=True, env=env, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return time.perf_counter() - start, json.loads(out.stdout)
 
 
@@ -56,8 +59,9 @@ def write_rates(repeats: int, target: str | None) -> dict:
     from kgrec.kg.writer import BatchWriter, records
     from kgrec.loaders.synthetic import generate_synthetic
 
-    ds = generate_synthetic(num_users=5000, num_items=20000, num_tags=100,
-                            num_interactions=300_000, seed=1)  # fmt: skip
+    ds = generate_synthetic(
+        num_users=5000, num_items=20000, num_tags=100, num_interactions=300_000, seed=1
+    )
     items = ds.items
     dataset = {"dataset": ds.name}
     node_rates, rel_rates = [], []

@@ -72,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     for packing, values in seconds.items():
         med = statistics.median(values)
         print(f"{packing}: median {med:.1f} s ({n / med:,.0f} interactions/s)")
-    print(f"python / rust: median {statistics.median(ratios):.2f}x "
-          f"(range {min(ratios):.2f}-{max(ratios):.2f}x over {len(ratios)} pairs)")  # fmt: skip
+    print(
+        f"python / rust: median {statistics.median(ratios):.2f}x "
+        f"(range {min(ratios):.2f}-{max(ratios):.2f}x over {len(ratios)} pairs)"
+    )
     return 0
 
 

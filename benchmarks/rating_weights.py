@@ -85,8 +85,11 @@ def main() -> None:
     means_by_user = sums / np.maximum(np.bincount(u, minlength=tensors.num_users), 1)
     mean = means_by_user[u]
     rng = np.random.default_rng(0)
-    sample = np.sort(rng.choice(np.unique(tensors.edge_index[0, split.val].numpy()),
-                                size=args.users, replace=False))  # fmt: skip
+    sample = np.sort(
+        rng.choice(
+            np.unique(tensors.edge_index[0, split.val].numpy()), size=args.users, replace=False
+        )
+    )
     print("| variant | val Recall@20 | val NDCG@20 | top interaction rated >= mean |")
     print("| --- | --- | --- | --- |")
     for kind in ("none", "linear", "above-mean", "signed"):
@@ -97,8 +100,10 @@ def main() -> None:
             model = EASE.from_tensors(tensors, train, rating_weight="none")
             model.solve(tensors, train)
             if weighted_fit:
-                matrix = sp.csr_matrix((factor.astype(np.float32), (u, i)),
-                                       shape=(tensors.num_users, tensors.num_items))  # fmt: skip
+                matrix = sp.csr_matrix(
+                    (factor.astype(np.float32), (u, i)),
+                    shape=(tensors.num_users, tensors.num_items),
+                )
                 b = ease_weights(matrix, model.lam)
                 left, s, v = torch.svd_lowrank(b, q=model.rank, niter=4)
                 model.history_factors, model.item_factors = (left * s).contiguous(), v.contiguous()
@@ -108,11 +113,11 @@ def main() -> None:
             model._drop_caches()
             model.eval()
             metrics = evaluate(model, tensors, train, split.val, ks=(20,), extras=False)
-            well = top_interaction_rated_well(model, tensors, train, sample, rating,
-                                              means_by_user)  # fmt: skip
+            well = top_interaction_rated_well(model, tensors, train, sample, rating, means_by_user)
             name = kind + (" +fit" if weighted_fit else "")
-            print(f"| {name} | {metrics['recall@20']:.4f} | {metrics['ndcg@20']:.4f} | "
-                  f"{well:.3f} |")  # fmt: skip
+            print(
+                f"| {name} | {metrics['recall@20']:.4f} | {metrics['ndcg@20']:.4f} | {well:.3f} |"
+            )
 
 
 if __name__ == "__main__":

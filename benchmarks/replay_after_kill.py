@@ -48,11 +48,22 @@ def main() -> None:
         env["KGREC_CACHE_DIR"] = str(args.cache)
     cli = [sys.executable, "-m", "kgrec.cli.main", "--store", str(store)]
     ingest = subprocess.Popen(
-        [*cli, "--quiet", "ingest", "synthetic", "--users", str(args.users), "--items",
-         str(args.items), "--interactions", str(args.interactions)],
-        env={**env, "KGREC_KEEP_SERVER": "1"}, stdout=subprocess.DEVNULL,
+        [
+            *cli,
+            "--quiet",
+            "ingest",
+            "synthetic",
+            "--users",
+            str(args.users),
+            "--items",
+            str(args.items),
+            "--interactions",
+            str(args.interactions),
+        ],
+        env={**env, "KGREC_KEEP_SERVER": "1"},
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     pid, first, cpu0, written = _kill_when_written(store, args.kill_at, ingest)
     writes_s = time.monotonic() - first
     writes_cpu = ((cpu_ticks(pid) or 0) - cpu0) / TICKS
@@ -60,19 +71,28 @@ def main() -> None:
     ingest.wait()
     files = {p.name: p.stat().st_size for p in sorted((store / "appendonlydir").iterdir())}
     start = time.monotonic()
-    out = subprocess.run([*cli, "--json", "cypher", COUNT], env=env, capture_output=True,
-                         text=True)  # fmt: skip
+    out = subprocess.run([*cli, "--json", "cypher", COUNT], env=env, capture_output=True, text=True)
     restart_s = time.monotonic() - start
-    loaded = re.findall(r"DB loaded from append only file: ([\d.]+) seconds",
-                        (store / embedded.LOG_NAME).read_text())  # fmt: skip
+    loaded = re.findall(
+        r"DB loaded from append only file: ([\d.]+) seconds",
+        (store / embedded.LOG_NAME).read_text(),
+    )
     back = json.loads(out.stdout)[0]["n"] if out.returncode == 0 else out.stderr
-    print(json.dumps({
-        "killed_at_interactions": written, "writes_s": round(writes_s, 1),
-        "writes_server_cpu_s": round(writes_cpu, 2), "aof_files": files,
-        "restart_command_s": round(restart_s, 1),
-        "server_load_s": float(loaded[-1]) if loaded else None,
-        "interactions_back": back, "all_back": back == written,
-    }, indent=1))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "killed_at_interactions": written,
+                "writes_s": round(writes_s, 1),
+                "writes_server_cpu_s": round(writes_cpu, 2),
+                "aof_files": files,
+                "restart_command_s": round(restart_s, 1),
+                "server_load_s": float(loaded[-1]) if loaded else None,
+                "interactions_back": back,
+                "all_back": back == written,
+            },
+            indent=1,
+        )
+    )
 
 
 def _kill_when_written(
@@ -88,8 +108,9 @@ def _kill_when_written(
         time.sleep(0.05)
     pid = embedded.read_pid(store) or 0
     first, cpu0 = time.monotonic(), cpu_ticks(pid) or 0
-    client = embedded.admin_client(embedded.socket_path(store), embedded.read_password(store),
-                                   store)  # fmt: skip
+    client = embedded.admin_client(
+        embedded.socket_path(store), embedded.read_password(store), store
+    )
     while True:
         try:
             reply = client.execute_command("GRAPH.RO_QUERY", "kgrec", COUNT)

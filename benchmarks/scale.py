@@ -61,8 +61,14 @@ NUM_TAGS = 100
 ACTIVITY_SIGMA = 1.25
 STAGES = ("generate", "ingest", "train", "open", "recommend", "similar", "query")
 #: What each stage needs to have succeeded before it.
-NEEDS = {"ingest": "generate", "train": "ingest", "open": "train", "recommend": "train",
-         "similar": "train", "query": "ingest"}  # fmt: skip
+NEEDS = {
+    "ingest": "generate",
+    "train": "ingest",
+    "open": "train",
+    "recommend": "train",
+    "similar": "train",
+    "query": "ingest",
+}
 RESULT_TAG = "SCALE-RESULT "
 SUFFIX = {"k": 1_000, "m": 1_000_000}
 
@@ -104,8 +110,14 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
 def stage_generate(work: Path, size: dict[str, int], seed: int) -> dict[str, Any]:
     from kgrec.loaders.synthetic import generate_synthetic
 
-    ds = generate_synthetic(size["users"], size["items"], size["tags"], size["interactions"],
-                            seed=seed, activity_sigma=ACTIVITY_SIGMA)  # fmt: skip
+    ds = generate_synthetic(
+        size["users"],
+        size["items"],
+        size["tags"],
+        size["interactions"],
+        seed=seed,
+        activity_sigma=ACTIVITY_SIGMA,
+    )
     inter = ds.interactions[["user_id", "item_id", "rating", "ts"]]
     inter.to_csv(work / "interactions.csv", index=False)
     tags = ds.item_tags.groupby("item_id", sort=False)["tag"].agg("|".join)
@@ -177,8 +189,12 @@ def stage_query(store: str, item_id: str) -> dict[str, Any]:
         start = time.perf_counter()
         rows = run_named_query(graph, "also_liked", {"item_id": item_id, "k": 10})
         seconds = time.perf_counter() - start
-    return {"query": "also_liked", "item_id": item_id, "rows": len(rows),
-            "query_s": round(seconds, 3)}  # fmt: skip
+    return {
+        "query": "also_liked",
+        "item_id": item_id,
+        "rows": len(rows),
+        "query_s": round(seconds, 3),
+    }
 
 
 def stage_wipe(store: str) -> dict[str, Any]:
@@ -252,14 +268,16 @@ def _last_line(path: Path) -> str:
     return lines[-1][-300:] if lines else ""
 
 
-def run_stage(cmd: list[str], logs: Path, env: dict[str, str], timeout_s: float,
-              pid_file: Path | None) -> dict[str, Any]:  # fmt: skip
+def run_stage(
+    cmd: list[str], logs: Path, env: dict[str, str], timeout_s: float, pid_file: Path | None
+) -> dict[str, Any]:
     """Run ``cmd`` in its own process group; wall, peak RSS, server peak and its output."""
     out_path, err_path = logs.with_suffix(".out"), logs.with_suffix(".err")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=logs.parent,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=err, env=env, cwd=logs.parent, start_new_session=True
+        )
         watch = ServerWatch(pid_file)
         timed_out = False
         while True:
@@ -308,22 +326,51 @@ def run_size(n: int, store_kind: str, args: argparse.Namespace, root: Path) -> d
     env = {k: v for k, v in os.environ.items() if k not in ("KGREC_KEEP_SERVER",)}
     env["KGREC_CACHE_DIR"] = str(work / "cache")  # empty: every text is embedded
     me = [sys.executable, str(Path(__file__).resolve())]
-    base = [*me, "--stage-work", str(work), "--stage-shape", json.dumps(size), "--store-uri",
-            store, "--model-dir", str(model_dir), "--seed", str(args.seed)]  # fmt: skip
-    kgrec = [sys.executable, "-m", "kgrec.cli.main", "--store", store,
-             "--model-dir", str(model_dir)]  # fmt: skip
+    base = [
+        *me,
+        "--stage-work",
+        str(work),
+        "--stage-shape",
+        json.dumps(size),
+        "--store-uri",
+        store,
+        "--model-dir",
+        str(model_dir),
+        "--seed",
+        str(args.seed),
+    ]
+    kgrec = [
+        sys.executable,
+        "-m",
+        "kgrec.cli.main",
+        "--store",
+        store,
+        "--model-dir",
+        str(model_dir),
+    ]
     commands = {
         "generate": [*base, "--stage", "generate"],
-        "ingest": [*kgrec, "ingest", "csv", str(work / "interactions.csv"), "--items",
-                   str(work / "items.csv"), "--rating-col", "rating", "--ts-col", "ts"],
+        "ingest": [
+            *kgrec,
+            "ingest",
+            "csv",
+            str(work / "interactions.csv"),
+            "--items",
+            str(work / "items.csv"),
+            "--rating-col",
+            "rating",
+            "--ts-col",
+            "ts",
+        ],
         "train": [*kgrec, "train"],
         "open": [*base, "--stage", "open"],
         "recommend": [*base, "--stage", "recommend", "--requests", str(args.requests)],
         "similar": [*base, "--stage", "similar", "--requests", str(args.requests)],
-    }  # fmt: skip
+    }
     if not embedded:
-        wiped = run_stage([*base, "--stage", "wipe"], work / "wipe", env, args.timeout_per_stage,
-                          None)  # fmt: skip
+        wiped = run_stage(
+            [*base, "--stage", "wipe"], work / "wipe", env, args.timeout_per_stage, None
+        )
         if wiped["status"] != "ok":
             raise SystemExit(f"could not wipe {store}: {wiped.get('last_output')}")
     stages: dict[str, dict[str, Any]] = {}
@@ -332,12 +379,21 @@ def run_size(n: int, store_kind: str, args: argparse.Namespace, root: Path) -> d
         if need is not None and stages[need]["status"] != "ok":
             stages[name] = {"status": "skipped", "reason": f"{need} {stages[need]['status']}"}
             continue
-        cmd = commands.get(name) or [*base, "--stage", "query", "--item",
-                                     stages["generate"]["top_item"]]  # fmt: skip
+        cmd = commands.get(name) or [
+            *base,
+            "--stage",
+            "query",
+            "--item",
+            stages["generate"]["top_item"],
+        ]
         print(f"[{store_kind} {size_name(n)}] {name} ...", file=sys.stderr, flush=True)
         stages[name] = run_stage(cmd, work / name, env, args.timeout_per_stage, pid_file)
-        print(f"[{store_kind} {size_name(n)}] {name}: {stages[name]['status']} "
-              f"{stages[name]['wall_s']} s", file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"[{store_kind} {size_name(n)}] {name}: {stages[name]['status']} "
+            f"{stages[name]['wall_s']} s",
+            file=sys.stderr,
+            flush=True,
+        )
     if embedded:  # a killed stage may leave the server running
         subprocess.run([*kgrec, "--quiet", "store", "stop"], env=env, capture_output=True)
     return {"store": store_kind, "size": size_name(n), **size, "stages": stages}
@@ -371,8 +427,10 @@ def _detail(name: str, stage: dict[str, Any]) -> str:
     if stage["status"] != "ok":
         return stage.get("last_output") or stage.get("reason") or ""
     if name == "generate":
-        return (f"median {stage['per_user_median']:g} / max {stage['per_user_max']:,} a user; "
-                f"top item {stage['top_item_share']:.1%}")  # fmt: skip
+        return (
+            f"median {stage['per_user_median']:g} / max {stage['per_user_max']:,} a user; "
+            f"top item {stage['top_item_share']:.1%}"
+        )
     if name in ("recommend", "similar"):
         return f"p50 {stage['p50_ms']:.1f} ms, p99 {stage['p99_ms']:.1f} ms"
     if name == "open":
@@ -384,9 +442,11 @@ def _detail(name: str, stage: dict[str, Any]) -> str:
 
 def table(runs: list[dict[str, Any]]) -> str:
     """The results as a markdown table (one row a store, size and stage)."""
-    rows = ["| store | size | users | items | stage | status | wall s | CPU s | peak RSS MB "
-            "| store MB | growth | CPU growth | detail |",
-            "|---|---|---|---|---|---|--:|--:|--:|--:|--:|--:|---|"]  # fmt: skip
+    rows = [
+        "| store | size | users | items | stage | status | wall s | CPU s | peak RSS MB "
+        "| store MB | growth | CPU growth | detail |",
+        "|---|---|---|---|---|---|--:|--:|--:|--:|--:|--:|---|",
+    ]
     for run in runs:
         for name, s in run["stages"].items():
             ran = "wall_s" in s
@@ -397,15 +457,19 @@ def table(runs: list[dict[str, Any]]) -> str:
             growth = f"{s['growth']:.2f}x" if s.get("growth") is not None else "-"
             cpu_growth = f"{s['cpu_growth']:.2f}x" if s.get("cpu_growth") is not None else "-"
             detail = _detail(name, s).replace("|", "\\|")  # progress bars draw with |
-            rows.append(f"| {run['store']} | {run['size']} | {run['users']:,} | {run['items']:,} "
-                        f"| {name} | {s['status']} | {wall} | {cpu} | {rss} | {store} | {growth} "
-                        f"| {cpu_growth} | {detail} |")  # fmt: skip
+            rows.append(
+                f"| {run['store']} | {run['size']} | {run['users']:,} | {run['items']:,} "
+                f"| {name} | {s['status']} | {wall} | {cpu} | {rss} | {store} | {growth} "
+                f"| {cpu_growth} | {detail} |"
+            )
         ok = [run["stages"][s] for s in ("ingest", "train") if s in run["stages"]]
         ok = [s for s in ok if s["status"] == "ok"]
         if len(ok) == 2:
-            rows.append(f"| {run['store']} | {run['size']} | | | ingest + train | ok "
-                        f"| {sum(s['wall_s'] for s in ok):.2f} | {sum(map(_cpu, ok)):.2f} "
-                        f"| | | | | end to end |")  # fmt: skip
+            rows.append(
+                f"| {run['store']} | {run['size']} | | | ingest + train | ok "
+                f"| {sum(s['wall_s'] for s in ok):.2f} | {sum(map(_cpu, ok)):.2f} "
+                f"| | | | | end to end |"
+            )
     return "\n".join(rows)
 
 
@@ -444,7 +508,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--store-uri", dest="store", help=argparse.SUPPRESS)
     parser.add_argument("--model-dir", help=argparse.SUPPRESS)
     parser.add_argument("--item", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)  # fmt: skip
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -482,8 +546,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO,
-                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
     return {
         "commit": commit,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -44,8 +44,12 @@ def prepare(workdir: Path, epochs: int, server: str | None) -> tuple[str, Path]:
     if server or not (workdir / "store" / "appendonlydir").exists():
         subprocess.run([*kgrec, "ingest", "movielens", str(DATA)], check=True, env=env)
     if not (models / "live").exists():
-        subprocess.run([*kgrec, "--model-dir", str(models), "train", "--epochs", str(epochs)],
-                       check=True, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [*kgrec, "--model-dir", str(models), "train", "--epochs", str(epochs)],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
     return store, models
 
 
@@ -82,8 +86,9 @@ def main() -> None:
         rng = np.random.default_rng(0)
         users = list(rng.choice(rec.user_ids, size=args.requests, replace=True))
         run(rec, users[:20], 1, True)  # warm-up: connections, caches, lazy imports
-        print(f"{'explain':<8}{'callers':>8}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}"
-              f"{'req/s':>10}")  # fmt: skip
+        print(
+            f"{'explain':<8}{'callers':>8}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'req/s':>10}"
+        )
         for explain in (True, False):
             for callers in (1, 8):
                 stats = []
@@ -91,8 +96,7 @@ def main() -> None:
                     lat, rps = run(rec, users, callers, explain)
                     stats.append((*np.percentile(lat, [50, 95, 99]), rps))
                 p50, p95, p99, rps = (statistics.median(s[j] for s in stats) for j in range(4))
-                print(f"{explain!s:<8}{callers:>8}{p50:>10.1f}{p95:>10.1f}{p99:>10.1f}"
-                      f"{rps:>10.1f}")  # fmt: skip
+                print(f"{explain!s:<8}{callers:>8}{p50:>10.1f}{p95:>10.1f}{p99:>10.1f}{rps:>10.1f}")
 
 
 if __name__ == "__main__":

@@ -56,12 +56,19 @@ def export(store: GraphStore, repeat: int) -> dict[str, Any]:
     for _ in range(repeat):
         tensors, figures = _measured(store, lambda: load_tensors(store))
         runs.append(figures)
-    edges = int(tensors.num_interactions + tensors.item_tag_index.shape[1]
-                + tensors.item_entity_index.shape[1])  # fmt: skip
+    edges = int(
+        tensors.num_interactions
+        + tensors.item_tag_index.shape[1]
+        + tensors.item_entity_index.shape[1]
+    )
     median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     cpu = median["client_cpu_s"] + median.get("server_cpu_s", 0.0)
-    return {"edges": edges, **median, "edges_per_s": round(edges / median["wall_s"]),
-            "edges_per_cpu_s": round(edges / cpu)}  # fmt: skip
+    return {
+        "edges": edges,
+        **median,
+        "edges_per_s": round(edges / median["wall_s"]),
+        "edges_per_cpu_s": round(edges / cpu),
+    }
 
 
 def write_back(store: GraphStore, model_dir: Path, changed: bool) -> dict[str, Any]:
@@ -75,15 +82,25 @@ def write_back(store: GraphStore, model_dir: Path, changed: bool) -> dict[str, A
         if step == "first":  # forget the record, so everything is written as a first time
             store.write("MATCH (s:ModelState {key: 'write_back'}) SET s.written = null")
         summary, figures = _measured(store, lambda: run(store, model_dir, tensors))
-        out[step] = {**figures, **{k: summary.get(k) for k in (
-            "written_users", "written_items", "written_recommendations")}}  # fmt: skip
+        out[step] = {
+            **figures,
+            **{
+                k: summary.get(k)
+                for k in ("written_users", "written_items", "written_recommendations")
+            },
+        }
     if changed:
         from kgrec.gnn.job import run_job
 
         run_job(tensors, model_dir, "mf", epochs=1, tolerance=1.0, seed=1, device="cpu")
         summary, figures = _measured(store, lambda: run(store, model_dir, tensors))
-        out["changed"] = {**figures, **{k: summary.get(k) for k in (
-            "written_users", "written_items", "written_recommendations")}}  # fmt: skip
+        out["changed"] = {
+            **figures,
+            **{
+                k: summary.get(k)
+                for k in ("written_users", "written_items", "written_recommendations")
+            },
+        }
     return out
 
 
@@ -93,8 +110,11 @@ def main() -> None:
     parser.add_argument("--graph", default="kgrec")
     parser.add_argument("--model-dir", type=Path, help="measure the write-back of its live model")
     parser.add_argument("--repeat", type=int, default=1, help="exports to take the median of")
-    parser.add_argument("--changed", action="store_true",
-                        help="also train and write back a changed model (mf, 1 epoch)")  # fmt: skip
+    parser.add_argument(
+        "--changed",
+        action="store_true",
+        help="also train and write back a changed model (mf, 1 epoch)",
+    )
     args = parser.parse_args()
     with open_store(args.store, args.graph) as store:
         report: dict[str, Any] = {"export": export(store, args.repeat)}

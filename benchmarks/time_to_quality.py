@@ -65,9 +65,11 @@ def run_seed(tensors, seed: int, epochs: int, patience: int, within: float, **co
 
 
 def _row(name: str, r: dict) -> str:
-    return (f"{name:>4} {r['best_val']:>13.4f} {r['best_epoch']:>7.0f} "
-            f"{r['plateau_epoch']:>10.0f} {r['train_s']:>8.1f} {r['wall_s']:>7.1f} "
-            f"{r['s_per_epoch']:>7.3f}")  # fmt: skip
+    return (
+        f"{name:>4} {r['best_val']:>13.4f} {r['best_epoch']:>7.0f} "
+        f"{r['plateau_epoch']:>10.0f} {r['train_s']:>8.1f} {r['wall_s']:>7.1f} "
+        f"{r['s_per_epoch']:>7.3f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,10 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     tensors = movielens_tensors(args.data, store, args.cache_dir)
     config = {} if args.max_steps is None else {"max_steps": args.max_steps}
     threads = torch.get_num_threads()
-    print(f"{args.label or 'run'}: {tensors.num_interactions:,} interactions, {threads} threads, "
-          f"plateau within {args.within:.0%} of the best")  # fmt: skip
-    print(f"{'seed':>4} {'best val R@20':>13} {'best ep':>7} {'plateau ep':>10} "
-          f"{'train s':>8} {'wall s':>7} {'s/epoch':>7}")  # fmt: skip
+    print(
+        f"{args.label or 'run'}: {tensors.num_interactions:,} interactions, {threads} threads, "
+        f"plateau within {args.within:.0%} of the best"
+    )
+    print(
+        f"{'seed':>4} {'best val R@20':>13} {'best ep':>7} {'plateau ep':>10} "
+        f"{'train s':>8} {'wall s':>7} {'s/epoch':>7}"
+    )
     keys = ("best_val", "best_epoch", "plateau_epoch", "train_s", "wall_s", "s_per_epoch")
     runs = []
     for seed in args.seeds:

@@ -103,8 +103,16 @@ def time_epochs(
     if 0 < timed_steps < steps:  # same graph and step cost, fewer steps: scale up afterwards
         pick = torch.randperm(len(split.train))[: timed_steps * batch]
         timed = split.train[pick].sort().values
-    history = fit(net, tensors, training(timed), epochs=warmup + epochs, batch_size=batch,
-                  max_steps=0, device=device, amp=amp)  # fmt: skip
+    history = fit(
+        net,
+        tensors,
+        training(timed),
+        epochs=warmup + epochs,
+        batch_size=batch,
+        max_steps=0,
+        device=device,
+        amp=amp,
+    )
     scale = steps / -(-len(timed) // batch)
     sec = statistics.median(history.epoch_seconds[warmup:]) * scale
     return sec, len(split.train), batch, steps
@@ -141,8 +149,9 @@ def time_paired(
     seconds: dict[int, list[float]] = {size: [] for size in sizes}
     for r in range(rounds):
         for size, net, tensors, no_val, batch in runs if r % 2 == 0 else runs[::-1]:
-            history = fit(net, tensors, no_val, epochs=1, batch_size=batch, max_steps=0,
-                          device=device)  # fmt: skip
+            history = fit(
+                net, tensors, no_val, epochs=1, batch_size=batch, max_steps=0, device=device
+            )
             seconds[size].append(history.epoch_seconds[0])
     return seconds
 
@@ -212,9 +221,11 @@ def time_propagation(
         ("torch CSR spmm", run_csr),
         ("torch COO sparse.mm", run_coo),
         ("PyG LGConv(edge_index)", run_lgconv),
-        ("layer_mean, whole CSR" + ("" if isinstance(blocks, ColumnBlocks) else " (used)"),
-         run_mean(csr)),
-    ]  # fmt: skip
+        (
+            "layer_mean, whole CSR" + ("" if isinstance(blocks, ColumnBlocks) else " (used)"),
+            run_mean(csr),
+        ),
+    ]
     if isinstance(blocks, ColumnBlocks):
         name = f"{blocks.num_column_blocks} blocks by node type (used)"
         runs.append((f"layer_mean, {name}", run_mean(blocks)))
@@ -288,14 +299,21 @@ def print_profile(tensors, args: argparse.Namespace, device: str) -> None:
 
     from kgrec.gnn.train import fit
 
-    split, net, batch, training = trainer_run(tensors, args.model, args.batch_size,
-                                              args.max_steps)  # fmt: skip
+    split, net, batch, training = trainer_run(tensors, args.model, args.batch_size, args.max_steps)
     pick = torch.randperm(len(split.train))[: args.profile * batch]
     steps = training(split.train[pick].sort().values)
 
     def one_epoch() -> None:
-        fit(net, tensors, steps, epochs=1, batch_size=batch, max_steps=0, device=device,
-            amp=args.amp)  # fmt: skip
+        fit(
+            net,
+            tensors,
+            steps,
+            epochs=1,
+            batch_size=batch,
+            max_steps=0,
+            device=device,
+            amp=args.amp,
+        )
 
     one_epoch()  # warm-up
     activities = [ProfilerActivity.CPU]
@@ -305,11 +323,15 @@ def print_profile(tensors, args: argparse.Namespace, device: str) -> None:
         one_epoch()
     events = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in events)
-    print(f"    profile of {args.profile} steps of {batch:,}: {total / 1e3 / args.profile:.1f} "
-          "ms a step (self CPU time)")  # fmt: skip
+    print(
+        f"    profile of {args.profile} steps of {batch:,}: {total / 1e3 / args.profile:.1f} "
+        "ms a step (self CPU time)"
+    )
     for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:12]:
-        print(f"    {e.key:<36} {e.self_cpu_time_total / 1e3 / args.profile:9.1f} ms a step "
-              f"({e.count} calls)")  # fmt: skip
+        print(
+            f"    {e.key:<36} {e.self_cpu_time_total / 1e3 / args.profile:9.1f} ms a step "
+            f"({e.count} calls)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -395,8 +417,15 @@ def main(argv: list[str] | None = None) -> int:
 
         heap = retained_heap() if args.heap == "retained" else contextlib.nullcontext()
         with heap:  # as one long fit: freed memory stays in the process between the turns
-            seconds = time_paired(args.sizes, args.paired, args.model, args.batch_size, device,
-                                  args.warmup, args.max_steps)  # fmt: skip
+            seconds = time_paired(
+                args.sizes,
+                args.paired,
+                args.model,
+                args.batch_size,
+                device,
+                args.warmup,
+                args.max_steps,
+            )
         print_paired(seconds)
         return 0
     print(
@@ -433,8 +462,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             if args.sampler:
                 batch, keys, draw, check = time_sampler(tensors, args.batch_size, args.max_steps)
-                print(f"    negative sampler, a batch of {batch:,} against {keys:,} keys: "
-                      f"draw {draw:.1f} ms, check {check:.1f} ms (medians of 5)")  # fmt: skip
+                print(
+                    f"    negative sampler, a batch of {batch:,} against {keys:,} keys: "
+                    f"draw {draw:.1f} ms, check {check:.1f} ms (medians of 5)"
+                )
             if args.profile:
                 print_profile(tensors, args, device)
             if args.propagation:

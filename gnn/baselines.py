@@ -172,9 +172,13 @@ class ALS:
         self.factors = factors
         with threadpool_limits(1, user_api="blas"):  # implicit asks for single-threaded BLAS
             model = AlternatingLeastSquares(
-                factors=factors, regularization=regularization, alpha=alpha,
-                iterations=iterations, random_state=seed, calculate_training_loss=False,
-            )  # fmt: skip
+                factors=factors,
+                regularization=regularization,
+                alpha=alpha,
+                iterations=iterations,
+                random_state=seed,
+                calculate_training_loss=False,
+            )
             model.fit(user_item_matrix(tensors, train_idx), show_progress=False)
         self.user_factors = torch.from_numpy(np.asarray(model.user_factors, dtype=np.float32))
         self.item_factors = torch.from_numpy(np.asarray(model.item_factors, dtype=np.float32))

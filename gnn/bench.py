@@ -98,7 +98,7 @@ METHODS: dict[str, Method] = {
         grid=tuple(
             {"decay": d, "rating_weight": w} for d in (0.7, 0.8, 0.9) for w in ("linear", "none")
         ),
-    ),  # fmt: skip
+    ),
 }
 #: Ablations and variants run on request (``methods=``).
 EXTRA_METHODS: dict[str, Method] = {
@@ -120,9 +120,14 @@ class _Fitted:
 
 
 def _fit_one(
-    method: Method, tensors: GraphTensors, split: Split, params: dict[str, Any], seed: int,
-    changes: dict[str, Any], show_progress: bool,
-) -> _Fitted:  # fmt: skip
+    method: Method,
+    tensors: GraphTensors,
+    split: Split,
+    params: dict[str, Any],
+    seed: int,
+    changes: dict[str, Any],
+    show_progress: bool,
+) -> _Fitted:
     """Fit ``method`` with ``params`` on ``split.train`` (validation picks the epoch)."""
     seed_everything(seed)
     if method.model is None:
@@ -138,8 +143,9 @@ def _fit_one(
     history = fit(model, tensors, split, config, show_progress=show_progress)
     if model.closed_form:
         return _Fitted(model, history.best_val)
-    return _Fitted(model, history.best_val, history.best_epoch + 1,
-                   history.seconds_per_epoch(), config)  # fmt: skip
+    return _Fitted(
+        model, history.best_val, history.best_epoch + 1, history.seconds_per_epoch(), config
+    )
 
 
 def compare(
@@ -203,18 +209,22 @@ def compare(
             grid = list((grids or {}).get(name, method.grid))
             if not grid:
                 raise InvalidParameter(f"the grid of {name} is empty", field="grids")
-            changes = {"split": split, "epochs": epochs, "device": dev,
-                       **(train_overrides or {}).get(name, {})}  # fmt: skip
+            changes = {
+                "split": split,
+                "epochs": epochs,
+                "device": dev,
+                **(train_overrides or {}).get(name, {}),
+            }
             t0 = time.perf_counter()
-            tried = [(_fit_one(method, tensors, sp, p, seed, changes, show_progress), p)
-                     for p in grid]  # fmt: skip
+            tried = [
+                (_fit_one(method, tensors, sp, p, seed, changes, show_progress), p) for p in grid
+            ]
             best, params = max(tried, key=lambda fp: fp[0].val)
             tested, masked = best, sp.train
             extra: torch.Tensor | None = sp.val
             if refit:
                 again = dict(changes, epochs=max(best.epochs, 1)) if best.epochs else changes
-                tested = _fit_one(method, tensors, refit_split, params, seed, again,
-                                  show_progress)  # fmt: skip
+                tested = _fit_one(method, tensors, refit_split, params, seed, again, show_progress)
                 masked, extra = train_val, None
             seconds = time.perf_counter() - t0
             test = evaluate(tested.scorer, tensors, masked, sp.test, extra, device=dev)
@@ -223,14 +233,22 @@ def compare(
                 notes.append(f"(of {len(grid)}, on val)")
             if best.config is not None:
                 notes.append(f"lr={best.config.lr} batch_size={best.config.batch_size}")
-            rows.append({
-                "method": name, "seed": seed,
-                "recall@20": test["recall@20"], "ndcg@20": test["ndcg@20"],
-                "recall@10": test["recall@10"], "ndcg@10": test["ndcg@10"],
-                "coverage@20": test["coverage@20"], "val/recall@20": best.val,
-                "train_seconds": seconds, "seconds_per_epoch": best.seconds_per_epoch,
-                "epochs": tested.epochs, "notes": " ".join(notes),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "method": name,
+                    "seed": seed,
+                    "recall@20": test["recall@20"],
+                    "ndcg@20": test["ndcg@20"],
+                    "recall@10": test["recall@10"],
+                    "ndcg@10": test["ndcg@10"],
+                    "coverage@20": test["coverage@20"],
+                    "val/recall@20": best.val,
+                    "train_seconds": seconds,
+                    "seconds_per_epoch": best.seconds_per_epoch,
+                    "epochs": tested.epochs,
+                    "notes": " ".join(notes),
+                }
+            )
             log.info("%s: %s", name, {k: v for k, v in rows[-1].items() if k != "notes"})
     return pd.DataFrame(rows)
 

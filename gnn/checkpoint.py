@@ -162,11 +162,16 @@ def save_version(
     save_id_maps(id_maps, tmp)
     for fname in (*FILES, *written[2:]):
         os.chmod(tmp / fname, FILE_MODE)  # torch.save and save_id_maps follow the umask
-    _write_json(tmp / MANIFEST_FILE, {
-        "algorithm": "sha256",
-        "files": {f: {"bytes": (tmp / f).stat().st_size, "sha256": _sha256(tmp / f)}
-                  for f in (*FILES, *written[2:])},
-    })  # fmt: skip
+    _write_json(
+        tmp / MANIFEST_FILE,
+        {
+            "algorithm": "sha256",
+            "files": {
+                f: {"bytes": (tmp / f).stat().st_size, "sha256": _sha256(tmp / f)}
+                for f in (*FILES, *written[2:])
+            },
+        },
+    )
     _fsync_dir(tmp)
     os.rename(tmp, final)
     _fsync_dir(versions)
@@ -250,8 +255,12 @@ def promote(model_dir: str | Path, version_dir: str | Path, event: str | None = 
     vdir = Path(version_dir)
     if event is None:
         before = root / "versions" / previous if previous is not None else None
-        older = before is not None and before.is_dir() and before.name != vdir.name \
-            and _created_at(vdir) < _created_at(before)  # fmt: skip
+        older = (
+            before is not None
+            and before.is_dir()
+            and before.name != vdir.name
+            and _created_at(vdir) < _created_at(before)
+        )
         event = "rollback" if older else "promoted"
     link = root / "live"
     tmp = root / f".live-{os.getpid()}"
@@ -277,9 +286,15 @@ def record_event(
     :func:`list_versions` reads them back.
     """
     path = ensure_model_dir(model_dir) / HISTORY_FILE
-    line = json.dumps({"version": version, "event": event, "reason": reason,
-                       "time": datetime.now(UTC).isoformat(timespec="seconds"),
-                       "previous": previous})  # fmt: skip
+    line = json.dumps(
+        {
+            "version": version,
+            "event": event,
+            "reason": reason,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "previous": previous,
+        }
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
     with open(fd, "a", encoding="utf-8") as fh:
         fh.write(line + "\n")
@@ -310,8 +325,9 @@ def history(model_dir: str | Path) -> list[dict[str, Any]]:
             bad.append(number)
     if bad:
         lines = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
-        log.warning("%s: skipped %d line(s) that are not UTF-8 JSON events (line %s)",
-                    path, len(bad), lines)  # fmt: skip
+        log.warning(
+            "%s: skipped %d line(s) that are not UTF-8 JSON events (line %s)", path, len(bad), lines
+        )
     return out
 
 
@@ -469,8 +485,9 @@ class LoadedModel:
                 history, items = model_factors(self.model())
                 self._aggregator = HistoryAggregator.from_learned(history, items, state).eval()
             except (KeyError, ValueError, TypeError) as e:
-                raise _corrupt(path, f"it does not fit the model ({type(e).__name__}: "
-                               f"{_one_line(e)})") from None  # fmt: skip
+                raise _corrupt(
+                    path, f"it does not fit the model ({type(e).__name__}: {_one_line(e)})"
+                ) from None
         return self._aggregator
 
 
@@ -570,8 +587,11 @@ def resolve_version(model_dir: str | Path, name: str) -> Path:
     matches = [n for n in names if name and "/" not in name and n.startswith(name)]
     if len(matches) == 1:
         return versions / matches[0]
-    what = f"{len(matches)} versions start with {name!r}" if matches else \
-        f"no version {name!r} in {versions}"  # fmt: skip
+    what = (
+        f"{len(matches)} versions start with {name!r}"
+        if matches
+        else f"no version {name!r} in {versions}"
+    )
     raise UnknownModelVersion(f"{what}; `kgrec model list` shows the versions")
 
 

@@ -64,10 +64,16 @@ MAX_TASKS = 4096
 PATIENCE = 6
 #: What :attr:`AggregatorFit.report` holds (``metrics.json`` keys of a version).
 REPORT_KEYS = (
-    "aggregator/served", "aggregator/val_users", "aggregator/val_recall@20_history",
-    "aggregator/val_recall@20_start", "aggregator/val_recall@20_best", "aggregator/lr",
-    "aggregator/best_epoch", "aggregator/max_n", "aggregator/seconds",
-)  # fmt: skip
+    "aggregator/served",
+    "aggregator/val_users",
+    "aggregator/val_recall@20_history",
+    "aggregator/val_recall@20_start",
+    "aggregator/val_recall@20_best",
+    "aggregator/lr",
+    "aggregator/best_epoch",
+    "aggregator/max_n",
+    "aggregator/seconds",
+)
 
 
 @dataclass
@@ -146,8 +152,11 @@ def fit_aggregator(
             (``items x d`` an epoch), not with the number of users.
     """
     t0 = time.perf_counter()
-    report = {"aggregator/served": 0.0, "aggregator/max_n": float(max_n),
-              "aggregator/val_users": 0.0}  # fmt: skip
+    report = {
+        "aggregator/served": 0.0,
+        "aggregator/max_n": float(max_n),
+        "aggregator/val_users": 0.0,
+    }
 
     def finish(aggregator: HistoryAggregator | None, reason: str) -> AggregatorFit:
         report["aggregator/seconds"] = time.perf_counter() - t0
@@ -176,8 +185,11 @@ def fit_aggregator(
             "validation users out of; serving the history vector",
         )
 
-    log.info("cold-user aggregator: solving %s again without its %d validation users",
-             type(model).__name__, len(val_users))  # fmt: skip
+    log.info(
+        "cold-user aggregator: solving %s again without its %d validation users",
+        type(model).__name__,
+        len(val_users),
+    )
     decision = _fit_without(model, tensors, keep_idx, seed)
     history, item_factors = model_factors(decision)
     supports = [[val.items[e] for e in s] for s, _ in tasks]
@@ -185,13 +197,20 @@ def fit_aggregator(
 
     def mean_recall(vectors: Sequence[torch.Tensor | np.ndarray]) -> float:
         per_n = zip(vectors, supports, queries, strict=True)
-        return float(np.mean([ranking_metrics(v, item_factors, s, q)["recall@20"].mean()
-                              for v, s, q in per_n]))  # fmt: skip
+        return float(
+            np.mean(
+                [ranking_metrics(v, item_factors, s, q)["recall@20"].mean() for v, s, q in per_n]
+            )
+        )
 
-    baseline = mean_recall([
-        np.stack([decision.history_vector(val.items[e], val.ts[e], val.rating[e])[0] for e in s])
-        for s, _ in tasks
-    ])  # fmt: skip
+    baseline = mean_recall(
+        [
+            np.stack(
+                [decision.history_vector(val.items[e], val.ts[e], val.rating[e])[0] for e in s]
+            )
+            for s, _ in tasks
+        ]
+    )
     decay = float(getattr(model, "decay", 1.0))
     warm = seen.sequences()
     tried = []
@@ -206,28 +225,42 @@ def fit_aggregator(
             max_tasks=max_tasks,
             patience=PATIENCE,
         )
-        log.info("cold-user aggregator, lr %g: best validation Recall@20 %.4f at epoch %d "
-                 "of %d (%.1f s so far)", lr, max(trace), int(np.argmax(trace)),
-                 len(trace) - 1, time.perf_counter() - t0)  # fmt: skip
+        log.info(
+            "cold-user aggregator, lr %g: best validation Recall@20 %.4f at epoch %d "
+            "of %d (%.1f s so far)",
+            lr,
+            max(trace),
+            int(np.argmax(trace)),
+            len(trace) - 1,
+            time.perf_counter() - t0,
+        )
         tried.append((max(trace), int(np.argmax(trace)), lr, trace[0]))
     best, epoch, lr, start = max(tried, key=lambda t: t[0])
     served = best > start and best > baseline
-    report.update({
-        "aggregator/served": float(served), "aggregator/val_recall@20_history": baseline,
-        "aggregator/val_recall@20_start": start, "aggregator/val_recall@20_best": best,
-        "aggregator/lr": float(lr), "aggregator/best_epoch": float(epoch),
-    })  # fmt: skip
-    figures = (f"validation Recall@20 over n=1..{max_n} on {len(val_users)} users held out "
-               f"of a second fit: best {best:.4f} (lr {lr:g}, epoch {epoch}) vs start "
-               f"{start:.4f}, served history vector {baseline:.4f}")  # fmt: skip
+    report.update(
+        {
+            "aggregator/served": float(served),
+            "aggregator/val_recall@20_history": baseline,
+            "aggregator/val_recall@20_start": start,
+            "aggregator/val_recall@20_best": best,
+            "aggregator/lr": float(lr),
+            "aggregator/best_epoch": float(epoch),
+        }
+    )
+    figures = (
+        f"validation Recall@20 over n=1..{max_n} on {len(val_users)} users held out "
+        f"of a second fit: best {best:.4f} (lr {lr:g}, epoch {epoch}) vs start "
+        f"{start:.4f}, served history vector {baseline:.4f}"
+    )
     if not served:
         return finish(None, f"not serving the cold-user aggregator (no gain); {figures}")
     every = _Histories.of(tensors, idx)
     agg = HistoryAggregator(*model_factors(model), _popularity(every, tensors), max_n, decay)
     agg.fit(every.sequences(), epochs=epoch, lr=lr, seed=seed, max_tasks=max_tasks)
     refit = f"refitted on every user for {epoch} epoch{'s' * (epoch != 1)}"
-    return finish(agg, f"serving the cold-user aggregator to users with <= {max_n} items, "
-                       f"{refit}; {figures}")  # fmt: skip
+    return finish(
+        agg, f"serving the cold-user aggregator to users with <= {max_n} items, {refit}; {figures}"
+    )
 
 
 def _fit_without(

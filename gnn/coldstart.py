@@ -134,9 +134,12 @@ def ranking_metrics(
     users = torch.as_tensor(np.asarray(user_vectors), dtype=torch.float64)
     items = torch.as_tensor(np.asarray(item_vectors), dtype=torch.float64)
     rows = max(1, SCORE_CHUNK_ELEMENTS // max(1, items.size(0)))
-    parts = [ranking_of_scores(users[a : a + rows] @ items.T, support[a : a + rows],
-                               query[a : a + rows], k)
-             for a in range(0, users.size(0), rows)]  # fmt: skip
+    parts = [
+        ranking_of_scores(
+            users[a : a + rows] @ items.T, support[a : a + rows], query[a : a + rows], k
+        )
+        for a in range(0, users.size(0), rows)
+    ]
     if not parts:
         return ranking_of_scores(users @ items.T, support, query, k)
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
@@ -240,8 +243,10 @@ class HistoryAggregator(nn.Module):
             return own, np.zeros(0)
         pos = torch.arange(n - 1, -1, -1).clamp(max=self.max_n - 1)
         idx = torch.as_tensor(items, device=self.prior.device)
-        logit = self.position_logit.double()[pos.to(self.prior.device)] \
-            + self.popularity_weight.double() * self.log_popularity.double()[idx]  # fmt: skip
+        logit = (
+            self.position_logit.double()[pos.to(self.prior.device)]
+            + self.popularity_weight.double() * self.log_popularity.double()[idx]
+        )
         alpha = torch.softmax(logit, dim=0)
         weights = (self.log_scale.double()[size].exp() * alpha).cpu().numpy()
         return own, weights
@@ -256,14 +261,19 @@ class HistoryAggregator(nn.Module):
     def learned_state(self) -> dict[str, torch.Tensor]:
         """What :meth:`fit` learned, plus the popularity it weighs by: the state without the
         model's factors (which the model's own version holds), on the CPU."""
-        return {k: v.detach().cpu().clone() for k, v in self.state_dict().items()
-                if k not in ("history_factors", "item_factors")}  # fmt: skip
+        return {
+            k: v.detach().cpu().clone()
+            for k, v in self.state_dict().items()
+            if k not in ("history_factors", "item_factors")
+        }
 
     @classmethod
     def from_learned(
-        cls, history_factors: torch.Tensor, item_factors: torch.Tensor,
+        cls,
+        history_factors: torch.Tensor,
+        item_factors: torch.Tensor,
         state: dict[str, torch.Tensor],
-    ) -> HistoryAggregator:  # fmt: skip
+    ) -> HistoryAggregator:
         """The aggregator of :meth:`learned_state` over the model's factors again.
 
         Raises:
@@ -272,8 +282,7 @@ class HistoryAggregator(nn.Module):
         max_n = int(state["prior_scale"].numel())
         popularity = torch.expm1(state["log_popularity"].float())
         agg = cls(history_factors, item_factors, popularity, max_n)
-        full = {**state, "history_factors": agg.history_factors,
-                "item_factors": agg.item_factors}  # fmt: skip
+        full = {**state, "history_factors": agg.history_factors, "item_factors": agg.item_factors}
         try:
             agg.load_state_dict(full)
         except RuntimeError as e:
@@ -340,8 +349,9 @@ class HistoryAggregator(nn.Module):
             total = 0.0
             for start in range(0, len(order), batch_size):
                 rows = order[start : start + batch_size]
-                loss = self.loss(_padded([support[r] for r in rows], dev),
-                                 _padded([query[r] for r in rows], dev))  # fmt: skip
+                loss = self.loss(
+                    _padded([support[r] for r in rows], dev), _padded([query[r] for r in rows], dev)
+                )
                 optim.zero_grad()
                 loss.backward()
                 optim.step()
@@ -365,5 +375,7 @@ class HistoryAggregator(nn.Module):
         return self(_padded(support, self.prior.device))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.item_factors.size(0)}, {self.prior.numel()}, " \
-            f"max_n={self.max_n})"  # fmt: skip
+        return (
+            f"{type(self).__name__}({self.item_factors.size(0)}, {self.prior.numel()}, "
+            f"max_n={self.max_n})"
+        )

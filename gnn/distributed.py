@@ -167,7 +167,7 @@ def fit_parallel(
                 config,
                 result,
                 show_progress,
-            ),  # fmt: skip
+            ),
             nprocs=nproc,
             join=True,
             start_method="spawn",
@@ -201,11 +201,17 @@ def _worker(
     dev = local_device(config.device, rank)
     if dev.startswith("cuda"):
         torch.cuda.set_device(dev)
-    dist.init_process_group(backend_for(dev), init_method=f"tcp://127.0.0.1:{port}",
-                            rank=rank, world_size=nproc)  # fmt: skip
+    dist.init_process_group(
+        backend_for(dev), init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=nproc
+    )
     try:
-        history = fit(model, tensors, split, config.replace(nproc=1, device=dev),
-                      show_progress=show_progress and rank == 0)  # fmt: skip
+        history = fit(
+            model,
+            tensors,
+            split,
+            config.replace(nproc=1, device=dev),
+            show_progress=show_progress and rank == 0,
+        )
         if rank == 0:
             torch.save((model.cpu().state_dict(), history), result)
         dist.barrier()

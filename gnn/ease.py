@@ -130,8 +130,9 @@ def ridge_map(
     return weight.float(), (my - mx @ weight).float()
 
 
-def item_features(text: torch.Tensor | None, item_tags: torch.Tensor, num_items: int,
-                  num_tags: int) -> torch.Tensor:  # fmt: skip
+def item_features(
+    text: torch.Tensor | None, item_tags: torch.Tensor, num_items: int, num_tags: int
+) -> torch.Tensor:
     """An item's features for :func:`ridge_map`: its text vector, then its tags one-hot,
     scaled to unit norm (an item without tags has zeros there).
 
@@ -151,8 +152,9 @@ def item_features(text: torch.Tensor | None, item_tags: torch.Tensor, num_items:
 def binary_matrix(edges: torch.Tensor, num_users: int, num_items: int) -> sp.csr_matrix:
     """The binary ``[U, I]`` matrix of ``(user, item)`` edges (float32 CSR)."""
     e = edges.cpu().numpy()
-    mat = sp.csr_matrix((np.ones(e.shape[1], np.float32), (e[0], e[1])),
-                        shape=(num_users, num_items))  # fmt: skip
+    mat = sp.csr_matrix(
+        (np.ones(e.shape[1], np.float32), (e[0], e[1])), shape=(num_users, num_items)
+    )
     mat.data[:] = 1.0
     return mat
 
@@ -221,8 +223,9 @@ class EASE(EmbeddingModel):
         self.num_tags, self.num_entities = num_tags, num_entities
         self.lam, self.decay = float(lam), float(decay)
         if form not in FORMS:
-            raise InvalidParameter(f"unknown EASE form {form!r}; choose one of "
-                                   f"{', '.join(FORMS)}", field="form")  # fmt: skip
+            raise InvalidParameter(
+                f"unknown EASE form {form!r}; choose one of {', '.join(FORMS)}", field="form"
+            )
         self.form = form
         self.ranks = [int(r) for r in ranks]
         candidate_ranks(1, max(num_items, 1), 0, "lowrank", self.ranks, budget=1 << 62)  # checks
@@ -267,18 +270,28 @@ class EASE(EmbeddingModel):
     ) -> EASE:
         """An unfitted model whose users' histories are the interactions ``train_idx``."""
         idx = torch.arange(tensors.num_interactions) if train_idx is None else train_idx
-        model = cls(tensors.num_users, tensors.num_items, tensors.num_tags,
-                    tensors.num_entities, **options)  # fmt: skip
+        model = cls(
+            tensors.num_users, tensors.num_items, tensors.num_tags, tensors.num_entities, **options
+        )
         model.set_history(tensors.edge_index[:, idx], tensors.ts[idx], tensors.rating[idx])
         return model
 
     def config(self) -> dict[str, Any]:
-        return {"num_users": self.num_users, "num_items": self.num_items,
-                "num_tags": self.num_tags, "num_entities": self.num_entities, "lam": self.lam,
-                "decay": self.decay, "rank": self.rank,
-                "item_alpha": self.item_alpha, "rating_weight": self.rating_weight,
-                "rating_scale": self.rating_scale, "form": self.form,
-                "ranks": list(self.ranks), "memory_budget": self.memory_budget}  # fmt: skip
+        return {
+            "num_users": self.num_users,
+            "num_items": self.num_items,
+            "num_tags": self.num_tags,
+            "num_entities": self.num_entities,
+            "lam": self.lam,
+            "decay": self.decay,
+            "rank": self.rank,
+            "item_alpha": self.item_alpha,
+            "rating_weight": self.rating_weight,
+            "rating_scale": self.rating_scale,
+            "form": self.form,
+            "ranks": list(self.ranks),
+            "memory_budget": self.memory_budget,
+        }
 
     @classmethod
     def from_state(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> EASE:
@@ -329,19 +342,22 @@ class EASE(EmbeddingModel):
         form = self.form
         if form == "auto":
             form = choose_form(num_users, num_items, nnz, wanted, budget, feature_dim)
-        ranks = ([self.rank] if self.rank is not None else
-                 candidate_ranks(num_users, num_items, nnz, form, self.ranks, budget,
-                                 feature_dim))  # fmt: skip
+        ranks = (
+            [self.rank]
+            if self.rank is not None
+            else candidate_ranks(num_users, num_items, nnz, form, self.ranks, budget, feature_dim)
+        )
         peak = ease_memory_bytes(num_users, num_items, nnz, form, max(ranks), feature_dim)
-        stages(f"{form} form, rank {ranks[0] if len(ranks) == 1 else f'of {ranks}'}: "
-               f"{num_items} items, {nnz} interactions, predicted peak "
-               f"{peak / 2**30:.2f} GiB of a {budget / 2**30:.2f} GiB budget")  # fmt: skip
+        stages(
+            f"{form} form, rank {ranks[0] if len(ranks) == 1 else f'of {ranks}'}: "
+            f"{num_items} items, {nnz} interactions, predicted peak "
+            f"{peak / 2**30:.2f} GiB of a {budget / 2**30:.2f} GiB budget"
+        )
         factors = None
         self.validation = {}
         rank = ranks[0]
         if len(ranks) > 1:
-            rank, factors = self._choose_rank(tensors, train_idx, val_idx, form, ranks, gen,
-                                              stages)  # fmt: skip
+            rank, factors = self._choose_rank(tensors, train_idx, val_idx, form, ranks, gen, stages)
         if factors is None:
             factors = self._factorise(edges, form, [rank], gen, stages)
         left, right = factors.prefix(rank)
@@ -355,9 +371,13 @@ class EASE(EmbeddingModel):
         stages(f"solved: {form} form, rank {rank}")
 
     def _factorise(
-        self, edges: torch.Tensor, form: str, ranks: Sequence[int], gen: torch.Generator,
+        self,
+        edges: torch.Tensor,
+        form: str,
+        ranks: Sequence[int],
+        gen: torch.Generator,
         stages: Stages,
-    ) -> Factors:  # fmt: skip
+    ) -> Factors:
         """The factors of ``form`` on the interactions ``edges`` for every rank of
         ``ranks``."""
         matrix = binary_matrix(edges, self.num_users, self.num_items)
@@ -372,9 +392,15 @@ class EASE(EmbeddingModel):
         return factors
 
     def _choose_rank(
-        self, tensors: GraphTensors, train_idx: torch.Tensor, val_idx: torch.Tensor | None,
-        form: str, ranks: Sequence[int], gen: torch.Generator, stages: Stages,
-    ) -> tuple[int, Factors | None]:  # fmt: skip
+        self,
+        tensors: GraphTensors,
+        train_idx: torch.Tensor,
+        val_idx: torch.Tensor | None,
+        form: str,
+        ranks: Sequence[int],
+        gen: torch.Generator,
+        stages: Stages,
+    ) -> tuple[int, Factors | None]:
         """The rank of ``ranks`` best on validation Recall@20 (ties: the smaller), and the
         factors to take its prefix from when they were fitted on all of ``train_idx``."""
         given = val_idx is not None and len(val_idx) > 0
@@ -401,9 +427,13 @@ class EASE(EmbeddingModel):
         self.validation = validation_recall(factors, history, seen, truth, ranks, users)
         best = max(ranks, key=lambda r: (self.validation[r], -r))
         where = "validation" if given else "the latest 10% of each history"
-        stages("rank " + str(best) + " of " + ", ".join(
-            f"{r}: {v:.4f}" for r, v in self.validation.items()) +
-            f" (Recall@20 on {where}, {len(users)} users)")  # fmt: skip
+        stages(
+            "rank "
+            + str(best)
+            + " of "
+            + ", ".join(f"{r}: {v:.4f}" for r, v in self.validation.items())
+            + f" (Recall@20 on {where}, {len(users)} users)"
+        )
         return best, (factors if given else None)
 
     def _weights(
@@ -419,16 +449,18 @@ class EASE(EmbeddingModel):
     def fit_item_map(self, tensors: GraphTensors, edges: torch.Tensor) -> None:
         """Fit the new-item map (:func:`ridge_map`) on the items with training interactions
         ``edges`` (``(user, item)``)."""
-        features = item_features(tensors.item_text, tensors.item_tag_index, self.num_items,
-                                 self.num_tags)  # fmt: skip
+        features = item_features(
+            tensors.item_text, tensors.item_tag_index, self.num_items, self.num_tags
+        )
         trained = torch.bincount(edges[1].cpu(), minlength=self.num_items) > 0
         dev = self.item_factors.device
         if not trained.any():
             self.feature_map = torch.zeros(features.size(1), self.dim, device=dev)
             self.feature_bias = torch.zeros(self.dim, device=dev)
             return
-        weight, bias = ridge_map(features[trained], self.item_factors.cpu()[trained],
-                                 self.item_alpha)  # fmt: skip
+        weight, bias = ridge_map(
+            features[trained], self.item_factors.cpu()[trained], self.item_alpha
+        )
         self.feature_map, self.feature_bias = weight.to(dev), bias.to(dev)
 
     def use_interactions(self, tensors: GraphTensors, idx: torch.Tensor) -> None:
@@ -484,9 +516,11 @@ class EASE(EmbeddingModel):
             return self.item_factors.mean(0).expand(n, -1).clone()
         text_dim = self.feature_map.size(0) - self.num_tags
         if text_dim and item_text.size(1) != text_dim:
-            raise InvalidParameter(f"new items' text vectors have {item_text.size(1)} "
-                                   f"dimensions; the model was fitted on {text_dim}",
-                                   field="item_text")  # fmt: skip
+            raise InvalidParameter(
+                f"new items' text vectors have {item_text.size(1)} "
+                f"dimensions; the model was fitted on {text_dim}",
+                field="item_text",
+            )
         features = item_features(item_text if text_dim else None, item_tags, n, self.num_tags)
         return features.to(self.feature_map.device) @ self.feature_map + self.feature_bias
 
@@ -494,10 +528,12 @@ class EASE(EmbeddingModel):
     def forward(self) -> Embeddings:
         dev = self.item_factors.device
         history = torch.sparse_coo_tensor(
-            self.history_index, self.history_weight, (self.num_users, self.num_items),
+            self.history_index,
+            self.history_weight,
+            (self.num_users, self.num_items),
             device=dev,
             check_invariants=False,
-        ).coalesce()  # fmt: skip
+        ).coalesce()
         users = torch.sparse.mm(history, self.history_factors)
         items = self.item_factors
         return Embeddings(users, items, users, items)
@@ -582,5 +618,7 @@ class EASE(EmbeddingModel):
 
     def __repr__(self) -> str:
         form = "" if self.form == "dense" else f", form={self.form}"
-        return (f"{type(self).__name__}({self.num_items}, {self.rank or 'rank on validation'}, "
-                f"lam={self.lam:g}, decay={self.decay:g}{form})")  # fmt: skip
+        return (
+            f"{type(self).__name__}({self.num_items}, {self.rank or 'rank on validation'}, "
+            f"lam={self.lam:g}, decay={self.decay:g}{form})"
+        )

@@ -117,8 +117,9 @@ def ease_memory_bytes(
         return common + 2 * _F32 * num_items**2 + 4 * _F32 * num_items * q
     if form == "lowrank":
         return common + 5 * _F32 * num_items * q
-    raise InvalidParameter(f"unknown EASE form {form!r} for a memory estimate; choose dense or "
-                           "lowrank", field="form")  # fmt: skip
+    raise InvalidParameter(
+        f"unknown EASE form {form!r} for a memory estimate; choose dense or lowrank", field="form"
+    )
 
 
 def choose_form(
@@ -152,12 +153,16 @@ def candidate_ranks(
         InvalidParameter: ``ranks`` is empty or holds a rank below 1.
     """
     if not ranks or min(ranks) < 1:
-        raise InvalidParameter(f"ranks must be positive and not empty, got {list(ranks)}",
-                               field="ranks")  # fmt: skip
+        raise InvalidParameter(
+            f"ranks must be positive and not empty, got {list(ranks)}", field="ranks"
+        )
     limit = memory_budget() if budget is None else budget
     capped = sorted({min(int(r), num_items) for r in ranks})
-    fits = [r for r in capped if ease_memory_bytes(num_users, num_items, nnz, form, r,
-                                                   feature_dim) <= limit]  # fmt: skip
+    fits = [
+        r
+        for r in capped
+        if ease_memory_bytes(num_users, num_items, nnz, form, r, feature_dim) <= limit
+    ]
     return fits or capped[:1]
 
 

@@ -143,8 +143,7 @@ def run_job(
     train_seconds = history.train_seconds
     if cfg.refit and len(split.val):
         chosen = {**(model_options or {}), **net.refit_options()}
-        fitted, masked, seconds = _refit(model, tensors, split, cfg, history, chosen,
-                                         show_progress)  # fmt: skip
+        fitted, masked, seconds = _refit(model, tensors, split, cfg, history, chosen, show_progress)
         extra, train_seconds = None, train_seconds + seconds
     test = evaluate(fitted, tensors, masked, split.test, extra, device=dev)
     cold = _cold_users(fitted, tensors, masked, cfg.seed, aggregator_epochs)
@@ -160,17 +159,28 @@ def run_job(
     }
     stored = {"train": cfg.as_dict(), "num_interactions": tensors.num_interactions}
     if cold is not None:
-        stored["aggregator"] = {"epochs": aggregator_epochs, "lrs": list(LRS), "max_n": MAX_N,
-                                "val_share": VAL_SHARE, "decision": cold.reason}  # fmt: skip
+        stored["aggregator"] = {
+            "epochs": aggregator_epochs,
+            "lrs": list(LRS),
+            "max_n": MAX_N,
+            "val_share": VAL_SHARE,
+            "decision": cold.reason,
+        }
     aggregator = cold.aggregator if cold is not None else None
-    version = save_version(root, fitted.cpu(), model, config=stored, id_maps=tensors.id_maps(),
-                           metrics=metrics, aggregator=aggregator)  # fmt: skip
+    version = save_version(
+        root,
+        fitted.cpu(),
+        model,
+        config=stored,
+        id_maps=tensors.id_maps(),
+        metrics=metrics,
+        aggregator=aggregator,
+    )
     live_metrics = _live_metrics(root)
     new_val = metrics.get(GATE_METRIC, test.get("recall@20", 0.0))
     old_val = None if live_metrics is None else live_metrics.get(GATE_METRIC)
     if old_val is not None and new_val < old_val - cfg.tolerance:
-        reason = (f"{GATE_METRIC} {new_val:.4f} < live {old_val:.4f} - tolerance "
-                  f"{cfg.tolerance:.4f}")  # fmt: skip
+        reason = f"{GATE_METRIC} {new_val:.4f} < live {old_val:.4f} - tolerance {cfg.tolerance:.4f}"
         log.warning("not promoting %s: %s", version.name, reason)
         record_event(root, version.name, "rejected", reason)
         return JobResult(version, False, metrics, live_metrics, history)
@@ -185,8 +195,12 @@ def _cold_users(
     lines; None for other models or ``epochs`` 0."""
     if not fitted.history_users or epochs <= 0:
         return None
-    log.info("fitting the cold-user aggregator (users with <= %d items; %d epochs, lr of %s)",
-             MAX_N, epochs, ", ".join(f"{lr:g}" for lr in LRS))  # fmt: skip
+    log.info(
+        "fitting the cold-user aggregator (users with <= %d items; %d epochs, lr of %s)",
+        MAX_N,
+        epochs,
+        ", ".join(f"{lr:g}" for lr in LRS),
+    )
     cold = fit_aggregator(fitted, tensors, masked, seed=seed, epochs=epochs)
     log.info("%s (%.1f s)", cold.reason, cold.report["aggregator/seconds"])
     return cold
@@ -211,10 +225,19 @@ def _refit(
     seed_everything(cfg.seed)
     net = build_model(model, tensors, train_val, **(model_options or {}))
     epochs = max(history.best_epoch + 1, 1)
-    again = fit(net, tensors, Split(split.kind, train_val, split.val[:0], split.test),
-                cfg.replace(epochs=epochs), show_progress=show_progress)  # fmt: skip
-    log.info("refitted %s on training + validation (%d interactions, %d epochs)", net,
-             len(train_val), again.epochs)  # fmt: skip
+    again = fit(
+        net,
+        tensors,
+        Split(split.kind, train_val, split.val[:0], split.test),
+        cfg.replace(epochs=epochs),
+        show_progress=show_progress,
+    )
+    log.info(
+        "refitted %s on training + validation (%d interactions, %d epochs)",
+        net,
+        len(train_val),
+        again.epochs,
+    )
     return net, train_val, again.train_seconds
 
 
@@ -230,8 +253,11 @@ def check_trainable(tensors: GraphTensors, split: Split) -> None:
     sizes = split.sizes()
     if sizes["train"] == 0 or sizes["test"] == 0:
         empty = "training" if sizes["train"] == 0 else "test"
-        hint = (" (a user needs at least 5 interactions to put one in the test set)"
-                if split.kind in ("temporal", "fixed") else "")  # fmt: skip
+        hint = (
+            " (a user needs at least 5 interactions to put one in the test set)"
+            if split.kind in ("temporal", "fixed")
+            else ""
+        )
         other = "--split random" if split.kind != "random" else "--split temporal"
         raise TrainingDataError(
             f"too few interactions to split: {n} interactions of {tensors.num_users} users gave "

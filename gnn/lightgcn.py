@@ -143,8 +143,13 @@ class LightGCN(EmbeddingModel):
 
     def use_interactions(self, tensors: GraphTensors, idx: torch.Tensor) -> None:
         """Propagate over the interactions ``idx`` (plus the item-tag and item-entity edges)."""
-        self.set_graph(tensors.edge_index[:, idx], tensors.item_tag_index,
-                       tensors.item_entity_index, tensors.item_text, tensors.tag_text)  # fmt: skip
+        self.set_graph(
+            tensors.edge_index[:, idx],
+            tensors.item_tag_index,
+            tensors.item_entity_index,
+            tensors.item_text,
+            tensors.tag_text,
+        )
 
     def config(self) -> dict[str, Any]:
         return {

@@ -230,8 +230,9 @@ class EmbeddingModel(nn.Module):
         """
         items = np.array([index[r["item_id"]] for r in rows], dtype=np.int64)
         ts = np.array([-1 if r.get("ts") is None else r["ts"] for r in rows], dtype=np.int64)
-        ratings = np.array([np.nan if r.get("rating") is None else r["rating"] for r in rows],
-                           dtype=np.float64)  # fmt: skip
+        ratings = np.array(
+            [np.nan if r.get("rating") is None else r["rating"] for r in rows], dtype=np.float64
+        )
         vector, weights = self.history_vector(items, ts, ratings)
         return vector, weights, items
 

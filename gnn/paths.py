@@ -226,8 +226,9 @@ class PathScorer:
             from scipy.sparse import csr_matrix
 
             rows, cols = np.divmod(self.keys, self.num_nodes)
-            self._csr = csr_matrix((self.values, (rows, cols)),
-                                   shape=(self.num_nodes, self.num_nodes))  # fmt: skip
+            self._csr = csr_matrix(
+                (self.values, (rows, cols)), shape=(self.num_nodes, self.num_nodes)
+            )
         return self._csr
 
     def _row(self, node: int) -> tuple[np.ndarray, np.ndarray]:
@@ -252,8 +253,7 @@ class _ReplacedNode(PathScorer):
         weights: np.ndarray,
         state: np.ndarray,
     ) -> None:
-        super().__init__(base.keys, base.values, base.partial, base.offsets, base.final,
-                         base.walks)  # fmt: skip
+        super().__init__(base.keys, base.values, base.partial, base.offsets, base.final, base.walks)
         self._base = base
         self._node = int(node)
         order = np.argsort(neighbours, kind="stable")

@@ -74,8 +74,10 @@ def rating_factors(ratings: np.ndarray, kind: str, scale: float) -> np.ndarray:
         ratings: ``[n]``; output: ``[n]`` float64.
     """
     if kind not in RATING_WEIGHTS:
-        raise InvalidParameter(f"unknown rating weight {kind!r}; choose one of "
-                               f"{', '.join(RATING_WEIGHTS)}", field="rating_weight")  # fmt: skip
+        raise InvalidParameter(
+            f"unknown rating weight {kind!r}; choose one of {', '.join(RATING_WEIGHTS)}",
+            field="rating_weight",
+        )
     r = np.asarray(ratings, dtype=np.float64)
     if kind == "none":
         return np.ones_like(r)

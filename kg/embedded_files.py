@@ -36,8 +36,16 @@ AOF_DIR_NAME = "appendonlydir"
 STORE_MARKERS = (PASSWORD_NAME, AOF_DIR_NAME, "appendonly.aof", PID_NAME)
 #: What a fresh store directory may hold before the store is created in it.
 _OWN_NAMES = {SOCKET_NAME, LOG_NAME, KEEP_NAME, CONFIG_NAME, LOCK_NAME, "models"}
-_SERVER_FILES = (PID_NAME, LOG_NAME, KEEP_NAME, PASSWORD_NAME, CONFIG_NAME, LOCK_NAME,
-                 "appendonly.aof", "dump.rdb")  # fmt: skip
+_SERVER_FILES = (
+    PID_NAME,
+    LOG_NAME,
+    KEEP_NAME,
+    PASSWORD_NAME,
+    CONFIG_NAME,
+    LOCK_NAME,
+    "appendonly.aof",
+    "dump.rdb",
+)
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux
 #: While a command waits for the start lock, how often it says why (seconds).
 REPORT_EVERY_S = 5.0
@@ -154,8 +162,13 @@ def tighten(data_dir: Path) -> None:
             os.chmod(path, mode)
             loose.append(f"{path.name} {stat.S_IMODE(st.st_mode):04o}")
         except PermissionError:
-            log.warning("%s has mode %04o, open to other users; fix it with `chmod %o %s`",
-                        path, stat.S_IMODE(st.st_mode), mode, path)  # fmt: skip
+            log.warning(
+                "%s has mode %04o, open to other users; fix it with `chmod %o %s`",
+                path,
+                stat.S_IMODE(st.st_mode),
+                mode,
+                path,
+            )
 
     fix(data_dir, 0o700)
     for name in _SERVER_FILES:
@@ -166,8 +179,11 @@ def tighten(data_dir: Path) -> None:
         for child in aof_dir.iterdir():
             fix(child, 0o600)
     if loose:
-        log.warning("store %s was readable by other users (%s); made it private (0700/0600)",
-                    data_dir, ", ".join(loose))  # fmt: skip
+        log.warning(
+            "store %s was readable by other users (%s); made it private (0700/0600)",
+            data_dir,
+            ", ".join(loose),
+        )
 
 
 def remove_stale(data_dir: Path, sock: Path) -> None:
@@ -179,13 +195,17 @@ def remove_stale(data_dir: Path, sock: Path) -> None:
 def refuse_foreign_contents(data_dir: Path) -> None:
     """Refuse to create a store in a folder that holds other files."""
     try:
-        foreign = [p.name for p in data_dir.iterdir() if p.name not in _OWN_NAMES
-                   and not p.name.startswith(".")]  # fmt: skip
+        foreign = [
+            p.name
+            for p in data_dir.iterdir()
+            if p.name not in _OWN_NAMES and not p.name.startswith(".")
+        ]
     except FileNotFoundError:
         return
     except NotADirectoryError as e:
-        raise StoreUnavailable(f"store path {data_dir} is a file, not a directory; "
-                               "choose a new or empty directory") from e  # fmt: skip
+        raise StoreUnavailable(
+            f"store path {data_dir} is a file, not a directory; choose a new or empty directory"
+        ) from e
     if foreign:
         raise StoreUnavailable(
             f"{data_dir} holds no kgrec store but is not empty ({', '.join(sorted(foreign)[:3])}"

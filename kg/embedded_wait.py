@@ -47,8 +47,13 @@ def report_replay(data_dir: Path, pid: int, replay: Replay, waited: float) -> No
     log.warning(
         "store %s is recovering: %d%% loaded (server pid %d replays its append-only file, "
         "%.1f of %.1f MB; waited %.0f s); commands wait for it, nothing needs doing",
-        data_dir, replay.percent, pid, replay.done / 2**20, replay.total / 2**20, waited,
-    )  # fmt: skip
+        data_dir,
+        replay.percent,
+        pid,
+        replay.done / 2**20,
+        replay.total / 2**20,
+        waited,
+    )
 
 
 def lock_waiting(data_dir: Path) -> Callable[[float], None]:
@@ -60,8 +65,11 @@ def lock_waiting(data_dir: Path) -> Callable[[float], None]:
         if found is not None and replay is not None:
             report_replay(data_dir, found.pid, replay, waited)
         elif waited >= LOCK_WAIT_S:
-            log.warning("waiting %.0f s for another kgrec process that starts or stops the "
-                        "server of %s", waited, data_dir)  # fmt: skip
+            log.warning(
+                "waiting %.0f s for another kgrec process that starts or stops the server of %s",
+                waited,
+                data_dir,
+            )
 
     return report
 
@@ -93,8 +101,9 @@ def await_server(data_dir: Path, sock: Path, password: str, pid: int, started: b
             time.sleep(0.05)  # the server writes its pid file just before its socket
             continue
         if found is None or not found.is_server or found.pid != pid:
-            raise StoreUnavailable(f"server pid {pid} for {data_dir} stopped while starting; "
-                                   f"see {data_dir / LOG_NAME}")  # fmt: skip
+            raise StoreUnavailable(
+                f"server pid {pid} for {data_dir} stopped while starting; see {data_dir / LOG_NAME}"
+            )
         state = probe(sock, password, data_dir)
         if state == OURS:
             if started:

@@ -76,9 +76,15 @@ def _pages(ids: list[str], size: int) -> Iterator[list[str]]:
 
 
 def _paged(
-    store: GraphStore, name: str, ids: list[str], page_size: int, columns: Sequence[str],
-    progress: Progress | None, vectors: bool = False, key: str = "ids",
-) -> pd.DataFrame:  # fmt: skip
+    store: GraphStore,
+    name: str,
+    ids: list[str],
+    page_size: int,
+    columns: Sequence[str],
+    progress: Progress | None,
+    vectors: bool = False,
+    key: str = "ids",
+) -> pd.DataFrame:
     """Every row of ``name`` over ``ids`` (its parameter ``key``) in pages of ``page_size``."""
     rows: list[list[Any]] = []
     done = 0
@@ -91,9 +97,13 @@ def _paged(
 
 
 def _user_pages(
-    store: GraphStore, name: str, ids: list[str], first: int, columns: Sequence[str],
+    store: GraphStore,
+    name: str,
+    ids: list[str],
+    first: int,
+    columns: Sequence[str],
     progress: Progress | None,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """Every row of ``name`` over the users ``ids``, in pages sized to :data:`PAGE_ROWS`.
 
     The next page is read while the last one is turned into columns, so the store's work
@@ -170,49 +180,97 @@ def export_graph(
     for values in ids.values():
         values.sort()
 
-    items = _paged(store, "export_items", ids["Item"], page_size,
-                   ["id", "title", "description", "embedding"], progress, vectors=True)  # fmt: skip
+    items = _paged(
+        store,
+        "export_items",
+        ids["Item"],
+        page_size,
+        ["id", "title", "description", "embedding"],
+        progress,
+        vectors=True,
+    )
     items = items.sort_values("id", kind="stable").reset_index(drop=True)
-    tags = _paged(store, "export_tags", ids["Tag"], page_size, ["name", "embedding"], progress,
-                  vectors=True, key="names")  # fmt: skip
+    tags = _paged(
+        store,
+        "export_tags",
+        ids["Tag"],
+        page_size,
+        ["name", "embedding"],
+        progress,
+        vectors=True,
+        key="names",
+    )
     tags = tags.sort_values("name", kind="stable").reset_index(drop=True)
-    entities = _paged(store, "export_entities", ids["Entity"], page_size, COLUMNS["entities"],
-                      progress)  # fmt: skip
+    entities = _paged(
+        store, "export_entities", ids["Entity"], page_size, COLUMNS["entities"], progress
+    )
 
-    inter = _user_pages(store, "export_interactions", ids["User"], page_size, [
-        "user_id", "item_id", "kind", "rating", "weight", "ts", "split"], progress)  # fmt: skip
-    interactions = pd.DataFrame({
-        "user_id": _strings(inter["user_id"]),
-        "item_id": _strings(inter["item_id"]),
-        "kind": _strings(inter["kind"]),
-        "rating": _numbers(inter["rating"]),
-        "weight": _numbers(inter["weight"]),
-        "ts": _numbers(inter["ts"], -1, np.int64),
-        "split": inter["split"].fillna("").to_numpy(dtype=object),
-    })  # fmt: skip
-    tagged = _user_pages(store, "export_user_tags", ids["User"], page_size,
-                         ["user_id", "item_id", "tag", "ts"], progress)  # fmt: skip
-    user_tags = pd.DataFrame({
-        "user_id": _strings(tagged["user_id"]),
-        "item_id": _strings(tagged["item_id"]),
-        "tag": _strings(tagged["tag"]),
-        "ts": _numbers(tagged["ts"], -1, np.int64),
-    })  # fmt: skip
-    has_tag = _paged(store, "export_item_tags", ids["Item"], page_size,
-                     ["item_id", "tag", "source", "count"], progress)  # fmt: skip
-    item_tags = pd.DataFrame({
-        "item_id": _strings(has_tag["item_id"]),
-        "tag": _strings(has_tag["tag"]),
-        "source": _strings(has_tag["source"]),
-        "count": _numbers(has_tag["count"], 1, np.int64),
-    })  # fmt: skip
-    related = _paged(store, "export_triples", ids["Item"], page_size,
-                     ["item_id", "relation", "entity_id"], progress)  # fmt: skip
-    triples = pd.DataFrame({
-        "item_id": _strings(related["item_id"]),
-        "relation": _strings(related["relation"]),
-        "entity_id": _strings(related["entity_id"]),
-    })  # fmt: skip
+    inter = _user_pages(
+        store,
+        "export_interactions",
+        ids["User"],
+        page_size,
+        ["user_id", "item_id", "kind", "rating", "weight", "ts", "split"],
+        progress,
+    )
+    interactions = pd.DataFrame(
+        {
+            "user_id": _strings(inter["user_id"]),
+            "item_id": _strings(inter["item_id"]),
+            "kind": _strings(inter["kind"]),
+            "rating": _numbers(inter["rating"]),
+            "weight": _numbers(inter["weight"]),
+            "ts": _numbers(inter["ts"], -1, np.int64),
+            "split": inter["split"].fillna("").to_numpy(dtype=object),
+        }
+    )
+    tagged = _user_pages(
+        store,
+        "export_user_tags",
+        ids["User"],
+        page_size,
+        ["user_id", "item_id", "tag", "ts"],
+        progress,
+    )
+    user_tags = pd.DataFrame(
+        {
+            "user_id": _strings(tagged["user_id"]),
+            "item_id": _strings(tagged["item_id"]),
+            "tag": _strings(tagged["tag"]),
+            "ts": _numbers(tagged["ts"], -1, np.int64),
+        }
+    )
+    has_tag = _paged(
+        store,
+        "export_item_tags",
+        ids["Item"],
+        page_size,
+        ["item_id", "tag", "source", "count"],
+        progress,
+    )
+    item_tags = pd.DataFrame(
+        {
+            "item_id": _strings(has_tag["item_id"]),
+            "tag": _strings(has_tag["tag"]),
+            "source": _strings(has_tag["source"]),
+            "count": _numbers(has_tag["count"], 1, np.int64),
+        }
+    )
+    related = _paged(
+        store,
+        "export_triples",
+        ids["Item"],
+        page_size,
+        ["item_id", "relation", "entity_id"],
+        progress,
+    )
+    triples = pd.DataFrame(
+        {
+            "item_id": _strings(related["item_id"]),
+            "relation": _strings(related["relation"]),
+            "entity_id": _strings(related["entity_id"]),
+        }
+    )
 
     frames = {
         "users": pd.DataFrame({"id": ids["User"]}),

@@ -355,8 +355,10 @@ class FalkorStore(GraphStore):
                 holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
                 log.warning(
                     "another %s into %s is running (pid %s); waiting for it to finish",
-                    purpose, self.data_dir, holder,
-                )  # fmt: skip
+                    purpose,
+                    self.data_dir,
+                    holder,
+                )
                 fcntl.flock(fd, fcntl.LOCK_EX)
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)

@@ -70,8 +70,12 @@ def ensure_vector_index(store: GraphStore, label: str, prop: str, dim: int) -> b
     if current is not None:
         log.info(
             "recreating the vector index on %s.%s: it has %s dims (%s), %d wanted",
-            label, prop, current["dimension"], current["similarity"], dim,
-        )  # fmt: skip
+            label,
+            prop,
+            current["dimension"],
+            current["similarity"],
+            dim,
+        )
         drop_vector_index(store, label, prop)
     return _create_vector_index(store, label, prop, dim)
 

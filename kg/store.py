@@ -75,10 +75,15 @@ class PlanNode:
 
     def lines(self, indent: int = 0) -> list[str]:
         """The plan as an indented tree, one operator a line."""
-        measured = [f"{name} {value}" for name, value in (
-            ("rows", self.rows), ("db hits", self.db_hits),
-            ("ms", None if self.time_ms is None else f"{self.time_ms:.3f}"),
-        ) if value is not None]  # fmt: skip
+        measured = [
+            f"{name} {value}"
+            for name, value in (
+                ("rows", self.rows),
+                ("db hits", self.db_hits),
+                ("ms", None if self.time_ms is None else f"{self.time_ms:.3f}"),
+            )
+            if value is not None
+        ]
         text = "  " * indent + self.operator
         if self.details:
             text += f" | {self.details}"

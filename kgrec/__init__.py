@@ -22,8 +22,14 @@ if TYPE_CHECKING:  # what static checkers see; at run time __getattr__ loads the
 
 __version__ = "0.1.0"
 
-_TYPES = ["Recommendation", "Recommendations", "Explanation", "ExplanationPath", "Node",
-          "ScoreDecomposition"]  # fmt: skip
+_TYPES = [
+    "Recommendation",
+    "Recommendations",
+    "Explanation",
+    "ExplanationPath",
+    "Node",
+    "ScoreDecomposition",
+]
 
 __all__ = ["Recommender", *_TYPES, *_errors.__all__]
 

@@ -83,8 +83,9 @@ class EmbeddingCache:
     def set_dim(self, dim: int) -> None:
         """Record the model's output dimension."""
         with self._db:
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('dim', ?)",
-                             (str(int(dim)),))  # fmt: skip
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('dim', ?)", (str(int(dim)),)
+            )
 
     def get(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors among ``hashes``."""
@@ -214,8 +215,12 @@ class TextEmbedder:
             log.warning(
                 "%d cached embeddings in %s are unusable (%s values where %s gives %d, or "
                 "values that are not finite); embedding their texts again and replacing them",
-                len(bad), self.cache.path, "/".join(map(str, sizes)), self.model_name, dim,
-            )  # fmt: skip
+                len(bad),
+                self.cache.path,
+                "/".join(map(str, sizes)),
+                self.model_name,
+                dim,
+            )
             for h in bad:
                 del cached[h]
         return cached

@@ -130,8 +130,7 @@ def _float(value: Any) -> float:
         except OverflowError as e:  # an int beyond the float range
             raise _Invalid(value, "beyond the range of a FLOAT", "pass a finite number") from e
         if not math.isfinite(out):
-            raise _Invalid(value, "infinity and NaN are not finite numbers",
-                           "pass a finite number")  # fmt: skip
+            raise _Invalid(value, "infinity and NaN are not finite numbers", "pass a finite number")
         return out
     raise _Invalid(value)
 
@@ -203,21 +202,28 @@ def _check_nested(value: Any) -> None:
         return
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise _Invalid(value, f"it holds {value}, which is not a finite number",
-                           "use finite numbers")  # fmt: skip
+            raise _Invalid(
+                value, f"it holds {value}, which is not a finite number", "use finite numbers"
+            )
     elif isinstance(value, int):
         if not INT64_MIN <= value <= INT64_MAX:
-            raise _Invalid(value, f"it holds {value}, beyond the signed 64-bit range",
-                           f"use integers in {INT64_MIN}..{INT64_MAX}")  # fmt: skip
+            raise _Invalid(
+                value,
+                f"it holds {value}, beyond the signed 64-bit range",
+                f"use integers in {INT64_MIN}..{INT64_MAX}",
+            )
     elif isinstance(value, str):
         if "\x00" in value:
             raise _Invalid(value, "it holds a NUL character", "remove it")
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str) or not _IDENTIFIER.fullmatch(key):
-                raise _Invalid(value, f"map key {key!r} is not a plain identifier (letters, "
-                                      "digits and _, not starting with a digit)",
-                               "rename the key")  # fmt: skip
+                raise _Invalid(
+                    value,
+                    f"map key {key!r} is not a plain identifier (letters, "
+                    "digits and _, not starting with a digit)",
+                    "rename the key",
+                )
             _check_nested(item)
     elif isinstance(value, (list, tuple)):
         for item in value:
@@ -235,8 +241,11 @@ def _check(query: CypherQuery, param: Param, value: Any) -> None:
     _check_nested(value)
     if param.type == "INTEGER" and param.name in row_count_params(query):
         if not 1 <= value <= MAX_ROWS:
-            raise _Invalid(value, f"it limits the rows returned and must be 1..{MAX_ROWS:,}",
-                           f"pass a count such as {param.name}=10")  # fmt: skip
+            raise _Invalid(
+                value,
+                f"it limits the rows returned and must be 1..{MAX_ROWS:,}",
+                f"pass a count such as {param.name}=10",
+            )
 
 
 def bind(query: CypherQuery, params: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -186,8 +186,9 @@ def returned_columns(query: CypherQuery) -> list[str]:
     return columns
 
 
-def own_query(text: str, params: Mapping[str, Any] | None = None, write: bool = False,
-              name: str = "cypher") -> tuple[CypherQuery, dict[str, Any]]:  # fmt: skip
+def own_query(
+    text: str, params: Mapping[str, Any] | None = None, write: bool = False, name: str = "cypher"
+) -> tuple[CypherQuery, dict[str, Any]]:
     """An analyst's own statement as a query, and its parameter values.
 
     Every ``$token`` of the statement needs a value. A key may name its type,
@@ -289,8 +290,7 @@ def run_own(
     """
     query, bound = own_query(text, params, write, name)
     d = store.dialect
-    stmt = prepare(text, d.unique_relationships, d.integer_sum, d.unsupported,
-                   d.store_name, name)  # fmt: skip
+    stmt = prepare(text, d.unique_relationships, d.integer_sum, d.unsupported, d.store_name, name)
     for notice in stmt.notices:
         log.debug("%s: %s", name, notice)
     result = CypherResult([], notices=stmt.notices, statement=stmt.text)

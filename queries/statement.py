@@ -45,12 +45,40 @@ MAX_NESTING = 12
 MAX_OPERATORS = 2_000
 #: Tokens after which ``-`` / ``+`` is a prefix (unary) operator.
 _BEFORE_PREFIX = {"(", "[", "{", ",", ":", "|"} | {
-    "+", "-", "*", "/", "%", "^", "=", "<>", "<", ">", "<=", ">=", "=~",
-}  # fmt: skip
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "^",
+    "=",
+    "<>",
+    "<",
+    ">",
+    "<=",
+    ">=",
+    "=~",
+}
 _WORDS_BEFORE_PREFIX = {
-    "RETURN", "WITH", "WHERE", "AND", "OR", "XOR", "NOT", "IN", "CASE", "WHEN", "THEN",
-    "ELSE", "UNWIND", "SET", "LIMIT", "SKIP", "BY", "DISTINCT",
-}  # fmt: skip
+    "RETURN",
+    "WITH",
+    "WHERE",
+    "AND",
+    "OR",
+    "XOR",
+    "NOT",
+    "IN",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "UNWIND",
+    "SET",
+    "LIMIT",
+    "SKIP",
+    "BY",
+    "DISTINCT",
+}
 
 _TOKEN = re.compile(
     r"""
@@ -68,9 +96,25 @@ _OPERATORS = {"+", "-", "*", "/", "%", "^", "=", "<>", "<", ">", "<=", ">=", "=~
 _WORD_OPERATORS = {"AND", "OR", "XOR", "NOT", "IN"}
 #: Keywords that start a clause (where a MATCH's pattern and WHERE end).
 CLAUSES = {
-    "MATCH", "OPTIONAL", "WITH", "RETURN", "UNWIND", "CALL", "CREATE", "MERGE", "SET",
-    "DELETE", "DETACH", "REMOVE", "FOREACH", "UNION", "ORDER", "SKIP", "LIMIT", "LOAD",
-}  # fmt: skip
+    "MATCH",
+    "OPTIONAL",
+    "WITH",
+    "RETURN",
+    "UNWIND",
+    "CALL",
+    "CREATE",
+    "MERGE",
+    "SET",
+    "DELETE",
+    "DETACH",
+    "REMOVE",
+    "FOREACH",
+    "UNION",
+    "ORDER",
+    "SKIP",
+    "LIMIT",
+    "LOAD",
+}
 
 
 @dataclass(frozen=True)
@@ -201,8 +245,9 @@ def strip_prefix(text: str, toks: list[Token]) -> tuple[str, PlanRequest, list[T
     return text, PlanRequest.NONE, toks
 
 
-def refuse_unsupported(toks: list[Token], unsupported: dict[str, str], store: str,
-                       name: str = "cypher") -> None:  # fmt: skip
+def refuse_unsupported(
+    toks: list[Token], unsupported: dict[str, str], store: str, name: str = "cypher"
+) -> None:
     """Refuse syntax ``store`` does not support (``unsupported``: an upper-case token, or
     two separated by a space, -> what to use instead).
 
@@ -303,8 +348,7 @@ def _matches(toks: list[Token]) -> list[_Match]:
         end = _clause_end(toks, i + 1)
         rels = _rels(toks, i + 1, pattern_stop, anon)
         where = toks[pattern_stop] if pattern_stop < end else None
-        out.append(_Match(rels, toks[pattern_stop - 1].end, where,
-                          toks[end - 1].end, i, end))  # fmt: skip
+        out.append(_Match(rels, toks[pattern_stop - 1].end, where, toks[end - 1].end, i, end))
         i = end
     return out
 
@@ -368,9 +412,14 @@ def _rels(toks: list[Token], i: int, stop: int, anon: list[int]) -> list[_Rel]:
                 if k < stop and toks[k].text == ">":
                     outgoing, k = True, k + 1
             direction = "<-" if incoming else "->" if outgoing else "--"
-            pending = {"var": rel_var, "types": frozenset(types), "direction": direction,
-                       "var_length": var_length, "open_bracket": open_b,
-                       "close_bracket": close_b}  # fmt: skip
+            pending = {
+                "var": rel_var,
+                "types": frozenset(types),
+                "direction": direction,
+                "var_length": var_length,
+                "open_bracket": open_b,
+                "close_bracket": close_b,
+            }
             j = k
             continue
         if t.kind == "op" and t.text == ",":
@@ -513,17 +562,25 @@ def integer_sums(text: str, toks: list[Token]) -> str:
             "END), 1) = 1"
         )
         edits.append(
-            (t.start, toks[close].end,
-             f"CASE WHEN {every_int} THEN toInteger({call}) ELSE {call} END")
-        )  # fmt: skip
+            (
+                t.start,
+                toks[close].end,
+                f"CASE WHEN {every_int} THEN toInteger({call}) ELSE {call} END",
+            )
+        )
     for start, end, new in sorted(edits, key=lambda e: e[0], reverse=True):
         text = text[:start] + new + text[end:]
     return text
 
 
-def prepare(text: str, unique_relationships_native: bool = True, integer_sum: bool = True,
-            unsupported: dict[str, str] | None = None, store: str = "store",
-            name: str = "cypher") -> Statement:  # fmt: skip
+def prepare(
+    text: str,
+    unique_relationships_native: bool = True,
+    integer_sum: bool = True,
+    unsupported: dict[str, str] | None = None,
+    store: str = "store",
+    name: str = "cypher",
+) -> Statement:
     """Check an analyst's statement and make it mean on this store what it means on Neo4j.
 
     Args:

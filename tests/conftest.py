@@ -252,9 +252,16 @@ class MovieLensWorld:
             report = ingest(self.dataset, store, self.embedder)
             if backend == "embedded":
                 # the default model, choosing its rank among the two smallest
-                result, _ = train(store, self.models, epochs=3, seed=0, device="cpu",
-                                  refit=False, aggregator_epochs=0,
-                                  model_options={"ranks": (64, 128)})  # fmt: skip
+                result, _ = train(
+                    store,
+                    self.models,
+                    epochs=3,
+                    seed=0,
+                    device="cpu",
+                    refit=False,
+                    aggregator_epochs=0,
+                    model_options={"ranks": (64, 128)},
+                )
                 assert result.promoted
             else:
                 write_back(store, self.models, load_tensors(store))
@@ -281,8 +288,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     writers = [item for item in items if uses(item, "movielens_live")]
     readers = [item for item in items if uses(item, "movielens_world") and item not in writers]
-    readers.sort(key=lambda item: getattr(item, "callspec", None) is not None
-                 and item.callspec.params.get("backend") == "neo4j")  # fmt: skip
+    readers.sort(
+        key=lambda item: (
+            getattr(item, "callspec", None) is not None
+            and item.callspec.params.get("backend") == "neo4j"
+        )
+    )
     last = set(map(id, writers + readers))
     items[:] = [item for item in items if id(item) not in last] + readers + writers
 

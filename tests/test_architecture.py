@@ -152,8 +152,9 @@ def _tool(name: str) -> list[str]:
 
 
 def test_code_is_formatted_and_lint_clean() -> None:
-    fmt = subprocess.run([*_tool("ruff"), "format", "--check", "."], cwd=ROOT,
-                         capture_output=True, text=True)  # fmt: skip
+    fmt = subprocess.run(
+        [*_tool("ruff"), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
+    )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
     lint = subprocess.run([*_tool("ruff"), "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
@@ -175,7 +176,9 @@ def test_layers_below_the_cli_type_check(tmp_path: Path) -> None:
     args = [arg for p in below_cli for arg in ("-p", p)]
     result = subprocess.run(
         [*_tool("mypy"), "--config-file", str(ROOT / "pyproject.toml"), *args],
-        cwd=tmp_path, capture_output=True, text=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
         env={**os.environ, "MYPYPATH": str(tmp_path)},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -30,8 +30,9 @@ def _setup_in(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Completed
     for name in ("python", "kgrec"):
         (bin_dir / name).write_text(STUB)
         (bin_dir / name).chmod(stat.S_IRWXU)
-    done = subprocess.run(["bash", str(tmp_path / "scripts" / "setup.sh")], capture_output=True,
-                          text=True, env=env)  # fmt: skip
+    done = subprocess.run(
+        ["bash", str(tmp_path / "scripts" / "setup.sh")], capture_output=True, text=True, env=env
+    )
     assert done.returncode == 0, done.stderr
     return done, (tmp_path / "calls.log").read_text().splitlines()
 
@@ -40,8 +41,9 @@ def test_setup_installs_torch_from_the_index_torch_index_url_names(tmp_path):
     env = {**os.environ, "TORCH_INDEX_URL": "https://example.invalid/whl/cpu"}
     done, calls = _setup_in(tmp_path, env)
     torch = [c for c in calls if "torch==2.13.0" in c]
-    assert torch == ["python -m pip install --quiet torch==2.13.0 --index-url "
-                     "https://example.invalid/whl/cpu"]  # fmt: skip
+    assert torch == [
+        "python -m pip install --quiet torch==2.13.0 --index-url https://example.invalid/whl/cpu"
+    ]
     assert "torch 2.13.0+stub" in done.stderr and ".venv is " in done.stderr
 
 
@@ -73,7 +75,10 @@ def test_compose_trainer_runs_the_default_job_as_json_only_when_stale(tmp_path):
     assert "train" in command and "--json" in command and "--if-stale" in command
     assert "--model" not in command  # the default model
     # the options parse: with no store the one JSON document is a store error, not usage
-    out = subprocess.run([sys.executable, "-m", "kgrec.cli.main", *command, "--store",
-                          str(tmp_path / "none")], capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "kgrec.cli.main", *command, "--store", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 1, out.stderr
     assert json.loads(out.stdout)["error"]["type"] == "StoreUnavailable"

@@ -59,7 +59,10 @@ def test_movielens_end_to_end_counts(movielens_store, movielens):
     frames = movielens.interactions, movielens.user_tags, movielens.item_tags
     pairs = len(frames[0].drop_duplicates(["user_id", "item_id"]))
     assert (c["users"], c["items"], c["interactions"]) == (
-        len(movielens.users), len(movielens.items), pairs)  # fmt: skip
+        len(movielens.users),
+        len(movielens.items),
+        pairs,
+    )
     assert pairs == len(frames[0])  # ml-latest-small rates each film once per user
     assert c["user_tags"] == len(frames[1].drop_duplicates(["user_id", "item_id", "tag"]))
     genres = store.run(
@@ -124,8 +127,16 @@ def _kgrec(*args, env=None):
 
 
 INTERACTIONS = 60_000
-SYNTHETIC = ["ingest", "synthetic", "--users", "400", "--items", "500", "--interactions",
-             str(INTERACTIONS)]  # fmt: skip
+SYNTHETIC = [
+    "ingest",
+    "synthetic",
+    "--users",
+    "400",
+    "--items",
+    "500",
+    "--interactions",
+    str(INTERACTIONS),
+]
 
 
 @pytest.fixture(scope="module")

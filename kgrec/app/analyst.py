@@ -42,8 +42,10 @@ def similar_by_text(store: GraphStore, item_id: str, k: int = 10) -> list[dict[s
     """
     from kgrec.kg.vector import similar_items
 
-    return [{"item_id": row["id"], "title": row["title"], "text_similarity": row["similarity"]}
-            for row in similar_items(store, item_id, k)]  # fmt: skip
+    return [
+        {"item_id": row["id"], "title": row["title"], "text_similarity": row["similarity"]}
+        for row in similar_items(store, item_id, k)
+    ]
 
 
 def list_named_queries() -> list[dict[str, Any]]:

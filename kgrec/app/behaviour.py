@@ -47,9 +47,18 @@ from kgrec.queries.runner import run_query
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHANGES_KEY", "INTERACTION_COLUMNS", "add_item", "add_item_to_store", "added_items",
-           "change_sequence", "interactions_since_live", "record_in_store",
-           "record_interaction", "record_interactions"]  # fmt: skip
+__all__ = [
+    "CHANGES_KEY",
+    "INTERACTION_COLUMNS",
+    "add_item",
+    "add_item_to_store",
+    "added_items",
+    "change_sequence",
+    "interactions_since_live",
+    "record_in_store",
+    "record_interaction",
+    "record_interactions",
+]
 
 #: The key of the change counter node.
 CHANGES_KEY = "changes"
@@ -78,16 +87,19 @@ def _rows(frame: Any) -> pd.DataFrame:
         return frame
     if isinstance(frame, Mapping):
         try:
-            return pd.DataFrame({k: list(v) if isinstance(v, Iterable) and not isinstance(
-                v, str) else [v] for k, v in frame.items()})  # fmt: skip
+            return pd.DataFrame(
+                {
+                    k: list(v) if isinstance(v, Iterable) and not isinstance(v, str) else [v]
+                    for k, v in frame.items()
+                }
+            )
         except ValueError as exc:
             raise InvalidParameter(
                 f"the interaction columns differ in length ({exc}); give one value per row in each",
                 field="frame",
             ) from None
     if isinstance(frame, list | tuple) and all(isinstance(r, Mapping) for r in frame):
-        return pd.DataFrame(list(frame), columns=list(dict.fromkeys(
-            k for r in frame for k in r)))  # fmt: skip
+        return pd.DataFrame(list(frame), columns=list(dict.fromkeys(k for r in frame for k in r)))
     raise InvalidParameter(
         f"interactions must be a DataFrame, a list of dicts or a dict of columns, not a "
         f"{type(frame).__name__}: e.g. [{{'user_id': 'u1', 'item_id': 'i1', 'rating': 4.0}}]",
@@ -110,23 +122,30 @@ def _interactions(frame: Any, now: float, scale: tuple[float, float]) -> pd.Data
         if column not in frame.columns:
             raise InvalidParameter(f"the interactions lack the column {column!r}", field=column)
     n = len(frame)
-    col = {c: frame[c].tolist() if c in frame.columns else [None] * n
-           for c in INTERACTION_COLUMNS}  # fmt: skip
+    col = {c: frame[c].tolist() if c in frame.columns else [None] * n for c in INTERACTION_COLUMNS}
     users = [check_id(v, "user_id", k) for k, v in enumerate(col["user_id"])]
     items = [check_id(v, "item_id", k) for k, v in enumerate(col["item_id"])]
     ratings = [check_rating(v, scale, k, missing_ok=True) for k, v in enumerate(col["rating"])]
-    weights = [(r if r is not None else 1.0) if is_missing(w) else check_weight(w, k)
-               for k, (w, r) in enumerate(zip(col["weight"], ratings, strict=True))]  # fmt: skip
+    weights = [
+        (r if r is not None else 1.0) if is_missing(w) else check_weight(w, k)
+        for k, (w, r) in enumerate(zip(col["weight"], ratings, strict=True))
+    ]
     stamps = [int(now) if is_missing(v) else check_ts(v, now, k) for k, v in enumerate(col["ts"])]
-    kinds = [check_kind(v, r is not None, k)
-             for k, (v, r) in enumerate(zip(col["kind"], ratings, strict=True))]  # fmt: skip
-    out = pd.DataFrame({
-        "user_id": pd.Series(users, dtype=object), "item_id": pd.Series(items, dtype=object),
-        "kind": pd.Series(kinds, dtype=object),
-        "rating": np.array([np.nan if r is None else r for r in ratings], dtype=np.float64),
-        "weight": np.array(weights, dtype=np.float64), "ts": np.array(stamps, dtype=np.int64),
-        "split": pd.Series([""] * n, dtype=object),
-    })  # fmt: skip
+    kinds = [
+        check_kind(v, r is not None, k)
+        for k, (v, r) in enumerate(zip(col["kind"], ratings, strict=True))
+    ]
+    out = pd.DataFrame(
+        {
+            "user_id": pd.Series(users, dtype=object),
+            "item_id": pd.Series(items, dtype=object),
+            "kind": pd.Series(kinds, dtype=object),
+            "rating": np.array([np.nan if r is None else r for r in ratings], dtype=np.float64),
+            "weight": np.array(weights, dtype=np.float64),
+            "ts": np.array(stamps, dtype=np.int64),
+            "split": pd.Series([""] * n, dtype=object),
+        }
+    )
     # One row per (user, item), as ingestion does: the latest ts wins, then the last row.
     out = out.iloc[np.lexsort((np.arange(n), out["ts"].to_numpy()))]
     return out.drop_duplicates(["user_id", "item_id"], keep="last").sort_index()
@@ -159,10 +178,19 @@ def record_interaction(
     """
     for field, value in (("rating", rating), ("weight", weight), ("ts", ts)):
         if value is not None and is_missing(value):
-            raise DatasetError(f"{field} nan is not a number: nan and infinities are refused; "
-                               f"leave the {field} out instead", field=field)  # fmt: skip
-    row = {"user_id": user_id, "item_id": item_id, "rating": rating, "ts": ts, "kind": kind,
-           "weight": weight}  # fmt: skip
+            raise DatasetError(
+                f"{field} nan is not a number: nan and infinities are refused; "
+                f"leave the {field} out instead",
+                field=field,
+            )
+    row = {
+        "user_id": user_id,
+        "item_id": item_id,
+        "rating": rating,
+        "ts": ts,
+        "kind": kind,
+        "weight": weight,
+    }
     frame = pd.DataFrame({k: pd.Series([v], dtype=object) for k, v in row.items()})
     return record_interactions(store, frame, now=now)
 
@@ -206,8 +234,9 @@ def record_interactions(
     scale = _scale(store, rating_range)
     rows = _interactions(frame, stamp, scale).reset_index(drop=True)
     Dataset("recorded", interactions=rows).check()  # the fields as given, named so
-    ds = Dataset("recorded", users=pd.DataFrame({"id": pd.unique(rows["user_id"])}),
-                 interactions=rows)  # fmt: skip
+    ds = Dataset(
+        "recorded", users=pd.DataFrame({"id": pd.unique(rows["user_id"])}), interactions=rows
+    )
     items = list(pd.unique(rows["item_id"]))
     found = {r["item_id"] for r in run_query(store, "item_details", {"item_ids": items})}
     missing = [i for i in items if i not in found]
@@ -229,8 +258,13 @@ def record_interactions(
         )
     changed = written.created + written.updated + marked.updated
     seq = note_change(store) if changed else change_sequence(store)
-    return {"rows": len(rows), "created": written.created, "updated": written.updated,
-            "kept_newer": newer, "seq": seq}  # fmt: skip
+    return {
+        "rows": len(rows),
+        "created": written.created,
+        "updated": written.updated,
+        "kept_newer": newer,
+        "seq": seq,
+    }
 
 
 def add_item(
@@ -275,14 +309,15 @@ def add_item(
                 "source": [ADDED_TAG_SOURCE] * len(names),
                 "count": [1] * len(names),
             }
-        ),  # fmt: skip
+        ),
     )
     ds.check()
     existed = bool(run_query(store, "item_exists", {"id": item_id}))
     report = ingest(ds, store, embedder, compact=False)
     stamp = time.time() if now is None else float(now)
-    marked = BatchWriter(store).write("mark_added_items", [{"id": item_id}],
-                                      params={"added": stamp})  # fmt: skip
+    marked = BatchWriter(store).write(
+        "mark_added_items", [{"id": item_id}], params={"added": stamp}
+    )
     changed = report.nodes_changed + report.relationships_changed + report.embeddings_written
     changed += marked.updated
     seq = note_change(store) if changed else change_sequence(store)
@@ -312,12 +347,22 @@ def interactions_since_live(store: GraphStore, model_dir: Path) -> dict[str, Any
     try:
         live = load_live(model_dir)
     except ModelNotTrained:
-        return {"live_version": None, "trained": None, "stored": stored, "new": stored,
-                "share": None}  # fmt: skip
+        return {
+            "live_version": None,
+            "trained": None,
+            "stored": stored,
+            "new": stored,
+            "share": None,
+        }
     trained = int(live.config.get("num_interactions", 0))
     new = max(stored - trained, 0)
-    return {"live_version": live.version_dir.name, "trained": trained, "stored": stored,
-            "new": new, "share": new / trained if trained else None}  # fmt: skip
+    return {
+        "live_version": live.version_dir.name,
+        "trained": trained,
+        "stored": stored,
+        "new": new,
+        "share": new / trained if trained else None,
+    }
 
 
 def record_in_store(

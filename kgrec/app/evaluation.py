@@ -25,8 +25,15 @@ def compare_models(
     one row per method and seed, and a table of the means and spreads over seeds."""
     from kgrec.gnn.bench import compare, format_table, summarise
 
-    frame = compare(load_tensors(store), split=split, epochs=epochs, seeds=seeds, device=device,
-                    refit=refit, show_progress=show_progress)  # fmt: skip
+    frame = compare(
+        load_tensors(store),
+        split=split,
+        epochs=epochs,
+        seeds=seeds,
+        device=device,
+        refit=refit,
+        show_progress=show_progress,
+    )
     rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     return rows, format_table(summarise(frame))
 

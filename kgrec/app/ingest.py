@@ -276,8 +276,9 @@ def _write(
         report.embeddings_written += len(rows)
     report.texts_embedded = embedder.num_embedded - embedded_before
 
-    if compact and (report.nodes_changed or report.relationships_changed
-                    or report.embeddings_written):  # fmt: skip
+    if compact and (
+        report.nodes_changed or report.relationships_changed or report.embeddings_written
+    ):
         store.compact()
     report.seconds = time.perf_counter() - start
     return report
@@ -353,8 +354,12 @@ def _warn_about_other_datasets(store: GraphStore, dataset: Dataset) -> None:
             "%s of the %s items of dataset '%s' already exist in the store (%s): their stored "
             "titles and texts are kept and this dataset's links are added to them; if they are "
             "different items, ingest with an id prefix (--id-prefix %s:) to keep them apart",
-            f"{sum(counts.values()):,}", f"{len(ids):,}", dataset.name, found, dataset.name,
-        )  # fmt: skip
+            f"{sum(counts.values()):,}",
+            f"{len(ids):,}",
+            dataset.name,
+            found,
+            dataset.name,
+        )
 
 
 def writer_query(name: str) -> str:

@@ -102,9 +102,16 @@ def build_catalogue(
         text = np.vstack([item_text, np.stack(extra)])
     counts = {r["item_id"]: r["interactions"] for r in run_query(store, "item_popularity")}
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    return Catalogue(ids, {v: j for j, v in enumerate(ids)}, emb, emb / np.maximum(norms, 1e-12),
-                     np.array([counts.get(i, 0) for i in ids], dtype=np.int64), text,
-                     len(item_ids), folded)  # fmt: skip
+    return Catalogue(
+        ids,
+        {v: j for j, v in enumerate(ids)},
+        emb,
+        emb / np.maximum(norms, 1e-12),
+        np.array([counts.get(i, 0) for i in ids], dtype=np.int64),
+        text,
+        len(item_ids),
+        folded,
+    )
 
 
 def _usable_embeddings(rows: list[dict[str, Any]], dim: int) -> list[dict[str, Any]]:
@@ -117,8 +124,11 @@ def _usable_embeddings(rows: list[dict[str, Any]], dim: int) -> list[dict[str, A
             log.warning(
                 "added item %r has a text vector of %d values where the model reads %d (or "
                 "values that are not finite); placing it without its text: add it again "
-                "(kgrec add-item) with the store's embedding model", r["item_id"], len(v), dim,
-            )  # fmt: skip
+                "(kgrec add-item) with the store's embedding model",
+                r["item_id"],
+                len(v),
+                dim,
+            )
             r = {**r, "embedding": None}
         out.append(r)
     return out
@@ -145,8 +155,11 @@ def _added_vectors(
     if fold is not None:
         for r in rows:
             initial = fold.text_state(r["embedding"]) if r["embedding"] is not None else None
-            nbrs = [fold.node("tag", tags[t]) for t in r["tags"] if t in tags] \
-                if fold.tag_edges else []  # fmt: skip
+            nbrs = (
+                [fold.node("tag", tags[t]) for t in r["tags"] if t in tags]
+                if fold.tag_edges
+                else []
+            )
             node = fold.fold(nbrs, initial=initial)
             folded[r["item_id"]] = node
             vectors[r["item_id"]] = node.vector
@@ -184,9 +197,11 @@ def fold_user(
         history: the user's interactions (``user_items`` rows).
     """
     rows = [r for r in history if user is None or r.get("recorded") is not None]
-    model_items = [catalogue.index[r["item_id"]] for r in rows
-                   if catalogue.index.get(r["item_id"], catalogue.num_trained)
-                   < catalogue.num_trained]  # fmt: skip
+    model_items = [
+        catalogue.index[r["item_id"]]
+        for r in rows
+        if catalogue.index.get(r["item_id"], catalogue.num_trained) < catalogue.num_trained
+    ]
     extra = [catalogue.folded[r["item_id"]] for r in rows if r["item_id"] in catalogue.folded]
     nodes = np.array([fold.node("item", j) for j in model_items], dtype=np.int64)
     if user is None:
@@ -249,8 +264,11 @@ def history_user(
     if not rows:
         return None
     vector, weights, items = model.history_vector_of_rows(rows, catalogue.index)
-    return FoldedNode(np.asarray(vector, dtype=np.float64)[None], items + item_offset,
-                      np.asarray(weights, dtype=np.float64))  # fmt: skip
+    return FoldedNode(
+        np.asarray(vector, dtype=np.float64)[None],
+        items + item_offset,
+        np.asarray(weights, dtype=np.float64),
+    )
 
 
 class ChangePoll:

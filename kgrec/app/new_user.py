@@ -83,9 +83,10 @@ def build_anchors(
     coefs: list[np.ndarray] = []
     vectors: list[np.ndarray] = []
     hits = [(j, s) for j, s in text_hits if s > 0]
-    for name, rows, weights in (("liked", list(liked), np.ones(len(liked))),
-                                ("text", [j for j, _ in hits],
-                                 np.array([s for _, s in hits], dtype=np.float64))):  # fmt: skip
+    for name, rows, weights in (
+        ("liked", list(liked), np.ones(len(liked))),
+        ("text", [j for j, _ in hits], np.array([s for _, s in hits], dtype=np.float64)),
+    ):
         if not rows:
             continue
         xs = np.stack([anchor_vector(model, cat, j) for j in rows])
@@ -100,8 +101,9 @@ def build_anchors(
     if not index:
         d = cat.emb.shape[1]
         return Anchors(np.zeros(0, dtype=np.int64), [], np.zeros(0), np.zeros((0, d)))
-    return Anchors(np.array(index, dtype=np.int64), source, np.concatenate(coefs),
-                   np.concatenate(vectors))  # fmt: skip
+    return Anchors(
+        np.array(index, dtype=np.int64), source, np.concatenate(coefs), np.concatenate(vectors)
+    )
 
 
 def new_user_note(

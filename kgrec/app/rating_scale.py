@@ -31,9 +31,12 @@ def widen_rating_range(store: GraphStore, dataset: Dataset) -> bool:
     if not len(ratings) or not ratings.notna().any():
         return False
     scale = dataset.rating_range
-    params = {"key": RATINGS_KEY, "bounded": scale is not None,
-              "low": None if scale is None else float(scale[0]),
-              "high": None if scale is None else float(scale[1])}  # fmt: skip
+    params = {
+        "key": RATINGS_KEY,
+        "bounded": scale is not None,
+        "low": None if scale is None else float(scale[0]),
+        "high": None if scale is None else float(scale[1]),
+    }
     rows = run_statement(store, "merge_rating_range", params)
     return bool(rows and rows[0]["updated"])
 

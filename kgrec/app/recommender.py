@@ -119,8 +119,7 @@ class Recommender:
         model = cast("EmbeddingModel", live.model())
         scorer = model.path_scorer()  # None: the model has no exact path decomposition
         item_text: np.ndarray | None = None
-        text = getattr(model, "item_text", None) if getattr(model, "use_text", False) \
-            else None  # fmt: skip
+        text = getattr(model, "item_text", None) if getattr(model, "use_text", False) else None
         if scorer is not None and text is not None:  # for notes on items no path reaches
             item_text = text.detach().cpu().numpy()
         item_emb = live.item_embeddings.numpy().astype(np.float32)
@@ -193,12 +192,18 @@ class Recommender:
         ``refresh_seconds``: ``KGREC_REFRESH_SECONDS``, default 1)."""
         from kgrec.app.store import opened
 
-        settings = Settings.resolve(store=store, graph=graph, model_dir=model_dir,
-                                    refresh_seconds=refresh_seconds)  # fmt: skip
+        settings = Settings.resolve(
+            store=store, graph=graph, model_dir=model_dir, refresh_seconds=refresh_seconds
+        )
         handle = opened(settings)
         try:
-            return cls(handle, settings.model_dir, settings.embedding_model, settings.cache_dir,
-                       settings.refresh_seconds)  # fmt: skip
+            return cls(
+                handle,
+                settings.model_dir,
+                settings.embedding_model,
+                settings.cache_dir,
+                settings.refresh_seconds,
+            )
         except BaseException:
             handle.close()
             raise
@@ -240,8 +245,11 @@ class Recommender:
         j = cat.index.get(str(item_id))
         if j is None:
             known = run_query(self.store, "item_exists", {"id": str(item_id)})
-            where = "is in the store but not in the live model (retrain with `kgrec train`)" \
-                if known else "is not in the store"  # fmt: skip
+            where = (
+                "is in the store but not in the live model (retrain with `kgrec train`)"
+                if known
+                else "is not in the store"
+            )
             raise UnknownIdError(f"unknown item {item_id!r}: it {where}")
         return j
 
@@ -256,8 +264,7 @@ class Recommender:
         (no data: None)."""
         j = self._users.get(str(user_id))
         if self.model.history_users:
-            node = history_user(self.model, cat, j, history, len(self.user_ids),
-                                self._aggregator)  # fmt: skip
+            node = history_user(self.model, cat, j, history, len(self.user_ids), self._aggregator)
             if node is not None:
                 return node.vector, "fold-in", node
             if j is not None:
@@ -306,8 +313,10 @@ class Recommender:
             close = difflib.get_close_matches(name, list(self._tags), n=3)
             raise UnknownTagError(tag, [self._tags[c] for c in close])
         rows = run_query(self.store, "items_with_tags", {"tags": names})
-        return np.array(sorted({cat.index[r["item_id"]] for r in rows
-                                if r["item_id"] in cat.index}), dtype=np.int64)  # fmt: skip
+        return np.array(
+            sorted({cat.index[r["item_id"]] for r in rows if r["item_id"] in cat.index}),
+            dtype=np.int64,
+        )
 
     # recording ----------------------------------------------------------------------------
     def record_interaction(
@@ -477,20 +486,26 @@ class Recommender:
         kept = [[int(j) for j in row if j >= 0] for row in top]
         features = {  # explanations' features, read while the titles are
             user_id: SharedFeatures.reading(self.store, user_id, [cat.ids[j] for j in row])
-            for user_id, row in zip(users, kept, strict=True) if explain and row
-        }  # fmt: skip
+            for user_id, row in zip(users, kept, strict=True)
+            if explain and row
+        }
         titles = self._titles(cat.ids[j] for row in kept for j in row)
         out = RecommendationBatch(errors=errors)
         for n, user_id in enumerate(users):
-            recs = Recommendations((
-                Recommendation(rank, cat.ids[j], titles.get(cat.ids[j], cat.ids[j]),
-                               float(scores[n, j]))
-                for rank, j in enumerate(kept[n], start=1)
-            ), model_version=self.version)  # fmt: skip
+            recs = Recommendations(
+                (
+                    Recommendation(
+                        rank, cat.ids[j], titles.get(cat.ids[j], cat.ids[j]), float(scores[n, j])
+                    )
+                    for rank, j in enumerate(kept[n], start=1)
+                ),
+                model_version=self.version,
+            )
             if explain and recs:
                 weights = self._weights_for(user_id, sources[n], folds[n])
-                explanations = self._explain(user_id, histories[n], recs, sources[n], weights,
-                                             cat, features.get(user_id))  # fmt: skip
+                explanations = self._explain(
+                    user_id, histories[n], recs, sources[n], weights, cat, features.get(user_id)
+                )
                 for r in recs:
                     r.explanation = explanations[r.item_id]
             out[user_id] = recs
@@ -512,13 +527,13 @@ class Recommender:
         history = self._user_history(user_id)
         j = self._item_local(item_id, cat)
         vector, source, folded = self._user_vector(user_id, history, cat)
-        score = float(cat.emb[j] @ vector) if vector is not None \
-            else float(cat.popularity[j])  # fmt: skip
+        score = float(cat.emb[j] @ vector) if vector is not None else float(cat.popularity[j])
         title = self._titles([str(item_id)]).get(str(item_id), str(item_id))
         rec = Recommendation(0, str(item_id), title, score)
         weights = self._weights_for(str(user_id), source, folded)
-        explanation = self._explain(str(user_id), history, [rec], source, weights,
-                                    cat)[str(item_id)]  # fmt: skip
+        explanation = self._explain(str(user_id), history, [rec], source, weights, cat)[
+            str(item_id)
+        ]
         if weights is not None:
             u = weights.node("user", str(user_id))
             i = weights.node("item", str(item_id))
@@ -537,8 +552,9 @@ class Recommender:
         features: SharedFeatures | None = None,
     ) -> dict[str, Explanation]:
         known = user_id in self._users
-        return explain_served(self.store, user_id, history, recs, source, weights, cat, known,
-                              features)  # fmt: skip
+        return explain_served(
+            self.store, user_id, history, recs, source, weights, cat, known, features
+        )
 
     def similar_items(self, item_id: str, k: int = 10, by: str = "model") -> list[dict[str, Any]]:
         """The ``k`` items closest to ``item_id``, best first, the item itself left out.
@@ -576,8 +592,14 @@ class Recommender:
         sims = cat.unit @ query
         top = self._rank(sims, k, [j])
         titles = self._titles(cat.ids[t] for t in top)
-        return [{"item_id": cat.ids[t], "title": titles.get(cat.ids[t]),
-                 "model_similarity": float(sims[t])} for t in top]  # fmt: skip
+        return [
+            {
+                "item_id": cat.ids[t],
+                "title": titles.get(cat.ids[t]),
+                "model_similarity": float(sims[t]),
+            }
+            for t in top
+        ]
 
     def recommend_for_new_user(
         self,
@@ -608,9 +630,11 @@ class Recommender:
             from kgrec.kg.vector import vector_search
 
             query = self._text_embedder().embed([text])[0]
-            hits = [(cat.index[hit["id"]], float(hit["similarity"]))
-                    for hit in vector_search(self.store, query.tolist(), 20)
-                    if hit["id"] in cat.index]  # fmt: skip
+            hits = [
+                (cat.index[hit["id"]], float(hit["similarity"]))
+                for hit in vector_search(self.store, query.tolist(), 20)
+                if hit["id"] in cat.index
+            ]
         anchors = build_anchors(self.model, cat, liked, hits)
         terms = anchors.terms(cat.emb) if anchors.sources else None
         scores = terms.sum(0) if terms is not None else cat.popularity.astype(float)
@@ -621,8 +645,11 @@ class Recommender:
         for rank, j in enumerate(top, start=1):
             item_id = ids[rank - 1]
             ex = Explanation("", item_id, titles.get(item_id, item_id), float(scores[j]))
-            ex.note = wording.new_user_popular_note(int(cat.popularity[j])) if terms is None \
-                else new_user_note(anchors, terms[:, j], titles, cat, text)  # fmt: skip
+            ex.note = (
+                wording.new_user_popular_note(int(cat.popularity[j]))
+                if terms is None
+                else new_user_note(anchors, terms[:, j], titles, cat, text)
+            )
             out.append(Recommendation(rank, item_id, ex.title, ex.score, ex))
         return out
 

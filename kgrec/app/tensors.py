@@ -21,6 +21,13 @@ def load_tensors(store: GraphStore, progress: Progress | None = None) -> GraphTe
     exported = export_graph(store, progress=progress)
     f = exported.frames
     return GraphTensors.from_frames(
-        f["users"], f["items"], f["tags"], f["interactions"], f["item_tags"], f["triples"],
-        f["entities"], exported.item_embeddings, exported.tag_embeddings,
-    )  # fmt: skip
+        f["users"],
+        f["items"],
+        f["tags"],
+        f["interactions"],
+        f["item_tags"],
+        f["triples"],
+        f["entities"],
+        exported.item_embeddings,
+        exported.tag_embeddings,
+    )

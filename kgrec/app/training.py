@@ -50,10 +50,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrainConfig", "model_names", "train", "plan", "is_follower", "staleness",
-           "load_tensors", "write_back", "write_back_status", "model_versions", "model_status",
-           "prune_versions", "repair", "repair_write_back", "promote_version",
-           "top_k_unseen"]  # fmt: skip
+__all__ = [
+    "TrainConfig",
+    "model_names",
+    "train",
+    "plan",
+    "is_follower",
+    "staleness",
+    "load_tensors",
+    "write_back",
+    "write_back_status",
+    "model_versions",
+    "model_status",
+    "prune_versions",
+    "repair",
+    "repair_write_back",
+    "promote_version",
+    "top_k_unseen",
+]
 
 #: ``kgrec train --if-stale`` without a threshold: retrain once 5% more interactions exist.
 DEFAULT_STALE_SHARE = 0.05
@@ -114,14 +128,23 @@ def model_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
     """
     from kgrec.gnn.checkpoint import load_live, verify_files
 
-    out: dict[str, Any] = {"model_dir": str(model_dir), "live_version": None,
-                           "live_model": None, "live_val_recall@20": None,
-                           "live_problem": None}  # fmt: skip
+    out: dict[str, Any] = {
+        "model_dir": str(model_dir),
+        "live_version": None,
+        "live_model": None,
+        "live_val_recall@20": None,
+        "live_problem": None,
+    }
     try:
         live = load_live(model_dir)
         verify_files(live.version_dir)  # the sha256s written at save
-        out.update({"live_version": live.version_dir.name, "live_model": live.name,
-                    "live_val_recall@20": live.metrics.get("val/recall@20")})  # fmt: skip
+        out.update(
+            {
+                "live_version": live.version_dir.name,
+                "live_model": live.name,
+                "live_val_recall@20": live.metrics.get("val/recall@20"),
+            }
+        )
     except ModelCorrupt as exc:
         out["live_problem"] = str(exc)
     except KgrecError:  # no live model
@@ -194,20 +217,25 @@ def promote_version(
 
     holder = "kgrec model promote" if version is not None else "kgrec model rollback"
     with model_dir_lock(model_dir, holder):
-        vdir = resolve_version(model_dir, version) if version is not None \
-            else rollback_target(model_dir)  # fmt: skip
+        vdir = (
+            resolve_version(model_dir, version)
+            if version is not None
+            else rollback_target(model_dir)
+        )
         verify_version(vdir)
         previous = live_version(model_dir)
         event = promote(model_dir, vdir, "rollback" if version is None else None)
         status = write_back_status(store, model_dir)
         k = k if k is not None else int(status["k"] if status["k"] is not None else DEFAULT_K)
-        written = _write_back_after_promotion(store, model_dir, load_tensors(store, progress), k,
-                                              progress)  # fmt: skip
+        written = _write_back_after_promotion(
+            store, model_dir, load_tensors(store, progress), k, progress
+        )
     return {"version": vdir.name, "previous": previous, "event": event, "written": written}
 
 
-def _write_back_after_promotion(store: GraphStore, model_dir: Path, tensors: GraphTensors, k: int,
-                                progress: Progress | None) -> dict[str, Any]:  # fmt: skip
+def _write_back_after_promotion(
+    store: GraphStore, model_dir: Path, tensors: GraphTensors, k: int, progress: Progress | None
+) -> dict[str, Any]:
     try:
         return write_back(store, model_dir, tensors, k, progress=progress)
     except KgrecError as exc:
@@ -278,8 +306,7 @@ def train(
         if is_follower():
             return _follow(store, model, cfg, model_options, epochs), None
     with model_dir_lock(model_dir, "kgrec train"):
-        planned = plan(store, model, cfg, model_options=model_options,
-                       aggregator_epochs=epochs)  # fmt: skip
+        planned = plan(store, model, cfg, model_options=model_options, aggregator_epochs=epochs)
         log.info("%s", planned.describe())
         if on_plan is not None and planned.size.num_interactions:
             on_plan(planned)
@@ -292,12 +319,20 @@ def train(
                 "(kgrec ingest movielens|lightgcn|csv|synthetic ...)"
             )
         _repair_before_training(store, model_dir, tensors, recommendations_k, progress)
-        result = run_job(tensors, model_dir, model, cfg, model_options=model_options,
-                         show_progress=show_progress, aggregator_epochs=epochs)  # fmt: skip
+        result = run_job(
+            tensors,
+            model_dir,
+            model,
+            cfg,
+            model_options=model_options,
+            show_progress=show_progress,
+            aggregator_epochs=epochs,
+        )
         written = None
         if result.promoted:
-            written = _write_back_after_promotion(store, model_dir, tensors, recommendations_k,
-                                                  progress)  # fmt: skip
+            written = _write_back_after_promotion(
+                store, model_dir, tensors, recommendations_k, progress
+            )
     return result, written
 
 
@@ -324,14 +359,23 @@ def plan(
     cfg = config or TrainConfig.for_model(model)
     counts = run_statement(store, "count_graph")[0]
     size = GraphSize(
-        num_users=int(counts["users"]), num_items=int(counts["items"]),
-        num_interactions=int(counts["interactions"]), num_tags=int(counts["tags"]),
+        num_users=int(counts["users"]),
+        num_items=int(counts["items"]),
+        num_interactions=int(counts["interactions"]),
+        num_tags=int(counts["tags"]),
         num_entities=int(counts["entities"]),
         num_item_edges=int(counts["item_tags"]) + int(counts["triples"]),
-    )  # fmt: skip
+    )
     epochs = EPOCHS if aggregator_epochs is None else aggregator_epochs
-    return plan_job(size, model, epochs=cfg.epochs, refit=cfg.refit, aggregator=epochs > 0,
-                    model_options=model_options, memory_limit=memory_limit_bytes())  # fmt: skip
+    return plan_job(
+        size,
+        model,
+        epochs=cfg.epochs,
+        refit=cfg.refit,
+        aggregator=epochs > 0,
+        model_options=model_options,
+        memory_limit=memory_limit_bytes(),
+    )
 
 
 def is_follower() -> bool:
@@ -342,8 +386,13 @@ def is_follower() -> bool:
     return not is_main()
 
 
-def _follow(store: GraphStore, model: str, cfg: TrainConfig,
-            model_options: dict[str, Any] | None, aggregator_epochs: int) -> JobResult:  # fmt: skip
+def _follow(
+    store: GraphStore,
+    model: str,
+    cfg: TrainConfig,
+    model_options: dict[str, Any] | None,
+    aggregator_epochs: int,
+) -> JobResult:
     """:func:`train`'s steps on a follower: the same export and job (every fit takes part in
     the group's steps), its version written to a temporary directory and dropped."""
     import tempfile
@@ -352,8 +401,14 @@ def _follow(store: GraphStore, model: str, cfg: TrainConfig,
 
     tensors = load_tensors(store)
     with tempfile.TemporaryDirectory(prefix="kgrec-follower-") as tmp:
-        return run_job(tensors, tmp, model, cfg, model_options=model_options,
-                       aggregator_epochs=aggregator_epochs)  # fmt: skip
+        return run_job(
+            tensors,
+            tmp,
+            model,
+            cfg,
+            model_options=model_options,
+            aggregator_epochs=aggregator_epochs,
+        )
 
 
 def staleness(
@@ -372,8 +427,9 @@ def staleness(
     from kgrec.app.behaviour import interactions_since_live
 
     if count is not None and count < 1 or share is not None and not share > 0:
-        raise InvalidParameter(f"stale thresholds must be positive, got count={count}, "
-                               f"share={share}", field="stale")  # fmt: skip
+        raise InvalidParameter(
+            f"stale thresholds must be positive, got count={count}, share={share}", field="stale"
+        )
     if share is not None:
         share = check_share(share, "stale share (--stale-share)")
     if count is None and share is None:
@@ -383,23 +439,33 @@ def staleness(
     if state["live_version"] is None:
         return {**state, "stale": True, "reason": "there is no live model"}
     limits = ([f"{count:,} new interactions"] if count is not None else []) + (
-        [f"a share of {share:g}"] if share is not None else [])  # fmt: skip
+        [f"a share of {share:g}"] if share is not None else []
+    )
     stale = (count is not None and new >= count) or (
-        share is not None and ratio is not None and ratio >= share)  # fmt: skip
-    what = (f"{new:,} interactions since the live model {state['live_version']} "
-            f"({(ratio or 0.0):.2%} of the {state['trained']:,} it was trained on)")  # fmt: skip
+        share is not None and ratio is not None and ratio >= share
+    )
+    what = (
+        f"{new:,} interactions since the live model {state['live_version']} "
+        f"({(ratio or 0.0):.2%} of the {state['trained']:,} it was trained on)"
+    )
     verdict = "reach" if stale else "stay below"
     return {**state, "stale": stale, "reason": f"{what} {verdict} {' or '.join(limits)}"}
 
 
-def _repair_before_training(store: GraphStore, model_dir: Path, tensors: GraphTensors, k: int,
-                            progress: Progress | None) -> None:  # fmt: skip
+def _repair_before_training(
+    store: GraphStore, model_dir: Path, tensors: GraphTensors, k: int, progress: Progress | None
+) -> None:
     try:
         repaired = repair_write_back(store, model_dir, tensors, progress=progress, default_k=k)
     except ModelCorrupt as exc:  # the job replaces a damaged live model
         log.warning("not repairing the write-back of a damaged live model: %s", exc)
         return
     if repaired is not None:
-        log.warning("finished the interrupted write-back of the live model %s first "
-                    "(%d users, %d items, %d recommendations)", repaired["version"],
-                    repaired["users"], repaired["items"], repaired["recommendations"])  # fmt: skip
+        log.warning(
+            "finished the interrupted write-back of the live model %s first "
+            "(%d users, %d items, %d recommendations)",
+            repaired["version"],
+            repaired["users"],
+            repaired["items"],
+            repaired["recommendations"],
+        )

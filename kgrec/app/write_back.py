@@ -56,8 +56,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_K", "DEFAULT_TOLERANCE", "Written", "repair_write_back", "top_k_unseen",
-           "write_back", "write_back_status"]  # fmt: skip
+__all__ = [
+    "DEFAULT_K",
+    "DEFAULT_TOLERANCE",
+    "Written",
+    "repair_write_back",
+    "top_k_unseen",
+    "write_back",
+    "write_back_status",
+]
 
 STATE_KEY = "write_back"
 DEFAULT_K = 20
@@ -91,9 +98,15 @@ class Written:
         """Write the record whole or not at all (a temporary file renamed into place)."""
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
-            np.savez(fh, user_ids=self.user_ids, item_ids=self.item_ids, users=self.users,
-                     items=self.items, rec_items=self.rec_items,
-                     rec_scores=self.rec_scores)  # fmt: skip
+            np.savez(
+                fh,
+                user_ids=self.user_ids,
+                item_ids=self.item_ids,
+                users=self.users,
+                items=self.items,
+                rec_items=self.rec_items,
+                rec_scores=self.rec_scores,
+            )
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
@@ -197,9 +210,12 @@ def _moved(new: np.ndarray, old: np.ndarray, tolerance: float) -> np.ndarray:
 
 
 def _changed_vectors(
-    new_ids: list[str], new: np.ndarray, old_ids: np.ndarray | None, old: np.ndarray | None,
+    new_ids: list[str],
+    new: np.ndarray,
+    old_ids: np.ndarray | None,
+    old: np.ndarray | None,
     tolerance: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(changed rows of new, what the store holds per new row, old ids no longer known)``."""
     if old_ids is None or old is None:
         return np.ones(len(new_ids), dtype=bool), new, np.zeros(0, dtype=object)
@@ -215,9 +231,13 @@ def _changed_vectors(
 
 
 def _changed_lists(
-    top: np.ndarray, scores: np.ndarray, user_ids: list[str], item_ids: list[str],
-    old: Written | None, tolerance: float,
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    top: np.ndarray,
+    scores: np.ndarray,
+    user_ids: list[str],
+    item_ids: list[str],
+    old: Written | None,
+    tolerance: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(users whose RECOMMENDED list changed, the scores the store holds per user)``.
 
     A list changed when its items or ranks differ from the record's, or a score moved by
@@ -288,11 +308,15 @@ def write_back(
     items = live.item_embeddings.numpy().astype(np.float32)
     user_ids, item_ids = live.id_maps["users"], live.id_maps["items"]
     token, old = _basis(_state(store), model_dir, version, users.shape[1])
-    run_statement(store, "write_back_started", {"key": STATE_KEY, "model_version": version,
-                                                "started": _now(), "k": k})  # fmt: skip
+    run_statement(
+        store,
+        "write_back_started",
+        {"key": STATE_KEY, "model_version": version, "started": _now(), "k": k},
+    )
     if token is not None:
-        run_statement(store, "write_back_basis",
-                      {"key": STATE_KEY, "model_version": version, "base": token})  # fmt: skip
+        run_statement(
+            store, "write_back_basis", {"key": STATE_KEY, "model_version": version, "base": token}
+        )
     fixed = {"model_version": version}
     writer = BatchWriter(store, progress)
     dim = users.shape[1]
@@ -305,17 +329,29 @@ def write_back(
         ("User", user_ids, users, *((old.user_ids, old.users) if old else (None, None))),
         ("Item", item_ids, items, *((old.item_ids, old.items) if old else (None, None))),
     ):
-        changed, held[label], gone[label] = _changed_vectors(ids, values, old_ids, old_values,
-                                                             tolerance)  # fmt: skip
+        changed, held[label], gone[label] = _changed_vectors(
+            ids, values, old_ids, old_values, tolerance
+        )
         rows = [{"id": ids[j], "embedding": values[j].tolist()} for j in np.flatnonzero(changed)]
         name = label.lower()
         if label == "Item":
-            write_vectors(store, f"set_{name}_gnn_embeddings", label, "gnn_embedding", rows,
-                          dim, fixed, progress, batch_size, settle=False)  # fmt: skip
+            write_vectors(
+                store,
+                f"set_{name}_gnn_embeddings",
+                label,
+                "gnn_embedding",
+                rows,
+                dim,
+                fixed,
+                progress,
+                batch_size,
+                settle=False,
+            )
         else:
             writer.write(f"set_{name}_gnn_embeddings", rows, batch_size, fixed)
-        writer.write(f"clear_{name}_gnn_embeddings", [{"id": str(i)} for i in gone[label]],
-                     CLEAR_BATCH)  # fmt: skip
+        writer.write(
+            f"clear_{name}_gnn_embeddings", [{"id": str(i)} for i in gone[label]], CLEAR_BATCH
+        )
         written[label] = len(rows)
     cleared_embeddings = len(gone["User"]) + len(gone["Item"])
     if old is None:  # whatever another version left
@@ -337,16 +373,31 @@ def write_back(
     if old is None:
         cleared_recommendations += _clear_stale(store, "clear_stale_recommendations", version)
 
-    record = Written(np.array(user_ids, dtype=str), np.array(item_ids, dtype=str),
-                     held["User"], held["Item"], top, held_scores)  # fmt: skip
+    record = Written(
+        np.array(user_ids, dtype=str),
+        np.array(item_ids, dtype=str),
+        held["User"],
+        held["Item"],
+        top,
+        held_scores,
+    )
     new_token = uuid.uuid4().hex
     private_dir(Path(model_dir) / RECORD_DIR)
     record.save(_record_path(model_dir, new_token))
     total = int((top >= 0).sum())
-    run_statement(store, "write_back_finished", {
-        "key": STATE_KEY, "model_version": version, "finished": _now(), "users": len(user_ids),
-        "items": len(item_ids), "recommendations": total, "written": new_token,
-    })  # fmt: skip
+    run_statement(
+        store,
+        "write_back_finished",
+        {
+            "key": STATE_KEY,
+            "model_version": version,
+            "finished": _now(),
+            "users": len(user_ids),
+            "items": len(item_ids),
+            "recommendations": total,
+            "written": new_token,
+        },
+    )
     _drop_records(model_dir, keep=new_token)
     from kgrec.app.behaviour import note_change
 
@@ -354,13 +405,18 @@ def write_back(
     if written["User"] or written["Item"] or created or cleared_embeddings:
         store.compact()  # the next cold start loads a snapshot instead of replaying the writes
     return {
-        "version": version, "users": len(user_ids), "items": len(item_ids),
-        "recommendations": total, "written_users": written["User"],
-        "written_items": written["Item"], "written_recommendations": created,
+        "version": version,
+        "users": len(user_ids),
+        "items": len(item_ids),
+        "recommendations": total,
+        "written_users": written["User"],
+        "written_items": written["Item"],
+        "written_recommendations": created,
         "cleared_embeddings": cleared_embeddings,
-        "cleared_recommendations": cleared_recommendations, "compared": old is not None,
+        "cleared_recommendations": cleared_recommendations,
+        "compared": old is not None,
         "seconds": round(time.perf_counter() - start, 3),
-    }  # fmt: skip
+    }
 
 
 def write_back_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
@@ -381,12 +437,18 @@ def write_back_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
     complete = bool(state.get("complete")) if stored is not None else False
     in_sync = live is not None and stored == live and complete
     return {
-        "live_version": live, "stored_version": stored, "complete": complete,
-        "in_sync": in_sync, "needs_repair": live is not None and not in_sync,
-        "started": state.get("started"), "finished": state.get("finished"),
-        "k": state.get("k"), "users": state.get("users"), "items": state.get("items"),
+        "live_version": live,
+        "stored_version": stored,
+        "complete": complete,
+        "in_sync": in_sync,
+        "needs_repair": live is not None and not in_sync,
+        "started": state.get("started"),
+        "finished": state.get("finished"),
+        "k": state.get("k"),
+        "users": state.get("users"),
+        "items": state.get("items"),
         "recommendations": state.get("recommendations"),
-    }  # fmt: skip
+    }
 
 
 def repair_write_back(
@@ -416,8 +478,12 @@ def repair_write_back(
     status = write_back_status(store, model_dir)
     if status["live_version"] is None or not (status["needs_repair"] or force):
         return None
-    log.info("writing back %s (store: %s, complete=%s)", status["live_version"],
-             status["stored_version"], status["complete"])  # fmt: skip
+    log.info(
+        "writing back %s (store: %s, complete=%s)",
+        status["live_version"],
+        status["stored_version"],
+        status["complete"],
+    )
     if tensors is None:
         tensors = load_tensors(store, progress)
     k = k if k is not None else int(status["k"] if status["k"] is not None else default_k)
@@ -429,16 +495,24 @@ def _state(store: GraphStore) -> dict[str, Any]:
     return rows[0] if rows else {}
 
 
-def _top_k(users: np.ndarray, items: np.ndarray, tensors: GraphTensors, user_ids: list[str],
-           item_ids: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def _top_k(
+    users: np.ndarray,
+    items: np.ndarray,
+    tensors: GraphTensors,
+    user_ids: list[str],
+    item_ids: list[str],
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Each user's top-``k`` unseen item rows (-1: none) and their scores (0 there)."""
     if k <= 0:
-        return np.zeros((len(user_ids), 0), dtype=np.int64), np.zeros((len(user_ids), 0),
-                                                                      dtype=np.float32)  # fmt: skip
+        return np.zeros((len(user_ids), 0), dtype=np.int64), np.zeros(
+            (len(user_ids), 0), dtype=np.float32
+        )
     top, scores = top_k_unseen(users, items, _seen(tensors, user_ids, item_ids), k)
     found = np.isfinite(scores)
     return np.where(found, top, -1).astype(np.int64), np.where(found, scores, 0.0).astype(
-        np.float32)  # fmt: skip
+        np.float32
+    )
 
 
 def _drop_records(model_dir: Path, keep: str) -> None:

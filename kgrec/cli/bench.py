@@ -6,8 +6,11 @@ import typer
 
 from kgrec.cli.context import get
 
-app = typer.Typer(help="Measure models and explanations on the store's data.",
-                  no_args_is_help=True, rich_markup_mode="markdown")  # fmt: skip
+app = typer.Typer(
+    help="Measure models and explanations on the store's data.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
 
 
 @app.command("models")
@@ -21,7 +24,7 @@ def models(
         True,
         "--refit/--no-refit",
         help="Refit the setting chosen on validation on train + validation before the test.",
-    ),  # fmt: skip
+    ),
 ) -> None:
     """Baselines vs models on one split, every choice made on validation: Recall@20, NDCG@20
     (mean and spread over seeds), coverage, time."""
@@ -29,8 +32,7 @@ def models(
 
     cli = get(ctx)
     with cli.store() as store:
-        rows, text = compare_models(store, split, epochs, seeds, device, cli.show_progress,
-                                    refit)  # fmt: skip
+        rows, text = compare_models(store, split, epochs, seeds, device, cli.show_progress, refit)
     cli.emit(rows, text)
 
 
@@ -50,10 +52,15 @@ def explain(
     cli = get(ctx)
     result = explanation_quality(cli.settings, users, k, seed, cli.show_progress)
     targets = result.get("targets", {})
-    lines = [f"{key:<28}{value:.4f}" if isinstance(value, float) else f"{key:<28}{value}"
-             for key, value in result.items() if key != "targets"]  # fmt: skip
+    lines = [
+        f"{key:<28}{value:.4f}" if isinstance(value, float) else f"{key:<28}{value}"
+        for key, value in result.items()
+        if key != "targets"
+    ]
     if targets:
         lines += ["", "targets:"]
-        lines += [f"  {name:<26}{t['value']:.4f} {t['target']:<8}"
-                  f"{'met' if t['met'] else 'MISSED'}" for name, t in targets.items()]  # fmt: skip
+        lines += [
+            f"  {name:<26}{t['value']:.4f} {t['target']:<8}{'met' if t['met'] else 'MISSED'}"
+            for name, t in targets.items()
+        ]
     cli.emit(result, "\n".join(lines))

@@ -36,15 +36,22 @@ def demo(
     parent = get(ctx)
     directory = directory or data_home() / "demo"
     cli = CliContext(
-        settings=Settings.resolve(store=str(directory / "store"), graph=parent.settings.graph,
-                                  model_dir=directory / "models"),  # fmt: skip
-        json=parent.json, quiet=parent.quiet, debug=parent.debug,
-    )  # fmt: skip
+        settings=Settings.resolve(
+            store=str(directory / "store"),
+            graph=parent.settings.graph,
+            model_dir=directory / "models",
+        ),
+        json=parent.json,
+        quiet=parent.quiet,
+        debug=parent.debug,
+    )
     cli.info(f"1/4 generating a synthetic world and ingesting it into {directory / 'store'}")
-    dataset = generate_synthetic(num_users=users, num_items=items, num_tags=30,
-                                 num_interactions=interactions, seed=seed)  # fmt: skip
-    summary = ingest_dataset(cli.settings, dataset, progress=cli.progress(),
-                             show_progress=cli.show_progress)  # fmt: skip
+    dataset = generate_synthetic(
+        num_users=users, num_items=items, num_tags=30, num_interactions=interactions, seed=seed
+    )
+    summary = ingest_dataset(
+        cli.settings, dataset, progress=cli.progress(), show_progress=cli.show_progress
+    )
     cli.info(
         f"    {summary['steps']['merge_interactions']['rows']:,} interactions, "
         f"{summary['texts_embedded']} texts embedded in {summary['seconds']:.1f} s"
@@ -52,12 +59,16 @@ def demo(
 
     cli.info(f"2/4 training the default model, {DEFAULT_MODEL}")
     with cli.store() as store:
-        result, _ = train(store, cli.settings.model_dir, epochs=epochs, seed=seed,
-                          show_progress=cli.show_progress)  # fmt: skip
+        result, _ = train(
+            store, cli.settings.model_dir, epochs=epochs, seed=seed, show_progress=cli.show_progress
+        )
     metrics = {k: result.metrics[k] for k in ("recall@20", "ndcg@20") if k in result.metrics}
     state = "is live" if result.promoted else "was not promoted (the live model is better)"
-    cli.info("    test " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
-             + f"; version {result.version_dir.name} {state}")  # fmt: skip
+    cli.info(
+        "    test "
+        + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+        + f"; version {result.version_dir.name} {state}"
+    )
 
     user = dataset.users["id"].iloc[0]
     cli.info(f"3/4 recommendations for user {user}, with the reason that carries most")
@@ -68,8 +79,15 @@ def demo(
         html_path.write_text(top.to_html(), encoding="utf-8")
     cli.info(f"4/4 the explanation of the first one is drawn in {html_path}")
     if cli.json:
-        cli.emit({"ingest": summary, "metrics": result.metrics, "user": user,
-                  "recommendations": recs.to_dicts(), "html": str(html_path)})  # fmt: skip
+        cli.emit(
+            {
+                "ingest": summary,
+                "metrics": result.metrics,
+                "user": user,
+                "recommendations": recs.to_dicts(),
+                "html": str(html_path),
+            }
+        )
         return
     lines = [table([r.to_dict() for r in recs], ["rank", "item_id", "title", "score"]), ""]
     for r in recs:

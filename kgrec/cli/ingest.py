@@ -77,8 +77,13 @@ def run_ingest(cli: CliContext, dataset, rejects_path: Path | None = None) -> di
     """Ingest ``dataset`` with the invocation's settings; print and return the summary."""
     from kgrec.app.ingest import ingest_dataset
 
-    summary = ingest_dataset(cli.settings, dataset, rejects_path, progress=cli.progress(),
-                             show_progress=cli.show_progress)  # fmt: skip
+    summary = ingest_dataset(
+        cli.settings,
+        dataset,
+        rejects_path,
+        progress=cli.progress(),
+        show_progress=cli.show_progress,
+    )
     if "rejects_file" in summary:
         cli.info(f"{summary['rejects']} bad rows skipped, written to {summary['rejects_file']}")
     cli.emit(summary, summary_text(summary))

@@ -32,8 +32,7 @@ def interact(
     if changed:
         text = f"recorded {user} -> {item}"
     elif result["kept_newer"]:
-        text = (f"{user} -> {item} is stored with a later timestamp, which wins; "
-                "nothing changed")  # fmt: skip
+        text = f"{user} -> {item} is stored with a later timestamp, which wins; nothing changed"
     else:
         text = f"{user} -> {item} was already recorded; nothing changed"
     cli.emit(result, text)

@@ -105,8 +105,9 @@ def options(
 
     The options here may also be typed after the command: `kgrec stats --json`.
     """
-    get(ctx).apply(store=store_uri, graph=graph, model_dir=model_dir, json=json_out,
-                   quiet=quiet, debug=debug)  # fmt: skip
+    get(ctx).apply(
+        store=store_uri, graph=graph, model_dir=model_dir, json=json_out, quiet=quiet, debug=debug
+    )
 
 
 def exit_code(error: KgrecError) -> int:
@@ -183,8 +184,11 @@ def main(args: list[str] | None = None) -> None:
         if not cli.json or cli.debug:
             raise
         logging.getLogger("kgrec").exception("unexpected %s", type(error).__name__)
-        report_error(cli, error, f"unexpected {type(error).__name__}: {error}; rerun with "
-                                 "--debug and report it")  # fmt: skip
+        report_error(
+            cli,
+            error,
+            f"unexpected {type(error).__name__}: {error}; rerun with --debug and report it",
+        )
         sys.exit(EXIT_ERROR)
     if isinstance(code, int) and code:
         sys.exit(code)

@@ -65,9 +65,11 @@ def decision(version: dict[str, Any]) -> str:
 def _promoted_text(out: dict[str, Any]) -> str:
     written = out["written"]
     verb = "rolled back to" if out["event"] == "rollback" else "promoted"
-    return (f"{verb} {out['version']} (was {out['previous'] or 'none'}); wrote back "
-            f"{written['users']} users, {written['items']} items, "
-            f"{written['recommendations']} recommendations")  # fmt: skip
+    return (
+        f"{verb} {out['version']} (was {out['previous'] or 'none'}); wrote back "
+        f"{written['users']} users, {written['items']} items, "
+        f"{written['recommendations']} recommendations"
+    )
 
 
 @app.command("list")
@@ -79,12 +81,16 @@ def list_(ctx: typer.Context) -> None:
     cli = get(ctx)
     versions = model_versions(cli.settings.model_dir)
     rows = [
-        {"live": "*" if v["live"] else "", "version": v["version"], "created": v["created"],
-         "model": v["model"] or "",
-         **{name: _fmt(v[name]) for name in HEADLINE_METRICS},
-         "status": decision(v)}
+        {
+            "live": "*" if v["live"] else "",
+            "version": v["version"],
+            "created": v["created"],
+            "model": v["model"] or "",
+            **{name: _fmt(v[name]) for name in HEADLINE_METRICS},
+            "status": decision(v),
+        }
         for v in versions
-    ]  # fmt: skip
+    ]
     cli.emit(versions, table(rows) if rows else f"no versions in {cli.settings.model_dir}")
 
 
@@ -110,9 +116,11 @@ def status(ctx: typer.Context) -> None:
 
 
 RECOMMENDATIONS = typer.Option(
-    None, "--recommendations", min=0,
+    None,
+    "--recommendations",
+    min=0,
     help="Top-k per user (default: what the last write-back used, else 20).",
-)  # fmt: skip
+)
 
 
 @app.command("repair")
@@ -126,16 +134,19 @@ def repair(
 
     cli = get(ctx)
     with cli.store() as store:
-        out = run(store, cli.settings.model_dir, k=recommendations, force=force,
-                  progress=cli.progress())  # fmt: skip
+        out = run(
+            store, cli.settings.model_dir, k=recommendations, force=force, progress=cli.progress()
+        )
     written, before = out["written"], out["status"]
     if written is None:
         live = before["live_version"]
         text = f"nothing to repair: the store holds the complete write-back of {live}"
     else:
-        text = (f"wrote back {written['version']}: {written['users']} users, {written['items']} "
-                f"items, {written['recommendations']} recommendations (before: "
-                f"{_write_back_line(before).split(';')[0]})")  # fmt: skip
+        text = (
+            f"wrote back {written['version']}: {written['users']} users, {written['items']} "
+            f"items, {written['recommendations']} recommendations (before: "
+            f"{_write_back_line(before).split(';')[0]})"
+        )
     cli.emit(out, text)
 
 
@@ -152,8 +163,9 @@ def promote(
 
     cli = get(ctx)
     with cli.store() as store:
-        out = promote_version(store, cli.settings.model_dir, version, k=recommendations,
-                              progress=cli.progress())  # fmt: skip
+        out = promote_version(
+            store, cli.settings.model_dir, version, k=recommendations, progress=cli.progress()
+        )
     cli.emit(out, _promoted_text(out))
 
 
@@ -165,8 +177,9 @@ def rollback(ctx: typer.Context, recommendations: int = RECOMMENDATIONS) -> None
 
     cli = get(ctx)
     with cli.store() as store:
-        out = promote_version(store, cli.settings.model_dir, None, k=recommendations,
-                              progress=cli.progress())  # fmt: skip
+        out = promote_version(
+            store, cli.settings.model_dir, None, k=recommendations, progress=cli.progress()
+        )
     cli.emit(out, _promoted_text(out))
 
 
@@ -185,6 +198,10 @@ def prune(
     cli = get(ctx)
     out = prune_versions(cli.settings.model_dir, keep)
     kept, removed = out["kept"], out["removed"]
-    text = "\n".join([f"kept {len(kept)}: " + (", ".join(kept) or "none"),
-                      f"removed {len(removed)}: " + (", ".join(removed) or "none")])  # fmt: skip
+    text = "\n".join(
+        [
+            f"kept {len(kept)}: " + (", ".join(kept) or "none"),
+            f"removed {len(removed)}: " + (", ".join(removed) or "none"),
+        ]
+    )
     cli.emit(out, text)

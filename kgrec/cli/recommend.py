@@ -49,14 +49,20 @@ def recommend(
     cli = get(ctx)
     users = list(dict.fromkeys(users))
     with _open(cli) as rec:
-        results = rec.recommend_many(users, k=k, explain=explain or cli.json,
-                                     exclude_seen=not include_seen, tags=tag or None)  # fmt: skip
+        results = rec.recommend_many(
+            users, k=k, explain=explain or cli.json, exclude_seen=not include_seen, tags=tag or None
+        )
     if len(users) == 1:
         results.result(users[0])  # its error, if any, is the command's
     if cli.json:
-        payload = {user: {"user_id": user, "model_version": recs.model_version,
-                          "recommendations": recs.to_dicts()}
-                   for user, recs in results.items()}  # fmt: skip
+        payload = {
+            user: {
+                "user_id": user,
+                "model_version": recs.model_version,
+                "recommendations": recs.to_dicts(),
+            }
+            for user, recs in results.items()
+        }
         for user, error in results.errors.items():
             payload[user] = {
                 "user_id": user,

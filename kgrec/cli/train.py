@@ -99,18 +99,30 @@ def train(
         if if_stale:
             state = staleness(store, cli.settings.model_dir, stale_count, stale_share)
             if not state["stale"]:
-                cli.emit({**state, "training": False, "time": utc_now()},
-                         f"not training: {state['reason']}")  # fmt: skip
+                cli.emit(
+                    {**state, "training": False, "time": utc_now()},
+                    f"not training: {state['reason']}",
+                )
                 return
             cli.info(f"training: {state['reason']}")
-        given = {"epochs": epochs, "split": split, "tolerance": tolerance, "seed": seed,
-                 "device": device, "nproc": nproc}  # fmt: skip
+        given = {
+            "epochs": epochs,
+            "split": split,
+            "tolerance": tolerance,
+            "seed": seed,
+            "device": device,
+            "nproc": nproc,
+        }
         result, written = run(
-            store, cli.settings.model_dir, model=model, recommendations_k=recommendations,
+            store,
+            cli.settings.model_dir,
+            model=model,
+            recommendations_k=recommendations,
             **{k: v for k, v in given.items() if v is not None},
-            show_progress=cli.show_progress, progress=cli.progress(),
+            show_progress=cli.show_progress,
+            progress=cli.progress(),
             on_plan=lambda planned: cli.info(planned.describe()),
-        )  # fmt: skip
+        )
     if is_follower():  # a torchrun rank other than 0: rank 0 reports
         return
     payload = {
@@ -125,19 +137,34 @@ def train(
     if cli.json:
         cli.emit(payload)
     else:
-        keys = ["recall@10", "recall@20", "ndcg@10", "ndcg@20", "precision@20", "hit_rate@20",
-                "mrr@20", "coverage@20", "novelty@20", "diversity@20", "val/recall@20",
-                "epochs", "train_seconds", "seconds_per_epoch"]  # fmt: skip
+        keys = [
+            "recall@10",
+            "recall@20",
+            "ndcg@10",
+            "ndcg@20",
+            "precision@20",
+            "hit_rate@20",
+            "mrr@20",
+            "coverage@20",
+            "novelty@20",
+            "diversity@20",
+            "val/recall@20",
+            "epochs",
+            "train_seconds",
+            "seconds_per_epoch",
+        ]
         lines = [f"{k:<22}{result.metrics[k]:.4f}" for k in keys if k in result.metrics]
         m = result.metrics
         if "aggregator/val_recall@20_best" in m:
             served = "served" if m["aggregator/served"] else "not served (no gain)"
-            lines.append(f"cold-user aggregator (users with <= {m['aggregator/max_n']:.0f} "
-                         f"items): {served}; Recall@20 on "
-                         f"{m['aggregator/val_users']:.0f} users held out of a second fit "
-                         f"{m['aggregator/val_recall@20_best']:.4f} vs history vector "
-                         f"{m['aggregator/val_recall@20_history']:.4f} "
-                         f"({m['aggregator/seconds']:.1f} s)")  # fmt: skip
+            lines.append(
+                f"cold-user aggregator (users with <= {m['aggregator/max_n']:.0f} "
+                f"items): {served}; Recall@20 on "
+                f"{m['aggregator/val_users']:.0f} users held out of a second fit "
+                f"{m['aggregator/val_recall@20_best']:.4f} vs history vector "
+                f"{m['aggregator/val_recall@20_history']:.4f} "
+                f"({m['aggregator/seconds']:.1f} s)"
+            )
         state = "promoted to live" if result.promoted else "NOT promoted (live model kept)"
         lines.append(f"version {payload['version']}: {state}")
         cli.emit(None, "\n".join(lines))

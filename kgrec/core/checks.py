@@ -31,8 +31,17 @@ from kgrec.core.dataset import normalise_tag
 from kgrec.core.errors import DatasetError, InvalidParameter
 from kgrec.core.values import is_missing, shown
 
-__all__ = ["MAX_FUTURE_SECONDS", "MAX_WEIGHT", "check_id", "check_kind", "check_rating",
-           "check_tags", "check_text", "check_ts", "check_weight"]  # fmt: skip
+__all__ = [
+    "MAX_FUTURE_SECONDS",
+    "MAX_WEIGHT",
+    "check_id",
+    "check_kind",
+    "check_rating",
+    "check_tags",
+    "check_text",
+    "check_ts",
+    "check_weight",
+]
 
 #: How far past now a written timestamp may lie (clocks drift; a time far ahead would win
 #: every later write of its user and item, since the latest timestamp wins).
@@ -66,12 +75,18 @@ def check_id(value: Any, field: str, row: int | None = None) -> str:
         raise _refuse(field, value, "is missing; every write names its user and item", row)
     if isinstance(value, str):
         if value != value.strip():
-            raise _refuse(field, value, "begins or ends with whitespace, which ingestion trims "
-                          f"from ids; pass {value.strip()!r}", row)  # fmt: skip
+            raise _refuse(
+                field,
+                value,
+                "begins or ends with whitespace, which ingestion trims "
+                f"from ids; pass {value.strip()!r}",
+                row,
+            )
         return value
     if isinstance(value, bool | np.bool_) or not _is_number(value):
-        raise _refuse(field, value, f"is a {_type_name(value)}, not an id (ids are strings or "
-                      "integers)", row)  # fmt: skip
+        raise _refuse(
+            field, value, f"is a {_type_name(value)}, not an id (ids are strings or integers)", row
+        )
     number = float(value)
     if isinstance(value, numbers.Integral | np.integer):
         return str(int(value))
@@ -144,8 +159,11 @@ def check_ts(value: Any, now: float, row: int | None = None) -> int:
     if not number.is_integer() or number < -1:
         raise _refuse("ts", value, "is not a time in whole unix seconds (or -1: unknown)", row)
     if number > now + MAX_FUTURE_SECONDS:
-        hint = (" (a time in milliseconds? divide by 1000)" if number / 1000 <= now
-                + MAX_FUTURE_SECONDS else "")  # fmt: skip
+        hint = (
+            " (a time in milliseconds? divide by 1000)"
+            if number / 1000 <= now + MAX_FUTURE_SECONDS
+            else ""
+        )
         raise _refuse(
             "ts",
             value,
@@ -166,8 +184,13 @@ def check_kind(value: Any, has_rating: bool, row: int | None = None) -> str:
     if is_missing(value):
         return "rating" if has_rating else "implicit"
     if not isinstance(value, str) or not _KIND.fullmatch(value):
-        raise _refuse("kind", value, "is not a kind: a word of at most 64 letters, digits or "
-                      "_.:- such as 'rating', 'click' or 'implicit'", row)  # fmt: skip
+        raise _refuse(
+            "kind",
+            value,
+            "is not a kind: a word of at most 64 letters, digits or "
+            "_.:- such as 'rating', 'click' or 'implicit'",
+            row,
+        )
     if value == "rating" and not has_rating:
         raise _refuse("kind", value, "needs a rating; give one or use kind 'implicit'", row)
     return value
@@ -198,8 +221,7 @@ def check_tags(tags: Any) -> list[str]:
         return []
     given: Iterable[Any] = [tags] if isinstance(tags, str) else tags
     if not isinstance(given, Iterable) or isinstance(given, bytes | dict):
-        raise _refuse("tags", tags, f"is a {_type_name(tags)}; give a tag or a list of tags",
-                      None)  # fmt: skip
+        raise _refuse("tags", tags, f"is a {_type_name(tags)}; give a tag or a list of tags", None)
     names = []
     for tag in given:
         if not isinstance(tag, str):

@@ -86,8 +86,9 @@ def padded(values: pd.Series) -> np.ndarray | None:
     distinct = pd.unique(array) if len(array) else array
     if not any(isinstance(v, str) and v != v.strip() for v in distinct):
         return None
-    return np.fromiter((isinstance(v, str) and v != v.strip() for v in array), dtype=bool,
-                       count=len(array))  # fmt: skip
+    return np.fromiter(
+        (isinstance(v, str) and v != v.strip() for v in array), dtype=bool, count=len(array)
+    )
 
 
 def normalise_tag(name: str) -> str:
@@ -186,8 +187,10 @@ class Dataset:
         if mask is not None:
             pos = int(np.argmax(mask))
             value = values.iat[pos]
-            reason = (f"{col} {value!r} begins or ends with whitespace, which the readers trim "
-                      f"from ids; pass {value.strip()!r}")  # fmt: skip
+            reason = (
+                f"{col} {value!r} begins or ends with whitespace, which the readers trim "
+                f"from ids; pass {value.strip()!r}"
+            )
             self._refuse(name, col, values.index[pos], reason)
 
     def _finite(self, name: str, col: str, values: pd.Series) -> None:
@@ -203,8 +206,10 @@ class Dataset:
                 out = (numbers < low) | (numbers > high)
             if out.any():
                 pos = int(np.argmax(out))
-                reason = (f"rating {numbers[pos]:g} is out of the dataset's range {low:g} to "
-                          f"{high:g}; fix the value or widen rating_range")  # fmt: skip
+                reason = (
+                    f"rating {numbers[pos]:g} is out of the dataset's range {low:g} to "
+                    f"{high:g}; fix the value or widen rating_range"
+                )
                 self._refuse(name, col, values.index[pos], reason)
 
     def _refuse(self, name: str, col: str, label: object, reason: str) -> None:

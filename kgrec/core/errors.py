@@ -119,8 +119,11 @@ class UnknownTagError(UnknownIdError):
     def __init__(self, tag: str, close_matches: list[str] | None = None) -> None:
         self.tag = tag
         self.close_matches = list(close_matches or [])
-        hint = f"; did you mean {', '.join(map(repr, self.close_matches))}?" \
-            if self.close_matches else "; no known tag is spelled like it"  # fmt: skip
+        hint = (
+            f"; did you mean {', '.join(map(repr, self.close_matches))}?"
+            if self.close_matches
+            else "; no known tag is spelled like it"
+        )
         super().__init__(f"unknown tag {tag!r}: no item carries it{hint}")
 
 

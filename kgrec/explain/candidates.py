@@ -33,9 +33,13 @@ CO_USER_VIAS, MAX_VIA = 3, 10
 #: The relationship types of ``item_features`` / ``user_features`` rows, by feature kind.
 FEATURE_KIND = {"HAS_TAG": "tag", "RELATED": "entity"}
 # The path kind each query's rows make (the path_* fetch queries return the same columns).
-_ROW_KIND = {"path_shared_tags": "shared_tag", "path_co_users": "co_users",
-             "path_entities": "entity", "explain_co_users": "co_users",
-             "explain_user_tags": "user_tag"}  # fmt: skip
+_ROW_KIND = {
+    "path_shared_tags": "shared_tag",
+    "path_co_users": "co_users",
+    "path_entities": "entity",
+    "explain_co_users": "co_users",
+    "explain_user_tags": "user_tag",
+}
 
 
 class SharedFeatures:
@@ -54,8 +58,9 @@ class SharedFeatures:
             that carry it.
     """
 
-    def __init__(self, of_item: dict[str, list[dict[str, Any]]],
-                 carriers: dict[tuple[str, str], list[str]]) -> None:  # fmt: skip
+    def __init__(
+        self, of_item: dict[str, list[dict[str, Any]]], carriers: dict[tuple[str, str], list[str]]
+    ) -> None:
         self._read: Future[SharedFeatures] | None = None
         self._of_item, self._carriers = of_item, carriers
 
@@ -137,8 +142,16 @@ def enumerate_paths(
     carriers = {key: set(vias) for key, vias in features.carriers.items()}
     for item_id in item_ids:
         shares = (contributions or {}).get(item_id) or {}
-        paths, total = _feature_paths(features.of_item.get(item_id, []), carriers, user,
-                                      item_id, titles, history, shares, per_item)  # fmt: skip
+        paths, total = _feature_paths(
+            features.of_item.get(item_id, []),
+            carriers,
+            user,
+            item_id,
+            titles,
+            history,
+            shares,
+            per_item,
+        )
         found[item_id].extend(paths)
         counts[item_id] += total
     return found, counts
@@ -165,8 +178,11 @@ def co_user_pairs(
         if c is None:
             vias = [v for v in rated if v != item_id]
         else:
-            top = heapq.nlargest(CO_USER_VIAS, (v for v in c if v in history and v != item_id),
-                                 key=lambda v: (c[v], v))  # fmt: skip
+            top = heapq.nlargest(
+                CO_USER_VIAS,
+                (v for v in c if v in history and v != item_id),
+                key=lambda v: (c[v], v),
+            )
             vias = [v for v in top if c[v] > 0]
         rows += [{"item_id": item_id, "via_id": via} for via in vias]
     return rows
@@ -184,8 +200,10 @@ def _feature_paths(
 ) -> tuple[list[CandidatePath], int]:
     """One item's best ``per_item`` shared-tag and entity paths, and how many it has."""
     # tags first, then entities, each by key: the order a via item's paths are listed in
-    feats = sorted(((FEATURE_KIND[f["relationship"]], f) for f in rows),
-                   key=lambda t: (t[0] != "tag", t[1]["key"]))  # fmt: skip
+    feats = sorted(
+        ((FEATURE_KIND[f["relationship"]], f) for f in rows),
+        key=lambda t: (t[0] != "tag", t[1]["key"]),
+    )
     groups = [carriers.get((kind, f["key"]), set()) for kind, f in feats]
     vias = set().union(*groups) - {item_id}
     total = sum(len(g) - (item_id in g) for g in groups)
@@ -220,18 +238,29 @@ def _rating_or_zero(row: Mapping[str, Any] | None) -> float:
     return 0.0 if rating is None else rating
 
 
-def _shared_tag_path(user: Node, via: Node, tag: str, rec: Node,
-                     rating: float | None) -> CandidatePath:  # fmt: skip
+def _shared_tag_path(
+    user: Node, via: Node, tag: str, rec: Node, rating: float | None
+) -> CandidatePath:
     """``user -> via -> tag <- rec``."""
-    return CandidatePath("shared_tag", (user, via, Node("tag", tag, tag), rec),
-                         ("INTERACTED", "HAS_TAG", "HAS_TAG"), rating)  # fmt: skip
+    return CandidatePath(
+        "shared_tag",
+        (user, via, Node("tag", tag, tag), rec),
+        ("INTERACTED", "HAS_TAG", "HAS_TAG"),
+        rating,
+    )
 
 
-def _entity_path(user: Node, via: Node, entity: Node, rec: Node, rating: float | None,
-                 relation: str | None) -> CandidatePath:  # fmt: skip
+def _entity_path(
+    user: Node, via: Node, entity: Node, rec: Node, rating: float | None, relation: str | None
+) -> CandidatePath:
     """``user -> via -> entity <- rec``, ``relation`` the recommended item's link."""
-    return CandidatePath("entity", (user, via, entity, rec), ("INTERACTED", "RELATED", "RELATED"),
-                         rating, relation=relation)  # fmt: skip
+    return CandidatePath(
+        "entity",
+        (user, via, entity, rec),
+        ("INTERACTED", "RELATED", "RELATED"),
+        rating,
+        relation=relation,
+    )
 
 
 def fetch_model_paths(
@@ -246,8 +275,9 @@ def fetch_model_paths(
     calls: list[tuple[str, Mapping[str, Any] | None]] = [
         (name, {"user_id": user_id, "rows": rows}) for name, rows in requests.items() if rows
     ]
-    calls.append(("explain_user_tags", {"user_id": user_id, "item_ids": list(item_ids),
-                                        "limit": int(limit)}))  # fmt: skip
+    calls.append(
+        ("explain_user_tags", {"user_id": user_id, "item_ids": list(item_ids), "limit": int(limit)})
+    )
     return _collect(_read_batches(store, calls), user_id, item_ids, titles)
 
 
@@ -273,8 +303,11 @@ def model_requests(
     final paths: by the first hop's :math:`C(v)`, then by their own term.
     """
     scorer = weights.scorer
-    requests: dict[str, list[dict[str, Any]]] = {"path_shared_tags": [], "path_co_users": [],
-                                                 "path_entities": []}  # fmt: skip
+    requests: dict[str, list[dict[str, Any]]] = {
+        "path_shared_tags": [],
+        "path_co_users": [],
+        "path_entities": [],
+    }
     totals: dict[str, tuple[np.ndarray, int]] = {}
     first_hops: dict[str, dict[int, float]] = {}
     for item_id in item_ids:
@@ -300,10 +333,14 @@ def model_requests(
         firsts = np.array([by_via.get(int(x), 0.0) for x in np.concatenate([vias, v[other]])])
         for j in np.lexsort((-values, -firsts))[:max_paths]:
             if j < len(vias):
-                requests["path_co_users"].append({
-                    "item_id": item_id, "via_id": weights.node_id(int(vias[j])),
-                    "other_id": weights.node_id(int(best_user[j])),
-                    "co_users": int(group_size[j])})  # fmt: skip
+                requests["path_co_users"].append(
+                    {
+                        "item_id": item_id,
+                        "via_id": weights.node_id(int(vias[j])),
+                        "other_id": weights.node_id(int(best_user[j])),
+                        "co_users": int(group_size[j]),
+                    }
+                )
                 continue
             k = np.flatnonzero(other)[j - len(vias)]
             via, node = weights.node_id(int(v[k])), weights.node_id(int(n[k]))
@@ -348,8 +385,12 @@ def _rows_to_paths(
             tag = Node("tag", r["tag"], r["tag"])
             tagged_id = r.get("tagged_item_id")
             tagged = None if tagged_id is None else titles.get(tagged_id, tagged_id)
-            yield rec.id, CandidatePath("user_tag", (user, tag, rec), ("TAGGED", "HAS_TAG"),
-                                        tagged_title=tagged)  # fmt: skip
+            yield (
+                rec.id,
+                CandidatePath(
+                    "user_tag", (user, tag, rec), ("TAGGED", "HAS_TAG"), tagged_title=tagged
+                ),
+            )
         elif name == "entity":
             via = Node("item", r["via_id"], r["via_title"])
             ent = Node("entity", r["entity_id"], r.get("entity_name") or r["entity_id"])
@@ -358,6 +399,13 @@ def _rows_to_paths(
             via = Node("item", r["via_id"], r["via_title"])
             others = r.get("other_user_ids") or [r.get("other_user_id")]
             other = Node("user", str(others[0]), f"user {others[0]}")
-            yield rec.id, CandidatePath("co_users", (user, via, other, rec),
-                                        ("INTERACTED", "INTERACTED", "INTERACTED"), rating,
-                                        co_users=int(r.get("co_users") or len(others)))  # fmt: skip
+            yield (
+                rec.id,
+                CandidatePath(
+                    "co_users",
+                    (user, via, other, rec),
+                    ("INTERACTED", "INTERACTED", "INTERACTED"),
+                    rating,
+                    co_users=int(r.get("co_users") or len(others)),
+                ),
+            )

@@ -69,8 +69,9 @@ def explain_items(
     walks = weights is not None and u is not None and weights.scorer.walks
     if weights is None or u is None or not walks:  # enumerated (a history model weighs
         # them by their first interaction)
-        found, counts = enumerate_paths(store, user_id, item_ids, titles, features, history,
-                                        contributions, max_paths, limit)  # fmt: skip
+        found, counts = enumerate_paths(
+            store, user_id, item_ids, titles, features, history, contributions, max_paths, limit
+        )
     else:
         requests, totals, first_hops = model_requests(weights, u, item_ids, max_paths)
         found = fetch_model_paths(store, user_id, item_ids, titles, requests, limit)
@@ -89,22 +90,30 @@ def explain_items(
                 firsts = np.array([by_node.get(v, 0.0) if v is not None else 0.0 for v in vias])
             else:  # C(v) by item id, as the caller computed them (a history's vias are items)
                 of = by_id or {}
-                firsts = np.array([of.get(p.nodes[1].id, 0.0) if p.nodes[1].kind == "item"
-                                   else 0.0 for p in paths])  # fmt: skip
+                firsts = np.array(
+                    [
+                        of.get(p.nodes[1].id, 0.0) if p.nodes[1].kind == "item" else 0.0
+                        for p in paths
+                    ]
+                )
         explanation.paths = [
-            ExplanationPath(kind=paths[j].kind, nodes=list(paths[j].nodes),
-                            relationships=list(paths[j].relationships),
-                            contribution=float(contribs[j]),
-                            share=float(contribs[j] / basis) if basis else None,
-                            sentence=wording.path_sentence(paths[j], mean),
-                            interaction_share=float(firsts[j] / basis) if basis else None)
+            ExplanationPath(
+                kind=paths[j].kind,
+                nodes=list(paths[j].nodes),
+                relationships=list(paths[j].relationships),
+                contribution=float(contribs[j]),
+                share=float(contribs[j] / basis) if basis else None,
+                sentence=wording.path_sentence(paths[j], mean),
+                interaction_share=float(firsts[j] / basis) if basis else None,
+            )
             for j in np.lexsort((-contribs, -firsts))[:max_paths]
-        ]  # fmt: skip
+        ]
         if not walks:
             explanation.num_paths = counts.get(item_id, len(paths))
             if basis and by_id is not None:
                 joined = _feature_vias(features, item_id) | {
-                    p.nodes[1].id for p in paths if p.kind == "co_users"}  # fmt: skip
+                    p.nodes[1].id for p in paths if p.kind == "co_users"
+                }
                 explanation.explained_share = _share(_positive(by_id, joined), basis)
         else:
             vias_of, count = totals.get(item_id, (np.zeros(0, dtype=np.int64), 0))

@@ -57,8 +57,9 @@ def render_explanation_html(explanation: Explanation, title: str | None = None) 
     if target not in graph:
         graph.add_node(target, kind="item", id=explanation.item_id, label=explanation.title)
     if source not in graph:
-        graph.add_node(source, kind="user", id=explanation.user_id,
-                       label=f"user {explanation.user_id}")  # fmt: skip
+        graph.add_node(
+            source, kind="user", id=explanation.user_id, label=f"user {explanation.user_id}"
+        )
     title = title or f"Why {explanation.title} for user {explanation.user_id}"
     pos = layout(graph, source, target)
     height = max(y for _, y in pos.values()) + ROW / 2

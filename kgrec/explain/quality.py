@@ -84,8 +84,11 @@ class QualityReport:
         interaction rated below the user's mean, and at least ``k / 2`` distinct headline
         reasons per list of ``k`` on average (5 for a list of 10).
         """
-        bounds = (("max_shown_share_sum", "<=", 1.0), ("reasons_below_mean", "<=", 0.0),
-                  ("mean_distinct_reasons", ">=", k / 2))  # fmt: skip
+        bounds = (
+            ("max_shown_share_sum", "<=", 1.0),
+            ("reasons_below_mean", "<=", 0.0),
+            ("mean_distinct_reasons", ">=", k / 2),
+        )
         out: dict[str, dict[str, Any]] = {}
         for name, op, bound in bounds:
             value = float(getattr(self, name))
@@ -174,22 +177,28 @@ def score_without(rec: ExplainedRecommender) -> ScoreWithout:
     """
     model, weights = rec.model, rec.weights
     if weights is None:
-        raise KgrecError(f"explanation quality needs a model with an exact decomposition "
-                         f"(ease, lightgcn), not {type(model).__name__}")  # fmt: skip
+        raise KgrecError(
+            f"explanation quality needs a model with an exact decomposition "
+            f"(ease, lightgcn), not {type(model).__name__}"
+        )
     item_index = {v: j for j, v in enumerate(rec.item_ids)}
     if model.history_users:
 
         def history_score(user_id: str, item_id: str, removed: Sequence[str]) -> float:
             gone = set(removed)
-            rows = [r for r in run_query(rec.store, "user_items", {"user_id": user_id})
-                    if r["item_id"] in item_index and r["item_id"] not in gone]  # fmt: skip
+            rows = [
+                r
+                for r in run_query(rec.store, "user_items", {"user_id": user_id})
+                if r["item_id"] in item_index and r["item_id"] not in gone
+            ]
             vector, _, _ = model.history_vector_of_rows(rows, item_index)
             return float(np.asarray(vector) @ rec.item_emb[item_index[item_id]])
 
         return history_score
     if not isinstance(model, LightGCN):
-        raise KgrecError(f"explanation quality has no score without interactions for "
-                         f"{type(model).__name__}")  # fmt: skip
+        raise KgrecError(
+            f"explanation quality has no score without interactions for {type(model).__name__}"
+        )
     remover = EdgeRemover(model)
 
     def graph_score(user_id: str, item_id: str, removed: Sequence[str]) -> float:
@@ -203,9 +212,12 @@ def score_without(rec: ExplainedRecommender) -> ScoreWithout:
 
 
 def explanation_quality(
-    rec: ExplainedRecommender, num_users: int = 50, k: int = 10, seed: int = 0,
+    rec: ExplainedRecommender,
+    num_users: int = 50,
+    k: int = 10,
+    seed: int = 0,
     show_progress: bool = False,
-) -> QualityReport:  # fmt: skip
+) -> QualityReport:
     """Measure coverage, path length, reason shares and faithfulness over ``num_users``
     users the model knows.
 
@@ -229,8 +241,12 @@ def explanation_quality(
     shown_sums: list[float] = []
     reasons_told = reasons_below = filled = 0
     distinct: list[int] = []
-    drops: dict[str, list[float]] = {"reason": [], "reason_random": [], "path": [],
-                                     "path_random": []}  # fmt: skip
+    drops: dict[str, list[float]] = {
+        "reason": [],
+        "reason_random": [],
+        "path": [],
+        "path_random": [],
+    }
     for u in tqdm(sample, desc="users", disable=not show_progress):
         user_id = rec.user_ids[u]
         history = run_query(rec.store, "user_items", {"user_id": user_id})
@@ -250,8 +266,9 @@ def explanation_quality(
                     shown_sums.append(float(sum(x.share or 0.0 for x in ex.reasons)))
             for x in ex.reasons:
                 reasons_told += 1
-                reasons_below += any(m.rating is not None and mean is not None
-                                     and m.rating < mean for m in x.items)  # fmt: skip
+                reasons_below += any(
+                    m.rating is not None and mean is not None and m.rating < mean for m in x.items
+                )
             if ex.paths:
                 lengths.append(len(ex.paths[0].nodes) - 1)
             if ex.reasons and ex.reasons[0].share is not None:
@@ -262,13 +279,31 @@ def explanation_quality(
                 if ratings and mean is not None:
                     rated_well.append(float(np.mean(ratings)) >= mean)
                 members = [m.item_id for m in top.items if m.item_id in known]
-                _compare(without, user_id, r.item_id, r.score, members, known, rng,
-                         drops["reason"], drops["reason_random"])  # fmt: skip
+                _compare(
+                    without,
+                    user_id,
+                    r.item_id,
+                    r.score,
+                    members,
+                    known,
+                    rng,
+                    drops["reason"],
+                    drops["reason_random"],
+                )
             if ex.paths and ex.paths[0].nodes[1].kind == "item":
                 via = ex.paths[0].nodes[1].id
                 if via in known:
-                    _compare(without, user_id, r.item_id, r.score, [via], known, rng,
-                             drops["path"], drops["path_random"])  # fmt: skip
+                    _compare(
+                        without,
+                        user_id,
+                        r.item_id,
+                        r.score,
+                        [via],
+                        known,
+                        rng,
+                        drops["path"],
+                        drops["path_random"],
+                    )
 
         distinct.append(len(headlines))
 

@@ -84,11 +84,24 @@ class Reason:
     rated_well: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "key": self.key, "label": self.label,
-                "contribution": self.contribution, "share": self.share,
-                "sentence": self.sentence, "relation": self.relation,
-                "items": [{"item_id": m.item_id, "title": m.title, "rating": m.rating,
-                           "contribution": m.contribution} for m in self.items]}  # fmt: skip
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "label": self.label,
+            "contribution": self.contribution,
+            "share": self.share,
+            "sentence": self.sentence,
+            "relation": self.relation,
+            "items": [
+                {
+                    "item_id": m.item_id,
+                    "title": m.title,
+                    "rating": m.rating,
+                    "contribution": m.contribution,
+                }
+                for m in self.items
+            ],
+        }
 
 
 #: An item leads with a reason not already a headline higher in the list when that reason
@@ -137,8 +150,9 @@ def share_basis(score: float, contributions: Mapping[str, float] | None) -> floa
     return total if total > 0 else None
 
 
-def against_share(score: float, contributions: Mapping[str, float] | None,
-                  basis: float | None) -> float | None:  # fmt: skip
+def against_share(
+    score: float, contributions: Mapping[str, float] | None, basis: float | None
+) -> float | None:
     """What the negative terms take away, over ``basis`` (None without a basis)."""
     if contributions is None or not basis:
         return None
@@ -198,28 +212,47 @@ def explain_reasons(
         contrib = None if contributions is None else contributions.get(item_id)
         score = scores.get(item_id, 0.0)
         basis = share_basis(score, contrib)
-        eligible = {v for v in by_id if v != item_id and supports(rating[v], mean)
-                    and (contrib is None or contrib.get(v, 0.0) > 0)}  # fmt: skip
-        groups = [(FEATURE_KIND[f["relationship"]], f["key"], f["label"], f["relation"],
-                   [v for v in features.carriers.get((FEATURE_KIND[f["relationship"]], f["key"]),
-                                                     []) if v in eligible])
-                  for f in features.of_item.get(item_id, [])]  # fmt: skip
+        eligible = {
+            v
+            for v in by_id
+            if v != item_id
+            and supports(rating[v], mean)
+            and (contrib is None or contrib.get(v, 0.0) > 0)
+        }
+        groups = [
+            (
+                FEATURE_KIND[f["relationship"]],
+                f["key"],
+                f["label"],
+                f["relation"],
+                [
+                    v
+                    for v in features.carriers.get((FEATURE_KIND[f["relationship"]], f["key"]), [])
+                    if v in eligible
+                ],
+            )
+            for f in features.of_item.get(item_id, [])
+        ]
         if contrib is not None:  # every supporting interaction may also stand on its own
             groups += [("item", v, str(by_id[v]["title"]), None, [v]) for v in sorted(eligible)]
         picked = _pick(groups, contrib, used, max_reasons, within)
         if picked:
             used.add((picked[0][0], picked[0][1]))
-        reasons = [_reason(kind, key, label, relation, members, by_id, contrib, basis, mean,
-                           titles[item_id])
-                   for kind, key, label, relation, members in picked]  # fmt: skip
-        reasons = reasons[:1] + [r for r in reasons[1:] if r.share is None
-                                 or r.share >= MIN_SHARE]  # fmt: skip
+        reasons = [
+            _reason(
+                kind, key, label, relation, members, by_id, contrib, basis, mean, titles[item_id]
+            )
+            for kind, key, label, relation, members in picked
+        ]
+        reasons = reasons[:1] + [r for r in reasons[1:] if r.share is None or r.share >= MIN_SHARE]
         shown = union_share(reasons, basis) if basis else None
         out[item_id] = ItemReasons(
-            reasons, basis, shown,
+            reasons,
+            basis,
+            shown,
             None if shown is None else max(1.0 - shown, 0.0),
             against_share(score, contrib, basis),
-        )  # fmt: skip
+        )
     return out
 
 
@@ -241,19 +274,25 @@ def _pick(
 
     def value(members: Sequence[str]) -> float:
         rest = [v for v in members if v not in taken]
-        return float(sum(contrib.get(v, 0.0) for v in rest)) if contrib is not None \
-            else float(len(rest))  # fmt: skip
+        return (
+            float(sum(contrib.get(v, 0.0) for v in rest))
+            if contrib is not None
+            else float(len(rest))
+        )
 
     while len(picked) < max_reasons:
-        ranked = sorted(((value(g[4]), g) for g in groups),
-                        key=lambda t: (-t[0], _KIND_ORDER.get(t[1][0], 3), t[1][1]))  # fmt: skip
+        ranked = sorted(
+            ((value(g[4]), g) for g in groups),
+            key=lambda t: (-t[0], _KIND_ORDER.get(t[1][0], 3), t[1][1]),
+        )
         ranked = [(val, g) for val, g in ranked if val > 0]
         if not ranked:
             break
         best_value, best = ranked[0]
         if not picked and (best[0], best[1]) in used:
-            fresh = [g for val, g in ranked if (g[0], g[1]) not in used
-                     and val * within >= best_value]  # fmt: skip
+            fresh = [
+                g for val, g in ranked if (g[0], g[1]) not in used and val * within >= best_value
+            ]
             best = fresh[0] if fresh else best
         members = [v for v in best[4] if v not in taken]
         taken.update(members)
@@ -273,10 +312,15 @@ def _reason(
     mean: float | None,
     title: str,
 ) -> Reason:
-    items = [ReasonItem(v, str(history[v]["title"]) if v in history else v,
-                        known_rating(history[v].get("rating")) if v in history else None,
-                        contrib.get(v, 0.0) if contrib is not None else None)
-             for v in dict.fromkeys(members)]  # fmt: skip
+    items = [
+        ReasonItem(
+            v,
+            str(history[v]["title"]) if v in history else v,
+            known_rating(history[v].get("rating")) if v in history else None,
+            contrib.get(v, 0.0) if contrib is not None else None,
+        )
+        for v in dict.fromkeys(members)
+    ]
     items.sort(key=lambda m: (-(m.contribution or 0.0), -(m.rating or 0.0), m.title))
     total = sum(m.contribution or 0.0 for m in items) if contrib is not None else None
     share = total / basis if total is not None and basis else None

@@ -170,8 +170,13 @@ class Explanation:
     def sentence(self) -> str:
         """The top reason's sentence, else the top path's, else the note; first the user's
         own rating when they already rated the item."""
-        text = self.reasons[0].sentence if self.reasons else \
-            self.paths[0].sentence if self.paths else self.note  # fmt: skip
+        text = (
+            self.reasons[0].sentence
+            if self.reasons
+            else self.paths[0].sentence
+            if self.paths
+            else self.note
+        )
         return f"{self.own_sentence} {text}".strip()
 
     @property
@@ -224,8 +229,9 @@ class Explanation:
         seen: set[tuple[str, str, str]] = set()
         for path in self.paths:
             for node in path.nodes:
-                graph.add_node(f"{node.kind}:{node.id}", kind=node.kind, id=node.id,
-                               label=node.label)  # fmt: skip
+                graph.add_node(
+                    f"{node.kind}:{node.id}", kind=node.kind, id=node.id, label=node.label
+                )
             pairs = zip(path.nodes[:-1], path.nodes[1:], strict=True)
             for (a, b), rel in zip(pairs, path.relationships, strict=True):
                 src, dst = _direction(a, b)
@@ -256,8 +262,7 @@ class Recommendation:
     explanation: Explanation | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"rank": self.rank, "item_id": self.item_id, "title": self.title,
-               "score": self.score}  # fmt: skip
+        out = {"rank": self.rank, "item_id": self.item_id, "title": self.title, "score": self.score}
         if self.explanation is not None:
             out["explanation"] = self.explanation.to_dict()
         return out
@@ -287,15 +292,31 @@ class Recommendations(list[Recommendation]):
         sentence), explained_share, reasons_share, num_paths."""
         import pandas as pd
 
-        return pd.DataFrame([
-            {"rank": r.rank, "item_id": r.item_id, "title": r.title, "score": r.score,
-             "explanation": r.explanation.sentence if r.explanation else None,
-             "explained_share": r.explanation.explained_share if r.explanation else None,
-             "reasons_share": r.explanation.reasons_share if r.explanation else None,
-             "num_paths": r.explanation.num_paths if r.explanation else None}
-            for r in self
-        ], columns=["rank", "item_id", "title", "score", "explanation", "explained_share",
-                    "reasons_share", "num_paths"])  # fmt: skip
+        return pd.DataFrame(
+            [
+                {
+                    "rank": r.rank,
+                    "item_id": r.item_id,
+                    "title": r.title,
+                    "score": r.score,
+                    "explanation": r.explanation.sentence if r.explanation else None,
+                    "explained_share": r.explanation.explained_share if r.explanation else None,
+                    "reasons_share": r.explanation.reasons_share if r.explanation else None,
+                    "num_paths": r.explanation.num_paths if r.explanation else None,
+                }
+                for r in self
+            ],
+            columns=[
+                "rank",
+                "item_id",
+                "title",
+                "score",
+                "explanation",
+                "explained_share",
+                "reasons_share",
+                "num_paths",
+            ],
+        )
 
     def to_dicts(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self]

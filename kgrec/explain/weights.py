@@ -68,8 +68,9 @@ class PathWeights:
         nodes, values = self.scorer.first_hop_contributions(u, i)
         return dict(zip(nodes.tolist(), values.tolist(), strict=True))
 
-    def item_contributions(self, user_id: str, item_ids: Sequence[str]
-                           ) -> dict[str, dict[str, float]] | None:  # fmt: skip
+    def item_contributions(
+        self, user_id: str, item_ids: Sequence[str]
+    ) -> dict[str, dict[str, float]] | None:
         """:math:`C(v)` by the id of each item ``v`` of the user's, for each of ``item_ids``
         the model knows (None: the model does not know the user)."""
         u = self.node("user", user_id)
@@ -82,8 +83,10 @@ class PathWeights:
                 continue
             nodes, values = self.scorer.first_hop_contributions(u, i)
             items = self.scorer.kind_of(nodes) == "item" if len(nodes) else nodes.astype(bool)
-            out[item_id] = {self._ids[int(v)]: float(c)
-                            for v, c in zip(nodes[items], values[items], strict=True)}  # fmt: skip
+            out[item_id] = {
+                self._ids[int(v)]: float(c)
+                for v, c in zip(nodes[items], values[items], strict=True)
+            }
         return out
 
     def neighbour_items(self, user_id: str) -> list[str]:
@@ -128,8 +131,14 @@ class PathWeights:
         """:meth:`contributions` of a model without walks: :math:`C(v)` shared evenly by the
         paths through ``v`` (a path that starts elsewhere, a user's own tag, carries 0)."""
         contrib = np.zeros(len(paths))
-        keys = [(self.node("user", p.nodes[0].id), self.node(p.nodes[1].kind, p.nodes[1].id),
-                 self.node("item", p.nodes[-1].id)) for p in paths]  # fmt: skip
+        keys = [
+            (
+                self.node("user", p.nodes[0].id),
+                self.node(p.nodes[1].kind, p.nodes[1].id),
+                self.node("item", p.nodes[-1].id),
+            )
+            for p in paths
+        ]
         counts: dict[tuple[int | None, int | None, int | None], int] = {}
         for key in keys:
             counts[key] = counts.get(key, 0) + 1

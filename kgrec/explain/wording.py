@@ -47,15 +47,16 @@ def path_sentence(path: CandidatePath, mean: float | None = None) -> str:
     if path.kind == "shared_tag":
         fact = f"{via.label} and {rec.label} share the tag '{node.label}'"
     elif path.kind == "entity":
-        fact = (f"{via.label} and {rec.label} are both linked to {node.label} "
-                f"({path.relation})")  # fmt: skip
+        fact = f"{via.label} and {rec.label} are both linked to {node.label} ({path.relation})"
     else:
         who = f"{path.co_users} other users" if path.co_users > 1 else "another user"
         fact = f"{who} who chose {via.label} also chose {rec.label}"
     rating = None if path.rating is None or is_missing(path.rating) else float(path.rating)
     if rating is not None and mean is not None and rating < mean:
-        return (f"{fact[:1].upper()}{fact[1:]}, despite your rating of {via.label} "
-                f"({rating:.1f}, below your average of {mean:.1f}).")  # fmt: skip
+        return (
+            f"{fact[:1].upper()}{fact[1:]}, despite your rating of {via.label} "
+            f"({rating:.1f}, below your average of {mean:.1f})."
+        )
     return f"{_rated(via.label, path.rating)}; {fact}."
 
 
@@ -83,8 +84,10 @@ def paths_note(ex: Explanation, folded_in: bool | int = False) -> str:
     if folded_in is True:
         basis = " (the user is newer than the model; folded in)"
     elif folded_in:
-        basis = (f" (includes {folded_in} interaction{'s' if folded_in != 1 else ''} "
-                 "recorded after training, folded in; items as trained)")  # fmt: skip
+        basis = (
+            f" (includes {folded_in} interaction{'s' if folded_in != 1 else ''} "
+            "recorded after training, folded in; items as trained)"
+        )
     if ex.explained_share is None:
         return f"{ex.num_paths} paths join you to {ex.title}{basis}."
     return (
@@ -96,9 +99,11 @@ def paths_note(ex: Explanation, folded_in: bool | int = False) -> str:
 def no_path_note(title: str, nearest: tuple[str, float] | None) -> str:
     """No path reaches the item: say where its score came from."""
     if nearest is not None:
-        return (f"No path of up to {MAX_HOPS} hops joins you to {title}; its score comes from "
-                f"embedding similarity: its text is closest to {nearest[0]}, which you "
-                f"rated (cosine {nearest[1]:.2f}).")  # fmt: skip
+        return (
+            f"No path of up to {MAX_HOPS} hops joins you to {title}; its score comes from "
+            f"embedding similarity: its text is closest to {nearest[0]}, which you "
+            f"rated (cosine {nearest[1]:.2f})."
+        )
     return (
         f"No path of up to {MAX_HOPS} hops joins you to {title}; its score comes from the "
         "similarity of learned embeddings."
@@ -107,8 +112,10 @@ def no_path_note(title: str, nearest: tuple[str, float] | None) -> str:
 
 def added_item_note(title: str) -> str:
     """An item added after the model was trained: no path of the model's graph reaches it."""
-    return (f"{title} was added after the model was trained: its vector comes from its text "
-            "and tags, and no path of the model's graph reaches it yet.")  # fmt: skip
+    return (
+        f"{title} was added after the model was trained: its vector comes from its text "
+        "and tags, and no path of the model's graph reaches it yet."
+    )
 
 
 def new_user_popular_note(interactions: int) -> str:
@@ -132,15 +139,19 @@ def new_user_note(
         liked_count: how many items they liked.
     """
     if liked is not None and text_match is not None:
-        return (f"Because you liked {liked[0]} and described '{text}': the items you liked "
-                f"carry {percent(liked[1])} of its score, your description "
-                f"{percent(text_match[1])} (through {text_match[0]} most).")  # fmt: skip
+        return (
+            f"Because you liked {liked[0]} and described '{text}': the items you liked "
+            f"carry {percent(liked[1])} of its score, your description "
+            f"{percent(text_match[1])} (through {text_match[0]} most)."
+        )
     if liked is not None:
         more = f" with the {liked_count} items you liked" if liked_count > 1 else ""
         return f"Because you liked {liked[0]}{more} ({percent(liked[1])} of its score)."
     if text_match is not None:
-        return (f"Close to {text_match[0]}, one of the items that match your description "
-                f"'{text}' ({percent(text_match[1])} of its score).")  # fmt: skip
+        return (
+            f"Close to {text_match[0]}, one of the items that match your description "
+            f"'{text}' ({percent(text_match[1])} of its score)."
+        )
     return ""
 
 
@@ -167,8 +178,7 @@ def reason_sentence(reason: Reason, title: str, mean: float | None) -> str:
     items = reason.items
     verb = "rated" if any(m.rating is not None for m in items) else "chose"
     if reason.kind == "item":
-        return (f"You {verb} {_member(items[0])}"
-                f"{_carried(reason.share, 'that interaction alone')}.")  # fmt: skip
+        return f"You {verb} {_member(items[0])}{_carried(reason.share, 'that interaction alone')}."
     link = f"{reason.label} ({reason.relation})" if reason.relation else reason.label
     if len(items) == 1:
         one = _member(items[0])
@@ -200,8 +210,10 @@ def other_text(other: float | None, against: float | None = None) -> str:
     """
     if other is None:
         return ""
-    text = (f"The rest, {percent(other)}, comes from interactions not named above (those "
-            "rated below your average among them) and the model's own terms")  # fmt: skip
+    text = (
+        f"The rest, {percent(other)}, comes from interactions not named above (those "
+        "rated below your average among them) and the model's own terms"
+    )
     if against:
         text += f"; interactions that count against it take away {percent(against)}"
     return f"{text}."

@@ -11,8 +11,9 @@ from kgrec.loaders import generate_synthetic
 
 
 def _writable(backend, store_pool, tmp_path, embedder, model):
-    dataset = generate_synthetic(num_users=60, num_items=90, num_tags=15,
-                                 num_interactions=1500, seed=5)  # fmt: skip
+    dataset = generate_synthetic(
+        num_users=60, num_items=90, num_tags=15, num_interactions=1500, seed=5
+    )
     uri, store = store_pool.fresh(backend, tmp_path)
     ingest(dataset, store, embedder)
     models = tmp_path / "models"
@@ -37,8 +38,9 @@ def history_world(backend, store_pool, tmp_path, embedder):
 def writable_world(backend, store_pool, tmp_path, embedder):
     """``(store uri, graph, store, model dir, dataset)``: the store is this test's to write;
     ``Recommender.open(uri, models, graph)`` opens it again."""
-    dataset = generate_synthetic(num_users=60, num_items=90, num_tags=15,
-                                 num_interactions=1500, seed=5)  # fmt: skip
+    dataset = generate_synthetic(
+        num_users=60, num_items=90, num_tags=15, num_interactions=1500, seed=5
+    )
     uri, store = store_pool.fresh(backend, tmp_path)
     ingest(dataset, store, embedder)
     models = tmp_path / "models"

@@ -24,8 +24,11 @@ def _frame(**columns):
 
 
 def _item_state(store, item_id):
-    rows = store.run("MATCH (i:Item {id: $id}) RETURN i.title AS title, i.text AS text, "
-                     "i.text_hash AS h, i.dataset AS dataset", {"id": item_id})  # fmt: skip
+    rows = store.run(
+        "MATCH (i:Item {id: $id}) RETURN i.title AS title, i.text AS text, "
+        "i.text_hash AS h, i.dataset AS dataset",
+        {"id": item_id},
+    )
     return rows[0]
 
 
@@ -47,27 +50,45 @@ def test_recorded_interactions_are_written_once_and_leave_the_catalogue_alone(wr
         1_800_000_000
     )
     assert _item_state(store, item) == before
-    implicit = [r for r in run_query(store, "user_items", {"user_id": dataset.users["id"].iloc[0]})
-                if r["item_id"] == item]  # fmt: skip
+    implicit = [
+        r
+        for r in run_query(store, "user_items", {"user_id": dataset.users["id"].iloc[0]})
+        if r["item_id"] == item
+    ]
     assert implicit and implicit[0]["recorded"] is not None
 
 
 BAD = [
     ({"user_id": ["u"], "item_id": ["nope"]}, UnknownIdError, "unknown item 'nope'"),
-    ({"user_id": ["u"], "item_id": ["i1"], "rating": [math.inf]}, DatasetError,
-     "field 'rating': row 0: rating 'inf' is not a number"),
-    ({"user_id": ["u"], "item_id": ["i1"], "rating": ["abc"]}, DatasetError,
-     "field 'rating': row 0: rating 'abc' is not a number"),
-    ({"user_id": ["u"], "item_id": ["i1"], "rating": [9.0]}, DatasetError,
-     "rating '9.0' is out of range 0.5 to 5"),
-    ({"user_id": ["u\x00x"], "item_id": ["i1"]}, DatasetError,
-     "field 'interactions.user_id'.*NUL character"),
+    (
+        {"user_id": ["u"], "item_id": ["i1"], "rating": [math.inf]},
+        DatasetError,
+        "field 'rating': row 0: rating 'inf' is not a number",
+    ),
+    (
+        {"user_id": ["u"], "item_id": ["i1"], "rating": ["abc"]},
+        DatasetError,
+        "field 'rating': row 0: rating 'abc' is not a number",
+    ),
+    (
+        {"user_id": ["u"], "item_id": ["i1"], "rating": [9.0]},
+        DatasetError,
+        "rating '9.0' is out of range 0.5 to 5",
+    ),
+    (
+        {"user_id": ["u\x00x"], "item_id": ["i1"]},
+        DatasetError,
+        "field 'interactions.user_id'.*NUL character",
+    ),
     ({"user_id": [None], "item_id": ["i1"]}, DatasetError, "field 'user_id': row 0: "),
     ({"user_id": ["u"], "item_id": ["i1"], "ts": [1.5]}, DatasetError, "field 'ts'"),
-    ({"user_id": ["u"], "item_id": ["i1"], "colour": ["red"]}, InvalidParameter,
-     "unknown column 'colour'"),
+    (
+        {"user_id": ["u"], "item_id": ["i1"], "colour": ["red"]},
+        InvalidParameter,
+        "unknown column 'colour'",
+    ),
     ({"user_id": ["u"]}, InvalidParameter, "lack the column 'item_id'"),
-]  # fmt: skip
+]
 
 
 def test_bad_interactions_are_refused_before_anything_is_written(writable_world):

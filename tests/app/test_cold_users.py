@@ -24,8 +24,15 @@ def _promote_with_aggregator(models):
     agg = HistoryAggregator(model.history_factors, model.item_factors, pop, 5, decay=model.decay)
     agg.fit(user_sequences(edges, torch.arange(edges.size(1))), epochs=5, lr=0.05, seed=0)
     config = {k: v for k, v in live.config.items() if k not in ("model", "model_config")}
-    version = save_version(models, model, live.name, config=config, id_maps=live.id_maps,
-                           metrics=live.metrics, aggregator=agg)  # fmt: skip
+    version = save_version(
+        models,
+        model,
+        live.name,
+        config=config,
+        id_maps=live.id_maps,
+        metrics=live.metrics,
+        aggregator=agg,
+    )
     promote(models, version)
     return agg, live.version_dir
 
@@ -74,8 +81,9 @@ def test_a_new_user_with_few_interactions_gets_the_aggregators_vector(history_wo
                 item = rec.item_ids[v]
                 term = weights[k] * float(factors[v] @ rec.item_emb[j])
                 assert parts.interactions[item] == pytest.approx(term, rel=1e-4, abs=1e-7)
-            assert parts.user_own + sum(parts.interactions.values()) == \
-                pytest.approx(r.score, rel=1e-5)  # fmt: skip
+            assert parts.user_own + sum(parts.interactions.values()) == pytest.approx(
+                r.score, rel=1e-5
+            )
             assert parts.own_states + parts.paths + parts.unjoined == pytest.approx(r.score)
             assert "newer than the model" in r.explanation.note or not r.explanation.paths
         for n in (4, 5, 6):  # past max_n: the history vector again

@@ -71,8 +71,7 @@ def test_an_added_item_is_served_at_once_from_its_text_and_tags(writable_world):
     with _open(writable_world) as rec:
         with pytest.raises(UnknownIdError):
             rec.similar_items("fresh")
-        out = rec.add_item("fresh", "Fresh Arrival", text="a new film",
-                           tags=tags["tag"].tolist())  # fmt: skip
+        out = rec.add_item("fresh", "Fresh Arrival", text="a new film", tags=tags["tag"].tolist())
         assert out["served"] and out["created"]
         near = [s["item_id"] for s in rec.similar_items("fresh", k=10)]
         assert len(near) == 10 and "fresh" not in near
@@ -80,8 +79,9 @@ def test_an_added_item_is_served_at_once_from_its_text_and_tags(writable_world):
         unit = rec._cat.unit
         sims = unit @ unit[rec._cat.index["fresh"]]
         inside = np.mean([sims[rec._cat.index[i]] for i in sharing])
-        outside = np.mean([sims[j] for i, j in rec._cat.index.items()
-                           if i not in sharing and i != "fresh"])  # fmt: skip
+        outside = np.mean(
+            [sims[j] for i, j in rec._cat.index.items() if i not in sharing and i != "fresh"]
+        )
         assert inside > outside, "its tags place it near the items that carry them"
         user = dataset.users["id"].iloc[0]
         all_items = rec.recommend(user, k=10_000, explain=False)
@@ -161,8 +161,10 @@ def test_a_running_recommender_serves_a_newly_promoted_version(history_world):
 
     _, _, store, models, dataset = history_world
     user = dataset.users["id"].iloc[1]
-    with _open(history_world, refresh_seconds=0.0) as rec, \
-            _open(history_world, refresh_seconds=3600.0) as idle:  # fmt: skip
+    with (
+        _open(history_world, refresh_seconds=0.0) as rec,
+        _open(history_world, refresh_seconds=3600.0) as idle,
+    ):
         first = rec.version
         assert rec.recommend(user, k=3).model_version == first
         result, _ = train(
@@ -199,8 +201,9 @@ def test_on_movielens_what_was_just_watched_pulls_its_neighbours_up(movielens_li
             before = rec.recommend(user, k=100_000, explain=False)
             ranks = _ranks(before)
             target = max((i for i in popular if i in ranks), key=ranks.get)  # ranked lowest
-            near = [s["item_id"] for s in rec.similar_items(target, k=50)
-                    if s["item_id"] in ranks][:10]  # fmt: skip
+            near = [s["item_id"] for s in rec.similar_items(target, k=50) if s["item_id"] in ranks][
+                :10
+            ]
             rec.record_interaction(user, target, rating=5.0)
             after = rec.recommend(user, k=100_000, explain=False)
             moved = _ranks(after)

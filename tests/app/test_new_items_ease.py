@@ -20,8 +20,9 @@ def test_ease_serves_an_added_item_near_the_items_that_share_its_tags(history_wo
         sims = cat.unit @ cat.unit[cat.index["fresh"]]
         sharing = set(dataset.item_tags.loc[dataset.item_tags["tag"].isin(tags), "item_id"])
         inside = np.mean([sims[cat.index[i]] for i in sharing])
-        outside = np.mean([sims[j] for i, j in cat.index.items()
-                           if i not in sharing and i != "fresh"])  # fmt: skip
+        outside = np.mean(
+            [sims[j] for i, j in cat.index.items() if i not in sharing and i != "fresh"]
+        )
         assert inside > outside
         user = dataset.users["id"].iloc[0]
         served = {r.item_id: r.score for r in rec.recommend(user, k=10_000, explain=False)}

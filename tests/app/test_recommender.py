@@ -17,8 +17,9 @@ MODELS = ("ease", "lightgcn")
 def _world(backend, store_pool, tmp_path_factory, embedder, model):
     """A synthetic world in a store of ``backend``, a trained live ``model`` and one idle
     user: ``((store uri, model dir), dataset)``."""
-    dataset = generate_synthetic(num_users=60, num_items=90, num_tags=15,
-                                 num_interactions=1500, seed=5)  # fmt: skip
+    dataset = generate_synthetic(
+        num_users=60, num_items=90, num_tags=15, num_interactions=1500, seed=5
+    )
 
     def load(store, uri):
         models = tmp_path_factory.mktemp("rec-models")
@@ -297,8 +298,10 @@ def test_edge_removal_recomputes_the_models_scores(lightgcn_rec):
     users = [weights.node("user", rec.user_ids[j]) for j in (0, 1, 2, 3)]
     items = [weights.node("item", rec.item_ids[j]) for j in (0, 5, 7, 11)]
     untouched = remover.scores_without(-1, -1, users, items)  # no such edge: nothing removed
-    expected = [float(rec.user_emb[u] @ rec.item_emb[i])
-                for u, i in zip((0, 1, 2, 3), (0, 5, 7, 11), strict=True)]  # fmt: skip
+    expected = [
+        float(rec.user_emb[u] @ rec.item_emb[i])
+        for u, i in zip((0, 1, 2, 3), (0, 5, 7, 11), strict=True)
+    ]
     assert untouched == pytest.approx(expected, rel=1e-4, abs=1e-5)
     user = rec.user_ids[0]
     liked = weights.neighbour_items(user)[0]
@@ -343,8 +346,7 @@ def test_reasons_are_exact_sums_of_the_users_interactions(rec, world):
         ex = rec.explain(user, r.item_id)
         parts = ex.decomposition
         assert parts is not None and ex.reasons
-        assert [x.share for x in ex.reasons] == sorted((x.share for x in ex.reasons),
-                                                       reverse=True)  # fmt: skip
+        assert [x.share for x in ex.reasons] == sorted((x.share for x in ex.reasons), reverse=True)
         assert ex.sentence == ex.reasons[0].sentence
         for reason in ex.reasons:
             members = [m.item_id for m in reason.items]

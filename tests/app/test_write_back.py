@@ -31,8 +31,9 @@ def trained(store, embedder, tmp_path):
 
 
 def _stored(store, label: str) -> dict[str, tuple[np.ndarray | None, str | None]]:
-    rows = store.run(f"MATCH (n:{label}) RETURN n.id AS id, n.gnn_embedding AS v, "
-                     "n.model_version AS version")  # fmt: skip
+    rows = store.run(
+        f"MATCH (n:{label}) RETURN n.id AS id, n.gnn_embedding AS v, n.model_version AS version"
+    )
     return {r["id"]: (None if r["v"] is None else np.asarray(r["v"]), r["version"]) for r in rows}
 
 
@@ -41,8 +42,10 @@ def _assert_store_holds_the_live_model(store, model_dir, tensors) -> None:
     are their k best unseen items by the live model's scores, ranked."""
     live = load_live(model_dir)
     users, items = live.user_embeddings.numpy(), live.item_embeddings.numpy()
-    for label, ids, values in (("User", live.id_maps["users"], users),
-                               ("Item", live.id_maps["items"], items)):  # fmt: skip
+    for label, ids, values in (
+        ("User", live.id_maps["users"], users),
+        ("Item", live.id_maps["items"], items),
+    ):
         stored = _stored(store, label)
         for node_id, vector in zip(ids, values, strict=True):
             held = stored[node_id][0]
@@ -54,8 +57,9 @@ def _assert_store_holds_the_live_model(store, model_dir, tensors) -> None:
     edges = tensors.edge_index.numpy()
     for u, i in zip(edges[0], edges[1], strict=True):
         seen.setdefault(tensors.user_ids[u], set()).add(item_pos[tensors.item_ids[i]])
-    rows = store.run("MATCH (u:User)-[r:RECOMMENDED]->(i:Item) "
-                     "RETURN u.id AS user, i.id AS item, r.rank AS rank")  # fmt: skip
+    rows = store.run(
+        "MATCH (u:User)-[r:RECOMMENDED]->(i:Item) RETURN u.id AS user, i.id AS item, r.rank AS rank"
+    )
     lists: dict[str, dict[int, str]] = {}
     for r in rows:
         lists.setdefault(r["user"], {})[r["rank"]] = r["item"]
@@ -74,8 +78,13 @@ def _item_index_answers_k(store, model_dir) -> None:
     live = load_live(model_dir)
     item = live.id_maps["items"][0]
     assert len(similar_items(store, item, K, prop="gnn_embedding")) == K
-    hits = vector_search(store, live.item_embeddings[3].tolist(), len(live.id_maps["items"]),
-                         label="Item", prop="gnn_embedding")  # fmt: skip
+    hits = vector_search(
+        store,
+        live.item_embeddings[3].tolist(),
+        len(live.id_maps["items"]),
+        label="Item",
+        prop="gnn_embedding",
+    )
     assert sorted(h["id"] for h in hits) == sorted(live.id_maps["items"])
 
 
@@ -85,7 +94,9 @@ def test_a_second_write_back_of_an_unchanged_model_writes_nothing(store, trained
     first = write_back(store, model_dir, tensors, K)
     assert not first["compared"]
     assert (first["written_users"], first["written_items"]) == (
-        len(live.id_maps["users"]), len(live.id_maps["items"]))  # fmt: skip
+        len(live.id_maps["users"]),
+        len(live.id_maps["items"]),
+    )
     num_users = len(live.id_maps["users"])
     assert first["written_recommendations"] == first["recommendations"] == K * num_users
     second = write_back(store, model_dir, tensors, K)

@@ -76,17 +76,28 @@ FRAME_CASES = [
     ([1, 2], InvalidParameter, "a DataFrame, a list of dicts or a dict of columns, not a list"),
     ("u1,1", InvalidParameter, "not a str"),
     (42, InvalidParameter, "not a int"),
-    ([{"user_id": "1", "item_id": "1", "rating": 3.0}, {"user_id": "1", "item_id": "2",
-                                                        "rating": 9.0}],
-     DatasetError, "row 1: rating '9.0' is out of range"),
-    ({"user_id": ["1", "new"], "item_id": ["2", "1"], "rating": [2.0, "x"]}, DatasetError,
-     "row 1: rating 'x'"),
+    (
+        [
+            {"user_id": "1", "item_id": "1", "rating": 3.0},
+            {"user_id": "1", "item_id": "2", "rating": 9.0},
+        ],
+        DatasetError,
+        "row 1: rating '9.0' is out of range",
+    ),
+    (
+        {"user_id": ["1", "new"], "item_id": ["2", "1"], "rating": [2.0, "x"]},
+        DatasetError,
+        "row 1: rating 'x'",
+    ),
     ({"user_id": ["1", "  2"], "item_id": ["2", "1"]}, DatasetError, "row 1: user_id"),
     ({"user_id": ["1"], "item_id": ["2"], "weight": [-1e308]}, DatasetError, "weight"),
-    ({"user_id": ["1"], "item_id": ["2"], "colour": ["red"]}, InvalidParameter,
-     "unknown column 'colour'"),
+    (
+        {"user_id": ["1"], "item_id": ["2"], "colour": ["red"]},
+        InvalidParameter,
+        "unknown column 'colour'",
+    ),
     ({"user_id": ["1"]}, InvalidParameter, "lack the column 'item_id'"),
-]  # fmt: skip
+]
 
 #: (keyword arguments of add_item, error, message pattern)
 ITEM_CASES = [
@@ -128,8 +139,12 @@ def test_ingest_stores_the_rating_scale_and_writes_are_held_to_it(ml_store, tmp_
     report = ingest(read_movielens(tmp_path / "ml"), ml_store, embedder)
     assert report.nodes_changed == report.relationships_changed == 0  # idempotent
     assert stored_rating_range(ml_store) == (0.5, 5.0)
-    _refused(ml_store, lambda: record_interaction(ml_store, "1", "1", 5.5, now=NOW),
-             DatasetError, "out of range 0.5 to 5")  # fmt: skip
+    _refused(
+        ml_store,
+        lambda: record_interaction(ml_store, "1", "1", 5.5, now=NOW),
+        DatasetError,
+        "out of range 0.5 to 5",
+    )
     # a narrower range given by the caller applies too; a wider one does not widen the store's
     _refused(
         ml_store,
@@ -155,12 +170,13 @@ def test_ingest_stores_the_rating_scale_and_writes_are_held_to_it(ml_store, tmp_
     )
     # a table read without --rating-range allows any finite rating: the store's scale widens
     (tmp_path / "t.csv").write_text("user,item,stars\nt1,1,10\n")
-    table = read_table(tmp_path / "t.csv", {"user_id": "user", "item_id": "item",
-                                            "rating": "stars"})  # fmt: skip
+    table = read_table(
+        tmp_path / "t.csv", {"user_id": "user", "item_id": "item", "rating": "stars"}
+    )
     ingest(table, ml_store, embedder)
     assert stored_rating_range(ml_store) == (-math.inf, math.inf)
     out = record_interaction(ml_store, "1", "1", 50.0, ts=NOW, now=NOW)
-    assert out["updated"] == 1 and rating_of(ml_store, "1", "1") == (50.0, NOW)  # fmt: skip
+    assert out["updated"] == 1 and rating_of(ml_store, "1", "1") == (50.0, NOW)
 
 
 def test_a_table_with_a_rating_range_widens_the_scale_to_cover_it(store, tmp_path, embedder):
@@ -180,17 +196,18 @@ def test_every_bad_write_is_refused_and_changes_nothing(ml_store, embedder):
     tried = 0
     for extra, error, match in INTERACTION_CASES:
         kwargs = {"user_id": "1", "item_id": "2", "rating": 3.0, "ts": NOW - 5, **extra}
-        _refused(ml_store, lambda kw=kwargs: record_interaction(ml_store, now=NOW, **kw),
-                 error, match)  # fmt: skip
+        _refused(
+            ml_store, lambda kw=kwargs: record_interaction(ml_store, now=NOW, **kw), error, match
+        )
         tried += 1
     for frame, error, match in FRAME_CASES:
-        _refused(ml_store, lambda f=frame: record_interactions(ml_store, f, now=NOW), error,
-                 match)  # fmt: skip
+        _refused(ml_store, lambda f=frame: record_interactions(ml_store, f, now=NOW), error, match)
         tried += 1
     for extra, error, match in ITEM_CASES:
         kwargs = {"item_id": "new", "title": "New", "text": None, "tags": (), **extra}
-        _refused(ml_store, lambda kw=kwargs: add_item(ml_store, embedder, now=NOW, **kw), error,
-                 match)  # fmt: skip
+        _refused(
+            ml_store, lambda kw=kwargs: add_item(ml_store, embedder, now=NOW, **kw), error, match
+        )
         tried += 1
     assert tried == len(INTERACTION_CASES) + len(FRAME_CASES) + len(ITEM_CASES) >= 60
     assert not ml_store.run("MATCH (u:User) WHERE u.id <> trim(u.id) RETURN u.id AS id")
@@ -216,8 +233,9 @@ def test_good_writes_take_the_forms_ingestion_takes(ml_store, embedder):
 def test_the_latest_timestamp_wins_for_every_writer(ml_store, tmp_path, embedder):
     assert rating_of(ml_store, "1", "1") == (4.0, 964982703)
     # re-ingest of an older row: kept
-    older = movielens_folder(tmp_path / "older", "userId,movieId,rating,timestamp\n"
-                             "1,1,1.0,964900000\n")  # fmt: skip
+    older = movielens_folder(
+        tmp_path / "older", "userId,movieId,rating,timestamp\n1,1,1.0,964900000\n"
+    )
     report = ingest(read_movielens(older), ml_store, embedder)
     assert report.relationships_changed == 0
     assert rating_of(ml_store, "1", "1") == (4.0, 964982703)
@@ -226,8 +244,9 @@ def test_the_latest_timestamp_wins_for_every_writer(ml_store, tmp_path, embedder
     out = record_interaction(ml_store, "1", "1", 2.0, ts=50, now=NOW)
     assert (out["created"], out["updated"], out["kept_newer"], out["seq"]) == (0, 0, 1, seq)
     assert rating_of(ml_store, "1", "1") == (4.0, 964982703)
-    assert ml_store.run("MATCH (:User {id: '1'})-[e:INTERACTED]->(:Item {id: '1'}) "
-                        "RETURN e.recorded AS r") == [{"r": None}]  # fmt: skip
+    assert ml_store.run(
+        "MATCH (:User {id: '1'})-[e:INTERACTED]->(:Item {id: '1'}) RETURN e.recorded AS r"
+    ) == [{"r": None}]
     # a live write with an equal or newer ts: replaces it
     out = record_interaction(ml_store, "1", "1", 2.5, ts=NEWEST + 100, now=NOW)
     assert out["updated"] == 1 and rating_of(ml_store, "1", "1") == (2.5, NEWEST + 100)
@@ -236,13 +255,16 @@ def test_the_latest_timestamp_wins_for_every_writer(ml_store, tmp_path, embedder
     assert report.relationships_changed == 0
     assert rating_of(ml_store, "1", "1") == (2.5, NEWEST + 100)
     # a newer ingested row replaces it
-    newer = movielens_folder(tmp_path / "newer", "userId,movieId,rating,timestamp\n"
-                             f"1,1,3.0,{NEWEST + 200}\n")  # fmt: skip
+    newer = movielens_folder(
+        tmp_path / "newer", f"userId,movieId,rating,timestamp\n1,1,3.0,{NEWEST + 200}\n"
+    )
     ingest(read_movielens(newer), ml_store, embedder)
     assert rating_of(ml_store, "1", "1") == (3.0, NEWEST + 200)
     # within one call too: the latest row wins whatever the order
-    rows = [{"user_id": "2", "item_id": "2", "rating": 5.0, "ts": NOW - 1},
-            {"user_id": "2", "item_id": "2", "rating": 1.0, "ts": NOW - 9}]  # fmt: skip
+    rows = [
+        {"user_id": "2", "item_id": "2", "rating": 5.0, "ts": NOW - 1},
+        {"user_id": "2", "item_id": "2", "rating": 1.0, "ts": NOW - 9},
+    ]
     record_interactions(ml_store, rows, now=NOW)
     assert rating_of(ml_store, "2", "2") == (5.0, NOW - 1)
 
@@ -251,12 +273,20 @@ def _ratings(ts: int, rating: float, users: int = 40, items: int = 5) -> Dataset
     pairs = [(f"c{u}", f"ci{i}") for u in range(users) for i in range(items)]
     ds = Dataset(name="concurrent", rating_range=(0.5, 5.0))
     ds.users = pd.DataFrame({"id": [f"c{u}" for u in range(users)]}, dtype=object)
-    ds.items = pd.DataFrame({"id": [f"ci{i}" for i in range(items)], "title": None,
-                             "description": None}, dtype=object)  # fmt: skip
-    ds.interactions = pd.DataFrame({
-        "user_id": [p[0] for p in pairs], "item_id": [p[1] for p in pairs], "kind": "rating",
-        "rating": rating, "weight": rating, "ts": np.int64(ts), "split": "",
-    })  # fmt: skip
+    ds.items = pd.DataFrame(
+        {"id": [f"ci{i}" for i in range(items)], "title": None, "description": None}, dtype=object
+    )
+    ds.interactions = pd.DataFrame(
+        {
+            "user_id": [p[0] for p in pairs],
+            "item_id": [p[1] for p in pairs],
+            "kind": "rating",
+            "rating": rating,
+            "weight": rating,
+            "ts": np.int64(ts),
+            "split": "",
+        }
+    )
     return ds
 
 
@@ -279,15 +309,18 @@ def test_concurrent_ingests_keep_the_newest_rating(store, backend, embedder):
             errors.append(exc)
 
     for delays in ((0.0, 0.0), (0.0, 0.05), (0.05, 0.0)):
-        threads = [threading.Thread(target=run, args=(ds, d))
-                   for ds, d in zip((old, new), delays, strict=True)]  # fmt: skip
+        threads = [
+            threading.Thread(target=run, args=(ds, d))
+            for ds, d in zip((old, new), delays, strict=True)
+        ]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=300)
         assert not errors, errors
-        rows = store.run("MATCH (:User)-[e:INTERACTED]->() "
-                         "RETURN e.rating AS r, e.ts AS ts, count(*) AS n")  # fmt: skip
+        rows = store.run(
+            "MATCH (:User)-[e:INTERACTED]->() RETURN e.rating AS r, e.ts AS ts, count(*) AS n"
+        )
         assert rows == [{"r": 5.0, "ts": 2_000, "n": 200}], (backend, delays, rows)
         store.write("MATCH (u:User) DETACH DELETE u")
 

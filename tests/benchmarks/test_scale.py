@@ -22,8 +22,21 @@ def scale():
     return scale
 
 
-HEADER = ["store", "size", "users", "items", "stage", "status", "wall s", "CPU s", "peak RSS MB",
-          "store MB", "growth", "CPU growth", "detail"]  # fmt: skip
+HEADER = [
+    "store",
+    "size",
+    "users",
+    "items",
+    "stage",
+    "status",
+    "wall s",
+    "CPU s",
+    "peak RSS MB",
+    "store MB",
+    "growth",
+    "CPU growth",
+    "detail",
+]
 
 
 def _table(printed: str) -> list[dict[str, str]]:
@@ -36,9 +49,24 @@ def _table(printed: str) -> list[dict[str, str]]:
 
 def test_scale_runs_every_stage_in_its_own_process(scale, tmp_path, capsys) -> None:
     out = tmp_path / "results.json"
-    args = ["--sizes", "2k", "--users", "25", "--items", "150", "--stores", "embedded",
-            "--workdir", str(tmp_path / "work"), "--out", str(out), "--requests", "10",
-            "--timeout-per-stage", "240"]  # fmt: skip
+    args = [
+        "--sizes",
+        "2k",
+        "--users",
+        "25",
+        "--items",
+        "150",
+        "--stores",
+        "embedded",
+        "--workdir",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+        "--requests",
+        "10",
+        "--timeout-per-stage",
+        "240",
+    ]
     assert scale.main(args) == 0
     (run,) = json.loads(out.read_text())["runs"]
     assert (run["size"], run["users"], run["items"]) == ("2k", 25, 150)
@@ -66,8 +94,18 @@ def test_scale_runs_every_stage_in_its_own_process(scale, tmp_path, capsys) -> N
 
 
 def test_growth_is_the_ratio_of_the_printed_seconds(scale, tmp_path, capsys) -> None:
-    args = ["--sizes", "2k,4k", "--users", "40", "--items", "150", "--stages", "generate",
-            "--workdir", str(tmp_path / "work")]  # fmt: skip
+    args = [
+        "--sizes",
+        "2k,4k",
+        "--users",
+        "40",
+        "--items",
+        "150",
+        "--stages",
+        "generate",
+        "--workdir",
+        str(tmp_path / "work"),
+    ]
     assert scale.main(args) == 0
     small, large = _table(capsys.readouterr().out)
     assert (small["size"], large["size"], small["growth"]) == ("2k", "4k", "-")
@@ -92,4 +130,8 @@ def test_shape_follows_movielens_25m(scale) -> None:
     assert large["users"] == pytest.approx(4 * small["users"], abs=1)
     assert large["items"] == pytest.approx(2 * small["items"], abs=1)
     assert [scale.parse_size(s) for s in ("100k", "1M", "2.5M", "5000")] == [
-        100_000, 1_000_000, 2_500_000, 5_000]  # fmt: skip
+        100_000,
+        1_000_000,
+        2_500_000,
+        5_000,
+    ]

@@ -20,8 +20,22 @@ def evil_world(tmp_path_factory, cache_dir, kgrec):
 
     root = tmp_path_factory.mktemp("escapes")
     where = ["--store", str(root / "store"), "--model-dir", str(root / "models")]
-    made = kgrec(*where, "--quiet", "ingest", "synthetic", "--users", "30", "--items", "40",
-                 "--tags", "6", "--interactions", "500", "--seed", "2")  # fmt: skip
+    made = kgrec(
+        *where,
+        "--quiet",
+        "ingest",
+        "synthetic",
+        "--users",
+        "30",
+        "--items",
+        "40",
+        "--tags",
+        "6",
+        "--interactions",
+        "500",
+        "--seed",
+        "2",
+    )
     assert made.returncode == 0, made.stderr
     with open_store(str(root / "store")) as store:  # stored text as any writer could leave it
         store.write("MATCH (i:Item) SET i.title = i.id + $evil", {"evil": EVIL})

@@ -8,8 +8,21 @@ import json
 def test_interact_add_item_and_train_if_stale(tmp_path, cache_dir, store_uri, kgrec, error_line):
     models = str(tmp_path / "models")
     base = ["--quiet", "--store", store_uri, "--model-dir", models]
-    made = kgrec(*base, "ingest", "synthetic", "--users", "40", "--items", "60", "--tags", "8",
-                 "--interactions", "800", "--seed", "1")  # fmt: skip
+    made = kgrec(
+        *base,
+        "ingest",
+        "synthetic",
+        "--users",
+        "40",
+        "--items",
+        "60",
+        "--tags",
+        "8",
+        "--interactions",
+        "800",
+        "--seed",
+        "1",
+    )
     assert made.returncode == 0, made.stderr
     first = kgrec(*base, "--json", "train", "--if-stale", "--epochs", "2", "--device", "cpu")
     assert first.returncode == 0, first.stderr  # no live model: stale, so it trains
@@ -22,8 +35,9 @@ def test_interact_add_item_and_train_if_stale(tmp_path, cache_dir, store_uri, kg
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["created"]
     for item in ("fresh", "i1"):
-        done = kgrec(*base, "--json", "interact", "newcomer", item, "--rating", "4.5", "--ts",
-                     "1700000000")  # fmt: skip
+        done = kgrec(
+            *base, "--json", "interact", "newcomer", item, "--rating", "4.5", "--ts", "1700000000"
+        )
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["created"] == 1
     again = kgrec(*base, "interact", "newcomer", "i1", "--rating", "4.5", "--ts", "1700000000")
@@ -36,7 +50,8 @@ def test_interact_add_item_and_train_if_stale(tmp_path, cache_dir, store_uri, kg
         r["item_id"] for r in json.loads(recs.stdout)["recommendations"]
     )
     loud = ["--store", store_uri, "--model-dir", models]
-    stale = kgrec(*loud, "train", "--if-stale", "--stale-count", "2", "--epochs", "2",
-                  "--device", "cpu")  # fmt: skip
+    stale = kgrec(
+        *loud, "train", "--if-stale", "--stale-count", "2", "--epochs", "2", "--device", "cpu"
+    )
     assert stale.returncode in (0, 3), stale.stderr
     assert "training: 2 interactions since the live model" in stale.stderr

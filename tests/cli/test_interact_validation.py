@@ -52,9 +52,12 @@ def test_interact_and_add_item_refuse_bad_values(tmp_path, store_uri, kgrec, err
 
 def test_option_ranges_are_usage_errors(tmp_path, kgrec):
     base = ["--store", str(tmp_path / "none"), "--model-dir", str(tmp_path / "models")]
-    for args in (["train", "--if-stale", "--stale-share", "2"],
-                 ["train", "--if-stale", "--stale-share", "0"],
-                 ["recommend", "1", "--k", "0"], ["recommend", "1", "--k", "-1"]):  # fmt: skip
+    for args in (
+        ["train", "--if-stale", "--stale-share", "2"],
+        ["train", "--if-stale", "--stale-share", "0"],
+        ["recommend", "1", "--k", "0"],
+        ["recommend", "1", "--k", "-1"],
+    ):
         done = kgrec(*base, *args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr

@@ -20,8 +20,22 @@ def at(root) -> list[str]:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, cache_dir, kgrec):
     root = tmp_path_factory.mktemp("cli-model")
-    ingest = kgrec(*at(root), "--quiet", "ingest", "synthetic", "--users", "60", "--items", "90",
-                   "--tags", "12", "--interactions", "1500", "--seed", "3")  # fmt: skip
+    ingest = kgrec(
+        *at(root),
+        "--quiet",
+        "ingest",
+        "synthetic",
+        "--users",
+        "60",
+        "--items",
+        "90",
+        "--tags",
+        "12",
+        "--interactions",
+        "1500",
+        "--seed",
+        "3",
+    )
     assert ingest.returncode == 0, ingest.stderr
     train = kgrec(*at(root), "--json", "train", "--epochs", "6", "--device", "cpu")
     assert train.returncode == 0, train.stderr
@@ -116,9 +130,11 @@ def _store_versions(root) -> dict:
         return {
             "users": {r["v"] for r in store.run("MATCH (u:User) RETURN u.model_version AS v")},
             "items": {r["v"] for r in store.run("MATCH (i:Item) RETURN i.model_version AS v")},
-            "recommended": {r["v"] for r in store.run(
-                "MATCH ()-[r:RECOMMENDED]->() RETURN r.model_version AS v")},
-        }  # fmt: skip
+            "recommended": {
+                r["v"]
+                for r in store.run("MATCH ()-[r:RECOMMENDED]->() RETURN r.model_version AS v")
+            },
+        }
 
 
 def test_model_status_and_repair_of_an_unfinished_write_back(trained, kgrec):
@@ -141,24 +157,30 @@ def test_model_status_and_repair_of_an_unfinished_write_back(trained, kgrec):
     assert again.returncode == 0 and again.stdout.startswith("nothing to repair")
     status = json.loads(kgrec(*at(root), "--json", "model", "status").stdout)
     assert status["write_back"]["in_sync"] is True
-    assert _store_versions(root) == {"users": {version}, "items": {version},
-                                     "recommended": {version}}  # fmt: skip
+    assert _store_versions(root) == {
+        "users": {version},
+        "items": {version},
+        "recommended": {version},
+    }
 
 
 def test_model_promote_checks_files_and_writes_back(trained, kgrec, error_line):
     root, result = trained
     first = result["version"]
     # a second version that the gate refuses (--tolerance -1): stored, not live
-    second = kgrec(*at(root), "--json", "train", "--epochs", "1", "--device", "cpu",
-                   "--tolerance", "-1")  # fmt: skip
+    second = kgrec(
+        *at(root), "--json", "train", "--epochs", "1", "--device", "cpu", "--tolerance", "-1"
+    )
     assert second.returncode == 3, second.stderr
     other = json.loads(second.stdout)["version"]
     listing = json.loads(kgrec(*at(root), "model", "list", "--json").stdout)
     assert [(v["version"], v["live"]) for v in listing][-2:] == [(first, True), (other, False)]
     text = kgrec(*at(root), "model", "list")
     assert text.returncode == 0, text.stderr
-    rows = {line.split()[1] if line.startswith("*") else line.split()[0]: line
-            for line in text.stdout.splitlines()[2:]}  # fmt: skip
+    rows = {
+        line.split()[1] if line.startswith("*") else line.split()[0]: line
+        for line in text.stdout.splitlines()[2:]
+    }
     for version in (first, other):
         entry = next(v for v in listing if v["version"] == version)
         assert entry["created"] in rows[version] and entry["model"] in rows[version]
@@ -204,8 +226,9 @@ def test_train_on_an_empty_store_is_one_line(tmp_path, kgrec, error_line):
         open_store(str(tmp_path / "store")).close()
     out = kgrec(*at(tmp_path), "--quiet", "train", "--epochs", "1")
     line = error_line(out)
-    assert line.startswith(f"error: the store {tmp_path / 'store'} holds 0 interactions; "
-                           "ingest data first")  # fmt: skip
+    assert line.startswith(
+        f"error: the store {tmp_path / 'store'} holds 0 interactions; ingest data first"
+    )
     assert not (tmp_path / "models" / "live").exists()
 
 
@@ -214,8 +237,17 @@ def test_train_with_too_few_interactions_to_split_is_one_line(
 ):
     ratings = tmp_path / "few.csv"
     ratings.write_text("user_id,item_id,rating,ts\na,x,4,1\na,y,3,2\nb,x,5,3\nb,z,2,4\n")
-    ingest = kgrec(*at(tmp_path), "--quiet", "ingest", "csv", str(ratings),
-                   "--rating-col", "rating", "--ts-col", "ts")  # fmt: skip
+    ingest = kgrec(
+        *at(tmp_path),
+        "--quiet",
+        "ingest",
+        "csv",
+        str(ratings),
+        "--rating-col",
+        "rating",
+        "--ts-col",
+        "ts",
+    )
     assert ingest.returncode == 0, ingest.stderr
     line = error_line(kgrec(*at(tmp_path), "--quiet", "train", "--epochs", "1"))
     assert line.startswith("error: too few interactions to split: 4 interactions of 2 users")
@@ -223,13 +255,37 @@ def test_train_with_too_few_interactions_to_split_is_one_line(
 
 
 def test_model_prune_reports_kept_and_removed_and_rollback_is_recorded(tmp_path, kgrec):
-    made = kgrec(*at(tmp_path), "--quiet", "ingest", "synthetic", "--users", "30", "--items",
-                 "40", "--tags", "6", "--interactions", "500", "--seed", "5")  # fmt: skip
+    made = kgrec(
+        *at(tmp_path),
+        "--quiet",
+        "ingest",
+        "synthetic",
+        "--users",
+        "30",
+        "--items",
+        "40",
+        "--tags",
+        "6",
+        "--interactions",
+        "500",
+        "--seed",
+        "5",
+    )
     assert made.returncode == 0, made.stderr
     versions = []
     for tolerance in ("1", "1", "-1"):  # promoted, promoted (live), refused
-        run = kgrec(*at(tmp_path), "--quiet", "--json", "train", "--epochs", "1", "--device",
-                    "cpu", "--tolerance", tolerance)  # fmt: skip
+        run = kgrec(
+            *at(tmp_path),
+            "--quiet",
+            "--json",
+            "train",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--tolerance",
+            tolerance,
+        )
         assert run.returncode in (0, 3), run.stderr
         versions.append(json.loads(run.stdout)["version"])
     assert (tmp_path / "models" / "live").resolve().name == versions[1]
@@ -245,12 +301,16 @@ def test_model_prune_reports_kept_and_removed_and_rollback_is_recorded(tmp_path,
     assert back.returncode == 0, back.stderr
     answer = json.loads(back.stdout)
     assert (answer["version"], answer["previous"], answer["event"]) == (
-        versions[0], versions[1], "rollback")  # fmt: skip
+        versions[0],
+        versions[1],
+        "rollback",
+    )
     assert (tmp_path / "models" / "live").resolve().name == versions[0]
     last = json.loads((tmp_path / "models" / "history.jsonl").read_text().splitlines()[-1])
     assert (last["version"], last["event"]) == (versions[0], "rollback")
-    listing = {v["version"]: v for v in
-               json.loads(kgrec(*at(tmp_path), "--json", "model", "list").stdout)}  # fmt: skip
+    listing = {
+        v["version"]: v for v in json.loads(kgrec(*at(tmp_path), "--json", "model", "list").stdout)
+    }
     assert listing[versions[0]]["event"] == "rollback" and listing[versions[0]]["live"]
     table = kgrec(*at(tmp_path), "model", "list").stdout
     assert f"live (rolled back from {versions[1]})" in table

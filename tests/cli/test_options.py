@@ -40,8 +40,21 @@ def test_a_trailing_valued_option_without_value_is_left_for_the_parser():
 def small_store(tmp_path_factory, cache_dir, kgrec):
     """An embedded store holding a small synthetic world."""
     store = tmp_path_factory.mktemp("options") / "store"
-    result = kgrec("ingest", "synthetic", "--users", "12", "--items", "20", "--tags", "6",
-                   "--interactions", "60", "--store", str(store), "--quiet")  # fmt: skip
+    result = kgrec(
+        "ingest",
+        "synthetic",
+        "--users",
+        "12",
+        "--items",
+        "20",
+        "--tags",
+        "6",
+        "--interactions",
+        "60",
+        "--store",
+        str(store),
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     return str(store)
 
@@ -53,7 +66,7 @@ def small_store(tmp_path_factory, cache_dir, kgrec):
         ["query", "--list"],
         ["similar", "i1", "--k", "3"],
         ["query", "popular_items", "-p", "k=3"],
-    ],  # fmt: skip
+    ],
     ids=["stats", "query-list", "similar", "query"],
 )
 def test_global_options_after_the_command_equal_those_before(small_store, kgrec, command):

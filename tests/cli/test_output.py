@@ -15,8 +15,18 @@ from pathlib import Path
 
 import pytest
 
-SMALL_WORLD = ["ingest", "synthetic", "--users", "8", "--items", "12", "--tags", "4",
-               "--interactions", "30"]  # fmt: skip
+SMALL_WORLD = [
+    "ingest",
+    "synthetic",
+    "--users",
+    "8",
+    "--items",
+    "12",
+    "--tags",
+    "4",
+    "--interactions",
+    "30",
+]
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} WARNING kgrec\.\S+: ")
 
 
@@ -97,16 +107,31 @@ def test_usage_errors_under_json_are_one_document_on_stdout(kgrec, args):
 
 def test_cron_recipe_appends_valid_jsonl_on_failure_and_success(tmp_path, kgrec):
     root = tmp_path / "w"
-    made = kgrec("--quiet", "--store", str(root / "store"), "ingest", "synthetic", "--users",
-                 "30", "--items", "40", "--tags", "6", "--interactions", "500")  # fmt: skip
+    made = kgrec(
+        "--quiet",
+        "--store",
+        str(root / "store"),
+        "ingest",
+        "synthetic",
+        "--users",
+        "30",
+        "--items",
+        "40",
+        "--tags",
+        "6",
+        "--interactions",
+        "500",
+    )
     assert made.returncode == 0, made.stderr
     log = tmp_path / "kgrec-train.jsonl"
     kgrec_cmd = f"{shlex.quote(sys.executable)} -m kgrec.cli.main"
 
     def cron(store: Path, *options: str) -> int:
-        line = (f"{kgrec_cmd} --quiet --json train --store {shlex.quote(str(store))} "
-                f"--model-dir {shlex.quote(str(root / 'models'))} --epochs 1 --device cpu "
-                f"{' '.join(options)} >> {shlex.quote(str(log))} 2>&1")  # fmt: skip
+        line = (
+            f"{kgrec_cmd} --quiet --json train --store {shlex.quote(str(store))} "
+            f"--model-dir {shlex.quote(str(root / 'models'))} --epochs 1 --device cpu "
+            f"{' '.join(options)} >> {shlex.quote(str(log))} 2>&1"
+        )
         return subprocess.run(["bash", "-c", line], env=os.environ.copy()).returncode
 
     assert cron(root / "missing") == 1  # no store
@@ -121,8 +146,9 @@ def test_cron_recipe_appends_valid_jsonl_on_failure_and_success(tmp_path, kgrec)
     assert errors == ["StoreUnavailable", "NoSuchOption"]
     results = [line for line in lines if "promoted" in line]
     assert [r["promoted"] for r in results] == [True, False]
-    assert any(line.get("level") == "warning" and "not promoting" in line["message"]
-               for line in lines)  # fmt: skip
+    assert any(
+        line.get("level") == "warning" and "not promoting" in line["message"] for line in lines
+    )
 
 
 def test_store_status_exits_3_when_stopped(tmp_path, kgrec):
@@ -144,5 +170,6 @@ def test_query_file_that_is_not_utf8_is_one_line(tmp_path, kgrec, error_line):
     statement = tmp_path / "q.cypher"
     statement.write_bytes(b"MATCH (i:Item) RETURN i.title AS t // caf\xe9\n")
     line = error_line(kgrec("query", "--file", str(statement), "--store", str(tmp_path)), 2)
-    assert line == (f"error: {statement}: not UTF-8 text (byte 0xe9 at offset 41); save the "
-                    "statement as UTF-8")  # fmt: skip
+    assert line == (
+        f"error: {statement}: not UTF-8 text (byte 0xe9 at offset 41); save the statement as UTF-8"
+    )

@@ -35,16 +35,31 @@ def sample() -> Explanation:
     rec = Node("item", "i4", "Aliens & Co")
     scott = Node("entity", "e1", "Ridley Scott")
     paths = [
-        ExplanationPath("shared_tag", [user, alien, horror, rec],
-                        ["INTERACTED", "HAS_TAG", "HAS_TAG"], 0.5, 0.5,
-                        "You rated Alien (5.0); it shares the tag 'horror' with Aliens."),
-        ExplanationPath("co_users", [user, alien, other, rec],
-                        ["INTERACTED", "INTERACTED", "INTERACTED"], 0.3, 0.3,
-                        "Users who rated Alien also rated Aliens."),
-        ExplanationPath("entity", [user, alien, scott, rec],
-                        ["INTERACTED", "RELATED", "RELATED"], 0.1, 0.1,
-                        "Alien and Aliens are related to Ridley Scott."),
-    ]  # fmt: skip
+        ExplanationPath(
+            "shared_tag",
+            [user, alien, horror, rec],
+            ["INTERACTED", "HAS_TAG", "HAS_TAG"],
+            0.5,
+            0.5,
+            "You rated Alien (5.0); it shares the tag 'horror' with Aliens.",
+        ),
+        ExplanationPath(
+            "co_users",
+            [user, alien, other, rec],
+            ["INTERACTED", "INTERACTED", "INTERACTED"],
+            0.3,
+            0.3,
+            "Users who rated Alien also rated Aliens.",
+        ),
+        ExplanationPath(
+            "entity",
+            [user, alien, scott, rec],
+            ["INTERACTED", "RELATED", "RELATED"],
+            0.1,
+            0.1,
+            "Alien and Aliens are related to Ridley Scott.",
+        ),
+    ]
     return Explanation("u1", "i4", "Aliens & Co", 1.0, paths, 0.9, 3, "3 paths")
 
 
@@ -81,18 +96,31 @@ def test_chromium_renders_the_nodes(tmp_path):
     page.write_text(html, encoding="utf-8")
     dom = subprocess.run(
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     assert dom.count("<circle") == 6
     for label in ("user u1", "horror", "Ridley Scott", "Aliens &amp; Co"):
         assert label in dom
     shot = tmp_path / "shot.png"
     subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--force-device-scale-factor=1", "--window-size=1100,900",
-         f"--screenshot={shot}", page.as_uri()],
-        capture_output=True, timeout=120, check=True,
-    )  # fmt: skip
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            "--window-size=1100,900",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     image = Image.open(shot).convert("RGB")
     svg_left, svg_top = _svg_origin(browser, page)
     for x, y, colour in circles(html):
@@ -110,12 +138,24 @@ def _svg_origin(browser: str, page) -> tuple[float, float]:
         ".getBoundingClientRect();document.body.setAttribute('data-origin',"
         "(r.left+1)+','+(r.top+1));}</script>"
     )
-    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", script + "</body>"),
-                     encoding="utf-8")  # fmt: skip
+    probe.write_text(
+        page.read_text(encoding="utf-8").replace("</body>", script + "</body>"), encoding="utf-8"
+    )
     dom = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--window-size=1100,900", "--dump-dom", probe.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    ).stdout  # fmt: skip
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1100,900",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     left, top = re.search(r'data-origin="([\d.]+),([\d.]+)"', dom).groups()
     return float(left), float(top)

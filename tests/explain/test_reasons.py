@@ -16,8 +16,14 @@ from kgrec.explain.reasons import (
 )
 
 # The user's history: item id -> (title, rating). Mean rating 3.0.
-HISTORY = {"a": ("Alien", 5.0), "b": ("Blade Runner", 4.5), "c": ("Cube", 1.0),
-           "d": ("Dune", 3.0), "e": ("Event Horizon", 0.5), "f": ("Fargo", 4.0)}  # fmt: skip
+HISTORY = {
+    "a": ("Alien", 5.0),
+    "b": ("Blade Runner", 4.5),
+    "c": ("Cube", 1.0),
+    "d": ("Dune", 3.0),
+    "e": ("Event Horizon", 0.5),
+    "f": ("Fargo", 4.0),
+}
 ROWS = [{"item_id": v, "title": t, "rating": r} for v, (t, r) in HISTORY.items()]
 
 
@@ -26,8 +32,10 @@ def _tag(key: str) -> dict:
 
 
 def _features(of_item: dict[str, list[str]], carriers: dict[str, list[str]]) -> SharedFeatures:
-    return SharedFeatures({i: [_tag(t) for t in tags] for i, tags in of_item.items()},
-                          {("tag", t): vias for t, vias in carriers.items()})  # fmt: skip
+    return SharedFeatures(
+        {i: [_tag(t) for t in tags] for i, tags in of_item.items()},
+        {("tag", t): vias for t, vias in carriers.items()},
+    )
 
 
 def _explain(features, contributions, items, within=2.0) -> dict[str, ItemReasons]:
@@ -55,9 +63,10 @@ def test_reasons_are_disjoint_and_their_shares_add_up_to_at_most_one():
     """Three tags overlapping on a, b and f: each interaction is counted in one reason only,
     shares are over the positive terms (the negative e does not inflate them), and what is
     left is told as 'other'."""
-    features = _features({"x": ["sci-fi", "space", "thriller"]},
-                         {"sci-fi": ["a", "b", "c", "e"], "space": ["a", "b", "f"],
-                          "thriller": ["b", "f", "d"]})  # fmt: skip
+    features = _features(
+        {"x": ["sci-fi", "space", "thriller"]},
+        {"sci-fi": ["a", "b", "c", "e"], "space": ["a", "b", "f"], "thriller": ["b", "f", "d"]},
+    )
     contributions = {"x": {"a": 0.5, "b": 0.3, "c": 0.4, "d": 0.25, "e": -0.6, "f": 0.1}}
     told = _explain(features, contributions, ["x"])["x"]
     members = [m.item_id for r in told.reasons for m in r.items]
@@ -65,7 +74,9 @@ def test_reasons_are_disjoint_and_their_shares_add_up_to_at_most_one():
     assert told.basis == pytest.approx(1.55)  # 0.5 + 0.3 + 0.4 + 0.25 + 0.1
     # space (a, b, f) first; thriller keeps only d; sci-fi has nothing left untold
     assert [(r.key, [m.item_id for m in r.items]) for r in told.reasons] == [
-        ("space", ["a", "b", "f"]), ("thriller", ["d"])]  # fmt: skip
+        ("space", ["a", "b", "f"]),
+        ("thriller", ["d"]),
+    ]
     shares = [r.share for r in told.reasons]
     assert all(0 < s <= 1 for s in shares)
     assert sum(shares) == pytest.approx(told.shown) and told.shown <= 1
@@ -95,12 +106,15 @@ def test_headlines_stay_distinct_along_a_list_within_a_factor():
     """Every item's best reason is 'drama'; the second item leads with 'comedy' (within a
     factor 2 of 'drama'), the third keeps 'drama' (its best alternative, one interaction
     carrying a third of it, is too small)."""
-    features = _features({"x": ["drama", "comedy"], "y": ["drama", "comedy"],
-                          "z": ["drama", "comedy"]},
-                         {"drama": ["a", "b", "d"], "comedy": ["f"]})  # fmt: skip
-    contributions = {"x": {"a": 0.5, "b": 0.3, "f": 0.2},
-                     "y": {"a": 0.25, "b": 0.25, "f": 0.35},
-                     "z": {"a": 0.3, "b": 0.3, "d": 0.3, "f": 0.05}}  # fmt: skip
+    features = _features(
+        {"x": ["drama", "comedy"], "y": ["drama", "comedy"], "z": ["drama", "comedy"]},
+        {"drama": ["a", "b", "d"], "comedy": ["f"]},
+    )
+    contributions = {
+        "x": {"a": 0.5, "b": 0.3, "f": 0.2},
+        "y": {"a": 0.25, "b": 0.25, "f": 0.35},
+        "z": {"a": 0.3, "b": 0.3, "d": 0.3, "f": 0.05},
+    }
     out = _explain(features, contributions, ["x", "y", "z"])
     heads = [out[i].reasons[0].key for i in ("x", "y", "z")]
     assert heads == ["drama", "comedy", "drama"]

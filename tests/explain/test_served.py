@@ -23,8 +23,9 @@ EXPONENT = re.compile(r"\de[+-]\d")
 def _world(backend, store_pool, tmp_path_factory, embedder, model):
     """The synthetic world of ``tests/app/test_recommender.py`` (the same pool key, so one
     load serves both): ``((store uri, model dir), dataset)``."""
-    dataset = generate_synthetic(num_users=60, num_items=90, num_tags=15,
-                                 num_interactions=1500, seed=5)  # fmt: skip
+    dataset = generate_synthetic(
+        num_users=60, num_items=90, num_tags=15, num_interactions=1500, seed=5
+    )
 
     def load(store, uri):
         models = tmp_path_factory.mktemp("rec-models")
@@ -57,8 +58,13 @@ def rec(world):
 
 
 def _texts(ex) -> list[str]:
-    return [ex.sentence, ex.note, ex.other_sentence, *(r.sentence for r in ex.reasons),
-            *(p.sentence + p.shares_text() for p in ex.paths)]  # fmt: skip
+    return [
+        ex.sentence,
+        ex.note,
+        ex.other_sentence,
+        *(r.sentence for r in ex.reasons),
+        *(p.sentence + p.shares_text() for p in ex.paths),
+    ]
 
 
 def test_served_reasons_are_disjoint_supported_and_distinct(rec, world):
@@ -83,8 +89,7 @@ def test_served_reasons_are_disjoint_supported_and_distinct(rec, world):
             assert ex.other_share == pytest.approx(1.0 - (ex.reasons_share or 0.0))
             for x in ex.reasons:
                 assert all(m.contribution > 0 for m in x.items)
-                assert all(m.rating is None or mean is None or m.rating >= mean
-                           for m in x.items)  # fmt: skip
+                assert all(m.rating is None or mean is None or m.rating >= mean for m in x.items)
             if not ex.reasons:
                 continue
             head = ex.reasons[0]
@@ -139,10 +144,13 @@ def test_a_new_user_is_served_from_liked_items_and_text(rec, world):
     # the user vector is the sum of two unit-length parts, one per source, so every item's
     # score is the sum of its scores from each source alone: the text counts as much
     every = len(dataset.items)
-    scores = {r.item_id: r.score for r in
-              rec.recommend_for_new_user(liked_item_ids=liked, text=text, k=every)}  # fmt: skip
-    from_liked = {r.item_id: r.score for r in
-                  rec.recommend_for_new_user(liked_item_ids=liked, k=every)}  # fmt: skip
+    scores = {
+        r.item_id: r.score
+        for r in rec.recommend_for_new_user(liked_item_ids=liked, text=text, k=every)
+    }
+    from_liked = {
+        r.item_id: r.score for r in rec.recommend_for_new_user(liked_item_ids=liked, k=every)
+    }
     from_text = {r.item_id: r.score for r in rec.recommend_for_new_user(text=text, k=every)}
     assert set(scores) == set(from_liked) and len(scores) == every - 1
     for item, score in scores.items():

@@ -8,17 +8,26 @@ from kgrec.explain.types import Explanation, ExplanationPath, Node, Recommendati
 def _explanation() -> Explanation:
     user, via = Node("user", "u1", "user u1"), Node("item", "i1", "Alien")
     tag, rec = Node("tag", "horror", "horror"), Node("item", "i2", "Aliens")
-    path = ExplanationPath("shared_tag", [user, via, tag, rec],
-                           ["INTERACTED", "HAS_TAG", "HAS_TAG"], 0.2, 0.25, "s.", 0.5)  # fmt: skip
+    path = ExplanationPath(
+        "shared_tag",
+        [user, via, tag, rec],
+        ["INTERACTED", "HAS_TAG", "HAS_TAG"],
+        0.2,
+        0.25,
+        "s.",
+        0.5,
+    )
     return Explanation("u1", "i2", "Aliens", 0.8, [path], 0.25, 1, "note")
 
 
 def test_recommendations_carry_the_model_version_and_convert():
     recs = Recommendations(
-        [Recommendation(1, "i2", "Aliens", 0.8, _explanation()),
-         Recommendation(2, "i3", "Prometheus", 0.5)],
+        [
+            Recommendation(1, "i2", "Aliens", 0.8, _explanation()),
+            Recommendation(2, "i3", "Prometheus", 0.5),
+        ],
         model_version="20260101T000000Z-lightgcn",
-    )  # fmt: skip
+    )
     assert recs.model_version == "20260101T000000Z-lightgcn" and len(recs) == 2
     frame = recs.to_frame()
     assert list(frame["item_id"]) == ["i2", "i3"]

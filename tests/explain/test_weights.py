@@ -45,7 +45,7 @@ def test_paths_of_a_history_model_share_their_interactions_term():
             "user_tag",
             (Node("user", "u", "user u"), Node("tag", "t1", "t1"), Node("item", "c", "C")),
             ("TAGGED", "HAS_TAG"),
-        ),  # fmt: skip
+        ),
     ]
     c_a = 1.0 * scorer.partial[1] @ scorer.final[3]
     c_b = 0.5 * scorer.partial[2] @ scorer.final[3]

@@ -15,9 +15,20 @@ ALIENS = Node("item", "i2", "Aliens")
 
 @pytest.mark.parametrize(
     ("share", "text"),
-    [(0.42, "42%"), (0.5, "50%"), (0.0123, "1%"), (0.003, "<1%"), (0.0, "0%"), (1.0, "100%"),
-     (1.04, "104%"), (3.1, "310%"), (1e-12, "<1%"), (-0.07, "-7%"), (float("nan"), "n/a")],
-)  # fmt: skip
+    [
+        (0.42, "42%"),
+        (0.5, "50%"),
+        (0.0123, "1%"),
+        (0.003, "<1%"),
+        (0.0, "0%"),
+        (1.0, "100%"),
+        (1.04, "104%"),
+        (3.1, "310%"),
+        (1e-12, "<1%"),
+        (-0.07, "-7%"),
+        (float("nan"), "n/a"),
+    ],
+)
 def test_percent_is_a_plain_whole_percentage(share, text):
     assert wording.percent(share) == text
     assert "e+" not in wording.percent(share) and "e-" not in wording.percent(share)
@@ -26,34 +37,73 @@ def test_percent_is_a_plain_whole_percentage(share, text):
 @pytest.mark.parametrize(
     ("path", "sentence"),
     [
-        (CandidatePath("shared_tag", (USER, ALIEN, Node("tag", "horror", "horror"), ALIENS),
-                       ("INTERACTED", "HAS_TAG", "HAS_TAG"), 4.5),
-         "You rated Alien (4.5); Alien and Aliens share the tag 'horror'."),
-        (CandidatePath("shared_tag", (USER, ALIEN, Node("tag", "horror", "horror"), ALIENS),
-                       ("INTERACTED", "HAS_TAG", "HAS_TAG"), float("nan")),
-         "You interacted with Alien; Alien and Aliens share the tag 'horror'."),
-        (CandidatePath("user_tag", (USER, Node("tag", "dark", "dark"), ALIENS),
-                       ("TAGGED", "HAS_TAG"), tagged_title="Alien"),
-         "You tagged Alien 'dark'; Aliens has that tag too."),
-        (CandidatePath("entity", (USER, ALIEN, Node("entity", "e1", "Ridley Scott"), ALIENS),
-                       ("INTERACTED", "RELATED", "RELATED"), None, relation="director"),
-         "You interacted with Alien; Alien and Aliens are both linked to Ridley Scott "
-         "(director)."),
-        (CandidatePath("co_users", (USER, ALIEN, Node("user", "u7", "user u7"), ALIENS),
-                       ("INTERACTED",) * 3, 3.0, co_users=4),
-         "You rated Alien (3.0); 4 other users who chose Alien also chose Aliens."),
-        (CandidatePath("co_users", (USER, ALIEN, Node("user", "u7", "user u7"), ALIENS),
-                       ("INTERACTED",) * 3, 3.0),
-         "You rated Alien (3.0); another user who chose Alien also chose Aliens."),
+        (
+            CandidatePath(
+                "shared_tag",
+                (USER, ALIEN, Node("tag", "horror", "horror"), ALIENS),
+                ("INTERACTED", "HAS_TAG", "HAS_TAG"),
+                4.5,
+            ),
+            "You rated Alien (4.5); Alien and Aliens share the tag 'horror'.",
+        ),
+        (
+            CandidatePath(
+                "shared_tag",
+                (USER, ALIEN, Node("tag", "horror", "horror"), ALIENS),
+                ("INTERACTED", "HAS_TAG", "HAS_TAG"),
+                float("nan"),
+            ),
+            "You interacted with Alien; Alien and Aliens share the tag 'horror'.",
+        ),
+        (
+            CandidatePath(
+                "user_tag",
+                (USER, Node("tag", "dark", "dark"), ALIENS),
+                ("TAGGED", "HAS_TAG"),
+                tagged_title="Alien",
+            ),
+            "You tagged Alien 'dark'; Aliens has that tag too.",
+        ),
+        (
+            CandidatePath(
+                "entity",
+                (USER, ALIEN, Node("entity", "e1", "Ridley Scott"), ALIENS),
+                ("INTERACTED", "RELATED", "RELATED"),
+                None,
+                relation="director",
+            ),
+            "You interacted with Alien; Alien and Aliens are both linked to Ridley Scott "
+            "(director).",
+        ),
+        (
+            CandidatePath(
+                "co_users",
+                (USER, ALIEN, Node("user", "u7", "user u7"), ALIENS),
+                ("INTERACTED",) * 3,
+                3.0,
+                co_users=4,
+            ),
+            "You rated Alien (3.0); 4 other users who chose Alien also chose Aliens.",
+        ),
+        (
+            CandidatePath(
+                "co_users",
+                (USER, ALIEN, Node("user", "u7", "user u7"), ALIENS),
+                ("INTERACTED",) * 3,
+                3.0,
+            ),
+            "You rated Alien (3.0); another user who chose Alien also chose Aliens.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_path_sentences(path, sentence):
     assert wording.path_sentence(path) == sentence
 
 
 def test_shares_text_names_the_interaction_and_the_path():
-    path = ExplanationPath("shared_tag", [USER, ALIEN, ALIENS], ["A", "B"], 0.1, 0.009,
-                           "s.", interaction_share=0.041)  # fmt: skip
+    path = ExplanationPath(
+        "shared_tag", [USER, ALIEN, ALIENS], ["A", "B"], 0.1, 0.009, "s.", interaction_share=0.041
+    )
     assert path.shares_text() == "[Alien: 4% of the score; this path: 1%]"
     path.interaction_share = 0.0
     assert path.shares_text() == "[this path: 1%]"
@@ -62,8 +112,9 @@ def test_shares_text_names_the_interaction_and_the_path():
 
 
 def test_shares_text_of_a_model_without_walks_names_the_interaction_only():
-    path = ExplanationPath("shared_tag", [USER, ALIEN, ALIENS], ["A", "B"], 0.0, None,
-                           "s.", interaction_share=0.041)  # fmt: skip
+    path = ExplanationPath(
+        "shared_tag", [USER, ALIEN, ALIENS], ["A", "B"], 0.0, None, "s.", interaction_share=0.041
+    )
     assert path.shares_text() == "[Alien: 4% of the score]"
 
 
@@ -91,8 +142,13 @@ def test_reason_sentences_give_the_group_its_ratings_and_its_exact_share():
         "Aliens shares the tag 'sci-fi' with Alien (5.0), which you rated; that interaction "
         "carries 30% of its score."
     )
-    ent = _reason("entity", [("Alien", None, 0.3), ("Titanic", None, 0.1)], 0.4,
-                  label="James Cameron", relation="director")  # fmt: skip
+    ent = _reason(
+        "entity",
+        [("Alien", None, 0.3), ("Titanic", None, 0.1)],
+        0.4,
+        label="James Cameron",
+        relation="director",
+    )
     assert wording.reason_sentence(ent, "Aliens", None) == (
         "Aliens and 2 items you chose are linked to James Cameron (director), Alien and "
         "Titanic most; together they carry 40% of its score."
@@ -108,15 +164,20 @@ def test_reason_sentences_give_the_group_its_ratings_and_its_exact_share():
 
 
 def test_a_path_from_an_interaction_below_the_mean_is_told_despite_it():
-    path = CandidatePath("shared_tag", (USER, ALIEN, Node("tag", "horror", "horror"), ALIENS),
-                         ("INTERACTED", "HAS_TAG", "HAS_TAG"), 1.0)  # fmt: skip
+    path = CandidatePath(
+        "shared_tag",
+        (USER, ALIEN, Node("tag", "horror", "horror"), ALIENS),
+        ("INTERACTED", "HAS_TAG", "HAS_TAG"),
+        1.0,
+    )
     assert wording.path_sentence(path, mean=3.6) == (
         "Alien and Aliens share the tag 'horror', despite your rating of Alien (1.0, below "
         "your average of 3.6)."
     )
     assert wording.path_sentence(path, mean=1.0).startswith("You rated Alien (1.0); ")
-    co = CandidatePath("co_users", (USER, ALIEN, Node("user", "u7", "user u7"), ALIENS),
-                       ("INTERACTED",) * 3, 2.0)  # fmt: skip
+    co = CandidatePath(
+        "co_users", (USER, ALIEN, Node("user", "u7", "user u7"), ALIENS), ("INTERACTED",) * 3, 2.0
+    )
     assert wording.path_sentence(co, mean=3.0).startswith("Another user who chose Alien also")
 
 
@@ -133,14 +194,22 @@ def test_other_text_tells_what_the_reasons_leave_out():
 
 
 def test_notes():
-    ex = Explanation("u1", "i2", "Aliens", 0.8, [ExplanationPath("x", [], [], 0, 0, "s.")],
-                     explained_share=0.25, num_paths=7)  # fmt: skip
+    ex = Explanation(
+        "u1",
+        "i2",
+        "Aliens",
+        0.8,
+        [ExplanationPath("x", [], [], 0, 0, "s.")],
+        explained_share=0.25,
+        num_paths=7,
+    )
     assert wording.paths_note(ex, folded_in=False) == (
         "7 paths of up to 3 hops join you to Aliens; they leave through interactions that "
         "carry 25% of its score."
     )
-    assert wording.paths_note(ex, folded_in=True).endswith("(the user is newer than the "
-                                                           "model; folded in).")  # fmt: skip
+    assert wording.paths_note(ex, folded_in=True).endswith(
+        "(the user is newer than the model; folded in)."
+    )
     ex.explained_share = None
     assert wording.paths_note(ex, folded_in=False) == "7 paths join you to Aliens."
     assert wording.popular_note("Aliens", 12) == (

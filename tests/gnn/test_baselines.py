@@ -25,8 +25,9 @@ def test_baselines_beat_random_on_planted_preferences(tensors):
     """Users of the synthetic world pick items of their favourite tags: co-occurrence,
     popularity and text all carry that signal, a random ranking does not."""
     split = temporal_split(tensors)
-    chance = evaluate(RandomScorer(tensors.num_items), tensors, split.train, split.test,
-                      split.val)["recall@20"]  # fmt: skip
+    chance = evaluate(RandomScorer(tensors.num_items), tensors, split.train, split.test, split.val)[
+        "recall@20"
+    ]
     users = torch.tensor([0, 3, 7])
     for scorer in (
         MostPopular(tensors, split.train),
@@ -40,9 +41,17 @@ def test_baselines_beat_random_on_planted_preferences(tensors):
 
 def _toy(train: list[tuple[int, int]], test: list[tuple[int, int]]):
     pairs = train + test
-    inter = pd.DataFrame({"user_id": [f"u{u}" for u, _ in pairs],
-                          "item_id": [f"i{i}" for _, i in pairs], "kind": "click",
-                          "rating": np.nan, "weight": 1.0, "ts": -1, "split": ""})  # fmt: skip
+    inter = pd.DataFrame(
+        {
+            "user_id": [f"u{u}" for u, _ in pairs],
+            "item_id": [f"i{i}" for _, i in pairs],
+            "kind": "click",
+            "rating": np.nan,
+            "weight": 1.0,
+            "ts": -1,
+            "split": "",
+        }
+    )
     items = pd.DataFrame({"id": [f"i{k}" for k in range(4)], "title": "", "description": None})
     t = GraphTensors.from_frames(pd.DataFrame({"id": ["u0", "u1", "u2"]}), items, None, inter)
     return t, torch.arange(len(train)), torch.arange(len(train), len(pairs))
@@ -50,8 +59,9 @@ def _toy(train: list[tuple[int, int]], test: list[tuple[int, int]]):
 
 def test_most_popular_metrics_by_hand():
     # training counts: i0 3, i1 2, i2 1, i3 0
-    t, train, test = _toy([(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 2)],
-                          [(0, 2), (1, 3), (2, 1)])  # fmt: skip
+    t, train, test = _toy(
+        [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 2)], [(0, 2), (1, 3), (2, 1)]
+    )
     m = evaluate(MostPopular(t, train), t, train, test, ks=(1, 2), extras=False)
     # after masking what each has seen: u0 [i2, i3] hit, u1 [i2, i3] miss at 1, u2 [i1, i3] hit
     assert m["recall@1"] == pytest.approx(2 / 3)
@@ -86,6 +96,7 @@ def test_most_popular_and_mf_training(tensors):
     mf = MFBPR.from_tensors(tensors)
     history = fit(mf, tensors, split, epochs=10, batch_size=512, lr=1e-2, patience=100)
     assert history.loss[-1] < history.loss[0]
-    chance = evaluate(RandomScorer(tensors.num_items), tensors, split.train, split.test,
-                      split.val)["recall@20"]  # fmt: skip
+    chance = evaluate(RandomScorer(tensors.num_items), tensors, split.train, split.test, split.val)[
+        "recall@20"
+    ]
     assert evaluate(mf, tensors, split.train, split.test, split.val)["recall@20"] > 2 * chance

@@ -32,8 +32,12 @@ def test_compare_chooses_on_validation_then_refits_and_tests(tensors):
     assert rows.loc["MostPopular", "recall@20"] == pytest.approx(pop["recall@20"])
     assert rows.loc["MostPopular", "coverage@20"] == pytest.approx(pop["coverage@20"])
     # ItemKNN's k is the one best on validation; the test number is that k refitted
-    val = {k: evaluate(ItemKNN(tensors, split.train, k=k), tensors, split.train, split.val,
-                       extras=False)["recall@20"] for k in (10, 20)}  # fmt: skip
+    val = {
+        k: evaluate(
+            ItemKNN(tensors, split.train, k=k), tensors, split.train, split.val, extras=False
+        )["recall@20"]
+        for k in (10, 20)
+    }
     best = max(val, key=lambda k: (val[k], -k))
     assert rows.loc["ItemKNN", "notes"].startswith(f"k={best} ")
     assert rows.loc["ItemKNN", "val/recall@20"] == pytest.approx(val[best])
@@ -86,8 +90,10 @@ def test_train_epoch_script_runs(capsys):
     out = capsys.readouterr().out
     assert "median epoch s" in out and "3,000" in out and "PyG LGConv" in out
     assert "layer_mean, whole CSR (used)" in out and "layer_mean, 0.05 MiB blocks by type" in out
-    assert main(["--sizes", "3000", "--epochs", "1", "--device", "cpu", "--profile", "2",
-                 "--sampler"]) == 0  # fmt: skip
+    assert (
+        main(["--sizes", "3000", "--epochs", "1", "--device", "cpu", "--profile", "2", "--sampler"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "profile of 2 steps" in out and "ms a step" in out and "aten::" in out
     assert "negative sampler, a batch of 4,096 against" in out and "draw " in out
@@ -97,8 +103,9 @@ def test_train_epoch_script_runs(capsys):
     import kgrec.gnn.train
 
     assert kgrec.gnn.train.retained_heap is retained_heap  # the A/B arm is undone
-    assert main(["--sizes", "3000", "6000", "--paired", "3", "--warmup", "1", "--device",
-                 "cpu"]) == 0  # fmt: skip
+    assert (
+        main(["--sizes", "3000", "6000", "--paired", "3", "--warmup", "1", "--device", "cpu"]) == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     assert "rounds=3 (+1 warm-up)" in lines[0] and "6,000/3,000" in lines[1]
     rounds = [line.split() for line in lines[2:5]]

@@ -35,8 +35,9 @@ def four_versions(tensors, tmp_path):
         torch.manual_seed(j)
         model = MFBPR.from_tensors(tensors, embedding_dim=4)
         metrics = {"val/recall@20": 0.1 * (j + 1), "recall@20": 0.05 * (j + 1), "ndcg@20": 0.01}
-        vdir = save_version(tmp_path, model, "mf", config={}, id_maps=tensors.id_maps(),
-                            metrics=metrics)  # fmt: skip
+        vdir = save_version(
+            tmp_path, model, "mf", config={}, id_maps=tensors.id_maps(), metrics=metrics
+        )
         names.append(vdir.name)
     promote(tmp_path, tmp_path / "versions" / names[0])
     promote(tmp_path, tmp_path / "versions" / names[1])
@@ -117,8 +118,10 @@ def test_the_application_prunes_under_the_model_directory_lock(four_versions):
         with pytest.raises(ModelDirLocked, match="another kgrec train holds"):
             prune(model_dir, keep=1)
     assert len(model_versions(model_dir)) == 4
-    assert prune(model_dir, keep=3) == {"kept": [names[0], names[1], names[3]],
-                                        "removed": [names[2]]}  # fmt: skip
+    assert prune(model_dir, keep=3) == {
+        "kept": [names[0], names[1], names[3]],
+        "removed": [names[2]],
+    }
     assert [r["version"] for r in model_versions(model_dir)] == [names[0], names[1], names[3]]
 
 
@@ -141,8 +144,13 @@ def test_versions_carry_sha256s_that_find_a_changed_file(four_versions):
     model_dir, names = four_versions
     live = model_dir / "versions" / names[1]
     manifest = json.loads((live / "manifest.json").read_text())
-    assert set(manifest["files"]) == {"model.pt", "config.json", "id_maps.json",
-                                      "metrics.json", "embeddings.pt"}  # fmt: skip
+    assert set(manifest["files"]) == {
+        "model.pt",
+        "config.json",
+        "id_maps.json",
+        "metrics.json",
+        "embeddings.pt",
+    }
     assert verify_files(live) is True
     assert all(r["checksums"] and r["problem"] is None for r in list_versions(model_dir))
     size = (live / "model.pt").stat().st_size

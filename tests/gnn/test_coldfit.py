@@ -38,23 +38,27 @@ def test_the_parts_of_the_vector_sum_to_it(trained_aggregator, solved_ease):
         vector, own2, _ = trained_aggregator.exact_vector(np.array(items))
         np.testing.assert_allclose(own + weights @ factors[items], vector, rtol=1e-12)
         np.testing.assert_allclose(own2, own)
-        np.testing.assert_allclose(trained_aggregator.user_vector(np.array(items)), vector,
-                                   rtol=1e-4, atol=1e-5)  # fmt: skip
+        np.testing.assert_allclose(
+            trained_aggregator.user_vector(np.array(items)), vector, rtol=1e-4, atol=1e-5
+        )
 
 
 def test_a_saved_version_reproduces_the_aggregator(trained_aggregator, solved_ease, tmp_path):
     tensors, _, model = solved_ease
     maps = tensors.id_maps()
-    with_agg = save_version(tmp_path, model, "ease", config={}, id_maps=maps, metrics={},
-                            aggregator=trained_aggregator)  # fmt: skip
+    with_agg = save_version(
+        tmp_path, model, "ease", config={}, id_maps=maps, metrics={}, aggregator=trained_aggregator
+    )
     without = save_version(tmp_path, model, "ease", config={}, id_maps=maps, metrics={})
     assert (with_agg / AGGREGATOR_FILE).stat().st_mode & 0o077 == 0  # private like the rest
     loaded = verify_version(with_agg).aggregator()
     assert loaded is not None and loaded.max_n == trained_aggregator.max_n
     for items in HISTORIES:
-        np.testing.assert_allclose(loaded.exact_vector(np.array(items))[0],
-                                   trained_aggregator.exact_vector(np.array(items))[0],
-                                   rtol=1e-12)  # fmt: skip
+        np.testing.assert_allclose(
+            loaded.exact_vector(np.array(items))[0],
+            trained_aggregator.exact_vector(np.array(items))[0],
+            rtol=1e-12,
+        )
     assert not (without / AGGREGATOR_FILE).exists()
     assert load_version(without).aggregator() is None  # an older version loads as before
     (with_agg / AGGREGATOR_FILE).write_bytes(b"not a tensor file")
@@ -92,8 +96,9 @@ def _served_history_recall(model, tensors, idx, users, max_n=5):
     for n in range(1, max_n + 1):
         support, query = first_items(by_user, users.tolist(), n)
         vectors = np.stack([model.history_vector(items[e], ts[e], rating[e])[0] for e in support])
-        got = ranking_metrics(vectors, model.item_factors, [items[e] for e in support],
-                              [items[e] for e in query])  # fmt: skip
+        got = ranking_metrics(
+            vectors, model.item_factors, [items[e] for e in support], [items[e] for e in query]
+        )
         per_n.append(got["recall@20"].mean())
     return float(np.mean(per_n))
 
@@ -142,15 +147,29 @@ def test_too_few_users_fit_no_aggregator(solved_ease):
 def test_the_job_saves_the_aggregator_it_serves_and_reports_it(tensors, tmp_path):
     from kgrec.gnn.job import run_job
 
-    result = run_job(tensors, tmp_path / "a", "ease", seed=0, device="cpu",
-                     model_options={"lam": 50.0, "rank": 64}, aggregator_epochs=3)  # fmt: skip
+    result = run_job(
+        tensors,
+        tmp_path / "a",
+        "ease",
+        seed=0,
+        device="cpu",
+        model_options={"lam": 50.0, "rank": 64},
+        aggregator_epochs=3,
+    )
     m = result.metrics
     assert {"aggregator/served", "aggregator/val_recall@20_best"} <= set(m)
     assert (result.version_dir / AGGREGATOR_FILE).exists() == bool(m["aggregator/served"])
     stored = load_version(result.version_dir)
     assert stored.metrics["aggregator/val_recall@20_start"] == m["aggregator/val_recall@20_start"]
     assert "decision" in stored.config["aggregator"]
-    none = run_job(tensors, tmp_path / "b", "ease", seed=0, device="cpu",
-                   model_options={"lam": 50.0, "rank": 64}, aggregator_epochs=0)  # fmt: skip
+    none = run_job(
+        tensors,
+        tmp_path / "b",
+        "ease",
+        seed=0,
+        device="cpu",
+        model_options={"lam": 50.0, "rank": 64},
+        aggregator_epochs=0,
+    )
     assert not any(k.startswith("aggregator/") for k in none.metrics)
     assert not (none.version_dir / AGGREGATOR_FILE).exists()

@@ -69,8 +69,9 @@ def _recall(agg, seqs, users, items) -> float:
     values = []
     for n in (1, 2, 3):
         support, query = first_items(seqs, users, n)
-        values.append(ranking_metrics(agg.user_vectors(support), items, support, query)
-                      ["recall@20"].mean())  # fmt: skip
+        values.append(
+            ranking_metrics(agg.user_vectors(support), items, support, query)["recall@20"].mean()
+        )
     return float(np.mean(values))
 
 

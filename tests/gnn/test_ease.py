@@ -81,13 +81,15 @@ def test_the_user_vector_follows_a_changed_history_without_a_refit(solved_ease):
     np.testing.assert_allclose(same, model.final_embeddings()[0][5].numpy(), atol=1e-5)
     # one more interaction, the newest, unrated: its item's neighbours in B gain the most
     new_item = int(np.setdiff1d(np.arange(tensors.num_items), items)[0])
-    grown, _ = model.history_vector(np.r_[items, new_item], np.r_[times, times.max() + 1],
-                                    np.r_[rates, np.nan])  # fmt: skip
+    grown, _ = model.history_vector(
+        np.r_[items, new_item], np.r_[times, times.max() + 1], np.r_[rates, np.nan]
+    )
     item_vecs = model.final_embeddings()[1].numpy()
     gain = item_vecs @ (grown - same)
     factors = model.history_factors.numpy()
-    np.testing.assert_allclose(gain, item_vecs @ (factors[new_item] + (0.8 - 1) * same),
-                               rtol=1e-4, atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        gain, item_vecs @ (factors[new_item] + (0.8 - 1) * same), rtol=1e-4, atol=1e-6
+    )
 
 
 def test_recency_beats_a_plain_history_when_tastes_drift():
@@ -104,9 +106,17 @@ def test_recency_beats_a_plain_history_when_tastes_drift():
         for t, lo in enumerate([old] * 12 + [new] * 6):
             rows.append((u, int(rng.integers(lo, lo + 40)), t))
     frame = pd.DataFrame(rows, columns=["u", "i", "t"]).drop_duplicates(["u", "i"])
-    inter = pd.DataFrame({"user_id": frame.u.astype(str), "item_id": frame.i.astype(str),
-                          "kind": "rating", "rating": np.nan, "weight": 1.0, "ts": frame.t,
-                          "split": ""})  # fmt: skip
+    inter = pd.DataFrame(
+        {
+            "user_id": frame.u.astype(str),
+            "item_id": frame.i.astype(str),
+            "kind": "rating",
+            "rating": np.nan,
+            "weight": 1.0,
+            "ts": frame.t,
+            "split": "",
+        }
+    )
     users = pd.DataFrame({"id": [str(u) for u in range(60)]})
     items = pd.DataFrame({"id": [str(i) for i in range(80)], "title": "", "description": None})
     tensors = GraphTensors.from_frames(users, items, None, inter)
@@ -148,8 +158,9 @@ def held_out_item(world):
 
 def _tags_of(tensors, item: int) -> torch.Tensor:
     mask = tensors.item_tag_index[0] == item
-    return torch.stack([torch.zeros(int(mask.sum()), dtype=torch.long),
-                        tensors.item_tag_index[1, mask]])  # fmt: skip
+    return torch.stack(
+        [torch.zeros(int(mask.sum()), dtype=torch.long), tensors.item_tag_index[1, mask]]
+    )
 
 
 def test_a_new_item_lands_near_its_text_neighbours(held_out_item):
@@ -187,8 +198,9 @@ def test_the_new_item_map_survives_a_save_and_an_older_state_gives_the_mean(held
     torch.testing.assert_close(clone.embed_items(tensors.item_text[[item]], tags), want)
     older = {k: v for k, v in model.state_dict().items() if not k.startswith("feature_")}
     old = EASE.from_state(model.config(), older)
-    torch.testing.assert_close(old.embed_items(tensors.item_text[[item]], tags),
-                               model.item_factors.mean(0, keepdim=True))  # fmt: skip
+    torch.testing.assert_close(
+        old.embed_items(tensors.item_text[[item]], tags), model.item_factors.mean(0, keepdim=True)
+    )
     with pytest.raises(InvalidParameter, match="dimensions"):
         model.embed_items(tensors.item_text[[item], :5], tags)
 
@@ -231,8 +243,9 @@ def test_the_lowrank_form_at_full_rank_is_ease_on_every_unseen_item(world):
     low = _fitted(tensors, split, form="lowrank", rank=tensors.num_items)
     assert dense.identity_items and not low.identity_items
     want = _unseen_scores(dense, tensors, split)
-    torch.testing.assert_close(_unseen_scores(low, tensors, split), want, rtol=2e-3,
-                               atol=2e-3 * float(want.abs().max()))  # fmt: skip
+    torch.testing.assert_close(
+        _unseen_scores(low, tensors, split), want, rtol=2e-3, atol=2e-3 * float(want.abs().max())
+    )
 
 
 def test_the_lowrank_form_ranks_like_the_dense_form_at_a_high_rank(world):
@@ -250,14 +263,17 @@ def test_the_lowrank_form_ranks_like_the_dense_form_at_a_high_rank(world):
         tops[form] = _unseen_scores(model, tensors, split).topk(20).indices
     base = evaluate(full, tensors, split.train, split.val)["recall@20"]
     assert abs(recall["dense"] - base) < 0.02 and abs(recall["lowrank"] - base) < 0.02, (
-        recall, base)  # fmt: skip
+        recall,
+        base,
+    )
     pairs = zip(tops["dense"].numpy(), tops["lowrank"].numpy(), strict=True)
     overlap = np.mean([len(np.intersect1d(a, b)) / 20 for a, b in pairs])
     assert overlap > 0.8, overlap
 
 
-def cluster_world(num_clusters: int, num_items: int = 256, num_users: int = 400,
-                  per_user: int = 14, seed: int = 0):  # fmt: skip
+def cluster_world(
+    num_clusters: int, num_items: int = 256, num_users: int = 400, per_user: int = 14, seed: int = 0
+):
     """Users who each choose among one cluster's items only: ``num_clusters`` blocks, so
     a rank below ``num_clusters`` cannot tell some clusters apart."""
     import pandas as pd
@@ -272,12 +288,21 @@ def cluster_world(num_clusters: int, num_items: int = 256, num_users: int = 400,
         for t, i in enumerate(first + rng.choice(size, min(per_user, size), replace=False)):
             rows.append((u, int(i), t))
     frame = pd.DataFrame(rows, columns=["u", "i", "t"])
-    inter = pd.DataFrame({"user_id": frame.u.astype(str), "item_id": frame.i.astype(str),
-                          "kind": "rating", "rating": np.nan, "weight": 1.0, "ts": frame.t,
-                          "split": ""})  # fmt: skip
+    inter = pd.DataFrame(
+        {
+            "user_id": frame.u.astype(str),
+            "item_id": frame.i.astype(str),
+            "kind": "rating",
+            "rating": np.nan,
+            "weight": 1.0,
+            "ts": frame.t,
+            "split": "",
+        }
+    )
     users = pd.DataFrame({"id": [str(u) for u in range(num_users)]})
-    items = pd.DataFrame({"id": [str(i) for i in range(num_items)], "title": "",
-                          "description": None})  # fmt: skip
+    items = pd.DataFrame(
+        {"id": [str(i) for i in range(num_items)], "title": "", "description": None}
+    )
     return GraphTensors.from_frames(users, items, None, inter)
 
 
@@ -288,14 +313,16 @@ def test_the_rank_chosen_on_validation_is_as_large_as_the_data_needs(form):
     tensors = cluster_world(16)
     split = temporal_split(tensors)
     seed_everything(0)
-    model = EASE.from_tensors(tensors, split.train, lam=10.0, decay=1.0, form=form,
-                              ranks=(4, 16, 64))  # fmt: skip
+    model = EASE.from_tensors(
+        tensors, split.train, lam=10.0, decay=1.0, form=form, ranks=(4, 16, 64)
+    )
     fit(model, tensors, split)
     assert set(model.validation) == {4, 16, 64}
     assert model.validation[model.rank] == max(model.validation.values())
     assert model.dim == model.rank and model.config()["rank"] == model.rank
     assert model.rank >= 16 and model.validation[4] < model.validation[model.rank] - 0.3, (
-        model.validation)  # fmt: skip
+        model.validation
+    )
     got = evaluate(model, tensors, split.train, split.val)["recall@20"]
     assert got == pytest.approx(model.validation[model.rank], abs=1e-4)
 
@@ -324,8 +351,7 @@ def test_auto_takes_the_lowrank_form_when_the_dense_one_does_not_fit_the_budget(
     assert choose_form(*sizes, 64, budget=dense - 1) == "lowrank"
     stages = []
     tight = _fitted(tensors, split, ranks=(32, 64), memory_budget=(dense + low) // 2)
-    roomy = EASE.from_tensors(tensors, split.train, lam=50.0, ranks=(32, 64),
-                              memory_budget=1 << 40)  # fmt: skip
+    roomy = EASE.from_tensors(tensors, split.train, lam=50.0, ranks=(32, 64), memory_budget=1 << 40)
     roomy.solve(tensors, split.train, split.val, progress=lambda s, t: stages.append((s, t)))
     assert (tight.form, roomy.form) == ("lowrank", "dense")
     assert (
@@ -368,8 +394,9 @@ def test_both_forms_save_and_load_with_their_rank(world, form, tmp_path):
     model = _fitted(tensors, split, form=form, ranks=(16, 48))
     config = json.loads(json.dumps(model.config()))
     assert (config["form"], config["rank"]) == (form, model.rank)
-    version = save_version(tmp_path, model, "ease", config={}, id_maps=tensors.id_maps(),
-                           metrics={})  # fmt: skip
+    version = save_version(
+        tmp_path, model, "ease", config={}, id_maps=tensors.id_maps(), metrics={}
+    )
     clone = load_version(version).model()
     assert (clone.form, clone.rank, clone.dim) == (form, model.rank, model.rank)
     users = torch.arange(9)

@@ -22,11 +22,17 @@ def _model(interactions, state=None) -> LightGCN:
     torch.manual_seed(0)
     m = LightGCN(4, 6, num_tags=2, embedding_dim=8, num_layers=3, text_dim=5)
     gen = torch.Generator().manual_seed(1)
-    m.set_graph(torch.tensor(interactions), torch.tensor(ITEM_TAGS), None,
-                torch.randn(6, 5, generator=gen), torch.randn(2, 5, generator=gen))  # fmt: skip
+    m.set_graph(
+        torch.tensor(interactions),
+        torch.tensor(ITEM_TAGS),
+        None,
+        torch.randn(6, 5, generator=gen),
+        torch.randn(2, 5, generator=gen),
+    )
     if state is not None:
-        m.load_state_dict({k: v for k, v in state.items() if not k.startswith("adj_")},
-                          strict=False)  # fmt: skip
+        m.load_state_dict(
+            {k: v for k, v in state.items() if not k.startswith("adj_")}, strict=False
+        )
     return m.eval()
 
 
@@ -63,8 +69,9 @@ def test_new_edges_follow_the_updated_graphs_row_over_the_trained_states(model):
     with torch.no_grad():
         states = layer_states(model.propagation_matrix(), model.initial_states().float(), 3)
     for k in range(3):
-        np.testing.assert_allclose(node.layers[k + 1], row @ states[k].double().numpy(),
-                                   rtol=1e-5, atol=1e-7)  # fmt: skip
+        np.testing.assert_allclose(
+            node.layers[k + 1], row @ states[k].double().numpy(), rtol=1e-5, atol=1e-7
+        )
 
 
 def test_fold_in_is_closer_to_the_recomputed_graph_than_the_stale_vector(model):
@@ -99,8 +106,12 @@ def test_a_new_user_and_a_new_item(model):
 def test_folded_path_weights_split_the_folded_score_exactly(model):
     fold = FoldIn.from_lightgcn(model)
     scorer = model.path_scorer()
-    maps = {"users": [f"u{j}" for j in range(4)], "items": [f"i{j}" for j in range(6)],
-            "tags": ["a", "b"], "entities": []}  # fmt: skip
+    maps = {
+        "users": [f"u{j}" for j in range(4)],
+        "items": [f"i{j}" for j in range(6)],
+        "tags": ["a", "b"],
+        "entities": [],
+    }
     weights = PathWeights(scorer, maps)
     u = fold.node("user", 0)
     node = fold.fold(np.concatenate([fold.neighbours(u), [fold.node("item", 3)]]), node=u)

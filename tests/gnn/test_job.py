@@ -144,10 +144,13 @@ def _few(tensors, per_user: int):
             keep.append(j)
             count[u] = count.get(u, 0) + 1
     idx = torch.tensor(keep, dtype=torch.long)
-    fields = {name: getattr(tensors, name)[..., idx] if name == "edge_index"
-              else getattr(tensors, name)[idx]
-              for name in ("edge_index", "ts", "split", "rating", "weight")
-              if hasattr(tensors, name) and getattr(tensors, name) is not None}  # fmt: skip
+    fields = {
+        name: getattr(tensors, name)[..., idx]
+        if name == "edge_index"
+        else getattr(tensors, name)[idx]
+        for name in ("edge_index", "ts", "split", "rating", "weight")
+        if hasattr(tensors, name) and getattr(tensors, name) is not None
+    }
     return replace(tensors, **fields)
 
 

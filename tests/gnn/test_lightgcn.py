@@ -66,8 +66,9 @@ def test_initial_states_add_the_text_projection_to_items_and_tags_only(tiny):
     u, i, t = tiny.num_users, tiny.num_items, tiny.num_tags
     assert torch.equal(x0[:u], e[:u]) and torch.equal(x0[u + i + t :], e[u + i + t :])
     assert torch.allclose(x0[u : u + i], e[u : u + i] + tiny.item_text @ w.T, atol=1e-6)
-    assert torch.allclose(x0[u + i : u + i + t], e[u + i : u + i + t] + tiny.tag_text @ w.T,
-                          atol=1e-6)  # fmt: skip
+    assert torch.allclose(
+        x0[u + i : u + i + t], e[u + i : u + i + t] + tiny.tag_text @ w.T, atol=1e-6
+    )
     (x0 * torch.arange(x0.numel()).view_as(x0)).sum().backward()
     assert torch.equal(e.grad, torch.arange(x0.numel()).view_as(x0).float())
     text = torch.cat([tiny.item_text, tiny.tag_text])

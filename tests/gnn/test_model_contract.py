@@ -34,8 +34,14 @@ def trained(request, small, tmp_path_factory):
     torch.manual_seed(0)
     model = build_model(request.param, tensors, split.train)
     fit(model, tensors, split, epochs=2, batch_size=256, device="cpu")
-    version = save_version(tmp_path_factory.mktemp(request.param), model, request.param,
-                           config={}, id_maps=tensors.id_maps(), metrics={})  # fmt: skip
+    version = save_version(
+        tmp_path_factory.mktemp(request.param),
+        model,
+        request.param,
+        config={},
+        id_maps=tensors.id_maps(),
+        metrics={},
+    )
     return request.param, model, version
 
 
@@ -92,8 +98,9 @@ def test_config_round_trip(trained):
         k: v.shape for k, v in model.named_parameters()
     }
     clone = type(model).from_state(config, model.state_dict())
-    torch.testing.assert_close(clone.score_users(torch.arange(3)),
-                               model.score_users(torch.arange(3)))  # fmt: skip
+    torch.testing.assert_close(
+        clone.score_users(torch.arange(3)), model.score_users(torch.arange(3))
+    )
 
 
 def test_train_defaults_are_training_settings(trained):

@@ -41,8 +41,12 @@ def test_terms_sum_to_the_score(model, user, item):
 def test_path_contribution_is_its_pair_term(model):
     scorer = PathScorer.from_lightgcn(model)
     u, i = scorer.node("user", 0), scorer.node("item", 2)
-    paths = [[u, v, n, i] for v in scorer.neighbours(u) for n in scorer.neighbours(v)
-             if i in scorer.neighbours(n)]  # fmt: skip
+    paths = [
+        [u, v, n, i]
+        for v in scorer.neighbours(u)
+        for n in scorer.neighbours(v)
+        if i in scorer.neighbours(n)
+    ]
     assert paths, "the fixture has 3-hop paths from user 0 to item 2"
     got = scorer.contributions(np.array(paths))
     want = [scorer.pair_terms(u, i, [p[1]], [p[2]])[0] for p in paths]

@@ -92,10 +92,12 @@ def test_blocks_by_node_type_write_only_the_rows_they_reach() -> None:
     """Users 0-9, items 10-29, tags 30-33, node 34 isolated: a user block's products reach
     item rows alone, and every row of a buffer full of NaN is overwritten."""
     g = torch.Generator().manual_seed(6)
-    users_items = torch.stack([torch.randint(0, 10, (60,), generator=g),
-                               torch.randint(10, 30, (60,), generator=g)])  # fmt: skip
-    items_tags = torch.stack([torch.randint(10, 30, (15,), generator=g),
-                              torch.randint(30, 34, (15,), generator=g)])  # fmt: skip
+    users_items = torch.stack(
+        [torch.randint(0, 10, (60,), generator=g), torch.randint(10, 30, (60,), generator=g)]
+    )
+    items_tags = torch.stack(
+        [torch.randint(10, 30, (15,), generator=g), torch.randint(30, 34, (15,), generator=g)]
+    )
     n, types = 35, [0, 10, 30, 35]
     index, value = normalised_adjacency(torch.cat([users_items, items_tags], 1), n)
     adj = adjacency_csr(index, value.double(), n)

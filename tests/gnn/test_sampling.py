@@ -40,8 +40,9 @@ def test_negatives_equal_the_plain_rule_draw_for_draw():
     items = torch.randint(12, (600,), generator=gen)  # dense: collisions over several rounds
     pairs = set(zip(users.tolist(), items.tolist(), strict=True))
     batch = users[torch.randperm(600, generator=gen)[:300]]  # unsorted queries
-    sampler = NegativeSampler(torch.stack([users, items]), 12, max_retries=3,
-                              generator=torch.Generator().manual_seed(7))  # fmt: skip
+    sampler = NegativeSampler(
+        torch.stack([users, items]), 12, max_retries=3, generator=torch.Generator().manual_seed(7)
+    )
     got = sampler.sample(batch)
     expected = _reference_negatives(batch, pairs, 12, 3, torch.Generator().manual_seed(7))
     assert torch.equal(got, expected)

@@ -53,15 +53,15 @@ def test_fit_trains_with_the_capped_batch(tensors) -> None:
 
 def test_batch_loss_equals_bpr_plus_l2_over_the_gathered_rows() -> None:
     g = torch.Generator().manual_seed(0)
-    out = Embeddings(*(torch.randn(n, 6, generator=g, dtype=torch.float64)
-                       for n in (9, 12, 9, 12)))  # fmt: skip
+    out = Embeddings(*(torch.randn(n, 6, generator=g, dtype=torch.float64) for n in (9, 12, 9, 12)))
     users = torch.randint(9, (50,), generator=g)
     pos, neg = torch.randint(12, (2, 50), generator=g)
     eu = out.users[users]
     diff = (eu * out.items[neg]).sum(-1) - (eu * out.items[pos]).sum(-1)
     bpr = torch.nn.functional.softplus(diff)
-    l2 = (out.users0[users].pow(2).sum() + out.items0[pos].pow(2).sum()
-          + out.items0[neg].pow(2).sum())  # fmt: skip
+    l2 = (
+        out.users0[users].pow(2).sum() + out.items0[pos].pow(2).sum() + out.items0[neg].pow(2).sum()
+    )
     expected = bpr.mean() + 0.1 * l2 / (2 * 50)
     torch.testing.assert_close(batch_loss(out, users, pos, neg, 0.1), expected)
     torch.testing.assert_close(batch_loss(out, users, pos, neg, 0.1, 25.0), expected * 2)

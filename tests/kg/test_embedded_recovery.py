@@ -74,11 +74,20 @@ def test_commands_wait_for_a_replay_and_say_how_far_it_got(crashed_mid_write, mo
     monkeypatch.setattr(embedded_wait, "REPORT_EVERY_S", 0.3)
     monkeypatch.setattr(embedded_files, "REPORT_EVERY_S", 0.3)
     first = subprocess.Popen(
-        [sys.executable, "-m", "kgrec.cli.main", "--store", str(directory), "cypher",
-         "MATCH (n:Slow) RETURN count(n) AS n"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "kgrec.cli.main",
+            "--store",
+            str(directory),
+            "cypher",
+            "MATCH (n:Slow) RETURN count(n) AS n",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "KGREC_START_TIMEOUT": "2"},
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 30
     while embedded.read_pid(directory) is None and time.monotonic() < deadline:
         time.sleep(0.02)

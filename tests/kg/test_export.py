@@ -18,13 +18,19 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_round_trip_preserves_every_frame(store, embedder):
-    dataset = generate_synthetic(num_users=30, num_items=60, num_tags=12,
-                                 num_interactions=400, seed=3)  # fmt: skip
-    dataset.entities = pd.DataFrame({"id": ["e1", "e2"], "name": ["Ridley Scott", "NASA"],
-                                     "type": ["person", "org"]})  # fmt: skip
-    dataset.triples = pd.DataFrame({"item_id": [dataset.items["id"][0]] * 2,
-                                    "relation": ["directed_by", "about"],
-                                    "entity_id": ["e1", "e2"]})  # fmt: skip
+    dataset = generate_synthetic(
+        num_users=30, num_items=60, num_tags=12, num_interactions=400, seed=3
+    )
+    dataset.entities = pd.DataFrame(
+        {"id": ["e1", "e2"], "name": ["Ridley Scott", "NASA"], "type": ["person", "org"]}
+    )
+    dataset.triples = pd.DataFrame(
+        {
+            "item_id": [dataset.items["id"][0]] * 2,
+            "relation": ["directed_by", "about"],
+            "entity_id": ["e1", "e2"],
+        }
+    )
     ingest(dataset, store, embedder)
     exported = export_graph(store, page_size=7)  # many small pages
     for name in COLUMNS:
@@ -44,8 +50,11 @@ def test_export_equals_a_plain_read_and_the_same_tensors_each_time(store, embedd
     relationship returns, and two exports give the same tensors."""
     from kgrec.app.training import load_tensors
 
-    ingest(generate_synthetic(num_users=50, num_items=40, num_tags=10, num_interactions=600,
-                              seed=4), store, embedder)  # fmt: skip
+    ingest(
+        generate_synthetic(num_users=50, num_items=40, num_tags=10, num_interactions=600, seed=4),
+        store,
+        embedder,
+    )
     plain = store.run(
         "MATCH (u:User)-[e:INTERACTED]->(i:Item) RETURN u.id AS user_id, i.id AS item_id, "
         "e.kind AS kind, e.rating AS rating, e.weight AS weight, e.ts AS ts, e.split AS split"
@@ -54,8 +63,9 @@ def test_export_equals_a_plain_read_and_the_same_tensors_each_time(store, embedd
     for page_size in (3, 1000):
         got = export_graph(store, page_size=page_size).frames["interactions"]
         assert len(got) == len(plain)
-        pd.testing.assert_frame_equal(_sorted(got), _sorted(want[list(got.columns)]),
-                                      check_dtype=False)  # fmt: skip
+        pd.testing.assert_frame_equal(
+            _sorted(got), _sorted(want[list(got.columns)]), check_dtype=False
+        )
     first, second = load_tensors(store), load_tensors(store)
     assert first.user_ids == second.user_ids and first.item_ids == second.item_ids
     for name in ("edge_index", "item_tag_index", "item_entity_index"):

@@ -171,16 +171,18 @@ def test_the_store_layer_triggers_no_server_notifications(store, embedder, caplo
     from kgrec.loaders import generate_synthetic
     from kgrec.queries.runner import ANALYST, INTERNAL, describe_query, run_query
 
-    dataset = generate_synthetic(num_users=10, num_items=20, num_tags=5,
-                                 num_interactions=80, seed=2)  # fmt: skip
+    dataset = generate_synthetic(
+        num_users=10, num_items=20, num_tags=5, num_interactions=80, seed=2
+    )
     user, item = dataset.users["id"].iloc[0], dataset.items["id"].iloc[0]
     samples = {"user_id": user, "item_id": item, "item_ids": [item], "tag": "x", "tags": ["x"]}
     with caplog.at_level(logging.INFO, logger="neo4j"):
         ingest(dataset, store, embedder)
         similar_items(store, item, 3)
         for query in map(describe_query, ANALYST.all() + INTERNAL.all()):
-            params = {p["name"]: samples[p["name"]] for p in query["params"]
-                      if p["name"] in samples}  # fmt: skip
+            params = {
+                p["name"]: samples[p["name"]] for p in query["params"] if p["name"] in samples
+            }
             if {p["name"] for p in query["params"] if p["required"]} <= set(params):
                 run_query(store, query["name"], params)
         store.drop()
@@ -220,8 +222,9 @@ def test_run_is_read_only_on_every_backend(store):
         with pytest.raises(WriteInReadMode, match="write mode"):
             store.run(statement, {"id": "sneaky"})
     assert store.run("MATCH (u:User) RETURN count(u) AS n") == [{"n": 0}]
-    assert store.execute("CREATE (u:User {id: $id}) RETURN u.id AS id", {"id": "a"},
-                         Mode.WRITE) == [{"id": "a"}]  # fmt: skip
+    assert store.execute(
+        "CREATE (u:User {id: $id}) RETURN u.id AS id", {"id": "a"}, Mode.WRITE
+    ) == [{"id": "a"}]
     with pytest.raises(WriteInReadMode):
         store.execute("CREATE (:User {id: 'b'})", mode=Mode.READ)
     assert store.execute("MATCH (u:User) RETURN u.id AS id") == [{"id": "a"}]
@@ -248,8 +251,9 @@ def test_drop_and_compact_are_part_of_the_contract(store):
 
 def test_statements_run_in_their_own_mode(store):
     ensure_schema(store)
-    run_statement(store, "write_back_started",
-                  {"key": "k", "model_version": "v9", "started": "t0", "k": 3})  # fmt: skip
+    run_statement(
+        store, "write_back_started", {"key": "k", "model_version": "v9", "started": "t0", "k": 3}
+    )
     [state] = run_statement(store, "write_back_state", {"key": "k"})
     assert state["version"] == "v9"
     with pytest.raises(QueryNotFound):

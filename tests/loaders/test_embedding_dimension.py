@@ -23,8 +23,10 @@ def _damage(cache_path, vector: np.ndarray, hashes: list[str] | None = None) -> 
     with sqlite3.connect(cache_path) as db:
         if hashes is None:
             hashes = [h for (h,) in db.execute("SELECT hash FROM vectors")]
-        db.executemany("UPDATE vectors SET vector = ? WHERE hash = ?",
-                       [(vector.astype(np.float32).tobytes(), h) for h in hashes])  # fmt: skip
+        db.executemany(
+            "UPDATE vectors SET vector = ? WHERE hash = ?",
+            [(vector.astype(np.float32).tobytes(), h) for h in hashes],
+        )
     return len(hashes)
 
 
@@ -84,7 +86,6 @@ def test_ingest_with_a_damaged_cache_writes_whole_vectors(store, tmp_path, caplo
     damaged.close()
     assert report.embeddings_written > 0 and "embedding their texts again" in caplog.text
     for label in ("Item", "Tag"):
-        rows = store.run(f"MATCH (n:{label}) WHERE n.embedding IS NOT NULL "
-                         "RETURN n.embedding AS v")  # fmt: skip
+        rows = store.run(f"MATCH (n:{label}) WHERE n.embedding IS NOT NULL RETURN n.embedding AS v")
         assert rows and {len(r["v"]) for r in rows} == {dim}, label
     assert _sizes(path) == {dim}

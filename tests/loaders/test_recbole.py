@@ -46,8 +46,13 @@ def test_small_layout(tmp_path: Path, canonical) -> None:
     ]
     assert list(ds.users["id"]) == ["196", "186"]
     genres = {(r.item_id, r.tag) for r in ds.item_tags.itertuples()}
-    assert genres == {("1", "animation"), ("1", "children's"), ("1", "comedy"),
-                      ("2", "drama"), ("2", "romance")}  # fmt: skip
+    assert genres == {
+        ("1", "animation"),
+        ("1", "children's"),
+        ("1", "comedy"),
+        ("2", "drama"),
+        ("2", "romance"),
+    }
     assert (ds.item_tags["source"] == "genre").all()
     assert set(ds.tags["name"]) == {t for _, t in genres}
     inter = ds.interactions
@@ -84,29 +89,79 @@ def test_id_prefix_and_rating_range(tmp_path: Path) -> None:
 
 BAD_CASES = [
     # (id, files, file at fault, line, field, words in the message)
-    ("header lacks a field", {"inter": "user:token\titem_id:token\nu\t1\n"}, "inter", 1,
-     "user_id", "lacks column"),
-    ("rating not a number", {"inter": INTER.replace("\t4\t", "\tfour\t")}, "inter", 3,
-     "rating", "not a number"),
-    ("timestamp not a number", {"inter": INTER.replace("881250950", "yesterday")}, "inter", 4,
-     "timestamp", "not a number"),
-    ("timestamp too large", {"inter": INTER.replace("881250950", "1e30")}, "inter", 4,
-     "timestamp", "not a unix time"),
-    ("too few fields", {"inter": INTER.replace("\t1\t881250950", "")}, "inter", 4, None,
-     "expected 4 fields"),
-    ("unknown item", {"inter": INTER.replace("196\t3", "196\t9")}, "inter", 4, "item_id",
-     "unknown item"),
-    ("empty user id", {"inter": INTER.replace("186\t", " \t")}, "inter", 3, "user_id",
-     "is empty"),
-    ("item listed twice", {"item": ITEM + "2\tAgain\t1990\tDrama\n"}, "item", 5, "item_id",
-     "listed twice"),
-    ("no rating field for a range", {"inter": "user_id:token\titem_id:token\nu\t1\n"},
-     "inter", 1, "rating", "needs a rating field"),
-]  # fmt: skip
+    (
+        "header lacks a field",
+        {"inter": "user:token\titem_id:token\nu\t1\n"},
+        "inter",
+        1,
+        "user_id",
+        "lacks column",
+    ),
+    (
+        "rating not a number",
+        {"inter": INTER.replace("\t4\t", "\tfour\t")},
+        "inter",
+        3,
+        "rating",
+        "not a number",
+    ),
+    (
+        "timestamp not a number",
+        {"inter": INTER.replace("881250950", "yesterday")},
+        "inter",
+        4,
+        "timestamp",
+        "not a number",
+    ),
+    (
+        "timestamp too large",
+        {"inter": INTER.replace("881250950", "1e30")},
+        "inter",
+        4,
+        "timestamp",
+        "not a unix time",
+    ),
+    (
+        "too few fields",
+        {"inter": INTER.replace("\t1\t881250950", "")},
+        "inter",
+        4,
+        None,
+        "expected 4 fields",
+    ),
+    (
+        "unknown item",
+        {"inter": INTER.replace("196\t3", "196\t9")},
+        "inter",
+        4,
+        "item_id",
+        "unknown item",
+    ),
+    ("empty user id", {"inter": INTER.replace("186\t", " \t")}, "inter", 3, "user_id", "is empty"),
+    (
+        "item listed twice",
+        {"item": ITEM + "2\tAgain\t1990\tDrama\n"},
+        "item",
+        5,
+        "item_id",
+        "listed twice",
+    ),
+    (
+        "no rating field for a range",
+        {"inter": "user_id:token\titem_id:token\nu\t1\n"},
+        "inter",
+        1,
+        "rating",
+        "needs a rating field",
+    ),
+]
 
 
-@pytest.mark.parametrize(("files", "suffix", "line", "field", "words"),
-                         [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("files", "suffix", "line", "field", "words"),
+    [c[1:] for c in BAD_CASES],
+    ids=[c[0] for c in BAD_CASES],
+)
 def test_bad_input_names_file_line_field(
     tmp_path: Path, files: dict[str, str], suffix: str, line: int, field: str | None, words: str
 ) -> None:

@@ -347,8 +347,12 @@ def test_parquet_columns_of_lists_structs_or_bytes_are_refused(tmp_path: Path) -
         assert (err.path, err.line, err.field) == (str(path), 1, "u")
         assert "not one plain value per row" in str(err) and "flatten" in str(err)
     path = tmp_path / "dup.parquet"
-    pq.write_table(pa.Table.from_arrays([pa.array(["u1"]), pa.array(["a"]), pa.array(["b"])],
-                                        names=["u", "i", "i"]), path)  # fmt: skip
+    pq.write_table(
+        pa.Table.from_arrays(
+            [pa.array(["u1"]), pa.array(["a"]), pa.array(["b"])], names=["u", "i", "i"]
+        ),
+        path,
+    )
     err = refused(read_table, path, {"user_id": "u", "item_id": "i"})
     assert err.field == "i" and "appears 2 times" in str(err)
 

@@ -37,11 +37,18 @@ ITEMS = {
     "i6": ("The Thing", ["horror"]),
 }
 RATINGS = [
-    ("u1", "i1", 5.0), ("u1", "i2", 4.0), ("u1", "i3", 2.0),
-    ("u2", "i1", 4.5), ("u2", "i4", 5.0), ("u2", "i3", 3.0),
-    ("u3", "i1", 4.0), ("u3", "i4", 4.0), ("u3", "i5", 5.0),
-    ("u4", "i2", 3.0), ("u4", "i5", 4.0),
-]  # fmt: skip
+    ("u1", "i1", 5.0),
+    ("u1", "i2", 4.0),
+    ("u1", "i3", 2.0),
+    ("u2", "i1", 4.5),
+    ("u2", "i4", 5.0),
+    ("u2", "i3", 3.0),
+    ("u3", "i1", 4.0),
+    ("u3", "i4", 4.0),
+    ("u3", "i5", 5.0),
+    ("u4", "i2", 3.0),
+    ("u4", "i5", 4.0),
+]
 USER_TAGS = [("u1", "i2", "space"), ("u4", "i5", "comedy")]
 ENTITIES = [("e1", "Ridley Scott", "person"), ("e2", "Rick Moranis", "person")]
 TRIPLES = [("i1", "directed_by", "e1"), ("i4", "directed_by", "e1"), ("i5", "stars", "e2")]
@@ -59,7 +66,7 @@ def tiny_dataset() -> Dataset:
                 "id": list(ITEMS),
                 "title": [t for t, _ in ITEMS.values()],
                 "description": [None] * len(ITEMS),
-            }  # fmt: skip
+            }
         ),
         tags=pd.DataFrame({"name": tags}),
         interactions=pd.DataFrame(
@@ -72,7 +79,7 @@ def tiny_dataset() -> Dataset:
                     "weight": 1.0,
                     "ts": 1_600_000_000 + n,
                     "split": "",
-                }  # fmt: skip
+                }
                 for n, (u, i, r) in enumerate(RATINGS)
             ]
         ),

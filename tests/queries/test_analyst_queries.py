@@ -17,8 +17,15 @@ from kgrec.queries.runner import list_queries, run_query
 
 from .conftest import ENTITIES, ITEMS, RATINGS, RECOMMENDED, TRIPLES, USER_TAGS
 
-REQUIRED = ("also_liked", "top_items_for_tag", "tag_cooccurrence", "shortest_paths",
-            "cold_items", "recommendation_coverage", "user_profile")  # fmt: skip
+REQUIRED = (
+    "also_liked",
+    "top_items_for_tag",
+    "tag_cooccurrence",
+    "shortest_paths",
+    "cold_items",
+    "recommendation_coverage",
+    "user_profile",
+)
 
 
 def ratings_by_item():
@@ -74,8 +81,9 @@ def test_tag_cooccurrence(tiny_store):
     assert [(r["tag_a"], r["tag_b"]) for r in rows] == expected
     assert [r["items"] for r in rows] == [pairs[p] for p in expected]
     partners = run_query(tiny_store, "tag_cooccurrence", {"tag": "space"})
-    assert {r["tag_b"] for r in partners} == {b for _, tags in ITEMS.values() if "space" in tags
-                                              for b in tags if b != "space"}  # fmt: skip
+    assert {r["tag_b"] for r in partners} == {
+        b for _, tags in ITEMS.values() if "space" in tags for b in tags if b != "space"
+    }
 
 
 def graph_of_fixture() -> nx.Graph:
@@ -183,10 +191,22 @@ def test_popular_top_rated_and_user_items(tiny_store):
 
 
 SAMPLE_PARAMS = {
-    "item_id": "i1", "user_id": "u1", "tag": "scifi", "tags": ["scifi"], "item_ids": ["i4"],
-    "rows": [{"item_id": "i4", "via_id": "i1", "tag": "scifi", "other_id": "u2",
-              "entity_id": "e1", "co_users": 1}],
-}  # fmt: skip
+    "item_id": "i1",
+    "user_id": "u1",
+    "tag": "scifi",
+    "tags": ["scifi"],
+    "item_ids": ["i4"],
+    "rows": [
+        {
+            "item_id": "i4",
+            "via_id": "i1",
+            "tag": "scifi",
+            "other_id": "u2",
+            "entity_id": "e1",
+            "co_users": 1,
+        }
+    ],
+}
 
 
 def test_every_query_in_the_library_runs(tiny_store):
@@ -207,9 +227,16 @@ def test_internal_statements_are_run_by_name_but_not_listed(tiny_store):
 
     listed = {q["name"] for q in list_queries()}
     assert not listed & set(INTERNAL.names())
-    for name in ("item_popularity", "user_items", "item_details", "items_with_tags",
-                 "explain_co_users", "path_co_users", "user_exists",
-                 "item_exists"):  # fmt: skip
+    for name in (
+        "item_popularity",
+        "user_items",
+        "item_details",
+        "items_with_tags",
+        "explain_co_users",
+        "path_co_users",
+        "user_exists",
+        "item_exists",
+    ):
         assert name in INTERNAL, name
     assert run_query(tiny_store, "user_exists", {"id": "u5"}) == [{"id": "u5"}]
     assert run_query(tiny_store, "user_exists", {"id": "i1"}) == []
@@ -231,8 +258,9 @@ def test_a_query_runs_in_the_mode_its_header_declares(store):
         run_cypher(store, body, {"id": "b"})
     assert run_cypher(store, body, {"id": "b"}, write=True) == [{"id": "b"}]
     assert run_cypher(store, "MATCH (u:User) RETURN u.id AS id ORDER BY id") == [
-        {"id": "a"}, {"id": "b"}
-    ]  # fmt: skip
+        {"id": "a"},
+        {"id": "b"},
+    ]
     with pytest.raises(QueryParameterError, match=r"missing parameter \$id"):
         run_cypher(store, body)
     with pytest.raises(QueryParameterError, match="unknown parameter"):

@@ -14,17 +14,24 @@ from kgrec.queries.runner import run_own
 
 #: 400 million rows: many seconds on either store, warm or cold, so a 50 ms limit stops it.
 HEAVY_READ = "UNWIND range(1, 20000) AS x UNWIND range(1, 20000) AS y RETURN count(*) AS n"
-HEAVY_WRITE = ("UNWIND range(1, 20000) AS x UNWIND range(1, 20000) AS y WITH x, y "
-               "WHERE x + y = -1 CREATE (:Probe) RETURN count(*) AS n")  # fmt: skip
+HEAVY_WRITE = (
+    "UNWIND range(1, 20000) AS x UNWIND range(1, 20000) AS y WITH x, y "
+    "WHERE x + y = -1 CREATE (:Probe) RETURN count(*) AS n"
+)
 PROBES = "MATCH (p:Probe) RETURN count(p) AS n"
 
 
 def kgrec(store, *args, stdin: str | None = None, env: dict[str, str] | None = None):
     """``kgrec --store S --graph G ARGS`` naming the fixture's store; ``stdin`` its input."""
     return run_in_process(
-        "--store", store.uri, "--graph", getattr(store, "graph_name", "kgrec"), *args,
-        input=stdin, env=env,
-    )  # fmt: skip
+        "--store",
+        store.uri,
+        "--graph",
+        getattr(store, "graph_name", "kgrec"),
+        *args,
+        input=stdin,
+        env=env,
+    )
 
 
 def test_explain_shows_the_plan_and_runs_nothing(store):
@@ -32,15 +39,23 @@ def test_explain_shows_the_plan_and_runs_nothing(store):
     assert result.returncode == 0, result.stderr
     assert "Create" in result.stdout
     assert store.run(PROBES) == [{"n": 0}]
-    plan = json.loads(kgrec(store, "cypher", "EXPLAIN MATCH (p:Probe) RETURN p.x AS x",
-                            "-f", "json").stdout)  # fmt: skip
+    plan = json.loads(
+        kgrec(store, "cypher", "EXPLAIN MATCH (p:Probe) RETURN p.x AS x", "-f", "json").stdout
+    )
     assert plan["rows"] == [] and plan["plan"]["operator"] and plan["plan"]["children"]
 
 
 def test_profile_runs_the_statement_and_shows_the_plan(store):
     store.write("UNWIND range(1, 5) AS x CREATE (:Probe {x: x})")
-    result = json.loads(kgrec(store, "cypher", "PROFILE MATCH (p:Probe) WHERE p.x > 2 "
-                              "RETURN count(p) AS n", "-f", "json").stdout)  # fmt: skip
+    result = json.loads(
+        kgrec(
+            store,
+            "cypher",
+            "PROFILE MATCH (p:Probe) WHERE p.x > 2 RETURN count(p) AS n",
+            "-f",
+            "json",
+        ).stdout
+    )
     assert result["rows"] == [{"n": 3}]
 
     def produced(node):
@@ -62,8 +77,7 @@ def test_profile_of_a_write_needs_write(store):
 
 
 def test_write_reports_what_changed(store):
-    made = kgrec(store, "cypher", "UNWIND range(1, 3) AS x CREATE (:Probe {x: x, y: x})",
-                 "--write")  # fmt: skip
+    made = kgrec(store, "cypher", "UNWIND range(1, 3) AS x CREATE (:Probe {x: x, y: x})", "--write")
     assert made.returncode == 0, made.stderr
     assert "nodes created: 3, properties set: 6" in made.stdout
     gone = kgrec(store, "cypher", "MATCH (p:Probe) DETACH DELETE p", "--write", "-f", "json")
@@ -80,8 +94,11 @@ def test_statements_come_from_a_file_or_stdin(store, tmp_path):
     assert json.loads(piped.stdout) == [{"x": 7}]
     file = tmp_path / "mine.cypher"
     file.write_text(text)
-    for args in (("cypher", "--file", str(file)), ("query", "--file", str(file)),
-                 ("query", "--file", "-")):  # fmt: skip
+    for args in (
+        ("cypher", "--file", str(file)),
+        ("query", "--file", str(file)),
+        ("query", "--file", "-"),
+    ):
         out = kgrec(store, *args, "-f", "json", stdin=text)
         assert out.returncode == 0 and json.loads(out.stdout) == [{"x": 7}], out.stderr
 

@@ -81,9 +81,23 @@ def test_the_corpus_covers_the_patterns_analysts_use():
     assert len(entries) >= 20
     assert len({e["name"] for e in entries}) == len(entries)
     text = "\n".join(e["text"] for e in entries).upper()
-    for pattern in ("OPTIONAL MATCH", "SUM(", "AVG(", "COUNT(DISTINCT", "COLLECT(", "UNWIND",
-                    "CASE WHEN", "DISTINCT", "WITH ", "ALLSHORTESTPATHS", "TOLOWER(",
-                    "SUBSTRING(", "ORDER BY", "[R1:HAS_TAG]", "*2..2"):  # fmt: skip
+    for pattern in (
+        "OPTIONAL MATCH",
+        "SUM(",
+        "AVG(",
+        "COUNT(DISTINCT",
+        "COLLECT(",
+        "UNWIND",
+        "CASE WHEN",
+        "DISTINCT",
+        "WITH ",
+        "ALLSHORTESTPATHS",
+        "TOLOWER(",
+        "SUBSTRING(",
+        "ORDER BY",
+        "[R1:HAS_TAG]",
+        "*2..2",
+    ):
         assert pattern in text, pattern
 
 
@@ -108,8 +122,11 @@ def test_each_corpus_question_gives_the_same_rows_on_both_stores(both, entry):
 def test_every_library_query_gives_the_same_rows_on_both_stores(both):
     emb, neo = both
     for query in map(describe_query, ANALYST.all()):
-        params = {p["name"]: SAMPLE_PARAMS[p["name"]] for p in query["params"]
-                  if p["name"] in SAMPLE_PARAMS}  # fmt: skip
+        params = {
+            p["name"]: SAMPLE_PARAMS[p["name"]]
+            for p in query["params"]
+            if p["name"] in SAMPLE_PARAMS
+        }
         rows_emb = run_query(emb, query["name"], params)
         rows_neo = run_query(neo, query["name"], params)
         assert typed(rows_emb) == typed(rows_neo), query["name"]
@@ -120,8 +137,10 @@ def test_without_the_rewrite_the_stores_disagree(both):
     """Why the rewrites exist: sent as typed, FalkorDB pairs a tag with itself through one
     relationship and sums integers to a float."""
     emb, neo = both
-    cotag = ("MATCH (t:Tag {name: 'scifi'})<-[r1:HAS_TAG]-(:Item)-[r2:HAS_TAG]->(t2:Tag) "
-             "RETURN t2.name AS tag, count(*) AS items")  # fmt: skip
+    cotag = (
+        "MATCH (t:Tag {name: 'scifi'})<-[r1:HAS_TAG]-(:Item)-[r2:HAS_TAG]->(t2:Tag) "
+        "RETURN t2.name AS tag, count(*) AS items"
+    )
     assert "scifi" in {r["tag"] for r in emb.run(cotag)}
     assert "scifi" not in {r["tag"] for r in neo.run(cotag)}
     total = "MATCH (:Item)-[h:HAS_TAG]->(:Tag) RETURN sum(h.count) AS n"

@@ -26,8 +26,11 @@ def test_features_name_what_the_item_shares_with_the_users_items(tiny_store):
     keys = {(f["relationship"], f["key"]) for f in features.of_item["i4"]}
     assert keys == {("HAS_TAG", "scifi"), ("HAS_TAG", "horror"), ("RELATED", "e1")}
     carriers = {k: sorted(v) for k, v in features.carriers.items()}
-    assert carriers == {("tag", "scifi"): ["i1", "i2"], ("tag", "horror"): ["i1"],
-                        ("entity", "e1"): ["i1"]}  # fmt: skip
+    assert carriers == {
+        ("tag", "scifi"): ["i1", "i2"],
+        ("tag", "horror"): ["i1"],
+        ("entity", "e1"): ["i1"],
+    }
 
 
 def test_features_read_in_the_background_are_the_same(tiny_store):
@@ -51,10 +54,12 @@ def test_paths_go_through_the_interaction_that_carries_most(tiny_store):
     features = SharedFeatures.fetch(tiny_store, "u1", ["i4"])
     shares = {"i4": {"i2": 0.5, "i1": 0.1, "i3": 0.0}}
     assert co_user_pairs(["i4"], history, shares) == [
-        {"item_id": "i4", "via_id": "i2"}, {"item_id": "i4", "via_id": "i1"}
-    ]  # fmt: skip
-    found, counts = enumerate_paths(tiny_store, "u1", ["i4"], TITLES, features, history,
-                                    shares, per_item=1)  # fmt: skip
+        {"item_id": "i4", "via_id": "i2"},
+        {"item_id": "i4", "via_id": "i1"},
+    ]
+    found, counts = enumerate_paths(
+        tiny_store, "u1", ["i4"], TITLES, features, history, shares, per_item=1
+    )
     tagged = [p for p in found["i4"] if p.kind in ("shared_tag", "entity")]
     assert [_walk(p) for p in tagged] == [["u1", "i2", "scifi", "i4"]]  # i2 carries most
     assert tagged[0].rating == 4.0
@@ -69,10 +74,13 @@ def test_without_shares_the_best_rated_items_are_the_vias(tiny_store):
     features = SharedFeatures.fetch(tiny_store, "u1", ["i4"])
     pairs = co_user_pairs(["i4"], history, None)
     assert [p["via_id"] for p in pairs] == ["i1", "i2", "i3"]  # rated 5.0, 4.0, 2.0
-    found, _ = enumerate_paths(tiny_store, "u1", ["i4"], TITLES, features, history, None,
-                               per_item=1)  # fmt: skip
+    found, _ = enumerate_paths(
+        tiny_store, "u1", ["i4"], TITLES, features, history, None, per_item=1
+    )
     tagged = [p for p in found["i4"] if p.kind in ("shared_tag", "entity")]
-    assert [_walk(p) for p in tagged] == [["u1", "i1", "horror", "i4"],
-                                          ["u1", "i1", "scifi", "i4"],
-                                          ["u1", "i1", "e1", "i4"]]  # fmt: skip
+    assert [_walk(p) for p in tagged] == [
+        ["u1", "i1", "horror", "i4"],
+        ["u1", "i1", "scifi", "i4"],
+        ["u1", "i1", "e1", "i4"],
+    ]
     assert tagged[2].relation == "directed_by" and tagged[2].nodes[2].label == "Ridley Scott"

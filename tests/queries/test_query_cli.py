@@ -84,8 +84,11 @@ def _one_line(result) -> str:
 
 def test_non_finite_floats_are_refused_before_the_store(tiny_store):
     for value in ("inf", "-inf", "1e999", "nan"):
-        line = _one_line(kgrec(tiny_store, "query", "also_liked", "-p", "item_id=i1",
-                               "-p", f"min_rating={value}"))  # fmt: skip
+        line = _one_line(
+            kgrec(
+                tiny_store, "query", "also_liked", "-p", "item_id=i1", "-p", f"min_rating={value}"
+            )
+        )
         assert f"parameter $min_rating expects FLOAT, got '{value}'" in line
         assert "pass a finite number" in line
 
@@ -127,10 +130,20 @@ def test_row_count_params_are_read_from_the_body():
 
 
 def test_control_characters_in_stored_text_are_printed_escaped(store):
-    store.write("CREATE (:Item {id: 'x1', title: $title})",
-                {"title": "\x1b[31mred\x1b[0m\rover\x07\u202egnp.exe\nline two\ttab"})  # fmt: skip
-    base = ["--store", store.uri, "--graph", getattr(store, "graph_name", "kgrec"),
-            "query", "item_details", "-p", "item_ids=x1"]  # fmt: skip
+    store.write(
+        "CREATE (:Item {id: 'x1', title: $title})",
+        {"title": "\x1b[31mred\x1b[0m\rover\x07\u202egnp.exe\nline two\ttab"},
+    )
+    base = [
+        "--store",
+        store.uri,
+        "--graph",
+        getattr(store, "graph_name", "kgrec"),
+        "query",
+        "item_details",
+        "-p",
+        "item_ids=x1",
+    ]
 
     def run(*args):  # a real process: what reaches a terminal
         out = run_process(*base, *args)
@@ -154,8 +167,12 @@ def test_control_characters_in_stored_text_are_printed_escaped(store):
 def test_long_cells_are_cut_in_tables_only(store):
     title = "A Very Long Title " * 10
     store.write("CREATE (:Item {id: 'long', title: $title})", {"title": title})
-    args = ("cypher", "MATCH (i:Item {id: $id}) RETURN i.id AS id, i.title AS title",
-            "-p", "id=long")  # fmt: skip
+    args = (
+        "cypher",
+        "MATCH (i:Item {id: $id}) RETURN i.id AS id, i.title AS title",
+        "-p",
+        "id=long",
+    )
     as_table = kgrec(store, *args)
     assert as_table.returncode == 0, as_table.stderr
     row = as_table.stdout.splitlines()[2]
@@ -167,8 +184,13 @@ def test_long_cells_are_cut_in_tables_only(store):
 
 
 def test_timestamps_are_dates_in_tables(tiny_store):
-    args = ("cypher", "MATCH (:User {id: $u})-[r:INTERACTED]->(i:Item) "
-            "RETURN i.id AS item_id, r.ts AS ts ORDER BY item_id", "-p", "u=u1")  # fmt: skip
+    args = (
+        "cypher",
+        "MATCH (:User {id: $u})-[r:INTERACTED]->(i:Item) "
+        "RETURN i.id AS item_id, r.ts AS ts ORDER BY item_id",
+        "-p",
+        "u=u1",
+    )
     rows = json.loads(kgrec(tiny_store, *args, "-f", "json").stdout)
     assert len(rows) == 3 and all(isinstance(r["ts"], int) for r in rows)
     shown = kgrec(tiny_store, *args).stdout
@@ -193,8 +215,16 @@ def test_own_cypher_is_read_only_unless_write(tiny_store, store):
     assert "--write" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     count = "MATCH (u:User {id: $id}) RETURN count(u) AS n"
     assert store.run(count, {"id": "new"}) == [{"n": 0}]
-    done = kgrec(store, "cypher", "CREATE (u:User {id: $id}) RETURN u.id AS id",
-                 "-p", "id=new", "--write", "-f", "json")  # fmt: skip
+    done = kgrec(
+        store,
+        "cypher",
+        "CREATE (u:User {id: $id}) RETURN u.id AS id",
+        "-p",
+        "id=new",
+        "--write",
+        "-f",
+        "json",
+    )
     assert done.returncode == 0, done.stderr
     written = json.loads(done.stdout)
     assert written["rows"] == [{"id": "new"}]
@@ -209,8 +239,15 @@ def test_own_cypher_values_stay_parameters(tiny_store, tmp_path):
     result = kgrec(tiny_store, "cypher", statement, "-p", f"a={nasty}", "-p", "b=u2", "-f", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [{"id": "u2"}]
-    typed = kgrec(tiny_store, "cypher", "MATCH (u:User) RETURN u.id AS id ORDER BY id LIMIT $k",
-                  "-p", "k:INTEGER=2", "-f", "json")  # fmt: skip
+    typed = kgrec(
+        tiny_store,
+        "cypher",
+        "MATCH (u:User) RETURN u.id AS id ORDER BY id LIMIT $k",
+        "-p",
+        "k:INTEGER=2",
+        "-f",
+        "json",
+    )
     assert json.loads(typed.stdout) == [{"id": "u1"}, {"id": "u2"}]
     missing = kgrec(tiny_store, "cypher", "MATCH (u:User {id: $id}) RETURN u.id")
     assert missing.returncode == 2 and "missing parameter $id" in missing.stderr

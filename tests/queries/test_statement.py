@@ -19,8 +19,13 @@ from kgrec.queries.statement import (
 
 
 def on(dialect, text):
-    return prepare(text, dialect.unique_relationships, dialect.integer_sum,
-                   dialect.unsupported, dialect.store_name)  # fmt: skip
+    return prepare(
+        text,
+        dialect.unique_relationships,
+        dialect.integer_sum,
+        dialect.unsupported,
+        dialect.store_name,
+    )
 
 
 @pytest.mark.parametrize(
@@ -73,17 +78,25 @@ def test_regular_expressions_are_refused_on_the_embedded_store_with_what_to_use(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("MATCH (t:Tag)<-[r1:HAS_TAG]-(i)-[r2:HAS_TAG]->(t2) RETURN t2",
-         "MATCH (t:Tag)<-[r1:HAS_TAG]-(i)-[r2:HAS_TAG]->(t2) WHERE r1 <> r2 RETURN t2"),
-        ("MATCH (a)<-[:T]-(i)-[:T]->(b) WHERE a.x = 1 OR b.x = 2 RETURN a",
-         "MATCH (a)<-[_r1:T]-(i)-[_r2:T]->(b) WHERE _r1 <> _r2 AND ( a.x = 1 OR b.x = 2) "
-         "RETURN a"),
-        ("OPTIONAL MATCH (u)-[r1:I]->(i)<-[r2:I]-(v) WITH u, v RETURN u",
-         "OPTIONAL MATCH (u)-[r1:I]->(i)<-[r2:I]-(v) WHERE r1 <> r2 WITH u, v RETURN u"),
-        ("MATCH (u)-[r1:I]->(i), (v)-[r2:I]->(j) RETURN u",
-         "MATCH (u)-[r1:I]->(i), (v)-[r2:I]->(j) WHERE r1 <> r2 RETURN u"),
+        (
+            "MATCH (t:Tag)<-[r1:HAS_TAG]-(i)-[r2:HAS_TAG]->(t2) RETURN t2",
+            "MATCH (t:Tag)<-[r1:HAS_TAG]-(i)-[r2:HAS_TAG]->(t2) WHERE r1 <> r2 RETURN t2",
+        ),
+        (
+            "MATCH (a)<-[:T]-(i)-[:T]->(b) WHERE a.x = 1 OR b.x = 2 RETURN a",
+            "MATCH (a)<-[_r1:T]-(i)-[_r2:T]->(b) WHERE _r1 <> _r2 AND ( a.x = 1 OR b.x = 2) "
+            "RETURN a",
+        ),
+        (
+            "OPTIONAL MATCH (u)-[r1:I]->(i)<-[r2:I]-(v) WITH u, v RETURN u",
+            "OPTIONAL MATCH (u)-[r1:I]->(i)<-[r2:I]-(v) WHERE r1 <> r2 WITH u, v RETURN u",
+        ),
+        (
+            "MATCH (u)-[r1:I]->(i), (v)-[r2:I]->(j) RETURN u",
+            "MATCH (u)-[r1:I]->(i), (v)-[r2:I]->(j) WHERE r1 <> r2 RETURN u",
+        ),
     ],
-)  # fmt: skip
+)
 def test_relationship_uniqueness_is_added_on_the_embedded_store(text, expected):
     s = on(FALKORDB, text)
     assert s.text == expected

@@ -38,8 +38,12 @@ def ingest_cmd(store: Path, seed: int, env: dict) -> list[str]:
 
 
 def counts(store: Path, env: dict) -> dict:
-    out = subprocess.run(kgrec("--json", "--store", str(store), "stats", env=env),
-                         capture_output=True, text=True, env=env)  # fmt: skip
+    out = subprocess.run(
+        kgrec("--json", "--store", str(store), "stats", env=env),
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     result.pop("indexes")
@@ -64,7 +68,7 @@ def test_concurrent_ingests_and_a_reader_all_succeed(tmp_path, cache_dir):
             stderr=subprocess.PIPE,
             text=True,
             env=env,
-        )  # fmt: skip
+        )
         for seed in SEEDS
     ]
     reads: list[subprocess.CompletedProcess] = []
@@ -73,9 +77,14 @@ def test_concurrent_ingests_and_a_reader_all_succeed(tmp_path, cache_dir):
         while not embedded.holds_store(shared) and any(w.poll() is None for w in writers):
             time.sleep(0.05)
         while any(w.poll() is None for w in writers):
-            reads.append(subprocess.run(kgrec("--json", "--store", str(shared), "stats",
-                                              env=env),
-                                        capture_output=True, text=True, env=env))  # fmt: skip
+            reads.append(
+                subprocess.run(
+                    kgrec("--json", "--store", str(shared), "stats", env=env),
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                )
+            )
 
     thread = threading.Thread(target=reader)
     thread.start()
@@ -109,8 +118,10 @@ def test_compact_waits_for_a_rewrite_already_in_progress(tmp_path):
     """compact() while another client's BGREWRITEAOF runs: it waits, then rewrites again."""
     from kgrec.kg import open_store
 
-    with open_store(str(tmp_path / "s"), create=True) as store, \
-            open_store(str(tmp_path / "s")) as other:  # fmt: skip
+    with (
+        open_store(str(tmp_path / "s"), create=True) as store,
+        open_store(str(tmp_path / "s")) as other,
+    ):
         store.write("UNWIND range(1, 50) AS i CREATE (:User {id: toString(i)})")
         admin = other._db.connection
         # Serialising each key now takes 0.5 s, so the other client's rewrite is still

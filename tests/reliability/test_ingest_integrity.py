@@ -34,7 +34,7 @@ def _behaviour_only(user: str, item: str, name: str = "csv") -> Dataset:
             "weight": [4.0],
             "ts": [1_500_000_000],
             "split": [""],
-        }  # fmt: skip
+        }
     )
     return ds
 
@@ -94,8 +94,9 @@ def test_a_changed_text_changes_the_vector_and_the_neighbours(store, embedder):
     new = _vector(store, target)
     assert not np.allclose(new, old)
     np.testing.assert_allclose(new, embedder.embed([text])[0], atol=1e-5)
-    stored = store.run("MATCH (i:Item) WHERE i.id <> $id RETURN i.id AS id, i.embedding AS v",
-                       {"id": target})  # fmt: skip
+    stored = store.run(
+        "MATCH (i:Item) WHERE i.id <> $id RETURN i.id AS id, i.embedding AS v", {"id": target}
+    )
     cosines = {r["id"]: float(np.dot(r["v"], new)) for r in stored}
     exact = sorted(cosines, key=lambda i: (-cosines[i], i))[:5]
     neighbours = similar_items(store, target, 5)

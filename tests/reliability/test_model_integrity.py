@@ -58,9 +58,10 @@ def versions_in_store(store) -> dict[str, set]:
     return {
         "users": {r["v"] for r in store.run("MATCH (u:User) RETURN u.model_version AS v")},
         "items": {r["v"] for r in store.run("MATCH (i:Item) RETURN i.model_version AS v")},
-        "recommended": {r["v"] for r in store.run(
-            "MATCH ()-[r:RECOMMENDED]->() RETURN r.model_version AS v")},
-    }  # fmt: skip
+        "recommended": {
+            r["v"] for r in store.run("MATCH ()-[r:RECOMMENDED]->() RETURN r.model_version AS v")
+        },
+    }
 
 
 @pytest.fixture
@@ -76,8 +77,9 @@ def world(store, embedder, tmp_path):
     first, written = train(store, model_dir, epochs=2, device="cpu", **FAST)
     assert first.promoted and written["recommendations"] > 0
     # another model, so every vector differs from v1's and the write-back has work to do
-    second = run_job(load_tensors(store), model_dir, "mf", epochs=2, tolerance=1.0,
-                     device="cpu", **FAST)  # fmt: skip
+    second = run_job(
+        load_tensors(store), model_dir, "mf", epochs=2, tolerance=1.0, device="cpu", **FAST
+    )
     assert second.promoted
     return model_dir, first.version_dir.name, second.version_dir.name
 
@@ -109,11 +111,15 @@ def test_killed_write_back_is_detected_and_repaired(world, store, tmp_path):
     assert status["complete"] and not status["in_sync"] and status["needs_repair"]
 
     marker = tmp_path / "marker"
-    code = _WRITE_BACK_CHILD.format(marker=str(marker), uri=store.uri,
-                                    graph=getattr(store, "graph_name", "kgrec"),
-                                    model_dir=str(model_dir))  # fmt: skip
-    child = subprocess.Popen([sys.executable, "-c", code],
-                             env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    code = _WRITE_BACK_CHILD.format(
+        marker=str(marker),
+        uri=store.uri,
+        graph=getattr(store, "graph_name", "kgrec"),
+        model_dir=str(model_dir),
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     try:
         deadline = time.monotonic() + 180
         while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
@@ -144,8 +150,9 @@ def test_killed_write_back_is_detected_and_repaired(world, store, tmp_path):
     from kgrec.kg.vector import vector_search
 
     live = load_live(model_dir)
-    found = vector_search(store, live.item_embeddings[0].tolist(), 60, label="Item",
-                          prop="gnn_embedding")  # fmt: skip
+    found = vector_search(
+        store, live.item_embeddings[0].tolist(), 60, label="Item", prop="gnn_embedding"
+    )
     assert sorted(r["id"] for r in found) == sorted(live.id_maps["items"])
 
 
@@ -155,8 +162,19 @@ def test_next_train_finishes_the_write_back_first(world, store):
     assert before.returncode == 0, before.stderr
     assert f"of version {v1} (complete), not of the live version" in before.stdout
     # --tolerance -1: the new version is never promoted, so only the repair writes v2
-    out = kgrec(*store_args(store), "--model-dir", str(model_dir), "--quiet", "train",
-                "--epochs", "1", "--device", "cpu", "--tolerance", "-1")  # fmt: skip
+    out = kgrec(
+        *store_args(store),
+        "--model-dir",
+        str(model_dir),
+        "--quiet",
+        "train",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--tolerance",
+        "-1",
+    )
     assert out.returncode == 3, out.stderr
     assert "finished the interrupted write-back of the live model" in out.stderr
     assert versions_in_store(store) == {"users": {v2}, "items": {v2}, "recommended": {v2}}
@@ -193,8 +211,9 @@ def empty_store_dir(tmp_path):
 def test_a_second_train_exits_1_naming_the_lock_and_its_pid(empty_store_dir, tmp_path):
     model_dir = tmp_path / "models"
     marker = tmp_path / "held"
-    holder = subprocess.Popen([sys.executable, "-c", _LOCK_HOLDER.format(
-        model_dir=str(model_dir), marker=str(marker))])  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _LOCK_HOLDER.format(model_dir=str(model_dir), marker=str(marker))]
+    )
     try:
         deadline = time.monotonic() + 60
         while not marker.exists() and holder.poll() is None and time.monotonic() < deadline:
@@ -204,8 +223,9 @@ def test_a_second_train_exits_1_naming_the_lock_and_its_pid(empty_store_dir, tmp
         for args in (["train", "--epochs", "1"], ["model", "repair"]):
             out = kgrec("--store", str(empty_store_dir), "--model-dir", str(model_dir), *args)
             line = one_error_line(out)
-            assert line.startswith(f"error: another kgrec train holds {lock} (pid {holder.pid}); "
-                                   "wait for it"), line  # fmt: skip
+            assert line.startswith(
+                f"error: another kgrec train holds {lock} (pid {holder.pid}); wait for it"
+            ), line
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
@@ -219,8 +239,16 @@ def test_a_second_train_exits_1_naming_the_lock_and_its_pid(empty_store_dir, tmp
 def test_lock_held_in_this_process_stops_a_train(empty_store_dir, tmp_path):
     model_dir = tmp_path / "models"
     with model_dir_lock(model_dir):
-        out = kgrec("--store", str(empty_store_dir), "--model-dir", str(model_dir), "--json",
-                    "train", "--epochs", "1")  # fmt: skip
+        out = kgrec(
+            "--store",
+            str(empty_store_dir),
+            "--model-dir",
+            str(model_dir),
+            "--json",
+            "train",
+            "--epochs",
+            "1",
+        )
     assert out.returncode == 1
     error = json.loads(out.stdout)["error"]
     assert error["type"] == "ModelDirLocked" and f"(pid {os.getpid()})" in error["message"]
@@ -234,8 +262,22 @@ def test_lock_held_in_this_process_stops_a_train(empty_store_dir, tmp_path):
 def trained_cli(tmp_path_factory, cache_dir):
     root = tmp_path_factory.mktemp("integrity")
     base = ["--store", str(root / "store"), "--model-dir", str(root / "models")]
-    ingest = kgrec(*base, "--quiet", "ingest", "synthetic", "--users", "40", "--items", "60",
-                   "--tags", "8", "--interactions", "900", "--seed", "5")  # fmt: skip
+    ingest = kgrec(
+        *base,
+        "--quiet",
+        "ingest",
+        "synthetic",
+        "--users",
+        "40",
+        "--items",
+        "60",
+        "--tags",
+        "8",
+        "--interactions",
+        "900",
+        "--seed",
+        "5",
+    )
     assert ingest.returncode == 0, ingest.stderr
     train = kgrec(*base, "--quiet", "train", "--epochs", "2", "--device", "cpu")
     assert train.returncode == 0, train.stderr
@@ -264,16 +306,25 @@ DAMAGE = {
     "truncated embeddings": ("embeddings.pt", _truncate, "cannot be read"),
     "missing embeddings": ("embeddings.pt", lambda p: p.unlink(), "missing"),
     "truncated model": ("model.pt", _truncate, "cannot be read"),
-    "model that runs code": ("model.pt", lambda p: torch.save({"model": Evil()}, p),
-                             "weights_only"),
-    "malformed config": ("config.json", lambda p: p.write_text('{"model": "lightgcn",'),
-                         "not valid JSON"),
+    "model that runs code": (
+        "model.pt",
+        lambda p: torch.save({"model": Evil()}, p),
+        "weights_only",
+    ),
+    "malformed config": (
+        "config.json",
+        lambda p: p.write_text('{"model": "lightgcn",'),
+        "not valid JSON",
+    ),
     "config of no model": ("config.json", lambda p: p.write_text('{"model": "gpt"}'), "'gpt'"),
     "malformed metrics": ("metrics.json", lambda p: p.write_text("recall=0.3"), "not valid JSON"),
-    "id maps shorter than embeddings": ("id_maps.json", _shorter_id_maps,
-                                        "lists 59 items but embeddings.pt holds 60"),
+    "id maps shorter than embeddings": (
+        "id_maps.json",
+        _shorter_id_maps,
+        "lists 59 items but embeddings.pt holds 60",
+    ),
     "id maps not a map": ("id_maps.json", lambda p: p.write_text("[1, 2]"), "expected"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", list(DAMAGE))
@@ -283,8 +334,16 @@ def test_damaged_model_file_is_one_line_naming_it(trained_cli, tmp_path, case):
     shutil.copytree(trained_cli / "models", models, symlinks=True)
     target = (models / "live").resolve() / fname
     damage(target)
-    out = kgrec("--store", str(trained_cli / "store"), "--model-dir", str(models),
-                "recommend", "u1", "--k", "3")  # fmt: skip
+    out = kgrec(
+        "--store",
+        str(trained_cli / "store"),
+        "--model-dir",
+        str(models),
+        "recommend",
+        "u1",
+        "--k",
+        "3",
+    )
     line = one_error_line(out)
     assert f"model file {target} is corrupt" in line
     assert reason in line
@@ -296,8 +355,9 @@ def test_live_link_to_a_missing_version(trained_cli, tmp_path):
     models = tmp_path / "models"
     shutil.copytree(trained_cli / "models", models, symlinks=True)
     shutil.rmtree((models / "live").resolve())
-    out = kgrec("--store", str(trained_cli / "store"), "--model-dir", str(models),
-                "recommend", "u1")  # fmt: skip
+    out = kgrec(
+        "--store", str(trained_cli / "store"), "--model-dir", str(models), "recommend", "u1"
+    )
     line = one_error_line(out)
     assert "points at" in line and "does not exist" in line and "kgrec model promote" in line
 
@@ -336,6 +396,7 @@ def test_model_directory_is_private_whatever_the_umask(mask, tmp_path):
     assert mode(model_dir / "versions") == 0o700
     assert mode(result.version_dir) == 0o700
     files = list(result.version_dir.iterdir())  # the weights, manifest and four others
-    assert len(files) == 6 and all(mode(f) == 0o600 for f in files), \
-        {f.name: oct(mode(f)) for f in files}  # fmt: skip
+    assert len(files) == 6 and all(mode(f) == 0o600 for f in files), {
+        f.name: oct(mode(f)) for f in files
+    }
     assert mode(model_dir / LOCK_FILE) == 0o600

@@ -21,10 +21,15 @@ pytestmark = pytest.mark.neo4j
 
 #: Values for the analyst queries' parameters, from ml-latest-small.
 SAMPLE_PARAMS = {
-    "item_id": "1", "user_id": "15", "tag": "Comedy", "tags": ["sci-fi", "comedy"],
-    "item_ids": ["1", "260", "1196", "999999"], "min_rating": 4.0, "min_ratings": 20,
+    "item_id": "1",
+    "user_id": "15",
+    "tag": "Comedy",
+    "tags": ["sci-fi", "comedy"],
+    "item_ids": ["1", "260", "1196", "999999"],
+    "min_rating": 4.0,
+    "min_ratings": 20,
     "keys": ["comedy", "sci-fi", "Comedy"],
-}  # fmt: skip
+}
 USERS = ["1", "15", "73", "212", "387", "547", "664"]
 
 
@@ -59,8 +64,11 @@ def test_every_library_query_returns_the_same_rows(both):
     """Analyst queries and the application's internal lookups alike."""
     (_, emb), (_, neo), _ = both
     for query in map(describe_query, ANALYST.all() + INTERNAL.all()):
-        params = {p["name"]: SAMPLE_PARAMS[p["name"]] for p in query["params"]
-                  if p["name"] in SAMPLE_PARAMS}  # fmt: skip
+        params = {
+            p["name"]: SAMPLE_PARAMS[p["name"]]
+            for p in query["params"]
+            if p["name"] in SAMPLE_PARAMS
+        }
         required = {p["name"] for p in query["params"] if p["required"]}
         if required - set(params):
             continue  # internal statements fed by the application (rows of paths)

