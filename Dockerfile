@@ -7,10 +7,14 @@ ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 RUN pip install --no-cache-dir torch==2.13.0 --index-url "${TORCH_INDEX_URL}"
 COPY pyproject.toml README.md ./
 COPY kgrec kgrec
+COPY core core
+COPY loaders loaders
 COPY kg kg
 COPY gnn gnn
-COPY loaders loaders
 COPY queries queries
+COPY explain explain
+COPY app app
+COPY cli cli
 RUN pip install --no-cache-dir .
 ENV HF_HUB_OFFLINE=1
 ENTRYPOINT ["kgrec"]

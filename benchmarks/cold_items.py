@@ -12,7 +12,7 @@ place the held-out items from text and tags alone, without retraining:
 - ease: the ridge map from text and tags to its item factors (:meth:`EASE.embed_items`);
 - GraphSAGE: its inductive embedding (:meth:`GraphSAGE.embed_items`);
 - LightGCN: the text projection of the item's text, folded in over its tags
-  (:mod:`kgrec.gnn.foldin`; what serving does with an added item).
+  (:mod:`kgrec.gnn.inductive.foldin`; what serving does with an added item).
 
 Every user who chose a held-out item ranks all held-out items of that set; Recall@20 is
 the share of the user's held-out items in the top 20. The settings of the new-item routes
@@ -76,12 +76,13 @@ class HeldOut:
 
 def run(args: argparse.Namespace, seed: int) -> dict[str, float]:
     from kgrec.gnn.data import GraphTensors
-    from kgrec.gnn.ease import EASE
-    from kgrec.gnn.foldin import FoldIn
-    from kgrec.gnn.graphsage import GraphSAGE
-    from kgrec.gnn.lightgcn import LightGCN
-    from kgrec.gnn.splits import temporal_split
-    from kgrec.gnn.train import TrainConfig, fit, seed_everything
+    from kgrec.gnn.inductive.foldin import FoldIn
+    from kgrec.gnn.models.ease import EASE
+    from kgrec.gnn.models.graphsage import GraphSAGE
+    from kgrec.gnn.models.lightgcn import LightGCN
+    from kgrec.gnn.training.config import TrainConfig
+    from kgrec.gnn.training.splits import temporal_split
+    from kgrec.gnn.training.train import fit, seed_everything
     from kgrec.loaders.embeddings import TextEmbedder
     from kgrec.loaders.synthetic import generate_synthetic_world
     from kgrec.loaders.text import item_texts, tag_texts

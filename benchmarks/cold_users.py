@@ -15,19 +15,19 @@ the known ones masked. Methods, on the same users:
 - popularity: training counts of the warm users;
 - text profile: the mean text vector of the user's items against every item's (cosine);
 - LightGCN fold-in: the user folded in over their items as an unseen user
-  (:mod:`kgrec.gnn.foldin`, ``user=None``);
+  (:mod:`kgrec.gnn.inductive.foldin`, ``user=None``);
 - ease mean item vector: the mean item-side vector of the user's items (the serving
   fallback of a model with neither a fold-in nor a history vector);
 - ease history: ``EASE.user_vector`` with the model's own recency weights;
 - ease history, rating-weighted (served): ``EmbeddingModel.history_vector``, recency and
   rating weights, what serving gives a user without an aggregator;
-- ease + aggregator: :class:`kgrec.gnn.coldstart.HistoryAggregator` over ease's factors,
+- ease + aggregator: :class:`kgrec.gnn.inductive.coldstart.HistoryAggregator` over ease's factors,
   trained on the warm users' training histories cut into support / query tasks; its
   learning rate and epoch are chosen on the cold validation users (mean Recall@20 over n);
 - job: ease refitted on every non-test user (their training and validation interactions,
   as ``kgrec train`` refits), with its served history vector and what the job's own
-  aggregator step (:func:`kgrec.gnn.coldfit.fit_aggregator`, which holds its own validation
-  users out of a second fit) decides to serve: the aggregator or that history vector.
+  aggregator step (:func:`kgrec.gnn.inductive.coldfit.fit_aggregator`, which holds its own
+  validation users out of a second fit) decides to serve: the aggregator or that history vector.
 """
 
 from __future__ import annotations
@@ -52,19 +52,20 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     """One seed: rows ``{method, n, recall@20, ndcg@20, users}`` on the test users."""
     import torch
 
-    from kgrec.gnn.coldfit import fit_aggregator
-    from kgrec.gnn.coldstart import (
+    from kgrec.gnn.inductive.coldfit import fit_aggregator
+    from kgrec.gnn.inductive.coldstart import (
         HistoryAggregator,
         first_items,
         ranking_metrics,
         ranking_of_scores,
         user_sequences,
     )
-    from kgrec.gnn.ease import EASE
-    from kgrec.gnn.foldin import FoldIn
-    from kgrec.gnn.lightgcn import LightGCN
-    from kgrec.gnn.splits import Split, temporal_split
-    from kgrec.gnn.train import TrainConfig, fit, seed_everything
+    from kgrec.gnn.inductive.foldin import FoldIn
+    from kgrec.gnn.models.ease import EASE
+    from kgrec.gnn.models.lightgcn import LightGCN
+    from kgrec.gnn.training.config import TrainConfig
+    from kgrec.gnn.training.splits import Split, temporal_split
+    from kgrec.gnn.training.train import fit, seed_everything
 
     split = temporal_split(tensors)
     rng = np.random.default_rng(seed)
@@ -174,7 +175,7 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     methods["ease + aggregator"] = lambda s, e: agg.user_vectors(s) @ items_e.T
 
     # what `kgrec train` ships: ease refitted on every non-test user's training and
-    # validation interactions, and the job's own aggregator step (gnn/coldfit.py) deciding
+    # validation interactions, and the job's own aggregator step (gnn/inductive/coldfit.py) deciding
     t0 = time.perf_counter()
     not_test = np.ones(tensors.num_users, dtype=bool)
     not_test[test_users] = False

@@ -15,12 +15,12 @@ by default ``bench-store`` for ml-latest-small and ``bench-store-<folder name>``
 data, under the cache folder; one that already holds the data is reused (``--reingest``
 writes it again). Every choice is made on validation (each method's grid,
 every trained model's best epoch), the chosen setting is refitted on training + validation
-and tested once (:mod:`kgrec.gnn.bench`); the table gives means and spreads over seeds.
+and tested once (:mod:`kgrec.gnn.training.bench`); the table gives means and spreads over seeds.
 
-``--ease-forms`` compares the default model's forms (:mod:`kgrec.gnn.ease_forms`) at the
+``--ease-forms`` compares the default model's forms (:mod:`kgrec.gnn.models.ease_forms`) at the
 default's settings: full-rank dense EASE, the default (``auto``: form by memory, rank on
 validation), and the ``dense`` and ``lowrank`` forms with the rank on validation. A method
-whose predicted peak memory (:func:`~kgrec.gnn.ease_forms.ease_memory_bytes`) exceeds the
+whose predicted peak memory (:func:`~kgrec.gnn.models.ease_forms.ease_memory_bytes`) exceeds the
 budget (``--memory-share`` of the memory available) is skipped with a message, not killed.
 The last line gives the process's peak RSS (run one method per process to read a method's).
 """
@@ -51,7 +51,7 @@ EASE_FORMS = {
 
 def register_ease_forms() -> list[str]:
     """Add :data:`EASE_FORMS` to the harness's methods; their names."""
-    from kgrec.gnn import bench
+    from kgrec.gnn.training import bench
 
     for name, options in EASE_FORMS.items():
         bench.ALL_METHODS[name] = bench.Method("ease", options, seeded=False)
@@ -61,8 +61,8 @@ def register_ease_forms() -> list[str]:
 def methods_that_fit(tensors, methods: list[str], share: float) -> list[str]:
     """``methods`` without the EASE-based ones whose fit would not fit ``share`` of the
     memory available now (each skipped with a message on stderr)."""
-    from kgrec.gnn import bench
-    from kgrec.gnn.ease_forms import RANKS, choose_form, ease_memory_bytes, memory_budget
+    from kgrec.gnn.models.ease_forms import RANKS, choose_form, ease_memory_bytes, memory_budget
+    from kgrec.gnn.training import bench
 
     budget = memory_budget(share)
     nnz = int(tensors.num_interactions * 0.8)  # the training part, about
@@ -122,8 +122,8 @@ def movielens_tensors(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kgrec.gnn.bench import ALL_METHODS, METHODS, compare, format_table, summarise
-    from kgrec.gnn.train import TrainConfig
+    from kgrec.gnn.training.bench import ALL_METHODS, METHODS, compare, format_table, summarise
+    from kgrec.gnn.training.config import TrainConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="dataset folder (default: ml-latest-small)")

@@ -28,9 +28,9 @@ import scipy.sparse as sp
 import torch
 
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.ease import EASE, ease_weights
-from kgrec.gnn.evaluate import evaluate
-from kgrec.gnn.splits import temporal_split
+from kgrec.gnn.models.ease import EASE, ease_weights
+from kgrec.gnn.training.evaluate import evaluate
+from kgrec.gnn.training.splits import temporal_split
 from kgrec.loaders.movielens import read_movielens
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "ml-latest-small"

@@ -90,7 +90,7 @@ def write_back(store: GraphStore, model_dir: Path, changed: bool) -> dict[str, A
             },
         }
     if changed:
-        from kgrec.gnn.job import run_job
+        from kgrec.gnn.training.job import run_job
 
         run_job(tensors, model_dir, "mf", epochs=1, tolerance=1.0, seed=1, device="cpu")
         summary, figures = _measured(store, lambda: run(store, model_dir, tensors))

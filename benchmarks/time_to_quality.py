@@ -28,9 +28,9 @@ from pathlib import Path
 
 def run_seed(tensors, seed: int, epochs: int, patience: int, within: float, **config) -> dict:
     """One training run; the plateau's epoch, training and wall seconds, the best value."""
-    from kgrec.gnn.registry import build_model
-    from kgrec.gnn.splits import make_split
-    from kgrec.gnn.train import fit, seed_everything
+    from kgrec.gnn.models.registry import build_model
+    from kgrec.gnn.training.splits import make_split
+    from kgrec.gnn.training.train import fit, seed_everything
 
     split = make_split(tensors, "temporal", seed=seed)
     seed_everything(seed)

@@ -58,9 +58,9 @@ def trainer_run(tensors, model: str, batch_size: int, max_steps: int):
     interactions, the batch size the trainer gives them (``TrainConfig.batch_size_for``), and
     ``training(idx)``, a split that trains on ``idx`` with no validation (no evaluation inside
     the timed epochs)."""
-    from kgrec.gnn.registry import build_model
-    from kgrec.gnn.splits import Split, temporal_split
-    from kgrec.gnn.train import TrainConfig
+    from kgrec.gnn.models.registry import build_model
+    from kgrec.gnn.training.config import TrainConfig
+    from kgrec.gnn.training.splits import Split, temporal_split
 
     split = temporal_split(tensors)
     net = build_model(model, tensors, split.train)
@@ -95,7 +95,7 @@ def time_epochs(
     The first ``warmup`` epochs are run and not counted: a fresh process pays for first-touch
     page faults and allocator growth there (several times a steady epoch in a small VM).
     """
-    from kgrec.gnn.train import fit
+    from kgrec.gnn.training.train import fit
 
     split, net, batch, training = trainer_run(tensors, model, batch_size, max_steps)
     steps = -(-len(split.train) // batch)
@@ -131,12 +131,12 @@ def time_paired(
     ``{size: [seconds of round 0, round 1, ...]}``.
 
     Every world and model stays in memory; each round trains one epoch of every size with
-    :func:`~kgrec.gnn.train.fit` (the trainer's batch size, no validation), the order
+    :func:`~kgrec.gnn.training.train.fit` (the trainer's batch size, no validation), the order
     reversed every other round, so a slow spell of the machine hits the sizes alike and a
     round's ratio is a paired measurement. Each model first trains ``warmup`` untimed
     epochs.
     """
-    from kgrec.gnn.train import fit
+    from kgrec.gnn.training.train import fit
 
     runs = []
     for size in sizes:
@@ -174,16 +174,16 @@ def time_propagation(
     tensors, device: str, repeats: int = 5, block_mib: tuple[float, ...] = ()
 ) -> list[tuple[str, float]]:
     """Seconds per 3-layer forward + backward: CSR spmm layer by layer vs COO vs PyG
-    ``LGConv``, and the trainer's :func:`~kgrec.gnn.propagation.layer_mean` over the whole
+    ``LGConv``, and the trainer's :func:`~kgrec.gnn.models.propagation.layer_mean` over the whole
     CSR matrix and (once the states outgrow a block) over the model's column blocks
-    (:meth:`~kgrec.gnn.lightgcn.LightGCN.propagation_operator`: by node type, rows in
-    segments), and over the blocks by node type :func:`~kgrec.gnn.propagation.column_blocks`
+    (:meth:`~kgrec.gnn.models.lightgcn.LightGCN.propagation_operator`: by node type, rows in
+    segments), and over the blocks by node type :func:`~kgrec.gnn.models.propagation.column_blocks`
     makes with each block size of ``block_mib`` (MiB of state rows a block reads)."""
     from torch_geometric.nn import LGConv
 
-    from kgrec.gnn.lightgcn import LightGCN
-    from kgrec.gnn.propagation import ColumnBlocks, column_blocks, layer_mean, sym_spmm
-    from kgrec.gnn.splits import temporal_split
+    from kgrec.gnn.models.lightgcn import LightGCN
+    from kgrec.gnn.models.propagation import ColumnBlocks, column_blocks, layer_mean, sym_spmm
+    from kgrec.gnn.training.splits import temporal_split
 
     dev = torch.device(device)
     model = LightGCN.from_tensors(tensors, temporal_split(tensors).train).to(dev)
@@ -252,12 +252,12 @@ def time_sampler(
     tensors, batch_size: int, max_steps: int, repeats: int = 5
 ) -> tuple[int, int, float, float]:
     """``(batch, keys, draw ms, check ms)``: medians of ``repeats`` negative draws
-    (:meth:`~kgrec.gnn.sampling.NegativeSampler.sample`) and membership checks
-    (:meth:`~kgrec.gnn.sampling.NegativeSampler.is_positive`) for one batch of the trainer's
-    size over all training interactions, after one untimed draw."""
-    from kgrec.gnn.sampling import NegativeSampler
-    from kgrec.gnn.splits import temporal_split
-    from kgrec.gnn.train import TrainConfig
+    (:meth:`~kgrec.gnn.training.sampling.NegativeSampler.sample`) and membership checks
+    (:meth:`~kgrec.gnn.training.sampling.NegativeSampler.is_positive`) for one batch of the
+    trainer's size over all training interactions, after one untimed draw."""
+    from kgrec.gnn.training.config import TrainConfig
+    from kgrec.gnn.training.sampling import NegativeSampler
+    from kgrec.gnn.training.splits import temporal_split
 
     edges = tensors.edge_index[:, temporal_split(tensors).train]
     batch = TrainConfig(batch_size=batch_size, max_steps=max_steps).batch_size_for(edges.size(1))
@@ -280,7 +280,7 @@ def time_sampler(
 def trainer_heap(choice: str) -> Iterator[None]:
     """``retained``: the trainer as it is; ``default``: its CPU steps without
     :func:`~kgrec.core.memory.retained_heap` (glibc's settings), for the A/B."""
-    import kgrec.gnn.train as train
+    import kgrec.gnn.training.train as train
 
     original = train.retained_heap
     if choice == "default":
@@ -297,7 +297,7 @@ def print_profile(tensors, args: argparse.Namespace, device: str) -> None:
     milliseconds per step; the model is built outside the recording."""
     from torch.profiler import ProfilerActivity, profile
 
-    from kgrec.gnn.train import fit
+    from kgrec.gnn.training.train import fit
 
     split, net, batch, training = trainer_run(tensors, args.model, args.batch_size, args.max_steps)
     pick = torch.randperm(len(split.train))[: args.profile * batch]
@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="lightgcn", choices=["lightgcn", "graphsage", "mf"])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first")
-    from kgrec.gnn.train import TrainConfig
+    from kgrec.gnn.training.config import TrainConfig
 
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument(

@@ -1,5 +1,8 @@
-"""Graph models (LightGCN, GraphSAGE, MF) behind one contract and registry, training,
-evaluation, baselines, checkpoints.
+"""Models over the interaction graph and what serves them, in three parts: :mod:`.models`
+(one contract and registry: the default EASE, LightGCN, GraphSAGE, baselines), :mod:`.training`
+(settings, splits, fit, evaluation, the nightly job) and :mod:`.inductive` (vectors for users and
+items training did not see); :mod:`.data` holds the graph tensors they share and
+:mod:`.versions` the saved versions and the live link.
 
 Names are imported lazily (PEP 562), so ``import kgrec.gnn`` does not import torch.
 """
@@ -12,39 +15,39 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     # data and splits
     "GraphTensors": "data",
-    "Split": "splits",
-    "make_split": "splits",
-    "SPLIT_KINDS": "splits",
+    "Split": "training.splits",
+    "make_split": "training.splits",
+    "SPLIT_KINDS": "training.splits",
     # models, behind one contract and one registry
-    "EmbeddingModel": "model",
-    "Embeddings": "model",
-    "LightGCN": "lightgcn",
-    "GraphSAGE": "graphsage",
-    "MFBPR": "baselines",
-    "MostPopular": "baselines",
-    "ItemKNN": "baselines",
-    "TextSimilarity": "baselines",
-    "PathScorer": "paths",
-    "register": "registry",
-    "model_class": "registry",
-    "model_names": "registry",
-    "build_model": "registry",
+    "EmbeddingModel": "models.model",
+    "Embeddings": "models.model",
+    "LightGCN": "models.lightgcn",
+    "GraphSAGE": "models.graphsage",
+    "MFBPR": "models.baselines",
+    "MostPopular": "models.baselines",
+    "ItemKNN": "models.baselines",
+    "TextSimilarity": "models.baselines",
+    "PathScorer": "models.paths",
+    "register": "models.registry",
+    "model_class": "models.registry",
+    "model_names": "models.registry",
+    "build_model": "models.registry",
     # training, evaluation, the job
-    "TrainConfig": "train",
-    "History": "train",
-    "fit": "train",
-    "evaluate": "evaluate",
-    "run_job": "job",
-    "JobResult": "job",
-    "compare": "bench",
-    # checkpoints
-    "save_version": "checkpoint",
-    "load_version": "checkpoint",
-    "load_live": "checkpoint",
-    "promote": "checkpoint",
-    "prune_versions": "checkpoint",
-    "list_versions": "checkpoint",
-    "LoadedModel": "checkpoint",
+    "TrainConfig": "training.config",
+    "History": "training.train",
+    "fit": "training.train",
+    "evaluate": "training.evaluate",
+    "run_job": "training.job",
+    "JobResult": "training.job",
+    "compare": "training.bench",
+    # saved versions and the live link
+    "save_version": "versions",
+    "load_version": "versions",
+    "load_live": "versions",
+    "promote": "versions",
+    "prune_versions": "versions",
+    "list_versions": "versions",
+    "LoadedModel": "versions",
 }
 
 __all__ = sorted(_EXPORTS)

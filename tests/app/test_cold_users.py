@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from kgrec import Recommender
-from kgrec.gnn.checkpoint import load_live, promote, save_version
-from kgrec.gnn.coldstart import HistoryAggregator, user_sequences
+from kgrec.gnn.inductive.coldstart import HistoryAggregator, user_sequences
+from kgrec.gnn.versions import load_live, promote, save_version
 
 
 def _promote_with_aggregator(models):

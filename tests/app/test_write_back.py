@@ -10,8 +10,8 @@ import pytest
 from kgrec.app.ingest import ingest
 from kgrec.app.training import load_tensors, write_back, write_back_status
 from kgrec.app.write_back import DEFAULT_TOLERANCE, RECORD_DIR
-from kgrec.gnn.checkpoint import load_live, load_version
-from kgrec.gnn.job import run_job
+from kgrec.gnn.training.job import run_job
+from kgrec.gnn.versions import load_live, load_version
 from kgrec.kg.vector import similar_items, vector_search
 from kgrec.loaders import generate_synthetic
 

@@ -8,7 +8,7 @@ import pytest
 
 from kgrec.explain.types import CandidatePath, Node
 from kgrec.explain.weights import PathWeights
-from kgrec.gnn.paths import PathScorer
+from kgrec.gnn.models.paths import PathScorer
 
 IDS = {"users": ["u"], "items": ["a", "b", "c"], "tags": ["t1", "t2"], "entities": []}
 OFFSETS = {"user": 0, "item": 1, "tag": 4, "entity": 6}

@@ -49,9 +49,9 @@ def tensors(world):
 def solved_ease(world):
     """``(tensors, split, EASE)`` fitted on the synthetic world's temporal training part
     (lam 50, decay 0.8, rank 64); one per test module."""
-    from kgrec.gnn.ease import EASE
-    from kgrec.gnn.splits import temporal_split
-    from kgrec.gnn.train import fit, seed_everything
+    from kgrec.gnn.models.ease import EASE
+    from kgrec.gnn.training.splits import temporal_split
+    from kgrec.gnn.training.train import fit, seed_everything
 
     _, _, tensors = world
     split = temporal_split(tensors)

@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 import torch
 
-from kgrec.gnn.baselines import MFBPR, ItemKNN, MostPopular, TextSimilarity, user_item_matrix
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.evaluate import evaluate
-from kgrec.gnn.splits import temporal_split
-from kgrec.gnn.train import fit
+from kgrec.gnn.models.baselines import MFBPR, ItemKNN, MostPopular, TextSimilarity, user_item_matrix
+from kgrec.gnn.training.evaluate import evaluate
+from kgrec.gnn.training.splits import temporal_split
+from kgrec.gnn.training.train import fit
 
 
 class RandomScorer:

@@ -9,10 +9,10 @@ import torch
 
 from kgrec.core.errors import InvalidParameter
 from kgrec.core.memory import retained_heap
-from kgrec.gnn.baselines import ItemKNN, MostPopular
-from kgrec.gnn.bench import METHODS, compare, format_table, summarise
-from kgrec.gnn.evaluate import evaluate
-from kgrec.gnn.splits import temporal_split
+from kgrec.gnn.models.baselines import ItemKNN, MostPopular
+from kgrec.gnn.training.bench import METHODS, compare, format_table, summarise
+from kgrec.gnn.training.evaluate import evaluate
+from kgrec.gnn.training.splits import temporal_split
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -100,9 +100,9 @@ def test_train_epoch_script_runs(capsys):
     assert main(["--sizes", "3000", "--epochs", "1", "--device", "cpu", "--heap", "default"]) == 0
     out = capsys.readouterr().out
     assert "heap=default" in out and "faults/epoch" in out
-    import kgrec.gnn.train
+    import kgrec.gnn.training.train
 
-    assert kgrec.gnn.train.retained_heap is retained_heap  # the A/B arm is undone
+    assert kgrec.gnn.training.train.retained_heap is retained_heap  # the A/B arm is undone
     assert (
         main(["--sizes", "3000", "6000", "--paired", "3", "--warmup", "1", "--device", "cpu"]) == 0
     )

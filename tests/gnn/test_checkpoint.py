@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from kgrec.core.errors import InvalidParameter, ModelCorrupt, UnknownModelVersion
-from kgrec.gnn.baselines import MFBPR
-from kgrec.gnn.checkpoint import (
+from kgrec.gnn.models.baselines import MFBPR
+from kgrec.gnn.versions import (
     history,
     list_versions,
     live_version,
@@ -111,7 +111,7 @@ def test_the_application_prunes_under_the_model_directory_lock(four_versions):
     from kgrec.app.training import model_versions
     from kgrec.app.training import prune_versions as prune
     from kgrec.core.errors import ModelDirLocked
-    from kgrec.gnn.checkpoint import model_dir_lock
+    from kgrec.gnn.versions import model_dir_lock
 
     model_dir, names = four_versions
     with model_dir_lock(model_dir, "kgrec train"):

@@ -8,10 +8,15 @@ import pytest
 import torch
 
 from kgrec.core.errors import ModelCorrupt
-from kgrec.gnn.checkpoint import AGGREGATOR_FILE, load_version, save_version, verify_version
-from kgrec.gnn.coldfit import REPORT_KEYS, cold_validation_users, fit_aggregator
-from kgrec.gnn.coldstart import HistoryAggregator, first_items, ranking_metrics, user_sequences
-from kgrec.gnn.ease import EASE
+from kgrec.gnn.inductive.coldfit import REPORT_KEYS, cold_validation_users, fit_aggregator
+from kgrec.gnn.inductive.coldstart import (
+    HistoryAggregator,
+    first_items,
+    ranking_metrics,
+    user_sequences,
+)
+from kgrec.gnn.models.ease import EASE
+from kgrec.gnn.versions import AGGREGATOR_FILE, load_version, save_version, verify_version
 
 HISTORIES = ([3], [7, 1, 40], [5, 6, 7, 8, 9], [11, 12, 13, 14, 15, 16, 17])
 
@@ -145,7 +150,7 @@ def test_too_few_users_fit_no_aggregator(solved_ease):
 
 
 def test_the_job_saves_the_aggregator_it_serves_and_reports_it(tensors, tmp_path):
-    from kgrec.gnn.job import run_job
+    from kgrec.gnn.training.job import run_job
 
     result = run_job(
         tensors,

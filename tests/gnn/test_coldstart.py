@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from kgrec.gnn.coldstart import (
+from kgrec.gnn.inductive.coldstart import (
     HistoryAggregator,
     first_items,
     ranking_metrics,
@@ -110,7 +110,7 @@ def test_a_task_cap_samples_users_and_leaves_smaller_inputs_as_they_were():
 
 
 def test_ranking_metrics_in_chunks_equal_one_matrix(monkeypatch):
-    import kgrec.gnn.coldstart as coldstart
+    import kgrec.gnn.inductive.coldstart as coldstart
 
     gen = torch.Generator().manual_seed(1)
     users, items = torch.randn(9, 4, generator=gen), torch.randn(30, 4, generator=gen)

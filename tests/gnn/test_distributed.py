@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from kgrec.core.errors import InvalidParameter
-from kgrec.gnn.lightgcn import LightGCN
-from kgrec.gnn.splits import temporal_split
-from kgrec.gnn.train import TrainConfig, fit
+from kgrec.gnn.models.lightgcn import LightGCN
+from kgrec.gnn.training.config import TrainConfig
+from kgrec.gnn.training.splits import temporal_split
+from kgrec.gnn.training.train import fit
 
 from .conftest import make_world
 

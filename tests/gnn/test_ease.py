@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from kgrec.core.errors import InvalidParameter
-from kgrec.gnn.baselines import ALS
-from kgrec.gnn.ease import EASE, binary_matrix, ease_weights
-from kgrec.gnn.evaluate import evaluate
-from kgrec.gnn.recency import positions_from_end, recency_weights
-from kgrec.gnn.splits import temporal_split
-from kgrec.gnn.train import fit, seed_everything
+from kgrec.gnn.models.baselines import ALS
+from kgrec.gnn.models.ease import EASE, binary_matrix, ease_weights
+from kgrec.gnn.models.recency import positions_from_end, recency_weights
+from kgrec.gnn.training.evaluate import evaluate
+from kgrec.gnn.training.splits import temporal_split
+from kgrec.gnn.training.train import fit, seed_everything
 
 
 def test_ease_weights_solve_the_constrained_least_squares_problem():
@@ -35,7 +35,7 @@ def test_ease_weights_solve_the_constrained_least_squares_problem():
 def test_an_ill_conditioned_gram_matrix_is_solved_in_float64():
     """Two identical item columns and a tiny lambda: float32 cannot invert the Gram matrix
     to the tolerance, so the weights come from float64 and match numpy's closed form."""
-    from kgrec.gnn.ease import _checked_float32_inverse
+    from kgrec.gnn.models.ease import _checked_float32_inverse
 
     rng = np.random.default_rng(1)
     x = (rng.random((40, 6)) < 0.4).astype(np.float32)
@@ -340,7 +340,7 @@ def test_without_validation_the_rank_is_chosen_on_the_latest_interactions(world)
 
 
 def test_auto_takes_the_lowrank_form_when_the_dense_one_does_not_fit_the_budget(world):
-    from kgrec.gnn.ease_forms import choose_form, ease_memory_bytes
+    from kgrec.gnn.models.ease_forms import choose_form, ease_memory_bytes
 
     _, _, tensors = world
     split = temporal_split(tensors)
@@ -364,7 +364,7 @@ def test_auto_takes_the_lowrank_form_when_the_dense_one_does_not_fit_the_budget(
 def test_memory_grows_linearly_with_the_catalogue_in_the_lowrank_form():
     """Equal steps of catalogue: equal steps of memory in the lowrank form, growing steps in
     the dense one; ranks that do not fit the budget are dropped."""
-    from kgrec.gnn.ease_forms import candidate_ranks, ease_memory_bytes
+    from kgrec.gnn.models.ease_forms import candidate_ranks, ease_memory_bytes
 
     def steps(form: str) -> list[int]:
         sizes = [ease_memory_bytes(10_000, n, 500_000, form, 512) for n in (20_000, 40_000, 60_000)]
@@ -387,7 +387,7 @@ def test_memory_grows_linearly_with_the_catalogue_in_the_lowrank_form():
 def test_both_forms_save_and_load_with_their_rank(world, form, tmp_path):
     import json
 
-    from kgrec.gnn.checkpoint import load_version, save_version
+    from kgrec.gnn.versions import load_version, save_version
 
     _, _, tensors = world
     split = temporal_split(tensors)
@@ -408,7 +408,7 @@ def test_both_forms_save_and_load_with_their_rank(world, form, tmp_path):
 
 
 def test_the_refit_keeps_the_form_and_rank_chosen_on_validation(tensors):
-    from kgrec.gnn.splits import temporal_split
+    from kgrec.gnn.training.splits import temporal_split
 
     split = temporal_split(tensors)
     torch.manual_seed(0)

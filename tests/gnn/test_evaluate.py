@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.evaluate import evaluate
+from kgrec.gnn.training.evaluate import evaluate
 
 
 class FixedScorer:

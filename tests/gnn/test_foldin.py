@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from kgrec.explain.weights import PathWeights
-from kgrec.gnn.foldin import FoldIn
-from kgrec.gnn.lightgcn import LightGCN
-from kgrec.gnn.propagation import layer_states
+from kgrec.gnn.inductive.foldin import FoldIn
+from kgrec.gnn.models.lightgcn import LightGCN
+from kgrec.gnn.models.propagation import layer_states
 
 INTERACTIONS = [[0, 0, 1, 1, 2, 2, 3], [0, 1, 1, 2, 3, 4, 4]]
 ITEM_TAGS = [[0, 2, 3, 4, 5], [0, 0, 1, 1, 0]]

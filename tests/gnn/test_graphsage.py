@@ -4,9 +4,9 @@ import numpy as np
 import torch
 
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.graphsage import GraphSAGE
-from kgrec.gnn.splits import temporal_split
-from kgrec.gnn.train import fit
+from kgrec.gnn.models.graphsage import GraphSAGE
+from kgrec.gnn.training.splits import temporal_split
+from kgrec.gnn.training.train import fit
 
 from .conftest import make_world, text_vectors
 

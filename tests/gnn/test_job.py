@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from kgrec.core.errors import InvalidParameter, ModelNotTrained, TrainingDataError, UnknownModel
-from kgrec.gnn.checkpoint import clean_partial, load_live, promote
-from kgrec.gnn.job import EXIT_PROMOTED, EXIT_REGRESSED, run_job
+from kgrec.gnn.training.job import EXIT_PROMOTED, EXIT_REGRESSED, run_job
+from kgrec.gnn.versions import clean_partial, load_live, promote
 
 FAST = {"batch_size": 512, "lr": 5e-3, "patience": 100, "eval_every": 1}
 HERE = Path(__file__).resolve().parent
@@ -23,7 +23,7 @@ _CHILD = """
 import pathlib, sys
 sys.path.insert(0, {here!r})
 from conftest import make_world
-from kgrec.gnn.job import run_job
+from kgrec.gnn.training.job import run_job
 
 marker = pathlib.Path({marker!r})
 tensors = make_world()[2]
@@ -172,7 +172,7 @@ def test_damaged_files_raise_model_corrupt_naming_them(trained, tmp_path):
     import shutil
 
     from kgrec.core.errors import ModelCorrupt
-    from kgrec.gnn.checkpoint import MANIFEST_FILE, load_version, verify_version
+    from kgrec.gnn.versions import MANIFEST_FILE, load_version, verify_version
 
     model_dir, first = trained
     saved = "when it was saved"  # the manifest's size check comes first
@@ -212,7 +212,7 @@ def test_a_damaged_live_model_is_replaced_by_the_next_job(tensors, tmp_path):
 
 def test_model_dir_lock_is_exclusive_and_released(tmp_path):
     from kgrec.core.errors import ModelDirLocked
-    from kgrec.gnn.checkpoint import LOCK_FILE, model_dir_lock
+    from kgrec.gnn.versions import LOCK_FILE, model_dir_lock
 
     with model_dir_lock(tmp_path, "kgrec train") as path:
         assert path == tmp_path / LOCK_FILE
@@ -229,10 +229,10 @@ def test_model_dir_lock_is_exclusive_and_released(tmp_path):
 def test_the_tested_version_is_refitted_on_train_and_validation_and_serves_every_interaction(
     tensors, tmp_path
 ):
-    from kgrec.gnn.ease import EASE
-    from kgrec.gnn.evaluate import evaluate
-    from kgrec.gnn.splits import temporal_split
-    from kgrec.gnn.train import seed_everything
+    from kgrec.gnn.models.ease import EASE
+    from kgrec.gnn.training.evaluate import evaluate
+    from kgrec.gnn.training.splits import temporal_split
+    from kgrec.gnn.training.train import seed_everything
 
     result = run_job(tensors, tmp_path, model="ease", split="temporal")
     split = temporal_split(tensors)

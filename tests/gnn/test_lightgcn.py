@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.evaluate import evaluate
-from kgrec.gnn.lightgcn import LightGCN
-from kgrec.gnn.splits import temporal_split
-from kgrec.gnn.train import fit
+from kgrec.gnn.models.lightgcn import LightGCN
+from kgrec.gnn.training.evaluate import evaluate
+from kgrec.gnn.training.splits import temporal_split
+from kgrec.gnn.training.train import fit
 
 
 def test_repr():
@@ -132,7 +132,7 @@ def test_import_is_lazy():
 
 
 def test_progress_bar_and_no_validation(tensors, capsys):
-    from kgrec.gnn.splits import Split
+    from kgrec.gnn.training.splits import Split
 
     split = temporal_split(tensors)
     no_val = Split(split.kind, split.train, split.val[:0], split.test)

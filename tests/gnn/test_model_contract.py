@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from kgrec.core.errors import InvalidParameter, UnknownModel
-from kgrec.gnn.checkpoint import load_version, save_version
-from kgrec.gnn.model import EmbeddingModel, Embeddings
-from kgrec.gnn.registry import build_model, model_class, model_names
-from kgrec.gnn.splits import temporal_split
-from kgrec.gnn.train import TrainConfig, fit
+from kgrec.gnn.models.model import EmbeddingModel, Embeddings
+from kgrec.gnn.models.registry import build_model, model_class, model_names
+from kgrec.gnn.training.config import TrainConfig
+from kgrec.gnn.training.splits import temporal_split
+from kgrec.gnn.training.train import fit
+from kgrec.gnn.versions import load_version, save_version
 
 from .conftest import make_world
 

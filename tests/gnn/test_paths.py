@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from kgrec.gnn.lightgcn import LightGCN
-from kgrec.gnn.paths import PathScorer
+from kgrec.gnn.models.lightgcn import LightGCN
+from kgrec.gnn.models.paths import PathScorer
 
 
 @pytest.fixture()

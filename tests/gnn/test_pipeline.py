@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from kgrec.gnn.baselines import TextSimilarity
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.evaluate import evaluate
-from kgrec.gnn.lightgcn import LightGCN
-from kgrec.gnn.splits import temporal_split
-from kgrec.gnn.train import fit
+from kgrec.gnn.models.baselines import TextSimilarity
+from kgrec.gnn.models.lightgcn import LightGCN
+from kgrec.gnn.training.evaluate import evaluate
+from kgrec.gnn.training.splits import temporal_split
+from kgrec.gnn.training.train import fit
 from kgrec.loaders.synthetic import generate_synthetic
 from kgrec.loaders.text import item_texts, tag_texts
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kgrec.core.errors import UnknownModel
-from kgrec.gnn.plan import BUDGET_SHARE, GraphSize, machine_speed, plan_job
+from kgrec.gnn.training.plan import BUDGET_SHARE, GraphSize, machine_speed, plan_job
 
 
 def _size(users: int, items: int, interactions: int) -> GraphSize:

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch_geometric.nn import LGConv
 
-from kgrec.gnn import propagation
-from kgrec.gnn.propagation import (
+from kgrec.gnn.models import propagation
+from kgrec.gnn.models.propagation import (
     ColumnBlocks,
     adjacency_csr,
     column_blocks,

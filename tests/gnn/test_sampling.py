@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import torch
 
-from kgrec.gnn.sampling import NegativeSampler, iterate_batches
+from kgrec.gnn.training.sampling import NegativeSampler, iterate_batches
 
 
 def test_negatives_avoid_positives_and_are_vectorised():

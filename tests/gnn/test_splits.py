@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.splits import fixed_split, make_split, random_split, temporal_split
+from kgrec.gnn.training.splits import fixed_split, make_split, random_split, temporal_split
 
 
 def _tensors(ts, users, split=None):

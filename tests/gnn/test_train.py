@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from kgrec.core.errors import InvalidParameter
-from kgrec.gnn.lightgcn import LightGCN
-from kgrec.gnn.model import Embeddings
-from kgrec.gnn.splits import Split, temporal_split
-from kgrec.gnn.train import TrainConfig, batch_loss, fit
+from kgrec.gnn.models.lightgcn import LightGCN
+from kgrec.gnn.models.model import Embeddings
+from kgrec.gnn.training.config import TrainConfig
+from kgrec.gnn.training.splits import Split, temporal_split
+from kgrec.gnn.training.train import batch_loss, fit
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ this store's own server. Every test runs real servers and real processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -286,18 +287,24 @@ def test_a_pid_file_naming_another_stores_server_is_not_killed(stopped_store, tm
 
 def test_status_reads_a_replays_progress_from_proc(crashed_mid_write):
     """While it replays large statements the server answers no connection; `store status`
-    reads how far it got from /proc, rising, below 100% until it is done."""
+    reads how far it got from /proc, rising, below 100% until it is done, and exits 5
+    (recovering) while it does."""
     directory = crashed_mid_write
     opener = threading.Thread(target=lambda: _open_quietly(directory), daemon=True)
     opener.start()
     seen: list[int] = []
+    status_codes: dict[str, int] = {}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and opener.is_alive():
         if embedded.read_pid(directory) is not None:
             state = embedded.server_state(directory)
             if state["state"] == "recovering":
                 seen.append(int(state["loaded_percent"]))  # type: ignore[call-overload]
+                if not status_codes:
+                    status = _cli("--store", str(directory), "--json", "store", "status")
+                    status_codes[json.loads(status.stdout)["state"]] = status.returncode
         time.sleep(0.05)
     opener.join(timeout=60)
     assert seen and all(0 <= p <= 99 for p in seen), seen
     assert seen == sorted(seen)
+    assert status_codes == {"recovering": 5}, status_codes

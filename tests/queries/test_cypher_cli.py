@@ -110,11 +110,11 @@ def test_endless_or_long_input_is_one_line_of_error(store, tmp_path, error_line)
     long.write_text("RETURN 1 AS x // " + "x" * 70_000)
     assert "longer than 65,536 bytes" in error_line(kgrec(store, "cypher", "--file", str(long)), 2)
     deep = "RETURN " + "[" * 26 + "1" + "]" * 26 + " AS x"
-    assert "nested 26 levels" in error_line(kgrec(store, "cypher", deep))
+    assert "nested 26 levels" in error_line(kgrec(store, "cypher", deep), 2)
     terms = "RETURN " + "+".join(["1"] * 30_000) + " AS x"
-    assert "operators" in error_line(kgrec(store, "cypher", "-", stdin=terms))
+    assert "operators" in error_line(kgrec(store, "cypher", "-", stdin=terms), 2)
     two = kgrec(store, "cypher", "RETURN 1 AS a; RETURN 2 AS b")
-    assert "2 statements" in error_line(two)
+    assert "2 statements" in error_line(two, 2)
     assert store.run("RETURN 1 AS ok") == [{"ok": 1}]  # the store is still up
 
 
@@ -123,7 +123,7 @@ def test_regular_expressions_say_what_to_use_where_unsupported(store, backend, e
     text = "MATCH (p:Probe) WHERE p.name =~ 'Al.*' RETURN p.name AS name"
     result = kgrec(store, "cypher", text, "-f", "json")
     if backend == "embedded":
-        assert "'=~' is not supported" in error_line(result)
+        assert "'=~' is not supported" in error_line(result, 2)
         assert "CONTAINS" in result.stderr
     else:
         assert json.loads(result.stdout) == [{"name": "Alien"}]

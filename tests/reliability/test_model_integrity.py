@@ -29,7 +29,7 @@ import torch
 from cli_runner import run_in_process
 
 from kgrec.core.errors import ModelDirLocked
-from kgrec.gnn.checkpoint import LOCK_FILE, model_dir_lock
+from kgrec.gnn.versions import LOCK_FILE, model_dir_lock
 from kgrec.loaders import generate_synthetic
 
 FAST = {"batch_size": 256, "lr": 5e-3, "patience": 100, "eval_every": 1}
@@ -70,7 +70,7 @@ def world(store, embedder, tmp_path):
     without a write-back (a job killed right after promotion)."""
     from kgrec.app.ingest import ingest
     from kgrec.app.training import load_tensors, train
-    from kgrec.gnn.job import run_job
+    from kgrec.gnn.training.job import run_job
 
     ingest(generate_synthetic(**WORLD), store, embedder)
     model_dir = tmp_path / "models"
@@ -146,7 +146,7 @@ def test_killed_write_back_is_detected_and_repaired(world, store, tmp_path):
     assert status["recommendations"] == out["written"]["recommendations"] > 0
     assert repair(store, model_dir)["written"] is None  # nothing left to do
     # the vector index over the rewritten embeddings holds every item once, no stale entry
-    from kgrec.gnn.checkpoint import load_live
+    from kgrec.gnn.versions import load_live
     from kgrec.kg.vector import vector_search
 
     live = load_live(model_dir)
@@ -187,7 +187,7 @@ def test_next_train_finishes_the_write_back_first(world, store):
 
 _LOCK_HOLDER = textwrap.dedent("""
     import pathlib, sys, time
-    from kgrec.gnn.checkpoint import model_dir_lock
+    from kgrec.gnn.versions import model_dir_lock
     with model_dir_lock({model_dir!r}, "kgrec train"):
         pathlib.Path({marker!r}).write_text("held")
         time.sleep(600)
@@ -377,7 +377,7 @@ def umask(mask: int):
 @pytest.mark.parametrize("mask", [0o000, 0o022])
 def test_model_directory_is_private_whatever_the_umask(mask, tmp_path):
     from kgrec.gnn.data import GraphTensors
-    from kgrec.gnn.job import run_job
+    from kgrec.gnn.training.job import run_job
     from kgrec.loaders.synthetic import generate_synthetic_world
 
     ds, _ = generate_synthetic_world(30, 40, 6, 400, 0)

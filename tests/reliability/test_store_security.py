@@ -416,7 +416,7 @@ def test_an_embedding_cache_of_another_user_is_refused(tmp_path, another_user):
 
 def test_a_model_folder_of_another_user_is_refused(tmp_path, another_user):
     from kgrec.core.errors import ForeignOwner
-    from kgrec.gnn.checkpoint import ensure_model_dir
+    from kgrec.gnn.versions import ensure_model_dir
 
     models = tmp_path / "models"
     models.mkdir(mode=0o755)

@@ -1,0 +1,471 @@
+"""The retraining job against a store: export -> train -> evaluate -> promote -> write back.
+
+After a promotion, the live model's user and item embeddings (``gnn_embedding``) and each
+user's top-k unseen items (``RECOMMENDED {rank, score, model_version}`` relationships, which
+the analyst queries read) are written back to the store, as far as they differ from what it
+holds (:mod:`kgrec.app.write_back`). A job that does not promote writes nothing. An
+unfinished write-back (a job killed after promotion) is finished by
+:func:`repair_write_back`, which the next :func:`train` runs first and ``kgrec model repair``
+runs on request.
+
+Every job that writes the model directory (:func:`train`, :func:`repair`,
+:func:`promote_version`) holds its lock (:func:`kgrec.gnn.versions.model_dir_lock`), so two
+never interleave.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kgrec.app.tensors import load_tensors
+from kgrec.app.write_back import (
+    DEFAULT_K,
+    repair_write_back,
+    top_k_unseen,
+    write_back,
+    write_back_status,
+)
+from kgrec.core.checks import check_share
+from kgrec.core.errors import (
+    InvalidParameter,
+    KgrecError,
+    ModelCorrupt,
+    PlanDoesNotFit,
+    TrainingDataError,
+    WriteBackFailed,
+)
+from kgrec.core.progress import Progress
+from kgrec.core.settings import DEFAULT_MODEL
+from kgrec.gnn.training.config import TrainConfig
+from kgrec.kg.store import GraphStore
+from kgrec.kg.writer import run_statement
+
+if TYPE_CHECKING:
+    from kgrec.gnn.data import GraphTensors
+    from kgrec.gnn.training.job import JobResult
+    from kgrec.gnn.training.plan import JobPlan
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "TrainConfig",
+    "model_names",
+    "train",
+    "plan",
+    "is_follower",
+    "staleness",
+    "load_tensors",
+    "write_back",
+    "write_back_status",
+    "model_versions",
+    "model_status",
+    "prune_versions",
+    "repair",
+    "repair_write_back",
+    "promote_version",
+    "top_k_unseen",
+]
+
+#: ``kgrec train --if-stale`` without a threshold: retrain once 5% more interactions exist.
+DEFAULT_STALE_SHARE = 0.05
+
+
+def model_names() -> list[str]:
+    """The names ``train(model=...)`` accepts (the registered models)."""
+    from kgrec.gnn.models.registry import model_names as names
+
+    return names()
+
+
+def model_versions(model_dir: Path) -> list[dict[str, Any]]:
+    """Every stored version, oldest first (what ``kgrec model list`` shows).
+
+    Returns:
+        One dict per version with the keys ``version``, ``model``, ``created`` (UTC, ISO
+        8601), ``live`` (bool), ``status`` (``'live'``, ``'promoted earlier'``,
+        ``'rejected'``, ``'not promoted'``), ``event`` (its last recorded event:
+        ``'promoted'``, ``'rollback'``, ``'rejected'`` or None), ``reason`` (why it was
+        rejected, or ``'rolled back from V'``; else None), ``problem`` (why it cannot be
+        loaded, its files checked against the sha256s written at save; else None),
+        ``checksums`` (whether it has them), ``val/recall@20``, ``recall@20`` and
+        ``ndcg@20`` (see :func:`kgrec.gnn.versions.list_versions`).
+    """
+    from kgrec.gnn.versions import list_versions
+
+    return list_versions(model_dir)
+
+
+def prune_versions(model_dir: Path, keep: int) -> dict[str, list[str]]:
+    """``kgrec model prune --keep N``: under the model directory's lock, delete all but
+    ``keep`` versions: never the live one nor the last promoted; versions that were live
+    before are kept over unjudged ones, those over rejected ones, newest first
+    (:func:`kgrec.gnn.versions.prune_versions`).
+
+    Returns:
+        ``{"kept": [...], "removed": [...]}``, version names oldest first.
+
+    Raises:
+        InvalidParameter: ``keep`` is below 1.
+        ModelDirLocked: a train, repair or promote is running.
+    """
+    from kgrec.gnn.versions import model_dir_lock
+    from kgrec.gnn.versions import prune_versions as prune
+
+    with model_dir_lock(model_dir, "kgrec model prune"):
+        return prune(model_dir, keep)
+
+
+def model_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
+    """What ``kgrec model status`` shows: the live model, whether it loads, the versions and
+    the write-back state of the store.
+
+    Returns:
+        ``{model_dir, live_version, live_model, live_val_recall@20, live_problem (None or the
+        ModelCorrupt message), versions (count), write_back (write_back_status)}``.
+    """
+    from kgrec.gnn.versions import load_live, verify_files
+
+    out: dict[str, Any] = {
+        "model_dir": str(model_dir),
+        "live_version": None,
+        "live_model": None,
+        "live_val_recall@20": None,
+        "live_problem": None,
+    }
+    try:
+        live = load_live(model_dir)
+        verify_files(live.version_dir)  # the sha256s written at save
+        out.update(
+            {
+                "live_version": live.version_dir.name,
+                "live_model": live.name,
+                "live_val_recall@20": live.metrics.get("val/recall@20"),
+            }
+        )
+    except ModelCorrupt as exc:
+        out["live_problem"] = str(exc)
+    except KgrecError:  # no live model
+        pass
+    out["versions"] = len(model_versions(model_dir))
+    out["write_back"] = write_back_status(store, model_dir)
+    out["live_version"] = out["write_back"]["live_version"]
+    return out
+
+
+def repair(
+    store: GraphStore,
+    model_dir: Path,
+    k: int | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """``kgrec model repair``: under the model directory's lock, finish the live model's
+    write-back when the store is not in sync with it.
+
+    Returns:
+        ``{status: before, written: write_back summary or None}``.
+
+    Raises:
+        ModelDirLocked: a train, repair or promote is running.
+        ModelNotTrained: no live model (ModelCorrupt: it is damaged).
+    """
+    from kgrec.gnn.versions import load_live, model_dir_lock
+
+    with model_dir_lock(model_dir, "kgrec model repair"):
+        load_live(model_dir)  # a clear error without a (valid) live model
+        before = write_back_status(store, model_dir)
+        written = repair_write_back(store, model_dir, k=k, force=force, progress=progress)
+    return {"status": before, "written": written}
+
+
+def promote_version(
+    store: GraphStore,
+    model_dir: Path,
+    version: str | None,
+    k: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """``kgrec model promote`` / ``kgrec model rollback``: check every file of ``version``
+    (its sha256s too), make it live, write it back.
+
+    Unlike :func:`train`, no metric gate: an operator chose this version. Making a version
+    older than the live one live again is recorded as a ``rollback`` in ``history.jsonl``.
+
+    Args:
+        version: a version name or unique prefix; None: roll back to the version that was
+            live before the live one (:func:`kgrec.gnn.versions.rollback_target`).
+
+    Returns:
+        ``{version, previous, event ('promoted' | 'rollback'), written}``.
+
+    Raises:
+        UnknownModelVersion: no such version (no earlier live version to roll back to).
+        ModelCorrupt: one of its files is damaged. ModelDirLocked: a train, repair or
+        promote is running.
+    """
+    from kgrec.gnn.versions import (
+        live_version,
+        model_dir_lock,
+        promote,
+        resolve_version,
+        rollback_target,
+        verify_version,
+    )
+
+    holder = "kgrec model promote" if version is not None else "kgrec model rollback"
+    with model_dir_lock(model_dir, holder):
+        vdir = (
+            resolve_version(model_dir, version)
+            if version is not None
+            else rollback_target(model_dir)
+        )
+        verify_version(vdir)
+        previous = live_version(model_dir)
+        event = promote(model_dir, vdir, "rollback" if version is None else None)
+        status = write_back_status(store, model_dir)
+        k = k if k is not None else int(status["k"] if status["k"] is not None else DEFAULT_K)
+        written = _write_back_after_promotion(
+            store, model_dir, load_tensors(store, progress), k, progress
+        )
+    return {"version": vdir.name, "previous": previous, "event": event, "written": written}
+
+
+def _write_back_after_promotion(
+    store: GraphStore, model_dir: Path, tensors: GraphTensors, k: int, progress: Progress | None
+) -> dict[str, Any]:
+    try:
+        return write_back(store, model_dir, tensors, k, progress=progress)
+    except KgrecError as exc:
+        from kgrec.gnn.versions import live_version
+
+        raise WriteBackFailed(
+            f"version {live_version(model_dir)} is live, but writing it back to the store "
+            f"failed ({exc}); fix the store and run `kgrec model repair`"
+        ) from exc
+
+
+def train(
+    store: GraphStore,
+    model_dir: Path,
+    model: str = DEFAULT_MODEL,
+    config: TrainConfig | None = None,
+    *,
+    recommendations_k: int = DEFAULT_K,
+    show_progress: bool = False,
+    progress: Progress | None = None,
+    model_options: dict[str, Any] | None = None,
+    aggregator_epochs: int | None = None,
+    on_plan: Callable[[JobPlan], None] | None = None,
+    **overrides: Any,
+) -> tuple[JobResult, dict[str, Any] | None]:
+    """Run the retraining job on the store's graph; write back when it promotes.
+
+    Under the model directory's lock: export the graph, finish an incomplete write-back of
+    the current live model (so the store matches ``live`` even when this job does not
+    promote), train, and write back a promoted version.
+
+    Args:
+        store: the graph store. model_dir: the model root.
+        model: a registered model name (:func:`model_names`).
+        config: the training settings; default ``TrainConfig.for_model(model)``.
+        recommendations_k: top-k per user written back (0: none).
+        show_progress: a training progress bar. progress: export and write-back progress.
+        model_options: constructor arguments of the model.
+        aggregator_epochs: with a history model (``ease``), the epochs of the cold-user
+            aggregator the job fits and validates on held-out users and saves with the
+            version when it beats the history vector (:mod:`kgrec.gnn.inductive.coldfit`; default
+            30; 0: none). Its figures are in ``result.metrics`` under ``aggregator/``.
+        on_plan: told the job's plan (:func:`plan`) once the model directory is locked,
+            before anything is exported (not for a store without interactions).
+        overrides: :class:`TrainConfig` fields replacing those of ``config``
+            (``train(store, dir, epochs=5, split="random")``).
+
+    Returns:
+        ``(JobResult, write_back summary or None)``.
+
+    Raises:
+        UnknownModel: ``model`` is not registered.
+        InvalidParameter: an unknown setting or split, or an impossible value.
+        ModelDirLocked: another train, repair or promote holds the model directory.
+        TrainingDataError: the store holds no interactions, or too few to split.
+        WriteBackFailed: the new version was promoted but writing it back failed.
+    """
+    from kgrec.gnn.inductive.coldfit import EPOCHS
+    from kgrec.gnn.training.distributed import init_from_env
+    from kgrec.gnn.training.job import run_job
+    from kgrec.gnn.versions import model_dir_lock
+
+    epochs = EPOCHS if aggregator_epochs is None else aggregator_epochs
+    cfg = (config or TrainConfig.for_model(model)).replace(**overrides)
+    device = init_from_env(cfg.device)  # under torchrun: join its group on this rank's device
+    if device is not None:
+        cfg = cfg.replace(device=device)
+        if is_follower():
+            return _follow(store, model, cfg, model_options, epochs), None
+    with model_dir_lock(model_dir, "kgrec train"):
+        planned = plan(store, model, cfg, model_options=model_options, aggregator_epochs=epochs)
+        log.info("%s", planned.describe())
+        if on_plan is not None and planned.size.num_interactions:
+            on_plan(planned)
+        if not planned.fits_memory:
+            raise PlanDoesNotFit(planned.refusal())
+        tensors = load_tensors(store, progress)
+        if tensors.num_interactions == 0:
+            raise TrainingDataError(
+                f"the store {store.uri} holds 0 interactions; ingest data first "
+                "(kgrec ingest movielens|lightgcn|csv|synthetic ...)"
+            )
+        _repair_before_training(store, model_dir, tensors, recommendations_k, progress)
+        result = run_job(
+            tensors,
+            model_dir,
+            model,
+            cfg,
+            model_options=model_options,
+            show_progress=show_progress,
+            aggregator_epochs=epochs,
+        )
+        written = None
+        if result.promoted:
+            written = _write_back_after_promotion(
+                store, model_dir, tensors, recommendations_k, progress
+            )
+    return result, written
+
+
+def plan(
+    store: GraphStore,
+    model: str = DEFAULT_MODEL,
+    config: TrainConfig | None = None,
+    *,
+    model_options: dict[str, Any] | None = None,
+    aggregator_epochs: int | None = None,
+) -> JobPlan:
+    """What :func:`train` will cost on the store's graph, from its counts alone
+    (:func:`kgrec.gnn.training.plan.plan_job`): the model's form, predicted peak memory and time,
+    against ``KGREC_MEMORY_LIMIT`` or a share of the memory available now.
+
+    Raises:
+        UnknownModel: ``model`` is not registered.
+        InvalidParameter: ``KGREC_MEMORY_LIMIT`` is not a size.
+    """
+    from kgrec.core.settings import memory_limit_bytes
+    from kgrec.gnn.inductive.coldfit import EPOCHS
+    from kgrec.gnn.training.plan import GraphSize, plan_job
+
+    cfg = config or TrainConfig.for_model(model)
+    counts = run_statement(store, "count_graph")[0]
+    size = GraphSize(
+        num_users=int(counts["users"]),
+        num_items=int(counts["items"]),
+        num_interactions=int(counts["interactions"]),
+        num_tags=int(counts["tags"]),
+        num_entities=int(counts["entities"]),
+        num_item_edges=int(counts["item_tags"]) + int(counts["triples"]),
+    )
+    epochs = EPOCHS if aggregator_epochs is None else aggregator_epochs
+    return plan_job(
+        size,
+        model,
+        epochs=cfg.epochs,
+        refit=cfg.refit,
+        aggregator=epochs > 0,
+        model_options=model_options,
+        memory_limit=memory_limit_bytes(),
+    )
+
+
+def is_follower() -> bool:
+    """Whether this process is a ``torchrun`` rank other than 0: it trains on its shard of
+    every batch and keeps nothing (rank 0 saves, promotes and writes back)."""
+    from kgrec.gnn.training.distributed import is_main
+
+    return not is_main()
+
+
+def _follow(
+    store: GraphStore,
+    model: str,
+    cfg: TrainConfig,
+    model_options: dict[str, Any] | None,
+    aggregator_epochs: int,
+) -> JobResult:
+    """:func:`train`'s steps on a follower: the same export and job (every fit takes part in
+    the group's steps), its version written to a temporary directory and dropped."""
+    import tempfile
+
+    from kgrec.gnn.training.job import run_job
+
+    tensors = load_tensors(store)
+    with tempfile.TemporaryDirectory(prefix="kgrec-follower-") as tmp:
+        return run_job(
+            tensors,
+            tmp,
+            model,
+            cfg,
+            model_options=model_options,
+            aggregator_epochs=aggregator_epochs,
+        )
+
+
+def staleness(
+    store: GraphStore, model_dir: Path, count: int | None = None, share: float | None = None
+) -> dict[str, Any]:
+    """Whether the live model is stale: the interactions the store holds beyond those it
+    was trained on (:func:`kgrec.app.behaviour.interactions_since_live`) reach ``count``
+    or ``share`` of them (either; :data:`DEFAULT_STALE_SHARE` when neither is given).
+
+    Returns:
+        ``interactions_since_live`` plus ``stale`` (bool) and ``reason`` (one sentence).
+
+    Raises:
+        InvalidParameter: ``count`` < 1, or ``share`` not in (0, 1].
+    """
+    from kgrec.app.behaviour import interactions_since_live
+
+    if count is not None and count < 1 or share is not None and not share > 0:
+        raise InvalidParameter(
+            f"stale thresholds must be positive, got count={count}, share={share}", field="stale"
+        )
+    if share is not None:
+        share = check_share(share, "stale share (--stale-share)")
+    if count is None and share is None:
+        share = DEFAULT_STALE_SHARE
+    state = interactions_since_live(store, model_dir)
+    new, ratio = state["new"], state["share"]
+    if state["live_version"] is None:
+        return {**state, "stale": True, "reason": "there is no live model"}
+    limits = ([f"{count:,} new interactions"] if count is not None else []) + (
+        [f"a share of {share:g}"] if share is not None else []
+    )
+    stale = (count is not None and new >= count) or (
+        share is not None and ratio is not None and ratio >= share
+    )
+    what = (
+        f"{new:,} interactions since the live model {state['live_version']} "
+        f"({(ratio or 0.0):.2%} of the {state['trained']:,} it was trained on)"
+    )
+    verdict = "reach" if stale else "stay below"
+    return {**state, "stale": stale, "reason": f"{what} {verdict} {' or '.join(limits)}"}
+
+
+def _repair_before_training(
+    store: GraphStore, model_dir: Path, tensors: GraphTensors, k: int, progress: Progress | None
+) -> None:
+    try:
+        repaired = repair_write_back(store, model_dir, tensors, progress=progress, default_k=k)
+    except ModelCorrupt as exc:  # the job replaces a damaged live model
+        log.warning("not repairing the write-back of a damaged live model: %s", exc)
+        return
+    if repaired is not None:
+        log.warning(
+            "finished the interrupted write-back of the live model %s first "
+            "(%d users, %d items, %d recommendations)",
+            repaired["version"],
+            repaired["users"],
+            repaired["items"],
+            repaired["recommendations"],
+        )

@@ -1,0 +1,381 @@
+r"""Users with a handful of interactions: tasks that imitate them (:func:`user_sequences`,
+:func:`first_items`, :func:`sample_tasks`), a learned aggregator of their few items
+(:class:`HistoryAggregator`) and the ranking metrics on them (:func:`ranking_metrics`).
+
+A cold user is one the model was not fitted on, known by their first ``n`` interactions
+(the *support*); what they pick afterwards is the *query*. The aggregator is a meta-learned
+initialisation of the user vector in a trained model's space (in the spirit of MeLU, Lee et
+al. KDD 2019, and MAMO, Dong et al. KDD 2020, without an inner gradient loop):
+
+.. math::
+    e_u = u_0 + s_{n}\sum_{v \in S(u)} \alpha_v H_v,\qquad
+    \alpha = \mathrm{softmax}_v\big(p_{r_v} + a \log(1 + c_v)\big),\qquad
+    \hat y_{ui} = e_u^\top Q_i
+
+with :math:`H, Q` the model's history-side and item-side factors (EASE's :math:`P` and
+:math:`Q`; an embedding model's item vectors for both), :math:`r_v` the interaction's
+position from the end of the support, :math:`c_v` the item's training count,
+:math:`n = |S(u)|`. The prior :math:`u_0`, the position logits :math:`p`, the popularity
+weight :math:`a` and the per-``n`` scales :math:`s_n` are learned on warm users' histories
+cut into support / query tasks, by the softmax likelihood of the query items over the
+whole catalogue (support items masked). With one item the model's own history vector ranks
+by that item's row alone; the prior is what a few items are not yet able to say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def user_sequences(
+    edges: torch.Tensor | np.ndarray, ts: torch.Tensor | np.ndarray
+) -> dict[int, np.ndarray]:
+    """Each user's items in time order (ties keep the given order).
+
+    Shapes:
+        edges: ``[2, E]`` ``(user, item)``; ts: ``[E]``.
+    """
+    e = np.asarray(edges.cpu() if isinstance(edges, torch.Tensor) else edges)
+    t = np.asarray(ts.cpu() if isinstance(ts, torch.Tensor) else ts)
+    order = np.lexsort((np.arange(e.shape[1]), t, e[0]))
+    users, items = e[0][order], e[1][order]
+    if not len(users):
+        return {}
+    bounds = np.r_[np.flatnonzero(np.r_[True, users[1:] != users[:-1]]), len(users)]
+    return {int(users[a]): items[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)}
+
+
+def first_items(
+    sequences: dict[int, np.ndarray], users: Sequence[int], n: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Support (the first ``n`` items) and query (the rest) of each of ``users``; users with
+    no more than ``n`` items are left out of both lists.
+
+    Returns:
+        ``(support, query)``, aligned.
+    """
+    kept = [sequences[u] for u in users if len(sequences.get(u, ())) > n]
+    return [s[:n] for s in kept], [s[n:] for s in kept]
+
+
+def sample_tasks(
+    sequences: dict[int, np.ndarray],
+    rng: np.random.Generator,
+    max_n: int = 5,
+    first_share: float = 0.5,
+    max_tasks: int | None = None,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """One support / query task per user with more than ``max_n`` items: ``n`` uniform in
+    ``1..max_n``; the support starts at the user's first item with probability
+    ``first_share`` (where cold users start), else at a uniform position; the query is
+    everything after it. With more such users than ``max_tasks``, a uniform sample of
+    ``max_tasks`` of them (drawn first, so smaller inputs draw exactly as without a cap)."""
+    eligible = [seq for seq in sequences.values() if len(seq) > max_n]
+    if max_tasks is not None and len(eligible) > max_tasks:
+        picked = np.sort(rng.choice(len(eligible), size=max_tasks, replace=False))
+        eligible = [eligible[i] for i in picked]
+    support, query = [], []
+    for seq in eligible:
+        n = int(rng.integers(1, max_n + 1))
+        start = 0 if rng.random() < first_share else int(rng.integers(0, len(seq) - n))
+        support.append(seq[start : start + n])
+        query.append(seq[start + n :])
+    return support, query
+
+
+def model_factors(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """A history model's :math:`H` and :math:`Q` (``history_factors``, ``item_factors``;
+    ``ease``), detached, on the CPU.
+
+    Raises:
+        ValueError: the model has no such factors.
+    """
+    found = []
+    for name in ("history_factors", "item_factors"):
+        value = getattr(model, name, None)
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"{type(model).__name__} has no {name} for a history aggregator")
+        found.append(value.detach().cpu())
+    return found[0], found[1]
+
+
+#: Scores held at once by :func:`ranking_metrics` (users x items, float64: 128 MiB).
+SCORE_CHUNK_ELEMENTS = 1 << 24
+
+
+def _padded(lists: Sequence[np.ndarray], device: torch.device) -> torch.Tensor:
+    """``[m, max_len]`` int64, right-padded with -1."""
+    width = max((len(x) for x in lists), default=0)
+    out = np.full((len(lists), max(width, 1)), -1, dtype=np.int64)
+    for row, x in enumerate(lists):
+        out[row, : len(x)] = x
+    return torch.from_numpy(out).to(device)
+
+
+@torch.no_grad()
+def ranking_metrics(
+    user_vectors: torch.Tensor | np.ndarray,
+    item_vectors: torch.Tensor | np.ndarray,
+    support: Sequence[np.ndarray],
+    query: Sequence[np.ndarray],
+    k: int = 20,
+) -> dict[str, np.ndarray]:
+    """Recall@k and NDCG@k per user, ranking every item with the support masked
+    (definitions of :mod:`kgrec.gnn.training.evaluate`).
+
+    Shapes:
+        user_vectors: ``[m, d]``; item_vectors: ``[I, d]``; output values: ``[m]``.
+    """
+    users = torch.as_tensor(np.asarray(user_vectors), dtype=torch.float64)
+    items = torch.as_tensor(np.asarray(item_vectors), dtype=torch.float64)
+    rows = max(1, SCORE_CHUNK_ELEMENTS // max(1, items.size(0)))
+    parts = [
+        ranking_of_scores(
+            users[a : a + rows] @ items.T, support[a : a + rows], query[a : a + rows], k
+        )
+        for a in range(0, users.size(0), rows)
+    ]
+    if not parts:
+        return ranking_of_scores(users @ items.T, support, query, k)
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+@torch.no_grad()
+def ranking_of_scores(
+    scores: torch.Tensor | np.ndarray,
+    support: Sequence[np.ndarray],
+    query: Sequence[np.ndarray],
+    k: int = 20,
+) -> dict[str, np.ndarray]:
+    """:func:`ranking_metrics` from scores ``[m, I]`` directly."""
+    s = torch.as_tensor(np.asarray(scores), dtype=torch.float64).clone()
+    m, num_items = s.shape
+    for row, items in enumerate(support):
+        s[row, torch.as_tensor(items, dtype=torch.long)] = float("-inf")
+    top = torch.topk(s, min(k, num_items), dim=1).indices.numpy()
+    disc = 1.0 / np.log2(np.arange(2, k + 2))
+    recall, ndcg = np.zeros(m), np.zeros(m)
+    for row, truth in enumerate(query):
+        hit = np.isin(top[row], truth)
+        recall[row] = hit.sum() / len(truth)
+        ndcg[row] = (hit * disc[: len(hit)]).sum() / disc[: min(len(truth), k)].sum()
+    return {f"recall@{k}": recall, f"ndcg@{k}": ndcg}
+
+
+class HistoryAggregator(nn.Module):
+    r"""A learned user vector from a few items (the module docstring's formula).
+
+    Args:
+        history_factors: :math:`H`, the vector each history item contributes.
+        item_factors: :math:`Q`, the items' scoring vectors.
+        popularity: :math:`c`, training interactions per item.
+        max_n: support sizes at and above this share one scale and position logit.
+        decay: the start is the model's own history vector :math:`\sum_v \gamma^{r_v} H_v`
+            (no prior, position logits :math:`r \log\gamma`, scales
+            :math:`\sum_{r<n}\gamma^r`), so training moves away from it only as far as the
+            tasks ask (and validation keeps).
+
+    Shapes:
+        history_factors, item_factors: ``[I, d]``; popularity: ``[I]``.
+        forward: ``[m, L]`` item indices (-1 pads) -> ``[m, d]``.
+    """
+
+    def __init__(
+        self,
+        history_factors: torch.Tensor,
+        item_factors: torch.Tensor,
+        popularity: torch.Tensor,
+        max_n: int = 5,
+        decay: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.max_n = int(max_n)
+        self.history_factors: torch.Tensor
+        self.item_factors: torch.Tensor
+        self.log_popularity: torch.Tensor
+        self.register_buffer("history_factors", history_factors.detach().float().clone())
+        self.register_buffer("item_factors", item_factors.detach().float().clone())
+        self.register_buffer("log_popularity", torch.log1p(popularity.detach().float()))
+        dim = history_factors.size(1)
+        r = torch.arange(self.max_n, dtype=torch.float64)
+        weights = torch.tensor(float(decay), dtype=torch.float64) ** r
+        self.prior = nn.Parameter(torch.zeros(dim))
+        self.prior_scale = nn.Parameter(torch.ones(self.max_n))
+        self.position_logit = nn.Parameter(weights.log().float())
+        self.popularity_weight = nn.Parameter(torch.zeros(()))
+        self.log_scale = nn.Parameter(weights.cumsum(0).log().float())
+
+    def forward(self, items: torch.Tensor) -> torch.Tensor:
+        valid = items >= 0
+        idx = items.clamp(min=0)
+        n = valid.sum(1)
+        # position from the end of the support: the last item is 0
+        pos = (n[:, None] - 1 - torch.arange(items.size(1), device=items.device)).clamp(
+            0, self.max_n - 1
+        )
+        logit = self.position_logit[pos] + self.popularity_weight * self.log_popularity[idx]
+        alpha = torch.softmax(logit.masked_fill(~valid, float("-inf")), dim=1)
+        alpha = torch.nan_to_num(alpha) * valid  # an empty support: the prior alone
+        size = (n - 1).clamp(0, self.max_n - 1)
+        agg = torch.einsum("ml,mld->md", alpha, self.history_factors[idx])
+        return self.prior_scale[size, None] * self.prior + self.log_scale[size, None].exp() * agg
+
+    @torch.no_grad()
+    def parts(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""The two parts of :math:`e_u` for one history of local items in time order: the
+        user's own term :math:`s'_n u_0` (``prior_scale[n] * prior``) and each item's weight
+        :math:`w_v = s_n \alpha_v`, so that ``own + weights @ H`` is :math:`e_u` exactly
+        (float64; an item's part of a score is :math:`w_v H_v^\top Q_i`).
+
+        Shapes:
+            items: ``[n]``; returns ``[d]`` and ``[n]``.
+        """
+        items = np.asarray(items, np.int64)
+        n = len(items)
+        size = min(max(n - 1, 0), self.max_n - 1)
+        own = (self.prior_scale.double()[size] * self.prior.double()).cpu().numpy()
+        if n == 0:
+            return own, np.zeros(0)
+        pos = torch.arange(n - 1, -1, -1).clamp(max=self.max_n - 1)
+        idx = torch.as_tensor(items, device=self.prior.device)
+        logit = (
+            self.position_logit.double()[pos.to(self.prior.device)]
+            + self.popularity_weight.double() * self.log_popularity.double()[idx]
+        )
+        alpha = torch.softmax(logit, dim=0)
+        weights = (self.log_scale.double()[size].exp() * alpha).cpu().numpy()
+        return own, weights
+
+    @torch.no_grad()
+    def exact_vector(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:math:`e_u` in float64 from :meth:`parts`: ``(vector, own, weights)``."""
+        own, weights = self.parts(items)
+        factors = self.history_factors.double().cpu().numpy()
+        return own + weights @ factors[np.asarray(items, np.int64)], own, weights
+
+    def learned_state(self) -> dict[str, torch.Tensor]:
+        """What :meth:`fit` learned, plus the popularity it weighs by: the state without the
+        model's factors (which the model's own version holds), on the CPU."""
+        return {
+            k: v.detach().cpu().clone()
+            for k, v in self.state_dict().items()
+            if k not in ("history_factors", "item_factors")
+        }
+
+    @classmethod
+    def from_learned(
+        cls,
+        history_factors: torch.Tensor,
+        item_factors: torch.Tensor,
+        state: dict[str, torch.Tensor],
+    ) -> HistoryAggregator:
+        """The aggregator of :meth:`learned_state` over the model's factors again.
+
+        Raises:
+            ValueError: the state does not fit the factors (sizes, missing entries).
+        """
+        max_n = int(state["prior_scale"].numel())
+        popularity = torch.expm1(state["log_popularity"].float())
+        agg = cls(history_factors, item_factors, popularity, max_n)
+        full = {**state, "history_factors": agg.history_factors, "item_factors": agg.item_factors}
+        try:
+            agg.load_state_dict(full)
+        except RuntimeError as e:
+            raise ValueError(str(e)) from None
+        return agg
+
+    @torch.no_grad()
+    def user_vector(self, items: np.ndarray) -> np.ndarray:
+        """:math:`e_u` for one history of local items in time order (``[d]``)."""
+        dev = self.prior.device
+        return self(_padded([np.asarray(items, np.int64)], dev))[0].cpu().numpy()
+
+    def loss(self, support: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        """Mean over tasks of the mean negative log softmax of the query items over every
+        item, the support masked (both ``[m, L]`` with -1 pads)."""
+        scores = self(support) @ self.item_factors.T
+        rows, cols = (support >= 0).nonzero(as_tuple=True)
+        scores = scores.index_put((rows, support[rows, cols]), scores.new_tensor(float("-inf")))
+        logp = torch.log_softmax(scores, dim=1)
+        valid = query >= 0
+        picked = torch.where(valid, logp.gather(1, query.clamp(min=0)), 0.0)
+        return -(picked.sum(1) / valid.sum(1).clamp(min=1)).mean()
+
+    def fit(
+        self,
+        sequences: dict[int, np.ndarray],
+        epochs: int = 30,
+        lr: float = 0.05,
+        batch_size: int = 256,
+        seed: int = 0,
+        validate: Any = None,
+        max_tasks: int | None = None,
+        patience: int | None = None,
+    ) -> list[float]:
+        """Adam on :func:`sample_tasks` of ``sequences`` (fresh tasks every epoch).
+
+        Each task's loss ranks the whole catalogue, so an epoch costs about ``tasks x
+        items x d``; ``max_tasks`` bounds the tasks of an epoch (a fresh sample of users
+        each epoch) and with it the cost at any number of users.
+
+        Args:
+            sequences: warm users' items in time order (:func:`user_sequences`).
+            validate: ``validate(self) -> float`` after each epoch (higher is better); the
+                parameters of the best epoch are kept.
+            max_tasks: at most this many tasks an epoch (None: one per eligible user).
+            patience: with ``validate``, stop after this many epochs without a new best.
+
+        Returns:
+            The validation value of each epoch (the training loss without ``validate``).
+        """
+        rng = np.random.default_rng(seed)
+        dev = self.prior.device
+        optim = torch.optim.Adam(self.parameters(), lr=lr)
+        trace: list[float] = []
+        best, best_state = -np.inf, None
+        if validate is not None:  # epoch 0: the start
+            best = float(validate(self))
+            best_state = {k: v.detach().clone() for k, v in self.state_dict().items()}
+            trace.append(best)
+        since_best = 0
+        for _ in range(epochs):
+            support, query = sample_tasks(sequences, rng, self.max_n, max_tasks=max_tasks)
+            order = rng.permutation(len(support))
+            total = 0.0
+            for start in range(0, len(order), batch_size):
+                rows = order[start : start + batch_size]
+                loss = self.loss(
+                    _padded([support[r] for r in rows], dev), _padded([query[r] for r in rows], dev)
+                )
+                optim.zero_grad()
+                loss.backward()
+                optim.step()
+                total += float(loss.detach()) * len(rows)
+            value = float(validate(self)) if validate is not None else -total / len(order)
+            trace.append(value)
+            if value > best:
+                best, since_best = value, 0
+                best_state = {k: v.detach().clone() for k, v in self.state_dict().items()}
+            elif validate is not None and patience is not None:
+                since_best += 1
+                if since_best >= patience:
+                    break
+        if best_state is not None:
+            self.load_state_dict(best_state)
+        return trace
+
+    @torch.no_grad()
+    def user_vectors(self, support: Sequence[np.ndarray]) -> torch.Tensor:
+        """:math:`e_u` of each support (``[m, d]``)."""
+        return self(_padded(support, self.prior.device))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.item_factors.size(0)}, {self.prior.numel()}, "
+            f"max_n={self.max_n})"
+        )
