@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from kgrec.app import SPLIT_KINDS, TrainConfig
 from kgrec.cli.context import get
 
 app = typer.Typer(
@@ -16,10 +17,12 @@ app = typer.Typer(
 @app.command("models")
 def models(
     ctx: typer.Context,
-    split: str = typer.Option("temporal", "--split", help="temporal | random | fixed."),
-    epochs: int = typer.Option(200, "--epochs", min=1, help="Maximum epochs per model."),
+    split: str = typer.Option(TrainConfig.split, "--split", help=f"{' | '.join(SPLIT_KINDS)}."),
+    epochs: int = typer.Option(
+        TrainConfig.epochs, "--epochs", min=1, help="Maximum epochs per model."
+    ),
     seeds: list[int] = typer.Option([0, 1, 2], "--seed", help="Seeds (repeat the option)."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: str = typer.Option(TrainConfig.device, "--device", help="auto | cpu | cuda."),
     refit: bool = typer.Option(
         True,
         "--refit/--no-refit",

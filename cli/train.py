@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from kgrec.app import BUILTIN_MODELS, SPLIT_KINDS, TrainConfig
 from kgrec.cli.context import get, utc_now
 from kgrec.core.settings import DEFAULT_MODEL
 
@@ -19,24 +20,32 @@ def _share(value: float | None) -> float | None:
 
 def train(
     ctx: typer.Context,
-    model: str = typer.Option(DEFAULT_MODEL, "--model", help="ease | lightgcn | graphsage | mf."),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", help=f"{' | '.join(BUILTIN_MODELS)}."),
     epochs: int | None = typer.Option(
-        None, "--epochs", min=1, help="Maximum epochs, early stopping on validation [200]."
+        None,
+        "--epochs",
+        min=1,
+        help=f"Maximum epochs, early stopping on validation [{TrainConfig.epochs}].",
     ),
-    split: str | None = typer.Option(None, "--split", help="temporal | random | fixed [temporal]."),
+    split: str | None = typer.Option(
+        None, "--split", help=f"{' | '.join(SPLIT_KINDS)} [{TrainConfig.split}]."
+    ),
     tolerance: float | None = typer.Option(
         None,
         "--tolerance",
-        help="Promote unless val Recall@20 falls more than this below live [0.01].",
+        help="Promote unless val Recall@20 falls more than this below live "
+        f"[{TrainConfig.tolerance:g}].",
     ),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed [0]."),
-    device: str | None = typer.Option(None, "--device", help="auto | cpu | cuda [auto]."),
+    seed: int | None = typer.Option(None, "--seed", help=f"Random seed [{TrainConfig.seed}]."),
+    device: str | None = typer.Option(
+        None, "--device", help=f"auto | cpu | cuda [{TrainConfig.device}]."
+    ),
     nproc: int | None = typer.Option(
         None,
         "--nproc",
         min=1,
         help="Data-parallel training processes on this machine (DDP: one GPU each under "
-        "CUDA, else gloo on the CPUs) [1].",
+        f"CUDA, else gloo on the CPUs) [{TrainConfig.nproc}].",
     ),
     recommendations: int = typer.Option(
         20, "--recommendations", help="Top-k per user written to the store (0: none)."

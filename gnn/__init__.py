@@ -17,7 +17,7 @@ _EXPORTS: dict[str, str] = {
     "GraphTensors": "data",
     "Split": "training.splits",
     "make_split": "training.splits",
-    "SPLIT_KINDS": "training.splits",
+    "SPLIT_KINDS": "training.config",
     # models, behind one contract and one registry
     "EmbeddingModel": "models.model",
     "Embeddings": "models.model",

@@ -27,6 +27,10 @@ BUILTIN_MODULES = (
     "kgrec.gnn.models.ease",
 )
 
+#: The names the built-in modules register, the default first: what a command line offers
+#: without importing the models (and torch). A test checks it against the registered classes.
+BUILTIN_MODELS = ("ease", "lightgcn", "graphsage", "mf")
+
 _MODELS: dict[str, type[EmbeddingModel]] = {}
 
 

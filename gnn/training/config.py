@@ -15,6 +15,9 @@ from kgrec.core.errors import InvalidParameter
 if TYPE_CHECKING:
     from kgrec.gnn.models.model import EmbeddingModel
 
+#: The ways to split the interactions (:func:`kgrec.gnn.training.splits.make_split`).
+SPLIT_KINDS = ("temporal", "random", "fixed")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -67,8 +70,6 @@ class TrainConfig:
     refit: bool = True
 
     def __post_init__(self) -> None:
-        from kgrec.gnn.training.splits import SPLIT_KINDS
-
         for name in ("epochs", "batch_size", "patience", "eval_every", "k", "nproc"):
             if getattr(self, name) < 1:
                 raise InvalidParameter(

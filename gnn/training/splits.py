@@ -21,8 +21,7 @@ import torch
 
 from kgrec.core.errors import InvalidParameter
 from kgrec.gnn.data import SPLIT_CODES, GraphTensors
-
-SPLIT_KINDS = ("temporal", "random", "fixed")
+from kgrec.gnn.training.config import SPLIT_KINDS
 
 
 @dataclass

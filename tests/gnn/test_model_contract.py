@@ -9,8 +9,15 @@ import pytest
 import torch
 
 from kgrec.core.errors import InvalidParameter, UnknownModel
+from kgrec.core.settings import DEFAULT_MODEL
 from kgrec.gnn.models.model import EmbeddingModel, Embeddings
-from kgrec.gnn.models.registry import build_model, model_class, model_names
+from kgrec.gnn.models.registry import (
+    BUILTIN_MODELS,
+    BUILTIN_MODULES,
+    build_model,
+    model_class,
+    model_names,
+)
 from kgrec.gnn.training.config import TrainConfig
 from kgrec.gnn.training.splits import temporal_split
 from kgrec.gnn.training.train import fit
@@ -48,6 +55,14 @@ def trained(request, small, tmp_path_factory):
 
 def test_the_builtin_models_are_registered():
     assert {"lightgcn", "graphsage", "mf", "ease"} <= set(NAMES)
+
+
+def test_the_builtin_names_are_those_the_builtin_modules_register():
+    """``BUILTIN_MODELS`` (what the command line offers without importing torch) lists
+    every model of the built-in modules once, the default first."""
+    builtin = [n for n in NAMES if model_class(n).__module__ in BUILTIN_MODULES]
+    assert sorted(BUILTIN_MODELS) == sorted(builtin)
+    assert BUILTIN_MODELS[0] == DEFAULT_MODEL
 
 
 def test_registry_name_is_the_class_name_attribute(trained):
