@@ -8,7 +8,8 @@ from typing import Any
 from kgrec.core.errors import KgrecError
 from kgrec.core.settings import Settings
 from kgrec.kg import embedded
-from kgrec.kg.store import GraphStore, is_server_uri, open_store
+from kgrec.kg.store import GraphStore as GraphStore  # what opened() returns, for callers
+from kgrec.kg.store import is_server_uri, open_store, store_directory
 
 
 def opened(settings: Settings, create: bool = False) -> GraphStore:
@@ -32,7 +33,7 @@ def embedded_dir(settings: Settings) -> Path:
         raise KgrecError(
             f"{settings.store} is a Neo4j server; `kgrec store` manages the embedded store"
         )
-    return Path(settings.store.removeprefix("file://")).expanduser().absolute()
+    return store_directory(settings.store)
 
 
 def start_server(data_dir: Path) -> dict[str, Any]:

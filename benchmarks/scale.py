@@ -181,13 +181,13 @@ def stage_serve(store: str, model_dir: Path, what: str, requests: int, seed: int
 
 
 def stage_query(store: str, item_id: str) -> dict[str, Any]:
-    from kgrec.app.analyst import run_named_query
+    from kgrec.app.analyst import run_query
     from kgrec.app.store import opened
     from kgrec.core.settings import Settings
 
     with opened(Settings.resolve(store=store)) as graph:
         start = time.perf_counter()
-        rows = run_named_query(graph, "also_liked", {"item_id": item_id, "k": 10})
+        rows = run_query(graph, "also_liked", {"item_id": item_id, "k": 10})
         seconds = time.perf_counter() - start
     return {
         "query": "also_liked",

@@ -140,7 +140,7 @@ def read_statement(path: Path | str) -> str:
         InvalidParameter: the file does not exist, is a directory, cannot be read, is
             longer than the limit, or is not UTF-8 text (names the first bad byte).
     """
-    from kgrec.app.analyst import MAX_STATEMENT_BYTES as limit
+    from kgrec.app.analyst import MAX_TEXT_BYTES as limit
 
     source = "stdin" if str(path) == "-" else str(path)
     try:
@@ -218,11 +218,11 @@ def query(
     Parameters of your own statement are STRINGs unless the key names a type:
     ``-p k:INTEGER=5``, ``-p ids:LIST=a,b``.
     """
-    from kgrec.app import analyst
+    from kgrec.app.analyst import check_query, list_queries, run_query
 
     cli = get(ctx)
     if list_ or (name is None and file is None):
-        queries = analyst.list_named_queries()
+        queries = list_queries()
         cli.emit(queries, _listing(queries))
         return
     check_format(fmt)
@@ -234,19 +234,19 @@ def query(
         run_cypher_text(cli, text, param or [], fmt, write, name, timeout)
         return
     params = parse_params(param or [])  # usage errors (exit 2) before the store is opened
-    columns = analyst.check_named_query(name, params)
+    columns = check_query(name, params)
     limit = _timeout(timeout)
     with cli.store() as store:
-        rows = analyst.run_named_query(store, name, params, limit)
+        rows = run_query(store, name, params, limit)
     print_rows(cli, rows, fmt, columns)
 
 
-def _timeout(given: float | None) -> float:
-    """``--timeout`` resolved (flag, env, default), 0 for no limit; checked before the
+def _timeout(given: float | None) -> float | None:
+    """``--timeout`` resolved (flag, env, default), None for no limit; checked before the
     store is opened."""
     from kgrec.core.settings import query_timeout_s
 
-    return query_timeout_s(given) or 0.0
+    return query_timeout_s(given)
 
 
 def run_cypher_text(
@@ -260,13 +260,13 @@ def run_cypher_text(
 ) -> None:
     """Run an analyst's own statement and print what it gave (``query --file``,
     ``cypher``): rows, the plan under EXPLAIN / PROFILE, the counters under ``--write``."""
-    from kgrec.app import analyst
+    from kgrec.app.analyst import own_query, run_own
 
     params = parse_params(pairs)
-    analyst.check_own_cypher(text, params, write, name)
+    own_query(text, params, write, name)  # usage errors (exit 2) before the store is opened
     limit = _timeout(timeout)
     with cli.store() as store, read_only_hint():
-        result = analyst.run_own_statement(store, text, params, write, name, limit)
+        result = run_own(store, text, params, write, name, limit)
     print_result(cli, result, fmt)
 
 

@@ -93,6 +93,19 @@ def run_query(
     return _run(store, get_query(name), params, timeout_s)
 
 
+def check_query(name: str, params: Mapping[str, Any] | None = None) -> list[str]:
+    """Check the named query and its parameters without a store; return its declared columns
+    (:func:`returned_columns`).
+
+    Raises:
+        QueryNotFound: no such query (the message suggests close names).
+        QueryParameterError: a parameter is unknown, missing or of the wrong type.
+    """
+    query = get_query(name)
+    bind(query, params)
+    return returned_columns(query)
+
+
 def in_background(fn: Callable[..., _T], *args: Any) -> Future[_T]:
     """``fn(*args)`` on the process's query pool (:data:`POOL_THREADS` threads, started on
     first use), so that a request waits for independent reads once, not one after another.

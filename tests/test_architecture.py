@@ -2,7 +2,10 @@
 
 The layers, bottom to top (../shared/DESIGN.md, "Structure"): a module imports only from its
 own layer or a lower one, kg and gnn never import each other, and the CLI calls the
-application layer (and core) only. Function-level imports count too.
+application layer (and core) only. Function-level imports count too. What the CLI takes from
+the application layer is a name the application exports: one it defines, or one it
+re-exports on purpose (``from m import x as x`` or listed in ``__all__``), so the
+application passes a lower layer's function on without wrapping it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 #: What each layer may import besides its own package, where the rank rule is too loose.
 ONLY: dict[str, tuple[str, ...]] = {"kgrec.cli": ("kgrec.core", "kgrec.app", "kgrec")}
+#: Layers that may take from a package only the names it exports (:func:`_exports`).
+EXPORTED_ONLY: dict[str, str] = {"kgrec.cli": "kgrec.app"}
 RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}
 
 
@@ -65,12 +70,14 @@ def _layer(module: str) -> str | None:
     return best
 
 
-def _imports(module: str, path: Path) -> list[tuple[int, str]]:
+def _imports(module: str, path: Path) -> list[tuple[int, str, tuple[str, ...]]]:
+    """``(line, module, names)`` of each import of a ``kgrec`` module; ``names`` are those a
+    ``from`` import takes (empty for ``import m``)."""
     tree = ast.parse(path.read_text(), str(path))
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            out += [(node.lineno, alias.name) for alias in node.names]
+            out += [(node.lineno, alias.name, ()) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: resolve against the module's package
                 base = module.split(".")
@@ -79,20 +86,48 @@ def _imports(module: str, path: Path) -> list[tuple[int, str]]:
                 name = ".".join(base + ([node.module] if node.module else []))
             else:
                 name = node.module or ""
-            out.append((node.lineno, name))
-    return [(line, name) for line, name in out if name == "kgrec" or name.startswith("kgrec.")]
+            out.append((node.lineno, name, tuple(alias.name for alias in node.names)))
+    return [row for row in out if row[1] == "kgrec" or row[1].startswith("kgrec.")]
+
+
+def _exports(module: str) -> set[str]:
+    """The names ``module`` exports: its submodules and the top-level functions, classes and
+    variables it defines, the names it re-exports (``import x as x``, ``from m import x as
+    x``) and those its ``__all__`` lists. A name it merely imports is not among them."""
+    path = _modules().get(module)
+    if path is None:
+        return set()
+    names = {p.stem for p in path.parent.glob("*.py")} if path.stem == "__init__" else set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {a.name for a in node.names if a.asname == a.name}
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    names.add(target.id)
+                    if target.id == "__all__" and isinstance(node.value, ast.List | ast.Tuple):
+                        names |= {
+                            e.value
+                            for e in node.value.elts
+                            if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                        }
+    return names
 
 
 def layer_violations(modules: dict[str, Path] | None = None, root: Path = ROOT) -> list[str]:
     """``file:line: a -> b`` (``file`` relative to ``root``) for every import of ``modules``
     (default: every installed module) that breaks the layer rules. The root package
-    ``kgrec`` loads the application layer, so only the CLI may import it."""
+    ``kgrec`` loads the application layer, so only the CLI may import it. A CLI import of a
+    name the application does not export reads ``a -> module.name (not exported)``."""
     bad = []
     for module, path in (_modules() if modules is None else modules).items():
         own = _layer(module)
         if own is None:
             continue
-        for line, target in _imports(module, path):
+        for line, target, names in _imports(module, path):
             other = _layer(target)
             if other == own:
                 continue
@@ -101,8 +136,12 @@ def layer_violations(modules: dict[str, Path] | None = None, root: Path = ROOT) 
                 allowed = target in only or other in only
             else:
                 allowed = other is not None and RANK[other] < RANK[own]
+            where = f"{path.relative_to(root)}:{line}: {own} ->"
             if not allowed:
-                bad.append(f"{path.relative_to(root)}:{line}: {own} -> {target}")
+                bad.append(f"{where} {target}")
+            elif other is not None and EXPORTED_ONLY.get(own) == other:
+                exported = _exports(target)
+                bad += [f"{where} {target}.{n} (not exported)" for n in names if n not in exported]
     return bad
 
 
@@ -122,7 +161,13 @@ def test_the_layer_check_reports_upward_and_sideways_imports(tmp_path: Path) -> 
     gnn = tmp_path / "pkg" / "gnn_fake.py"
     gnn.write_text("import kgrec.kg.store\n")  # sideways: kg and gnn share a rank
     cli = tmp_path / "pkg" / "cli_fake.py"
-    cli.write_text("from kgrec.app.store import opened\nfrom kgrec.kg import open_store\n")
+    cli.write_text(
+        "from kgrec.app.store import opened\n"  # allowed: the application defines it
+        "from kgrec.kg import open_store\n"  # below the application
+        "from kgrec.app.analyst import run_query\n"  # allowed: re-exported on purpose
+        "from kgrec.app import TrainConfig, analyst\n"  # allowed: re-export, submodule
+        "from kgrec.app.analyst import GraphStore\n"  # imported there, not exported
+    )
     found = layer_violations(
         {"kgrec.loaders.fake": fake, "kgrec.gnn.fake": gnn, "kgrec.cli.fake": cli}, tmp_path
     )
@@ -130,6 +175,7 @@ def test_the_layer_check_reports_upward_and_sideways_imports(tmp_path: Path) -> 
         "pkg/fake.py:3: kgrec.loaders -> kgrec.app.recommender",
         "pkg/gnn_fake.py:1: kgrec.gnn -> kgrec.kg.store",
         "pkg/cli_fake.py:2: kgrec.cli -> kgrec.kg",
+        "pkg/cli_fake.py:5: kgrec.cli -> kgrec.app.analyst.GraphStore (not exported)",
     ]
 
 
