@@ -39,6 +39,7 @@ from kgrec.core.errors import (
 )
 from kgrec.core.progress import Progress
 from kgrec.core.settings import DEFAULT_MODEL
+from kgrec.gnn.models.registry import model_names
 from kgrec.gnn.training.config import TrainConfig
 from kgrec.kg.store import GraphStore
 from kgrec.kg.writer import run_statement
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from kgrec.gnn.data import GraphTensors
     from kgrec.gnn.training.job import JobResult
     from kgrec.gnn.training.plan import JobPlan
+    from kgrec.gnn.versions import list_versions as model_versions  # see __getattr__
 
 log = logging.getLogger(__name__)
 
@@ -73,29 +75,14 @@ __all__ = [
 DEFAULT_STALE_SHARE = 0.05
 
 
-def model_names() -> list[str]:
-    """The names ``train(model=...)`` accepts (the registered models)."""
-    from kgrec.gnn.models.registry import model_names as names
+def __getattr__(name: str) -> Any:
+    """``model_versions``: :func:`kgrec.gnn.versions.list_versions` (what ``kgrec model
+    list`` shows), imported on first use so that importing this module imports no torch."""
+    if name == "model_versions":
+        from kgrec.gnn.versions import list_versions
 
-    return names()
-
-
-def model_versions(model_dir: Path) -> list[dict[str, Any]]:
-    """Every stored version, oldest first (what ``kgrec model list`` shows).
-
-    Returns:
-        One dict per version with the keys ``version``, ``model``, ``created`` (UTC, ISO
-        8601), ``live`` (bool), ``status`` (``'live'``, ``'promoted earlier'``,
-        ``'rejected'``, ``'not promoted'``), ``event`` (its last recorded event:
-        ``'promoted'``, ``'rollback'``, ``'rejected'`` or None), ``reason`` (why it was
-        rejected, or ``'rolled back from V'``; else None), ``problem`` (why it cannot be
-        loaded, its files checked against the sha256s written at save; else None),
-        ``checksums`` (whether it has them), ``val/recall@20``, ``recall@20`` and
-        ``ndcg@20`` (see :func:`kgrec.gnn.versions.list_versions`).
-    """
-    from kgrec.gnn.versions import list_versions
-
-    return list_versions(model_dir)
+        return list_versions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def prune_versions(model_dir: Path, keep: int) -> dict[str, list[str]]:
@@ -126,7 +113,7 @@ def model_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
         ``{model_dir, live_version, live_model, live_val_recall@20, live_problem (None or the
         ModelCorrupt message), versions (count), write_back (write_back_status)}``.
     """
-    from kgrec.gnn.versions import load_live, verify_files
+    from kgrec.gnn.versions import list_versions, load_live, verify_files
 
     out: dict[str, Any] = {
         "model_dir": str(model_dir),
@@ -149,7 +136,7 @@ def model_status(store: GraphStore, model_dir: Path) -> dict[str, Any]:
         out["live_problem"] = str(exc)
     except KgrecError:  # no live model
         pass
-    out["versions"] = len(model_versions(model_dir))
+    out["versions"] = len(list_versions(model_dir))
     out["write_back"] = write_back_status(store, model_dir)
     out["live_version"] = out["write_back"]["live_version"]
     return out
