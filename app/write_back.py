@@ -32,18 +32,17 @@ idempotent.
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 
-from kgrec.core.files import private_dir
+from kgrec.core.files import private_dir, write_private
 from kgrec.core.progress import Progress
 from kgrec.core.ranking import top_k
 from kgrec.kg.schema import drop_vector_index, ensure_vector_index
@@ -95,9 +94,9 @@ class Written:
     rec_scores: np.ndarray
 
     def save(self, path: Path) -> None:
-        """Write the record whole or not at all (a temporary file renamed into place)."""
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
+        """Write the record whole or not at all, private and fsynced."""
+
+        def savez(fh: BinaryIO) -> None:
             np.savez(
                 fh,
                 user_ids=self.user_ids,
@@ -107,10 +106,8 @@ class Written:
                 rec_items=self.rec_items,
                 rec_scores=self.rec_scores,
             )
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+
+        write_private(path, savez)
 
     @classmethod
     def load(cls, path: Path) -> Written | None:

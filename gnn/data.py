@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ import pandas as pd
 import torch
 
 from kgrec.core.errors import InvalidParameter
+from kgrec.core.files import write_private
 
 if TYPE_CHECKING:
     from kgrec.core.dataset import Dataset
@@ -211,14 +211,10 @@ class GraphTensors:
 
 
 def save_id_maps(maps: dict[str, list[str]], directory: str | Path) -> Path:
-    """Write id maps as ``directory/id_maps.json`` and fsync it."""
+    """Write id maps as ``directory/id_maps.json`` (whole, private and fsynced)."""
     path = Path(directory) / ID_MAPS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump({"version": 1, **maps}, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return path
+    return write_private(path, json.dumps({"version": 1, **maps}))
 
 
 def load_id_maps(directory: str | Path) -> dict[str, list[str]]:

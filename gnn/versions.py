@@ -32,8 +32,6 @@ that would run code is refused, not executed.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import json
 import logging
@@ -57,7 +55,15 @@ from kgrec.core.errors import (
     UnknownModel,
     UnknownModelVersion,
 )
-from kgrec.core.files import DIR_MODE, FILE_MODE, private_dir
+from kgrec.core.files import (
+    DIR_MODE,
+    FILE_MODE,
+    LockHolder,
+    fsync_path,
+    pid_lock,
+    private_dir,
+    write_private,
+)
 from kgrec.core.processes import pid_alive
 from kgrec.gnn.data import ID_MAPS_FILE, load_id_maps, save_id_maps
 from kgrec.gnn.models.model import EmbeddingModel
@@ -88,25 +94,8 @@ def ensure_model_dir(model_dir: str | Path) -> Path:
     return private_dir(Path(model_dir))
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
 def _write_json(path: Path, data: Any) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with open(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True, default=float)
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_private(path, json.dumps(data, indent=2, sort_keys=True, default=float))
 
 
 def clean_partial(model_dir: str | Path) -> int:
@@ -156,12 +145,12 @@ def save_version(
         torch.save({"state": aggregator.learned_state()}, tmp / AGGREGATOR_FILE)
         written.append(AGGREGATOR_FILE)
     for fname in written:
-        _fsync_file(tmp / fname)
+        fsync_path(tmp / fname)
     _write_json(tmp / "config.json", {"model": name, "model_config": model.config(), **config})
     _write_json(tmp / "metrics.json", metrics)
     save_id_maps(id_maps, tmp)
     for fname in (*FILES, *written[2:]):
-        os.chmod(tmp / fname, FILE_MODE)  # torch.save and save_id_maps follow the umask
+        os.chmod(tmp / fname, FILE_MODE)  # torch.save follows the umask
     _write_json(
         tmp / MANIFEST_FILE,
         {
@@ -172,9 +161,9 @@ def save_version(
             },
         },
     )
-    _fsync_dir(tmp)
+    fsync_path(tmp)
     os.rename(tmp, final)
-    _fsync_dir(versions)
+    fsync_path(versions)
     log.info("wrote model version %s", final)
     return final
 
@@ -268,7 +257,7 @@ def promote(model_dir: str | Path, version_dir: str | Path, event: str | None = 
         tmp.unlink()
     os.symlink(os.path.relpath(Path(version_dir), root), tmp)
     os.replace(tmp, link)
-    _fsync_dir(root)
+    fsync_path(root)
     reason = f"rolled back from {previous}" if event == "rollback" else ""
     record_event(root, vdir.name, event, reason, previous=previous)
     log.info("%s %s to live", event, version_dir)
@@ -745,16 +734,8 @@ def prune_versions(model_dir: str | Path, keep: int) -> dict[str, list[str]]:
         removed.append(name)
         log.info("removed model version %s", name)
     if removed:
-        _fsync_dir(Path(model_dir) / "versions")
+        fsync_path(Path(model_dir) / "versions")
     return {"kept": [n for n in stored if n in kept], "removed": removed}
-
-
-def _lock_holder(path: Path) -> tuple[str, str]:
-    try:
-        pid, _, holder = path.read_text(encoding="utf-8").strip().partition(" ")
-    except OSError:
-        pid, holder = "", ""
-    return (pid if pid.isdigit() else "unknown"), (holder or "kgrec train")
 
 
 @contextmanager
@@ -769,21 +750,14 @@ def model_dir_lock(model_dir: str | Path, holder: str = "kgrec train") -> Iterat
         ModelDirLocked: another process holds the lock (the message names its pid).
     """
     path = ensure_model_dir(model_dir) / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise
-            pid, other = _lock_holder(path)
-            stop = f"stop it (kill {pid})" if pid != "unknown" else "stop it"
-            raise ModelDirLocked(
-                f"another {other} holds {path} (pid {pid}); wait for it to finish, or {stop} "
-                f"if it hangs, then run {holder} again"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {holder}\n".encode(), 0)
+
+    def busy(other: LockHolder) -> ModelDirLocked:
+        pid = "unknown" if other.pid is None else str(other.pid)
+        stop = f"stop it (kill {pid})" if other.pid is not None else "stop it"
+        return ModelDirLocked(
+            f"another {other.note or 'kgrec train'} holds {path} (pid {pid}); wait for it to "
+            f"finish, or {stop} if it hangs, then run {holder} again"
+        )
+
+    with pid_lock(path, note=holder, timeout_s=0, busy=busy):
         yield path
-    finally:
-        os.close(fd)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kgrec.core.errors import StoreLocked, StoreUnavailable
-from kgrec.core.files import private_dir
+from kgrec.core.files import private_dir, write_private
 from kgrec.core.processes import pid_alive, wait_gone
 from kgrec.core.settings import recovery_timeout_s, server_start_timeout_s
 from kgrec.kg import embedded_wait
@@ -66,7 +66,6 @@ from kgrec.kg.embedded_files import (
     socket_path,
     store_lock,
     tighten,
-    write_private,
 )
 from kgrec.kg.embedded_socket import (
     DOWN,

@@ -7,20 +7,18 @@ used (``root`` could ``chmod`` it, but it would still be theirs).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
 import stat
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from kgrec.core.errors import StoreLocked, StoreUnavailable
-from kgrec.core.files import check_owner, private_dir
+from kgrec.core.files import LockHolder, check_owner, pid_lock, private_dir, write_private
 
 log = logging.getLogger("kgrec.kg.embedded")
 
@@ -119,18 +117,6 @@ def read_password(data_dir: Path) -> str | None:
 def holds_store(data_dir: Path) -> bool:
     """True when ``data_dir`` holds a kgrec store (its password, append-only file or pid)."""
     return any((data_dir / name).exists() for name in STORE_MARKERS)
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically as a ``0600`` file, whatever the umask."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 def check_store_owner(data_dir: Path) -> None:
@@ -275,40 +261,21 @@ def store_lock(
     Raises:
         StoreLocked: the lock was not free within ``timeout_s``.
     """
-    fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        _acquire(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX, data_dir, waiting, timeout_s)
+
+    def busy(holder: LockHolder) -> StoreLocked:
+        return StoreLocked(
+            f"another kgrec process has held the start lock of {data_dir} for "
+            f"{holder.waited_s:.0f} s (starting, recovering or stopping its server); "
+            "retry later, or see `kgrec store status`"
+        )
+
+    with pid_lock(
+        data_dir / LOCK_NAME,
+        shared=shared,
+        note=None,
+        timeout_s=timeout_s,
+        busy=busy,
+        waiting=None if waiting is None else lambda holder: waiting(holder.waited_s),
+        every_s=REPORT_EVERY_S,
+    ):
         yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
-def _acquire(
-    fd: int,
-    kind: int,
-    data_dir: Path,
-    waiting: Callable[[float], None] | None,
-    timeout_s: float | None,
-) -> None:
-    if waiting is None and timeout_s is None:
-        fcntl.flock(fd, kind)
-        return
-    started = time.monotonic()
-    next_report = started + REPORT_EVERY_S
-    while True:
-        try:
-            fcntl.flock(fd, kind | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            pass
-        now = time.monotonic()
-        if timeout_s is not None and now - started > timeout_s:
-            raise StoreLocked(
-                f"another kgrec process has held the start lock of {data_dir} for "
-                f"{now - started:.0f} s (starting, recovering or stopping its server); "
-                "retry later, or see `kgrec store status`"
-            )
-        if waiting is not None and now >= next_report:
-            waiting(now - started)
-            next_report = now + REPORT_EVERY_S
-        time.sleep(0.1)

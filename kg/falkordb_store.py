@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kgrec.core.errors import CypherError, QueryTimeout, StoreUnavailable, WriteInReadMode
+from kgrec.core.files import LockHolder, pid_lock
 from kgrec.core.settings import keep_server_running
 from kgrec.kg import embedded
 from kgrec.kg.dialect import FALKORDB
@@ -344,28 +345,17 @@ class FalkorStore(GraphStore):
     def exclusive(self, purpose: str) -> Iterator[None]:
         """An exclusive ``flock`` on ``DIR/.<purpose>.lock``; a second holder says whom it
         waits for (pid) and waits."""
-        import fcntl
 
-        path = self.data_dir / f".{purpose}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                log.warning(
-                    "another %s into %s is running (pid %s); waiting for it to finish",
-                    purpose,
-                    self.data_dir,
-                    holder,
-                )
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        def waiting(holder: LockHolder) -> None:
+            log.warning(
+                "another %s into %s is running (pid %s); waiting for it to finish",
+                purpose,
+                self.data_dir,
+                holder.pid or "?",
+            )
+
+        with pid_lock(self.data_dir / f".{purpose}.lock", waiting=waiting):
             yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     def close(self) -> None:
         """Disconnect; the last kgrec client out shuts a server it does not keep down.
