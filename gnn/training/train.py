@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # torch is imported where training runs: TrainConfig alone st
 
     from kgrec.gnn.data import GraphTensors
     from kgrec.gnn.models.model import EmbeddingModel, Embeddings
+    from kgrec.gnn.training.distributed import Group
     from kgrec.gnn.training.splits import Split
 
 log = logging.getLogger(__name__)
@@ -163,39 +164,24 @@ def fit(
     from tqdm.auto import tqdm
 
     from kgrec.gnn.training import distributed
-    from kgrec.gnn.training.evaluate import evaluate
-    from kgrec.gnn.training.sampling import NegativeSampler, iterate_batches
 
     cfg = (config or TrainConfig.for_model(type(model))).replace(**overrides)
-    epochs, k = cfg.epochs, cfg.k
     dev = torch.device(resolve_device(cfg.device))
     group = distributed.current(dev)
     if cfg.nproc > 1 and group is None and not model.closed_form:
         return distributed.fit_parallel(
             model, tensors, split, cfg, show_progress=show_progress, callback=callback
         )
-    seed = cfg.seed
-    seed_everything(seed)
+    seed_everything(cfg.seed)
     model.to(dev)
     if model.closed_form:
-        return _solve(model, tensors, split, k, dev)
-    net = model if group is None else group.wrap(model)
-    gen = torch.Generator(device=dev)
-    gen.manual_seed(seed)
-    train_edges = tensors.edge_index[:, split.train].to(dev)
-    batch_size = cfg.batch_size_for(train_edges.size(1))
-    sampler = NegativeSampler(train_edges, tensors.num_items, generator=gen)
-    # fused: one pass over each parameter and its moments a step, not one per operation
-    optim = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=dev.type in ("cpu", "cuda"))
-    use_amp = cfg.amp and dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    history = History(batch_size=batch_size)
-    best_state = None
+        return _solve(model, tensors, split, cfg.k, dev)
+    run = _GradientRun(model, tensors, split, cfg, dev, group)
+    history = History(batch_size=run.batch_size)
     has_val = len(split.val) > 0
-    bad_rounds = 0
     start = time.perf_counter()
     bar = tqdm(
-        total=epochs * train_edges.size(1),
+        total=cfg.epochs * run.num_train,
         disable=not show_progress,
         leave=False,
         desc=type(model).__name__,
@@ -204,61 +190,26 @@ def fit(
     )
     heap = retained_heap() if dev.type == "cpu" else contextlib.nullcontext(False)
     with heap:  # the steps' large temporaries reuse freed memory (kgrec.core.memory)
-        for epoch in range(epochs):
-            model.train()
-            t0 = time.perf_counter()
-            total, steps = 0.0, 0
-            for batch in iterate_batches(train_edges.size(1), batch_size, dev, gen):
-                users, pos = train_edges[0, batch], train_edges[1, batch]
-                neg = sampler.sample(users)  # the whole batch's: every process draws the same
-                denominator = None
-                if group is not None:
-                    users, pos, neg = group.shard(users, pos, neg)
-                    denominator = len(batch) / group.world_size
-                with torch.autocast(device_type=dev.type, enabled=use_amp):
-                    loss = batch_loss(net(), users, pos, neg, cfg.reg, denominator)
-                optim.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optim)
-                scaler.update()
-                total += float(loss.detach())
-                steps += 1
-                bar.update(len(batch))
-            if dev.type == "cuda":
-                torch.cuda.synchronize(dev)
-            history.epoch_seconds.append(time.perf_counter() - t0)
-            history.loss.append((total if group is None else group.mean(total)) / max(steps, 1))
+        for epoch in range(cfg.epochs):
+            loss, seconds = run.train_epoch(bar.update)
+            history.epoch_seconds.append(seconds)
+            history.loss.append(loss)
             val = None
             if has_val and (epoch + 1) % cfg.eval_every == 0:
-                model.eval()
-                val = 0.0
-                if group is None or group.rank == 0:
-                    metrics = evaluate(
-                        model, tensors, split.train, split.val, ks=(k,), device=dev, extras=False
-                    )
-                    val = metrics[f"recall@{k}"]
-                if group is not None:
-                    val = group.broadcast(val)
-                if val > history.best_val:
-                    history.best_val, history.best_epoch, bad_rounds = val, epoch, 0
-                    best_state = copy.deepcopy(model.state_dict())
-                else:
-                    bad_rounds += 1
+                val = run.validate(epoch, history)
             history.val_metric.append(val)
             bar.set_postfix(
-                epoch=epoch + 1,
-                loss=f"{history.loss[-1]:.4f}",
-                val=f"{val:.4f}" if val is not None else "-",
+                epoch=epoch + 1, loss=f"{loss:.4f}", val=f"{val:.4f}" if val is not None else "-"
             )
-            log.debug("epoch %d loss %.4f val %s", epoch, history.loss[-1], val)
+            log.debug("epoch %d loss %.4f val %s", epoch, loss, val)
             if callback is not None:
-                callback(epoch, history.loss[-1], val)
-            if has_val and bad_rounds >= cfg.patience:
+                callback(epoch, loss, val)
+            if has_val and run.bad_rounds >= cfg.patience:
                 history.stopped_early = True
                 break
     bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    if run.best_state is not None:
+        model.load_state_dict(run.best_state)
     elif not has_val:
         history.best_epoch = history.epochs - 1
     model.eval()
@@ -267,12 +218,118 @@ def fit(
         "trained %s: %d epochs, best val recall@%d %.4f at epoch %d, %.1fs",
         model,
         history.epochs,
-        k,
+        cfg.k,
         history.best_val,
         history.best_epoch,
         history.train_seconds,
     )
     return history
+
+
+class _GradientRun:
+    """The state :func:`fit` carries from epoch to epoch of a gradient model: the training
+    interactions on the device, the seeded generator of batches and negatives, the optimiser,
+    and the best validation weights so far. :meth:`train_epoch` is the epoch step,
+    :meth:`validate` the validation step.
+
+    In a process group (``group``) each process trains on its shard of every batch and rank
+    0's validation metric decides for all.
+    """
+
+    def __init__(
+        self,
+        model: EmbeddingModel,
+        tensors: GraphTensors,
+        split: Split,
+        cfg: TrainConfig,
+        dev: torch.device,
+        group: Group | None,
+    ) -> None:
+        import torch
+
+        from kgrec.gnn.training.sampling import NegativeSampler
+
+        self.model, self.tensors, self.split, self.cfg = model, tensors, split, cfg
+        self.dev, self.group = dev, group
+        self.net = model if group is None else group.wrap(model)
+        self.gen = torch.Generator(device=dev)
+        self.gen.manual_seed(cfg.seed)
+        self.train_edges = tensors.edge_index[:, split.train].to(dev)
+        self.num_train = int(self.train_edges.size(1))
+        self.batch_size = cfg.batch_size_for(self.num_train)
+        self.sampler = NegativeSampler(self.train_edges, tensors.num_items, generator=self.gen)
+        # fused: one pass over each parameter and its moments a step, not one per operation
+        self.optim = torch.optim.Adam(
+            model.parameters(), lr=cfg.lr, fused=dev.type in ("cpu", "cuda")
+        )
+        self.use_amp = cfg.amp and dev.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.best_state: dict[str, Any] | None = None
+        self.bad_rounds = 0  # validations since the best one
+
+    def train_epoch(self, on_batch: Callable[[int], object]) -> tuple[float, float]:
+        """One pass over the training interactions in shuffled batches, one optimiser step
+        each; ``on_batch(batch length)`` after each step.
+
+        Returns:
+            The mean batch loss (over every process of a group) and the epoch's seconds.
+        """
+        import torch
+
+        from kgrec.gnn.training.sampling import iterate_batches
+
+        group, dev, edges = self.group, self.dev, self.train_edges
+        self.model.train()
+        t0 = time.perf_counter()
+        total, steps = 0.0, 0
+        for batch in iterate_batches(self.num_train, self.batch_size, dev, self.gen):
+            users, pos = edges[0, batch], edges[1, batch]
+            neg = self.sampler.sample(users)  # the whole batch's: every process draws the same
+            denominator = None
+            if group is not None:
+                users, pos, neg = group.shard(users, pos, neg)
+                denominator = len(batch) / group.world_size
+            with torch.autocast(device_type=dev.type, enabled=self.use_amp):
+                loss = batch_loss(self.net(), users, pos, neg, self.cfg.reg, denominator)
+            self.optim.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optim)
+            self.scaler.update()
+            total += float(loss.detach())
+            steps += 1
+            on_batch(len(batch))
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        seconds = time.perf_counter() - t0
+        return (total if group is None else group.mean(total)) / max(steps, 1), seconds
+
+    def validate(self, epoch: int, history: History) -> float:
+        """Validation Recall@k after ``epoch`` (rank 0's in a group); a new best is recorded
+        in ``history`` and its weights kept, otherwise :attr:`bad_rounds` grows."""
+        from kgrec.gnn.training.evaluate import evaluate
+
+        k, group, split = self.cfg.k, self.group, self.split
+        self.model.eval()
+        val = 0.0
+        if group is None or group.rank == 0:
+            metrics = evaluate(
+                self.model,
+                self.tensors,
+                split.train,
+                split.val,
+                ks=(k,),
+                device=self.dev,
+                extras=False,
+            )
+            val = metrics[f"recall@{k}"]
+        if group is not None:
+            val = group.broadcast(val)
+        if val > history.best_val:
+            history.best_val, history.best_epoch, self.bad_rounds = val, epoch, 0
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        else:
+            self.bad_rounds += 1
+        return val
 
 
 def _solve(
