@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +11,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from kgrec.core.errors import StoreUnavailable
+from kgrec.core.settings import store_location
 from kgrec.kg.dialect import Dialect
 
 log = logging.getLogger(__name__)
@@ -249,12 +250,23 @@ def open_store(store: str, graph: str = "kgrec", create: bool = False) -> GraphS
         return Neo4jStore(store, database=None if graph == "kgrec" else graph)
     from kgrec.kg.falkordb_store import FalkorStore
 
-    path = store[len("file://") :] if store.startswith("file://") else store
-    if "://" in path:
-        from kgrec.core.errors import StoreUnavailable
+    return FalkorStore(store_directory(store), graph=graph, create=create)
 
+
+def store_directory(store: str) -> Path:
+    """The embedded store's directory a store URI names, absolute: a path (``file://``
+    prefix optional, ``~`` expanded) relative to the working directory.
+
+    Raises:
+        StoreUnavailable: ``store`` names a Neo4j server, or has another scheme.
+    """
+    location = store_location(store)
+    if is_server_uri(store):
+        raise StoreUnavailable(
+            f"{store} is a Neo4j server, not an embedded store; give a directory path"
+        )
+    if "://" in location:
         raise StoreUnavailable(
             f"unsupported store URI {store!r}: use neo4j://, bolt:// or a directory path"
         )
-    directory = Path(os.path.abspath(Path(path).expanduser()))
-    return FalkorStore(directory, graph=graph, create=create)
+    return Path(location)

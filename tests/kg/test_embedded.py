@@ -111,6 +111,25 @@ def test_relative_store_paths_resolve_against_the_working_directory(tmp_path, mo
         assert store.run("MATCH (u:User) RETURN u.id AS id") == [{"id": "rel"}]
 
 
+@pytest.mark.parametrize("uri", ["./mystore", "file://mystore", "sub/../mystore", "mystore/"])
+def test_a_store_uri_names_one_absolute_directory(tmp_path, monkeypatch, uri):
+    from kgrec.kg.store import store_directory
+
+    monkeypatch.chdir(tmp_path)
+    assert store_directory(uri) == tmp_path / "mystore"
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [("neo4j://h:7687", "is a Neo4j server"), ("s3://bucket/kg", "unsupported store URI")],
+)
+def test_a_uri_that_names_no_directory_is_refused(uri, message):
+    from kgrec.kg.store import store_directory
+
+    with pytest.raises(StoreUnavailable, match=message):
+        store_directory(uri)
+
+
 def test_reading_a_folder_without_a_store_is_refused_and_creates_nothing(tmp_path):
     missing = tmp_path / "mistyped"
     with pytest.raises(StoreUnavailable) as err:
