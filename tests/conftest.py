@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from cli_runner import run_in_process
+from dataset_cut import most_rated
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO.parent / "shared" / "datasets" / "ml-latest-small"
@@ -196,24 +197,33 @@ def store_pool(tmp_path_factory):
     pool.close()
 
 
-def most_rated(dataset, num_items: int):
-    """``dataset`` cut to its ``num_items`` most-rated items (ties by id) with every row that
-    touches them: their ratings, tags and genres, and the users who rated or tagged them."""
-    from copy import copy
+@pytest.fixture
+def recommender_world(backend, store_pool, tmp_path_factory, embedder):
+    """``recommender_world(model)``: a small synthetic world (60 users, 90 items) in the
+    pool's store of ``backend`` with a trained live ``model`` and one idle user, as
+    ``((store uri, model dir), dataset)``. Loaded once per backend and model for every
+    module that asks (the public API's tests and the served explanations')."""
+    from kgrec.app.ingest import ingest
+    from kgrec.app.training import train
+    from kgrec.loaders import generate_synthetic
 
-    ds = copy(dataset)
-    counts = ds.interactions["item_id"].value_counts()
-    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
-    keep = {item for item, _ in ranked[:num_items]}
-    ds.interactions = ds.interactions[ds.interactions["item_id"].isin(keep)]
-    ds.user_tags = ds.user_tags[ds.user_tags["item_id"].isin(keep)]
-    ds.items = ds.items[ds.items["id"].isin(keep)]
-    ds.item_tags = ds.item_tags[ds.item_tags["item_id"].isin(keep)]
-    ds.tags = ds.tags[ds.tags["name"].isin(set(ds.item_tags["tag"]) | set(ds.user_tags["tag"]))]
-    users = set(ds.interactions["user_id"]) | set(ds.user_tags["user_id"])
-    ds.users = ds.users[ds.users["id"].isin(users)]
-    ds.triples = ds.triples[ds.triples["item_id"].isin(keep)]
-    return ds
+    dataset = generate_synthetic(
+        num_users=60, num_items=90, num_tags=15, num_interactions=1500, seed=5
+    )
+
+    def world(model: str):
+        def load(store, uri):
+            models = tmp_path_factory.mktemp("rec-models")
+            ingest(dataset, store, embedder)
+            result, _ = train(store, models, model, epochs=6, seed=0, device="cpu")
+            assert result.promoted
+            store.write("MERGE (:User {id: 'idle'})")
+            return models
+
+        uri, _, models = store_pool.loaded(backend, f"recommender-world-{model}", load)
+        return (uri, models), dataset
+
+    return world
 
 
 class MovieLensWorld:

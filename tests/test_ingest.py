@@ -11,6 +11,7 @@ import time
 
 import pytest
 from cli_runner import run_in_process
+from dataset_cut import first_users
 
 from kgrec.app.ingest import ingest
 from kgrec.kg import open_store
@@ -94,7 +95,7 @@ def test_reingest_of_unchanged_data_changes_nothing(movielens_store, movielens, 
 
 
 def test_a_changed_rating_and_title_are_updated_in_place(store, movielens, embedder):
-    small = _subset(movielens, 40)
+    small = first_users(movielens, 40)
     ingest(small, store, embedder)
     before = counts(store)
     small.interactions.loc[small.interactions.index[0], "rating"] = 0.5
@@ -104,22 +105,6 @@ def test_a_changed_rating_and_title_are_updated_in_place(store, movielens, embed
     assert report.steps["merge_items"].updated == 1
     assert report.embeddings_written == 1
     assert counts(store) == before
-
-
-def _subset(dataset, num_users):
-    """The first ``num_users`` users with everything they touch."""
-    from copy import deepcopy
-
-    ds = deepcopy(dataset)
-    users = set(ds.users["id"].iloc[:num_users])
-    ds.users = ds.users[ds.users["id"].isin(users)]
-    ds.interactions = ds.interactions[ds.interactions["user_id"].isin(users)]
-    ds.user_tags = ds.user_tags[ds.user_tags["user_id"].isin(users)]
-    items = set(ds.interactions["item_id"]) | set(ds.user_tags["item_id"])
-    ds.items = ds.items[ds.items["id"].isin(items)]
-    ds.item_tags = ds.item_tags[ds.item_tags["item_id"].isin(items)]
-    ds.tags = ds.tags[ds.tags["name"].isin(set(ds.item_tags["tag"]))]
-    return ds
 
 
 def _kgrec(*args, env=None):

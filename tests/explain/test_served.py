@@ -10,33 +10,11 @@ import re
 import pytest
 
 from kgrec import Recommender
-from kgrec.app.ingest import ingest
-from kgrec.app.training import train
 from kgrec.explain.reasons import DISTINCT_WITHIN, user_mean_rating
-from kgrec.loaders import generate_synthetic
 from kgrec.queries.runner import run_query
 
 MODELS = ("ease", "lightgcn")
 EXPONENT = re.compile(r"\de[+-]\d")
-
-
-def _world(backend, store_pool, tmp_path_factory, embedder, model):
-    """The synthetic world of ``tests/app/test_recommender.py`` (the same pool key, so one
-    load serves both): ``((store uri, model dir), dataset)``."""
-    dataset = generate_synthetic(
-        num_users=60, num_items=90, num_tags=15, num_interactions=1500, seed=5
-    )
-
-    def load(store, uri):
-        models = tmp_path_factory.mktemp("rec-models")
-        ingest(dataset, store, embedder)
-        result, _ = train(store, models, model, epochs=6, seed=0, device="cpu")
-        assert result.promoted
-        store.write("MERGE (:User {id: 'idle'})")
-        return models
-
-    uri, _, models = store_pool.loaded(backend, f"recommender-world-{model}", load)
-    return (uri, models), dataset
 
 
 @pytest.fixture(scope="module", params=MODELS)
@@ -45,8 +23,8 @@ def model_name(request) -> str:
 
 
 @pytest.fixture
-def world(model_name, backend, store_pool, tmp_path_factory, embedder):
-    return _world(backend, store_pool, tmp_path_factory, embedder, model_name)
+def world(model_name, recommender_world):
+    return recommender_world(model_name)
 
 
 @pytest.fixture()
@@ -105,7 +83,7 @@ def test_paths_of_a_history_model_carry_their_interactions_terms(rec, world):
     """``ease`` has no walks: each path carries the share of the interaction it leaves
     through, divided among that interaction's paths; none reads 0 when the interaction
     carries something, and their sum never passes the interaction's term."""
-    if rec.model.history_users is False:
+    if rec.model.name != "ease":
         pytest.skip("LightGCN paths carry walk terms (tests/app/test_recommender.py)")
     _, dataset = world
     user = dataset.users["id"].iloc[1]
