@@ -2,16 +2,13 @@
 
 - :class:`Catalogue`: the items it can score, as one immutable snapshot (swapped whole, so a
   request never sees the ids of one snapshot and the vectors of another): the model's items,
-  then items added while serving (:func:`kgrec.app.behaviour.add_item`) with vectors made
-  from their text and tags by the live model, and every item's popularity.
+  then items added while serving (:func:`kgrec.app.behaviour.add_item`) with vectors the
+  live model places from their text and tags
+  (:meth:`~kgrec.gnn.models.model.EmbeddingModel.place_items`), and every item's popularity.
 - :class:`ChangePoll`: reads the store's change counter at most every ``interval`` seconds;
   a moved counter means another process (or this one) recorded something.
-- :func:`fold_user`: a user's LightGCN vector over their current interactions
-  (:mod:`kgrec.gnn.inductive.foldin`).
-- :func:`history_user`: a user's vector from their current history, for models whose user
-  vectors are a function of the history (``history_users``: ``ease``), exactly; a history of
-  at most ``max_n`` (5) items the model knows gets the version's cold-user aggregator instead
-  (:class:`~kgrec.gnn.inductive.coldstart.HistoryAggregator`, when the train job kept one).
+- :func:`user_history`: a user's current interactions as the live model reads them, for its
+  :meth:`~kgrec.gnn.models.model.EmbeddingModel.fold_in_user`.
 """
 
 from __future__ import annotations
@@ -32,9 +29,8 @@ from kgrec.queries.runner import run_query
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from kgrec.gnn.inductive.coldstart import HistoryAggregator
-    from kgrec.gnn.inductive.foldin import FoldedNode, FoldIn
-    from kgrec.gnn.models.model import EmbeddingModel
+    from kgrec.gnn.inductive.foldin import FoldedNode
+    from kgrec.gnn.models.model import EmbeddingModel, History
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,7 @@ class Catalogue:
         emb: item vectors; unit: the same, normalised.
         popularity: interactions per item in the store when the snapshot was taken.
         text: text vectors (for notes on items no path reaches), or None.
-        folded: the fold-in states of added items (LightGCN), for users who chose them.
+        folded: the states the model placed added items with, for users who chose them.
 
     Shapes:
         emb, unit: ``[n, d]``; popularity: ``[n]``; text: ``[n, text_dim]``.
@@ -74,22 +70,20 @@ def build_catalogue(
     item_emb: np.ndarray,
     item_text: np.ndarray | None,
     model: EmbeddingModel,
-    fold: FoldIn | None,
     tags: Mapping[str, int],
 ) -> Catalogue:
     """The model's items plus every added item the model can place, with popularity.
 
     Args:
         item_ids, item_emb, item_text: the model's items, vectors and text vectors.
-        model: the live model (GraphSAGE places new items from text and tags).
-        fold: LightGCN's fold-in (None: another model).
+        model: the live model (:meth:`~kgrec.gnn.models.model.EmbeddingModel.place_items`).
         tags: the model's tag names -> local index.
     """
     known = set(item_ids)
     rows = [r for r in added_items(store) if r["item_id"] not in known]
     if item_text is not None:
         rows = _usable_embeddings(rows, item_text.shape[1])
-    vectors, folded = _added_vectors(rows, model, fold, tags, item_emb.shape[1])
+    vectors, folded = _added_vectors(rows, model, tags)
     kept = [r for r in rows if r["item_id"] in vectors]
     ids = list(item_ids) + [r["item_id"] for r in kept]
     emb = item_emb
@@ -141,133 +135,53 @@ def _vector(value: Any, dim: int) -> np.ndarray:
 
 
 def _added_vectors(
-    rows: list[dict[str, Any]],
-    model: EmbeddingModel,
-    fold: FoldIn | None,
-    tags: Mapping[str, int],
-    dim: int,
+    rows: list[dict[str, Any]], model: EmbeddingModel, tags: Mapping[str, int]
 ) -> tuple[dict[str, np.ndarray], dict[str, FoldedNode]]:
-    """Vectors of new items from their text and tags, where the live model can make them."""
+    """Vectors and states of new items from their text and tags, where the live model can
+    place them."""
     vectors: dict[str, np.ndarray] = {}
     folded: dict[str, FoldedNode] = {}
     if not rows:
         return vectors, folded
-    if fold is not None:
-        for r in rows:
-            initial = fold.text_state(r["embedding"]) if r["embedding"] is not None else None
-            nbrs = (
-                [fold.node("tag", tags[t]) for t in r["tags"] if t in tags]
-                if fold.tag_edges
-                else []
-            )
-            node = fold.fold(nbrs, initial=initial)
+    text = [None if r["embedding"] is None else np.asarray(r["embedding"], float) for r in rows]
+    item_tags = [[tags[t] for t in r["tags"] if t in tags] for r in rows]
+    for r, node in zip(rows, model.place_items(text, item_tags), strict=True):
+        if node is not None:
             folded[r["item_id"]] = node
             vectors[r["item_id"]] = node.vector
-        return vectors, folded
-    if model.inductive_items:
-        import torch
-
-        with_text = [r for r in rows if r["embedding"] is not None]
-        if not with_text:
-            return vectors, folded
-        text = torch.tensor(np.stack([_vector(r["embedding"], 0) for r in with_text]))
-        pairs = [(n, tags[t]) for n, r in enumerate(with_text) for t in r["tags"] if t in tags]
-        edges = torch.tensor(pairs, dtype=torch.long).T.reshape(2, -1)
-        out = model.embed_items(text, edges).cpu().numpy()
-        for r, v in zip(with_text, out, strict=True):
-            vectors[r["item_id"]] = v
     return vectors, folded
 
 
-def fold_user(
-    fold: FoldIn,
-    catalogue: Catalogue,
-    user: int | None,
-    history: Sequence[Mapping[str, Any]],
-) -> FoldedNode | None:
-    """A user's LightGCN states over their current interactions, or None when they are
-    the trained ones.
-
-    A user the model knows keeps their trained neighbours and gains every item recorded
-    while serving (``recorded`` set); a user the model never saw has every item of their
-    history the catalogue holds.
+def user_history(
+    catalogue: Catalogue, user: int | None, history: Sequence[Mapping[str, Any]]
+) -> History:
+    """A user's interactions (``user_items`` rows) as the live model reads them: those whose
+    item the catalogue holds, in order, with their times, ratings, whether they were
+    recorded after training, their vectors and the states of placed items among them.
 
     Args:
         user: the user's local index in the model (None: unknown to it).
-        history: the user's interactions (``user_items`` rows).
     """
-    rows = [r for r in history if user is None or r.get("recorded") is not None]
-    model_items = [
-        catalogue.index[r["item_id"]]
-        for r in rows
-        if catalogue.index.get(r["item_id"], catalogue.num_trained) < catalogue.num_trained
-    ]
-    extra = [catalogue.folded[r["item_id"]] for r in rows if r["item_id"] in catalogue.folded]
-    nodes = np.array([fold.node("item", j) for j in model_items], dtype=np.int64)
-    if user is None:
-        if not len(nodes) and not extra:
-            return None
-        return fold.fold(nodes, extra=extra)
-    u = fold.node("user", user)
-    trained = fold.neighbours(u)
-    if not extra and np.isin(nodes, trained).all():
-        return None
-    return fold.fold(np.concatenate([trained, nodes]), node=u, extra=extra)
+    from kgrec.gnn.models.model import History
 
-
-def history_user(
-    model: EmbeddingModel,
-    catalogue: Catalogue,
-    user: int | None,
-    history: Sequence[Mapping[str, Any]],
-    item_offset: int,
-    aggregator: HistoryAggregator | None = None,
-) -> FoldedNode | None:
-    """A user's vector over their current history, or None when the trained one holds (a
-    known user with nothing recorded since) or there is no history the model can read
-    (items added after it have no history factors).
-
-    Which vector:
-
-    - at most ``aggregator.max_n`` items the model knows, with an ``aggregator`` (a cold
-      user, known to the model or not, recorded interactions or not): the aggregator's
-      :math:`e_u = s'_n u_0 + \\sum_v s_n \\alpha_v H_v` over the items in time order (ties
-      keep the history's order; ratings are not used);
-    - otherwise :meth:`EmbeddingModel.history_vector` (recency and rating weights), for a
-      user unknown to the model or one with interactions recorded since training.
-
-    Args:
-        user: the user's local index in the model (None: unknown to it).
-        history: the user's interactions (``user_items`` rows).
-        item_offset: the global node index of the model's first item (its number of users).
-        aggregator: the live version's cold-user aggregator (None: it has none).
-
-    Returns:
-        The vector as a one-layer :class:`~kgrec.gnn.inductive.foldin.FoldedNode` whose
-        neighbours are the history's items and whose weights are their weights in the vector (the
-        aggregator's :math:`s_n \\alpha_v`). The rest of an aggregator's vector, the prior
-        term, belongs to no item: an explanation's decomposition shows it as the user's own
-        part (``user_own``), so the parts still sum to the score.
-    """
-    from kgrec.gnn.inductive.foldin import FoldedNode
-
-    trained = catalogue.num_trained
-    rows = [r for r in history if catalogue.index.get(r["item_id"], trained) < trained]
-    if aggregator is not None and 0 < len(rows) <= aggregator.max_n:
-        ts = np.array([-1 if r.get("ts") is None else r["ts"] for r in rows], dtype=np.int64)
-        order = np.lexsort((np.arange(len(rows)), ts))
-        items = np.array([catalogue.index[rows[k]["item_id"]] for k in order], dtype=np.int64)
-        vector, _, weights = aggregator.exact_vector(items)
-        return FoldedNode(vector[None], items + item_offset, weights)
-    if user is not None and all(r.get("recorded") is None for r in history):
-        return None
-    if not rows:
-        return None
-    vector, weights, items = model.history_vector_of_rows(rows, catalogue.index)
-    return FoldedNode(
-        np.asarray(vector, dtype=np.float64)[None],
-        items + item_offset,
-        np.asarray(weights, dtype=np.float64),
+    rows = [r for r in history if r["item_id"] in catalogue.index]
+    items = np.array([catalogue.index[r["item_id"]] for r in rows], dtype=np.int64)
+    ratings = [np.nan if r.get("rating") is None else r["rating"] for r in rows]
+    placed = {
+        int(j): catalogue.folded[catalogue.ids[j]]
+        for j in items
+        if j >= catalogue.num_trained and catalogue.ids[j] in catalogue.folded
+    }
+    return History(
+        user=user,
+        items=items,
+        trained=items < catalogue.num_trained,
+        ts=np.array([-1 if r.get("ts") is None else r["ts"] for r in rows], dtype=np.int64),
+        ratings=np.array(ratings, dtype=np.float64),
+        recorded=np.array([r.get("recorded") is not None for r in rows], dtype=bool),
+        changed=any(r.get("recorded") is not None for r in history),
+        vectors=catalogue.emb[items],
+        placed=placed,
     )
 
 

@@ -64,9 +64,11 @@ class Anchors:
 
 def anchor_vector(model: EmbeddingModel, cat: Catalogue, j: int) -> np.ndarray:
     """:math:`x_a` of the catalogue row ``j`` (module docstring)."""
-    if model.history_users and j < cat.num_trained:
-        vector, _ = model.history_vector(np.array([j]), np.zeros(1, dtype=np.int64))
-        return np.asarray(vector, dtype=np.float64)
+    got = None
+    if j < cat.num_trained:  # a history model: what a history of j leads to
+        got = model.history_vector(np.array([j]), np.zeros(1, dtype=np.int64))
+    if got is not None:
+        return np.asarray(got[0], dtype=np.float64)
     return cat.emb[j].astype(np.float64)
 
 

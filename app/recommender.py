@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from kgrec.app.explaining import explain_served
-from kgrec.app.live import Catalogue, ChangePoll, build_catalogue, fold_user, history_user
+from kgrec.app.live import Catalogue, ChangePoll, build_catalogue, user_history
 from kgrec.core.checks import check_k
 from kgrec.core.dataset import normalise_tag
 from kgrec.core.errors import InvalidParameter, KgrecError, UnknownIdError, UnknownTagError
@@ -111,7 +111,6 @@ class Recommender:
 
     def _load_live(self) -> None:
         """Load the live version and everything served from it (again after a promotion)."""
-        from kgrec.gnn.inductive.foldin import FoldIn
         from kgrec.gnn.versions import load_live
 
         live = load_live(self.model_dir)
@@ -119,7 +118,7 @@ class Recommender:
         model = cast("EmbeddingModel", live.model())
         scorer = model.path_scorer()  # None: the model has no exact path decomposition
         item_text: np.ndarray | None = None
-        text = getattr(model, "item_text", None) if getattr(model, "use_text", False) else None
+        text = model.text_vectors()
         if scorer is not None and text is not None:  # for notes on items no path reaches
             item_text = text.detach().cpu().numpy()
         item_emb = live.item_embeddings.numpy().astype(np.float32)
@@ -130,16 +129,15 @@ class Recommender:
         self._tag_index = {t: j for j, t in enumerate(maps["tags"])}
         self.user_emb = live.user_embeddings.numpy().astype(np.float32)
         self.weights = PathWeights(scorer, maps) if scorer is not None else None
-        self._fold = FoldIn.for_model(model)
         # users with at most max_n items: the version's cold-user aggregator (None: none)
-        self._aggregator = live.aggregator() if model.history_users else None
+        self._aggregator = live.aggregator()
         self._trained = (list(maps["items"]), item_emb, item_text)
         self._cat = self._catalogue()
 
     # the served items -----------------------------------------------------------------
     def _catalogue(self) -> Catalogue:
         ids, emb, text = self._trained
-        return build_catalogue(self.store, ids, emb, text, self.model, self._fold, self._tag_index)
+        return build_catalogue(self.store, ids, emb, text, self.model, self._tag_index)
 
     def refresh(self) -> None:
         """Read the store's items added since the model and every item's popularity now
@@ -258,30 +256,21 @@ class Recommender:
         self, user_id: str, history: list[dict[str, Any]], cat: Catalogue
     ) -> tuple[np.ndarray | None, str, FoldedNode | None]:
         """The user's embedding and where it came from: ``model`` (trained), ``fold-in``
-        (over their current interactions; the folded states with LightGCN, the history's
-        weights with a history model, or the version's cold-user aggregator for a history
-        of at most its ``max_n`` items: :func:`~kgrec.app.live.history_user`) or ``popular``
+        (over their current interactions, by the model's
+        :meth:`~kgrec.gnn.models.model.EmbeddingModel.fold_in_user`, or by the version's
+        cold-user aggregator for a history of at most its ``max_n`` items) or ``popular``
         (no data: None)."""
         j = self._users.get(str(user_id))
-        if self.model.history_users:
-            node = history_user(self.model, cat, j, history, len(self.user_ids), self._aggregator)
-            if node is not None:
-                return node.vector, "fold-in", node
-            if j is not None:
-                return self.user_emb[j], "model", None
-            return None, "popular", None
-        if self._fold is not None:
-            folded = fold_user(self._fold, cat, j, history)
-            if folded is not None:
-                return folded.vector, "fold-in", folded
-            if j is not None:
-                return self.user_emb[j], "model", None
-            return None, "popular", None
+        current = user_history(cat, j, history)
+        node = None
+        if self._aggregator is not None:
+            node = self._aggregator.fold_in_user(current, len(self.user_ids))
+        if node is None:
+            node = self.model.fold_in_user(current)
+        if node is not None:
+            return node.vector, "fold-in", node
         if j is not None:
             return self.user_emb[j], "model", None
-        liked = [cat.index[r["item_id"]] for r in history if r["item_id"] in cat.index]
-        if liked:
-            return cat.emb[liked].mean(0), "fold-in", None
         return None, "popular", None
 
     def _weights_for(
@@ -586,9 +575,11 @@ class Recommender:
         cat = self._current()
         j = self._item_local(item_id, cat)
         query = cat.unit[j]
-        if self.model.history_users and j < cat.num_trained:  # what a history of j leads to
-            vector, _ = self.model.history_vector(np.array([j]), np.zeros(1, dtype=np.int64))
-            query = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        got = None
+        if j < cat.num_trained:  # what a history of j leads to, for a history model
+            got = self.model.history_vector(np.array([j]), np.zeros(1, dtype=np.int64))
+        if got is not None:
+            query = got[0] / max(float(np.linalg.norm(got[0])), 1e-12)
         sims = cat.unit @ query
         top = self._rank(sims, k, [j])
         titles = self._titles(cat.ids[t] for t in top)

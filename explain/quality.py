@@ -15,8 +15,10 @@ recompute the score without retraining, and compare the drop with removing as ma
 other interactions of the same user. For the top reason, all its interactions; for the top
 path, its first interaction. Faithful explanations point at what the score rests on, so the
 first drop should be clearly larger on average. The score without some interactions is
-exact for a history model (``ease``: its vector is a function of the history) and comes
-from a full propagation over the reduced graph for LightGCN (degrees re-normalised).
+exact for a model whose user vectors are a function of the history (``ease``:
+:meth:`~kgrec.gnn.models.model.EmbeddingModel.history_vector` of what remains) and is the
+model's :meth:`~kgrec.gnn.models.model.EmbeddingModel.score_without` otherwise (LightGCN: a
+full propagation over the reduced graph, degrees re-normalised).
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from kgrec.core.errors import KgrecError
 from kgrec.explain.reasons import union_share, user_mean_rating
 from kgrec.explain.types import Recommendations
 from kgrec.explain.weights import PathWeights
-from kgrec.gnn.models.lightgcn import LightGCN
 from kgrec.gnn.models.model import EmbeddingModel
 from kgrec.kg.store import GraphStore
 from kgrec.queries.runner import run_query
@@ -135,39 +136,6 @@ class ExplainedRecommender(Protocol):
         ...
 
 
-class EdgeRemover:
-    """Scores of a LightGCN with some edges removed (degrees re-normalised)."""
-
-    def __init__(self, model: LightGCN) -> None:
-        import torch
-
-        self.model = model
-        index = model.adj_index.cpu()
-        self.edges = index[:, index[0] < index[1]]  # one direction of every edge
-        self.num_nodes = model.num_nodes
-        with torch.no_grad():
-            self.x0 = model.initial_states().detach().cpu()
-
-    def scores_without(
-        self, a: int, b: int | Sequence[int], users: Sequence[int], items: Sequence[int]
-    ) -> np.ndarray:
-        """Scores of ``(users[j], items[j])`` (global node indices) without the edges from
-        ``a`` to each of ``b`` (one node or several)."""
-        import torch
-
-        from kgrec.gnn.models.propagation import adjacency_csr, layer_states, normalised_adjacency
-
-        keep = torch.ones(self.edges.size(1), dtype=torch.bool)
-        for other in np.atleast_1d(np.asarray(b, dtype=np.int64)).tolist():
-            lo, hi = min(a, other), max(a, other)
-            keep &= ~((self.edges[0] == lo) & (self.edges[1] == hi))
-        index, value = normalised_adjacency(self.edges[:, keep], self.num_nodes)
-        adj = adjacency_csr(index, value, self.num_nodes)
-        with torch.no_grad():
-            out = torch.stack(layer_states(adj, self.x0, self.model.num_layers)).mean(0)
-        return (out[torch.tensor(list(users))] * out[torch.tensor(list(items))]).sum(1).numpy()
-
-
 def score_without(rec: ExplainedRecommender) -> ScoreWithout:
     """How the live model scores a user's item once some of the user's interactions are
     gone, without retraining (module docstring).
@@ -182,33 +150,32 @@ def score_without(rec: ExplainedRecommender) -> ScoreWithout:
             f"(ease, lightgcn), not {type(model).__name__}"
         )
     item_index = {v: j for j, v in enumerate(rec.item_ids)}
-    if model.history_users:
+    by_history: list[bool] = []  # the model's user vectors are a function of the history
 
-        def history_score(user_id: str, item_id: str, removed: Sequence[str]) -> float:
+    def score(user_id: str, item_id: str, removed: Sequence[str]) -> float:
+        if not by_history or by_history[0]:  # the first call tells
             gone = set(removed)
             rows = [
                 r
                 for r in run_query(rec.store, "user_items", {"user_id": user_id})
                 if r["item_id"] in item_index and r["item_id"] not in gone
             ]
-            vector, _, _ = model.history_vector_of_rows(rows, item_index)
-            return float(np.asarray(vector) @ rec.item_emb[item_index[item_id]])
-
-        return history_score
-    if not isinstance(model, LightGCN):
-        raise KgrecError(
-            f"explanation quality has no score without interactions for {type(model).__name__}"
-        )
-    remover = EdgeRemover(model)
-
-    def graph_score(user_id: str, item_id: str, removed: Sequence[str]) -> float:
+            got = model.history_vector_of_rows(rows, item_index)
+            by_history[:] = [got is not None]
+            if got is not None:
+                return float(np.asarray(got[0]) @ rec.item_emb[item_index[item_id]])
         u, i = weights.node("user", user_id), weights.node("item", item_id)
         nodes = [weights.node("item", v) for v in removed]
         if u is None or i is None:
             raise KgrecError(f"user {user_id!r} or item {item_id!r} is not in the model")
-        return float(remover.scores_without(u, [n for n in nodes if n is not None], [u], [i])[0])
+        value = model.score_without(u, i, [n for n in nodes if n is not None])
+        if value is None:
+            raise KgrecError(
+                f"explanation quality has no score without interactions for {type(model).__name__}"
+            )
+        return value
 
-    return graph_score
+    return score
 
 
 def explanation_quality(

@@ -1,7 +1,7 @@
 r"""The retraining job's cold-user step: a :class:`~kgrec.gnn.inductive.coldstart.HistoryAggregator`
 fitted on a history model's factors, kept only where it beats the history vector served now.
 
-For a closed-form model with ``history_users`` (``ease``), :func:`fit_aggregator`:
+For a closed-form model with history vectors (``ease``), :func:`fit_aggregator`:
 
 1. holds out a random ``val_share`` (20%, at most :data:`MAX_VAL_USERS`) of the users
    (:func:`cold_validation_users`,
@@ -144,7 +144,7 @@ def fit_aggregator(
     ``model``'s factors (module docstring).
 
     Args:
-        model: a fitted closed-form history model (``closed_form``, ``history_users``,
+        model: a fitted closed-form history model (``closed_form``, ``history_vector``,
             ``history_factors``, ``item_factors``, ``solve``: ``ease``).
         train_idx: the interactions the model was fitted on.
         seed: the users held out, the decision model's factorisation, the tasks sampled.
@@ -204,14 +204,13 @@ def fit_aggregator(
             )
         )
 
-    baseline = mean_recall(
-        [
-            np.stack(
-                [decision.history_vector(val.items[e], val.ts[e], val.rating[e])[0] for e in s]
-            )
-            for s, _ in tasks
-        ]
-    )
+    def history_vector(e: np.ndarray) -> np.ndarray:
+        got = decision.history_vector(val.items[e], val.ts[e], val.rating[e])
+        if got is None:
+            raise ValueError(f"{type(decision).__name__} has no history vectors")
+        return got[0]
+
+    baseline = mean_recall([np.stack([history_vector(e) for e in s]) for s, _ in tasks])
     decay = float(getattr(model, "decay", 1.0))
     warm = seen.sequences()
     tried = []

@@ -25,11 +25,16 @@ by that item's row alone; the prior is what a few items are not yet able to say.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
+
+from kgrec.gnn.inductive.foldin import FoldedNode
+
+if TYPE_CHECKING:
+    from kgrec.gnn.models.model import History
 
 
 def user_sequences(
@@ -257,6 +262,24 @@ class HistoryAggregator(nn.Module):
         own, weights = self.parts(items)
         factors = self.history_factors.double().cpu().numpy()
         return own + weights @ factors[np.asarray(items, np.int64)], own, weights
+
+    def fold_in_user(self, history: History, item_offset: int) -> FoldedNode | None:
+        """A user with 1 to :attr:`max_n` items the model knows (known to the model or not,
+        recorded interactions or not): :meth:`exact_vector` over those items in time order
+        (ties keep the history's order; ratings are not used); None for any other history.
+
+        Returns:
+            A one-layer node whose neighbours are the items (global node indices: local
+            index + ``item_offset``) and whose weights are :math:`s_n \\alpha_v`. The prior
+            term belongs to no item: an explanation shows it as the user's own part.
+        """
+        known = history.trained
+        if not 0 < int(known.sum()) <= self.max_n:
+            return None
+        ts = history.ts[known]
+        items = history.items[known][np.lexsort((np.arange(len(ts)), ts))]
+        vector, _, weights = self.exact_vector(items)
+        return FoldedNode(vector[None], items + item_offset, weights)
 
     def learned_state(self) -> dict[str, torch.Tensor]:
         """What :meth:`fit` learned, plus the popularity it weighs by: the state without the

@@ -1,4 +1,5 @@
-r"""Folding a user or an item into a trained LightGCN without retraining (:class:`FoldIn`).
+r"""Folding a user or an item into a trained LightGCN without retraining (:class:`FoldIn`),
+and its scores with some edges removed (:class:`EdgeRemover`).
 
 LightGCN's final vector of a node is the mean of its layer states,
 :math:`e_u = \frac{1}{K+1}\sum_{k=0}^{K} x^{(k)}_u` with
@@ -30,7 +31,10 @@ embedding for them). A new item starts from the text projection of its text vect
 :math:`x^{(0)}_i = W t_i`, and its neighbours are its tags. A user's neighbours may
 include such new items (:class:`FoldedNode` states stand in for the trained ones).
 
-This module works on numpy arrays; :meth:`FoldIn.from_lightgcn` reads a trained model once
+:class:`EdgeRemover` recomputes the whole propagation without some edges instead (degrees
+re-normalised): exact, and what an explanation's faithfulness is measured against.
+
+The fold-in works on numpy arrays; :meth:`FoldIn.from_lightgcn` reads a trained model once
 through the same propagation as training (:func:`kgrec.gnn.models.propagation.layer_states`).
 """
 
@@ -128,14 +132,6 @@ class FoldIn:
         text_weight = None if weight is None else weight.astype(np.float64)
         return cls(layers, indptr, cols, model.offsets, text_weight, bool(model.use_kg_edges))
 
-    @classmethod
-    def for_model(cls, model: object) -> FoldIn | None:
-        """The fold-in of a trained model, or None when the model has none (only LightGCN's
-        propagation is linear in the neighbours' states)."""
-        from kgrec.gnn.models.lightgcn import LightGCN
-
-        return cls.from_lightgcn(model) if isinstance(model, LightGCN) else None
-
     def node(self, kind: str, local_index: int) -> int:
         """Global node index of a user / item / tag / entity local index."""
         return self.offsets[kind] + int(local_index)
@@ -194,3 +190,36 @@ class FoldIn:
                 state = state + w * e.layers[k]
             out.append(state)
         return FoldedNode(np.stack(out), nbrs, weights, len(extra))
+
+
+class EdgeRemover:
+    """Scores of a trained LightGCN with some edges removed (degrees re-normalised)."""
+
+    def __init__(self, model: LightGCN) -> None:
+        import torch
+
+        self.num_layers = model.num_layers
+        index = model.adj_index.cpu()
+        self.edges = index[:, index[0] < index[1]]  # one direction of every edge
+        self.num_nodes = model.num_nodes
+        with torch.no_grad():
+            self.x0 = model.initial_states().detach().cpu()
+
+    def scores_without(
+        self, a: int, b: int | Sequence[int], users: Sequence[int], items: Sequence[int]
+    ) -> np.ndarray:
+        """Scores of ``(users[j], items[j])`` (global node indices) without the edges from
+        ``a`` to each of ``b`` (one node or several)."""
+        import torch
+
+        from kgrec.gnn.models.propagation import adjacency_csr, layer_states, normalised_adjacency
+
+        keep = torch.ones(self.edges.size(1), dtype=torch.bool)
+        for other in np.atleast_1d(np.asarray(b, dtype=np.int64)).tolist():
+            lo, hi = min(a, other), max(a, other)
+            keep &= ~((self.edges[0] == lo) & (self.edges[1] == hi))
+        index, value = normalised_adjacency(self.edges[:, keep], self.num_nodes)
+        adj = adjacency_csr(index, value, self.num_nodes)
+        with torch.no_grad():
+            out = torch.stack(layer_states(adj, self.x0, self.num_layers)).mean(0)
+        return (out[torch.tensor(list(users))] * out[torch.tensor(list(items))]).sum(1).numpy()

@@ -36,6 +36,7 @@ import scipy.sparse as sp
 import torch
 
 from kgrec.core.errors import InvalidParameter
+from kgrec.gnn.inductive.foldin import FoldedNode
 from kgrec.gnn.models.ease_forms import (
     FORMS,
     MAX_EVAL_USERS,
@@ -54,7 +55,7 @@ from kgrec.gnn.models.ease_forms import (
     oversampled,
     validation_recall,
 )
-from kgrec.gnn.models.model import EmbeddingModel, Embeddings
+from kgrec.gnn.models.model import EmbeddingModel, Embeddings, History, embedded_items
 from kgrec.gnn.models.recency import positions_from_end, rating_factors, recency_weights
 from kgrec.gnn.models.registry import register
 
@@ -165,7 +166,8 @@ class EASE(EmbeddingModel):
 
     Fitted in closed form by :meth:`solve` (:attr:`closed_form`; :func:`kgrec.gnn.fit`
     calls it), the map that places new items from their text and tags with it
-    (:attr:`inductive_items`, :meth:`embed_items`). The form (``dense`` or ``lowrank``,
+    (:meth:`place_items`, :meth:`embed_items`). A user's vector is a function of their
+    history (:meth:`history_vector`, :meth:`fold_in_user`). The form (``dense`` or ``lowrank``,
     :mod:`kgrec.gnn.models.ease_forms`) follows the memory the fit would need; the rank is chosen
     on validation Recall@20 among ``ranks`` (:meth:`solve`). Defaults chosen on
     ml-latest-small validation Recall@20 (temporal split):
@@ -199,8 +201,6 @@ class EASE(EmbeddingModel):
 
     name = "ease"
     closed_form: ClassVar[bool] = True
-    inductive_items: ClassVar[bool] = True
-    history_users: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -500,6 +500,33 @@ class EASE(EmbeddingModel):
         weighted as :meth:`set_history` weighs it, and those weights."""
         weights = self.history_weights(ts, ratings)
         return self.user_vector(items, weights), weights
+
+    def fold_in_user(self, history: History) -> FoldedNode | None:
+        """:meth:`history_vector` of the history's items the model knows: exact for a user
+        the model never saw and for one with interactions recorded since training; None for
+        a known user with nothing recorded since (the trained vector holds) and for a
+        history of items added after the model alone (they have no history factors).
+
+        The node's neighbours are the items (global node indices of :meth:`path_scorer`),
+        its weights their weights in the vector."""
+        known = history.trained
+        if history.user is not None and not history.changed:
+            return None
+        if not known.any():
+            return None
+        items = history.items[known]
+        vector, weights = self.history_vector(items, history.ts[known], history.ratings[known])
+        return FoldedNode(
+            np.asarray(vector, dtype=np.float64)[None],
+            items + self.num_users,
+            np.asarray(weights, dtype=np.float64),
+        )
+
+    def place_items(
+        self, text: Sequence[np.ndarray | None], tags: Sequence[Sequence[int]]
+    ) -> list[FoldedNode | None]:
+        """Every new item with a text vector, by :meth:`embed_items`."""
+        return embedded_items(self.embed_items, text, tags)
 
     @torch.no_grad()
     def embed_items(self, item_text: torch.Tensor, item_tags: torch.Tensor) -> torch.Tensor:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from kgrec.core.errors import TrainingDataError
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.models.model import EmbeddingModel, Embeddings
+from kgrec.gnn.inductive.foldin import FoldedNode
+from kgrec.gnn.models.model import EmbeddingModel, Embeddings, embedded_items
 from kgrec.gnn.models.registry import register
 
 EDGE_TYPES = (
@@ -46,7 +49,6 @@ class GraphSAGE(EmbeddingModel):
 
     name = "graphsage"
     needs_text = True
-    inductive_items = True
     train_defaults = {"lr": 2e-3}
     # buffers (registered in __init__), typed for the checker
     ui_index: torch.Tensor
@@ -196,6 +198,16 @@ class GraphSAGE(EmbeddingModel):
         extra[0] += self.num_items
         it = torch.cat([self.it_index, extra], dim=1)
         return self._propagate(text, it, self.num_items + n).items[self.num_items :]
+
+    def place_items(
+        self, text: Sequence[np.ndarray | None], tags: Sequence[Sequence[int]]
+    ) -> list[FoldedNode | None]:
+        """Every new item with a text vector, by :meth:`embed_items`."""
+        return embedded_items(self.embed_items, text, tags)
+
+    def text_vectors(self) -> torch.Tensor:
+        """The items' text vectors, the model's inputs."""
+        return self.item_text
 
     def __repr__(self) -> str:
         return (

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Self
 
+import numpy as np
 import torch
 from torch import nn
 
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.models.model import EmbeddingModel, Embeddings
+from kgrec.gnn.models.model import EmbeddingModel, Embeddings, History
 from kgrec.gnn.models.propagation import (
     ColumnBlocks,
     adjacency_csr,
@@ -20,6 +22,7 @@ from kgrec.gnn.models.propagation import (
 from kgrec.gnn.models.registry import register
 
 if TYPE_CHECKING:
+    from kgrec.gnn.inductive.foldin import EdgeRemover, FoldedNode, FoldIn
     from kgrec.gnn.models.paths import PathScorer
 
 
@@ -39,7 +42,9 @@ class LightGCN(EmbeddingModel):
 
     Each graph path's exact share of a score comes from :meth:`path_scorer`
     (:mod:`kgrec.gnn.models.paths`), which steps through the same propagation
-    (:mod:`kgrec.gnn.models.propagation`).
+    (:mod:`kgrec.gnn.models.propagation`). Users with interactions recorded after training
+    and items added after it are folded in over their current neighbours
+    (:meth:`fold_in_user`, :meth:`place_items`: :mod:`kgrec.gnn.inductive.foldin`).
 
     Node numbering: users ``[0, U)``, items ``[U, U+I)``, tags, then entities (:attr:`offsets`).
 
@@ -88,6 +93,8 @@ class LightGCN(EmbeddingModel):
         self.register_buffer("tag_text", torch.zeros(num_tags, self.text_dim))
         self._adj: torch.Tensor | None = None
         self._operator: torch.Tensor | ColumnBlocks | None = None
+        self._fold: FoldIn | None = None
+        self._remover: EdgeRemover | None = None
 
     # construction -------------------------------------------------------------------------
     @classmethod
@@ -223,9 +230,80 @@ class LightGCN(EmbeddingModel):
 
         return PathScorer.from_lightgcn(self)
 
+    # users and items training did not see -------------------------------------------------
+    def fold_in(self) -> FoldIn:
+        """The fold-in of the trained model (read once, until the weights or graph change)."""
+        from kgrec.gnn.inductive.foldin import FoldIn
+
+        if self._fold is None:
+            self._fold = FoldIn.from_lightgcn(self)
+        return self._fold
+
+    def fold_in_user(self, history: History) -> FoldedNode | None:
+        """The user's states over their current neighbours
+        (:meth:`~kgrec.gnn.inductive.foldin.FoldIn.fold`), or None when they are the trained
+        ones (a known user with nothing recorded since) or the user has none.
+
+        A user the model knows keeps their trained neighbours and gains every item recorded
+        while serving; a user the model never saw has every item of their history. Items
+        placed after training join through their folded states (the node's ``extra``).
+        """
+        fold = self.fold_in()
+        rows = np.ones(len(history.items), dtype=bool)
+        if history.user is not None:
+            rows = history.recorded.astype(bool)
+        model_items = history.items[rows & history.trained]
+        extra = [
+            history.placed[int(j)]
+            for j in history.items[rows & ~history.trained]
+            if int(j) in history.placed
+        ]
+        nodes = np.array([fold.node("item", j) for j in model_items], dtype=np.int64)
+        if history.user is None:
+            if not len(nodes) and not extra:
+                return None
+            return fold.fold(nodes, extra=extra)
+        u = fold.node("user", history.user)
+        trained = fold.neighbours(u)
+        if not extra and np.isin(nodes, trained).all():
+            return None
+        return fold.fold(np.concatenate([trained, nodes]), node=u, extra=extra)
+
+    def place_items(
+        self, text: Sequence[np.ndarray | None], tags: Sequence[Sequence[int]]
+    ) -> list[FoldedNode | None]:
+        """Every new item folded in over its tags (with ``use_kg_edges``), from the text
+        projection of its text vector (zeros without one)."""
+        fold = self.fold_in()
+        out: list[FoldedNode | None] = []
+        for t, item_tags in zip(text, tags, strict=True):
+            initial = fold.text_state(t) if t is not None else None
+            nbrs = [fold.node("tag", k) for k in item_tags] if fold.tag_edges else []
+            out.append(fold.fold(nbrs, initial=initial))
+        return out
+
+    def score_without(self, user: int, item: int, removed: Sequence[int]) -> float:
+        """The score once the edges from ``user`` to ``removed`` are gone, by a full
+        propagation over the reduced graph (degrees re-normalised)."""
+        from kgrec.gnn.inductive.foldin import EdgeRemover
+
+        if self._remover is None:
+            self._remover = EdgeRemover(self)
+        return float(self._remover.scores_without(user, list(removed), [user], [item])[0])
+
+    def text_vectors(self) -> torch.Tensor | None:
+        """The items' text vectors the model reads (None without ``use_text``)."""
+        return self.item_text if self.use_text else None
+
+    # caches -------------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Self:
+        self._fold, self._remover = None, None
+        return super().train(mode)
+
     def _drop_caches(self) -> None:
         super()._drop_caches()
         self._adj, self._operator = None, None
+        self._fold, self._remover = None, None
 
     def __repr__(self) -> str:
         return (

@@ -8,12 +8,15 @@ methods below, never the model's name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 import torch
 from torch import nn
+
+from kgrec.gnn.inductive.foldin import FoldedNode
 
 if TYPE_CHECKING:
     from kgrec.gnn.data import GraphTensors
@@ -40,6 +43,70 @@ class Embeddings(NamedTuple):
     items0: torch.Tensor
 
 
+@dataclass(frozen=True)
+class History:
+    """A user's current interactions as a serving model reads them
+    (:meth:`EmbeddingModel.fold_in_user`): those whose item the served catalogue holds, in
+    the history's order.
+
+    Attributes:
+        user: the user's local index in the model; None: a user the model never saw.
+        items: each interaction's catalogue row: the model's local item index for the
+            model's items (``trained``), a later row for an item placed since
+            (:meth:`EmbeddingModel.place_items`).
+        trained: which items are the model's.
+        ts: their times (-1: none). ratings: their ratings (NaN: none).
+        recorded: which interactions were recorded after training.
+        changed: some interaction of the user's was recorded after training (also one of an
+            item the catalogue does not hold).
+        vectors: the catalogue's vectors of ``items``.
+        placed: the states :meth:`EmbeddingModel.place_items` gave the placed items among
+            ``items``, by catalogue row.
+
+    Shapes:
+        items, trained, ts, ratings, recorded: ``[n]``; vectors: ``[n, d]``.
+    """
+
+    user: int | None
+    items: np.ndarray
+    trained: np.ndarray
+    ts: np.ndarray
+    ratings: np.ndarray
+    recorded: np.ndarray
+    changed: bool
+    vectors: np.ndarray
+    placed: Mapping[int, FoldedNode]
+
+
+def has_history_vectors(cls: type[EmbeddingModel]) -> bool:
+    """Whether a model class's user vectors are a function of the history: it implements
+    :meth:`EmbeddingModel.history_vector` (for questions asked before any history is at
+    hand: whether a cold-user aggregator can be fitted on it)."""
+    return cls.history_vector is not EmbeddingModel.history_vector
+
+
+def embedded_items(
+    embed: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    text: Sequence[np.ndarray | None],
+    tags: Sequence[Sequence[int]],
+) -> list[FoldedNode | None]:
+    """:meth:`EmbeddingModel.place_items` of a model that embeds new items from their text
+    vectors and ``(new_item, tag)`` edges (``embed``): every item with a text vector, as a
+    one-layer node without neighbours; None for an item without one."""
+    with_text = [n for n, t in enumerate(text) if t is not None]
+    out: list[FoldedNode | None] = [None] * len(text)
+    if not with_text:
+        return out
+    vectors = torch.tensor(np.stack([np.asarray(text[n], dtype=np.float32) for n in with_text]))
+    pairs = [(k, int(t)) for k, n in enumerate(with_text) for t in tags[n]]
+    edges = torch.tensor(pairs, dtype=torch.long).T.reshape(2, -1)
+    emb = embed(vectors, edges).cpu().numpy()
+    none = np.zeros(0, dtype=np.int64)
+    for n, v in zip(with_text, emb, strict=True):
+        out[n] = FoldedNode(v[None], none, np.zeros(0))
+    return out
+
+
 class EmbeddingModel(nn.Module):
     """A recommender scoring ``(u, i)`` as the dot product of learned embeddings.
 
@@ -49,24 +116,25 @@ class EmbeddingModel(nn.Module):
     ``train()`` or device move; subclasses with more device caches extend
     :meth:`_drop_caches`.
 
+    What a model can do beyond scoring its own users and items is told by its contract
+    methods alone, each answering None where the model cannot: :meth:`fold_in_user` (a
+    user's vector over their current history), :meth:`place_items` (items added after
+    training), :meth:`history_vector` (user vectors that are a function of the history),
+    :meth:`score_without` (a score once some interactions are gone) and :meth:`path_scorer`
+    (the exact share of each graph path in a score).
+
     Attributes:
         name: the registry name (``kgrec train --model NAME``, version directory suffix).
         needs_text: the model cannot be built without item text vectors.
         train_defaults: the fields of :class:`kgrec.gnn.training.train.TrainConfig` this model
             trains best with, where they differ from the common defaults.
         closed_form: the model is fitted by :meth:`solve`, not by gradient steps.
-        inductive_items: :meth:`embed_items` places items the model was not trained on
-            from their text vectors and tags.
-        history_users: a user's vector is a function of their history alone
-            (:meth:`history_vector`): exact for any changed history, without a refit.
     """
 
     name: ClassVar[str] = ""
     needs_text: ClassVar[bool] = False
     train_defaults: ClassVar[dict[str, Any]] = {}
-    inductive_items: ClassVar[bool] = False
     closed_form: ClassVar[bool] = False
-    history_users: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -189,19 +257,40 @@ class EmbeddingModel(nn.Module):
         u, i = self.final_embeddings()
         return float(u[user] @ i[item])
 
-    def embed_items(self, item_text: torch.Tensor, item_tags: torch.Tensor) -> torch.Tensor:
-        """Embeddings of new items from their text vectors and ``(new_item, tag)`` edges,
-        for models with :attr:`inductive_items`.
+    # users and items training did not see ------------------------------------------------
+    def fold_in_user(self, history: History) -> FoldedNode | None:
+        """A user's vector over their current ``history``, or None when there is none to
+        serve: the trained vector holds (a user the model knows) or the history gives nothing
+        the model can read (the user is served the popular items).
+
+        Default: a user the model knows keeps the trained vector; a user it never saw gets
+        the mean of their items' vectors, a one-layer node without neighbours. A model with
+        a :meth:`path_scorer` overrides it so that the node's neighbours and weights
+        decompose the vector.
+        """
+        if history.user is not None or not len(history.items):
+            return None
+        vector = history.vectors.mean(0)
+        return FoldedNode(vector[None], np.zeros(0, dtype=np.int64), np.zeros(0))
+
+    def place_items(
+        self, text: Sequence[np.ndarray | None], tags: Sequence[Sequence[int]]
+    ) -> list[FoldedNode | None]:
+        """States of items added after training, from their text vectors (None: the item has
+        none) and the model's local indices of their tags; None for an item the model cannot
+        place (it is served after the next training). Default: none can be placed.
 
         Shapes:
-            item_text: ``[n, text_dim]``; item_tags: ``[2, m]``; output: ``[n, d]``.
+            text: each ``[text_dim]``; output: nodes whose ``vector`` is ``[d]``.
         """
-        raise NotImplementedError(f"{type(self).__name__} cannot embed new items")
+        return [None] * len(text)
 
     def history_vector(
         self, items: np.ndarray, ts: np.ndarray, ratings: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """A user's vector from their history, for models with :attr:`history_users`.
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """A user's vector from their history, where the model's user vectors are a
+        function of the history alone: exact for any changed history, without a refit;
+        None for a model whose user vectors are not (the default).
 
         Args:
             items: local item indices of the user's interactions. ts: their times.
@@ -214,13 +303,14 @@ class EmbeddingModel(nn.Module):
         Shapes:
             items, ts, weights: ``[n]``; vector: ``[d]``.
         """
-        raise NotImplementedError(f"{type(self).__name__} has no history vectors")
+        return None
 
     def history_vector_of_rows(
         self, rows: Sequence[Mapping[str, Any]], index: Mapping[str, int]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """:meth:`history_vector` of interaction rows (``item_id``, ``ts``, ``rating``: a
-        store's ``user_items``; a missing ``ts`` is -1, a missing rating none).
+        store's ``user_items``; a missing ``ts`` is -1, a missing rating none); None where
+        the model has no history vectors.
 
         Args:
             index: item id -> local item index; every row's item must be in it.
@@ -234,11 +324,28 @@ class EmbeddingModel(nn.Module):
         ratings = np.array(
             [np.nan if r.get("rating") is None else r["rating"] for r in rows], dtype=np.float64
         )
-        vector, weights = self.history_vector(items, ts, ratings)
-        return vector, weights, items
+        got = self.history_vector(items, ts, ratings)
+        if got is None:
+            return None
+        return got[0], got[1], items
+
+    def score_without(self, user: int, item: int, removed: Sequence[int]) -> float | None:
+        """The score of ``(user, item)`` once the user's trained edges to the nodes
+        ``removed`` are gone, recomputed without retraining (global node indices of
+        :meth:`path_scorer`); None where the model cannot tell from its graph (the default;
+        a history model tells it by :meth:`history_vector` of what remains)."""
+        return None
 
     def path_scorer(self) -> PathScorer | None:
         """The exact share of each graph path in a score, where the model has one (None)."""
+        return None
+
+    def text_vectors(self) -> torch.Tensor | None:
+        """The text vectors the model reads for its items, where it reads them (None).
+
+        Shapes:
+            output: ``[I, text_dim]``.
+        """
         return None
 
     # caches -------------------------------------------------------------------------------

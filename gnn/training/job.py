@@ -12,7 +12,7 @@ whose Recall@20 is the promotion gate; with ``refit`` (the default) the same mod
 trained again on training + validation for the best number of epochs, and that model is
 tested (everything it saw masked) and saved. The saved version scores from every known
 interaction (:meth:`~kgrec.gnn.models.model.EmbeddingModel.use_interactions`: the test part joins
-its graph or histories, without training on it). A model with ``history_users`` (``ease``)
+its graph or histories, without training on it). A model with history vectors (``ease``)
 also gets a cold-user aggregator fitted on its factors and the same interactions
 (:mod:`kgrec.gnn.inductive.coldfit`), saved with the version when it beats the history vector on
 held-out users; its figures are in the metrics under ``aggregator/``.
@@ -44,7 +44,7 @@ from kgrec.core.errors import ModelCorrupt, TrainingDataError
 from kgrec.core.settings import DEFAULT_MODEL
 from kgrec.gnn.data import GraphTensors
 from kgrec.gnn.inductive.coldfit import EPOCHS, LRS, MAX_N, VAL_SHARE, AggregatorFit, fit_aggregator
-from kgrec.gnn.models.model import EmbeddingModel
+from kgrec.gnn.models.model import EmbeddingModel, has_history_vectors
 from kgrec.gnn.models.registry import build_model
 from kgrec.gnn.training.config import TrainConfig
 from kgrec.gnn.training.evaluate import evaluate
@@ -111,7 +111,7 @@ def run_job(
         config: the settings; default :meth:`TrainConfig.for_model` of ``model``.
         model_options: constructor arguments of the model (``embedding_dim``, ...).
         show_progress, callback: passed to :func:`kgrec.gnn.fit`.
-        aggregator_epochs: for a model with ``history_users`` (``ease``), the epochs of
+        aggregator_epochs: for a model with history vectors (``ease``), the epochs of
             each fit of the cold-user aggregator (:mod:`kgrec.gnn.inductive.coldfit`); 0: none.
         overrides: :class:`TrainConfig` fields replacing those of ``config``
             (``run_job(tensors, dir, epochs=5, tolerance=0.0)``).
@@ -194,7 +194,7 @@ def _cold_users(
 ) -> AggregatorFit | None:
     """The cold-user aggregator of a history model (:func:`fit_aggregator`), with its log
     lines; None for other models or ``epochs`` 0."""
-    if not fitted.history_users or epochs <= 0:
+    if not has_history_vectors(type(fitted)) or epochs <= 0:
         return None
     log.info(
         "fitting the cold-user aggregator (users with <= %d items; %d epochs, lr of %s)",

@@ -180,6 +180,7 @@ def plan_job(
         UnknownModel: ``model`` is not registered.
     """
     from kgrec.core.memory import available_memory_bytes
+    from kgrec.gnn.models.model import has_history_vectors
     from kgrec.gnn.models.registry import model_class
 
     cls = model_class(model)
@@ -189,7 +190,7 @@ def plan_job(
     if budget is None and available is not None:
         budget = int(BUDGET_SHARE * available)
     fit = cls.fit_cost(size, dict(model_options or {}), budget_bytes=budget)
-    fits = 1 + int(refit) + int(aggregator and cls.history_users and cls.closed_form)
+    fits = 1 + int(refit) + int(aggregator and has_history_vectors(cls) and cls.closed_form)
     dense_rate, sparse_rate = machine_speed()
     one = fit.dense_flops / dense_rate + fit.sparse_flops / sparse_rate
     seconds = one * (epochs if fit.per_epoch else 1) * fits

@@ -5,6 +5,9 @@ A new model passes by registering itself; nothing here names a model.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 import torch
 
@@ -163,3 +166,36 @@ def test_train_config_holds_each_default_once_and_refuses_unknown_settings():
         TrainConfig(batch_size=0)
     with pytest.raises(UnknownModel):
         TrainConfig.for_model("transformer")
+
+
+def test_users_and_items_training_did_not_see_are_answered_by_the_model(trained, small):
+    """A new user's vector, a new item's place and history vectors come from the model's own
+    methods; each either answers or says it cannot (None), never raises."""
+    from kgrec.gnn.models.model import History, has_history_vectors
+
+    tensors, _ = small
+    _, model, _ = trained
+    _, items = (t.double().numpy() for t in model.final_embeddings())
+    liked = np.array([1, 4, 9], dtype=np.int64)
+    history = History(
+        user=None,
+        items=liked,
+        trained=np.ones(3, dtype=bool),
+        ts=np.arange(3, dtype=np.int64),
+        ratings=np.full(3, np.nan),
+        recorded=np.ones(3, dtype=bool),
+        changed=True,
+        vectors=items[liked],
+        placed={},
+    )
+    node = model.fold_in_user(history)
+    assert node is not None and node.vector.shape == (items.shape[1],)
+    known = replace(history, user=0, recorded=np.zeros(3, dtype=bool), changed=False)
+    assert model.fold_in_user(known) is None  # nothing recorded since: the trained vector
+    text = tensors.item_text[:2].double().numpy()
+    placed = model.place_items([text[0], None], [[0, 1], []])
+    assert len(placed) == 2
+    for state in placed:
+        assert state is None or state.vector.shape == (items.shape[1],)
+    got = model.history_vector(liked, np.arange(3, dtype=np.int64))
+    assert (got is not None) == has_history_vectors(type(model))
