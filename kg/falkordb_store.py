@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,12 +14,12 @@ from kgrec.core.files import LockHolder, pid_lock
 from kgrec.core.settings import keep_server_running
 from kgrec.kg import embedded
 from kgrec.kg.dialect import FALKORDB
+from kgrec.kg.falkordb_results import parse_plan, plain, write_counters
 from kgrec.kg.store import GraphStore, Mode, PlanNode, Row, WriteCounters
 
 log = logging.getLogger(__name__)
 
 
-_SCALARS = (str, int, float, bool, type(None))
 #: How the server says the graph key does not exist yet (nothing was written to it).
 _NO_GRAPH = ("empty key", "invalid graph")
 #: How the server says a statement ran past its timeout.
@@ -31,61 +30,6 @@ WRITE_OPERATORS = frozenset({"Create", "Merge", "Merge Create", "Delete", "Updat
 #: timeout only under a TIMEOUT_MAX (reads always). A statement without a timeout still
 #: runs unbounded (TIMEOUT_DEFAULT stays 0).
 TIMEOUT_CEILING_MS = 2**31 - 1
-_PROFILE_STATS = re.compile(r"Records produced: (\d+), Execution time: ([\d.]+) ms")
-
-
-def parse_plan(lines: list[Any]) -> PlanNode:
-    """A ``GRAPH.EXPLAIN`` / ``GRAPH.PROFILE`` answer (one operator a line, children
-    indented four spaces deeper) as a :class:`PlanNode` tree."""
-    root: PlanNode | None = None
-    stack: list[tuple[int, PlanNode]] = []
-    for raw in lines:
-        line = raw.decode() if isinstance(raw, bytes) else str(raw)
-        if not line.strip():
-            continue
-        indent = len(line) - len(line.lstrip(" "))
-        parts = [p.strip() for p in line.strip().split(" | ")]
-        node = PlanNode(parts[0])
-        if len(parts) > 1 and (m := _PROFILE_STATS.fullmatch(parts[-1])):
-            node.rows, node.time_ms = int(m.group(1)), float(m.group(2))
-            parts = parts[:-1]
-        node.details = " | ".join(parts[1:])
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        if stack:
-            stack[-1][1].children.append(node)
-        else:
-            root = node
-        stack.append((indent, node))
-    return root or PlanNode("(empty plan)")
-
-
-def plain(value: Any) -> Any:
-    """Convert FalkorDB result values (nodes, edges, paths, nested lists) to plain values.
-
-    Nodes become ``{"labels": [...], "properties": {...}}``, relationships
-    ``{"type": ..., "properties": {...}}`` and paths ``{"nodes": [...], "relationships": [...]}``.
-    """
-    if isinstance(value, _SCALARS):
-        return value
-    if isinstance(value, list):
-        if not value or isinstance(value[0], float):  # vectors: skip the per-element walk
-            return value
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    from falkordb import Edge, Node, Path
-
-    if isinstance(value, Node):
-        return {"labels": list(value.labels or []), "properties": dict(value.properties)}
-    if isinstance(value, Edge):
-        return {"type": value.relation, "properties": dict(value.properties)}
-    if isinstance(value, Path):
-        return {
-            "nodes": [plain(n) for n in value.nodes()],
-            "relationships": [plain(e) for e in value.edges()],
-        }
-    return value
 
 
 class FalkorStore(GraphStore):
@@ -219,7 +163,7 @@ class FalkorStore(GraphStore):
         self, cypher: str, params: dict[str, Any] | None = None, timeout_s: float | None = None
     ) -> tuple[list[Row], WriteCounters]:
         result = self._query(cypher, params, Mode.WRITE, timeout_s)
-        return self._rows(result), _counters(result)
+        return self._rows(result), write_counters(result)
 
     def explain(self, cypher: str, params: dict[str, Any] | None = None) -> PlanNode:
         """``GRAPH.EXPLAIN``: the plan; nothing runs."""
@@ -253,7 +197,7 @@ class FalkorStore(GraphStore):
             plan = parse_plan(
                 self._query(cypher, params, Mode.READ, timeout_s, command="GRAPH.PROFILE")
             )
-        return self._rows(result), plan, _counters(result)
+        return self._rows(result), plan, write_counters(result)
 
     def run_plain(
         self, cypher: str, params: dict[str, Any] | None = None, exact_vectors: bool = False
@@ -378,17 +322,3 @@ class FalkorStore(GraphStore):
         except Exception as e:  # closing must not mask the caller's error
             log.debug("while closing %s: %s", self.data_dir, e)
         self._db.connection.close()
-
-
-def _counters(result: Any) -> WriteCounters:
-    """A FalkorDB query result's statistics as :class:`WriteCounters`."""
-    return WriteCounters(
-        nodes_created=int(result.nodes_created),
-        nodes_deleted=int(result.nodes_deleted),
-        relationships_created=int(result.relationships_created),
-        relationships_deleted=int(result.relationships_deleted),
-        properties_set=int(result.properties_set) + int(result.properties_removed),
-        indexes_added=int(result.indices_created),
-        labels_added=int(result.labels_added),
-        labels_removed=int(result.labels_removed),
-    )
