@@ -1,9 +1,13 @@
 """The live model in the store: its vectors and each user's top-k, written back after a
 promotion, and whether the store holds all of it.
 
-What the store holds. Every user and item the live model knows carries ``gnn_embedding`` (the
-vector the store last received for it) and ``model_version`` (the version that wrote that
-vector); item vectors carry a vector index (user vectors none: no statement searches them).
+What the store holds. Every user the live model knows carries ``gnn_embedding`` (the vector
+the store last received for it) and ``model_version`` (the version that wrote that vector);
+every item it knows has an ``(:ItemVector {id, gnn_embedding, model_version})`` node with the
+item's id, under a vector index (user vectors carry none: no statement searches them). Item
+vectors live apart from the items so that a write-back never touches an ``Item`` node: on
+FalkorDB that would re-insert it into the items' text vector index
+(:data:`kgrec.kg.schema.VECTOR_OWNERS`).
 Each user's top-k unseen items are ``RECOMMENDED {rank, score, model_version}`` relationships,
 ``model_version`` naming the version that wrote that user's list.
 
@@ -45,7 +49,12 @@ import pandas as pd
 from kgrec.core.files import private_dir, write_private
 from kgrec.core.progress import Progress
 from kgrec.core.ranking import top_k
-from kgrec.kg.schema import drop_vector_index, ensure_vector_index
+from kgrec.kg.schema import (
+    RETIRED_VECTOR_INDEXES,
+    drop_vector_index,
+    ensure_schema,
+    ensure_vector_index,
+)
 from kgrec.kg.store import GraphStore
 from kgrec.kg.vector import settle_vector_index, write_vectors
 from kgrec.kg.writer import VECTOR_BATCH_SIZE, BatchWriter, run_statement
@@ -75,6 +84,10 @@ CLEAR_BATCH = 10_000
 RECOMMENDATION_BATCH = 20_000
 #: Where the records of what the store holds live, under the model directory.
 RECORD_DIR = "written"
+#: The store layout a record describes. A record of another layout (earlier releases kept
+#: item vectors on the items) is not compared with: the next write-back writes everything
+#: and clears what the old layout left.
+RECORD_LAYOUT = 2
 
 
 @dataclass
@@ -176,7 +189,7 @@ def _clear_stale(store: GraphStore, name: str, version: str) -> int:
 
 
 def _record_path(model_dir: Path, token: str) -> Path:
-    return Path(model_dir) / RECORD_DIR / f"{token}.npz"
+    return Path(model_dir) / RECORD_DIR / f"{token}.layout{RECORD_LAYOUT}.npz"
 
 
 def _basis(
@@ -317,8 +330,10 @@ def write_back(
     fixed = {"model_version": version}
     writer = BatchWriter(store, progress)
     dim = users.shape[1]
-    drop_vector_index(store, "User", "gnn_embedding")  # an index earlier releases kept
-    ensure_vector_index(store, "Item", "gnn_embedding", dim)
+    for label, prop in RETIRED_VECTOR_INDEXES:  # indexes earlier releases kept
+        drop_vector_index(store, label, prop)
+    ensure_schema(store)  # the ItemVector id index, in a store of an earlier release
+    ensure_vector_index(store, "ItemVector", "gnn_embedding", dim)
     held: dict[str, np.ndarray] = {}
     written: dict[str, int] = {}
     gone: dict[str, np.ndarray] = {}
@@ -335,7 +350,7 @@ def write_back(
             write_vectors(
                 store,
                 f"set_{name}_gnn_embeddings",
-                label,
+                "ItemVector",
                 "gnn_embedding",
                 rows,
                 dim,
@@ -351,9 +366,10 @@ def write_back(
         )
         written[label] = len(rows)
     cleared_embeddings = len(gone["User"]) + len(gone["Item"])
-    if old is None:  # whatever another version left
+    if old is None:  # whatever another version (or layout) left
         cleared_embeddings += _clear_stale(store, "clear_stale_gnn_embeddings", version)
-    settle_vector_index(store, "Item", "gnn_embedding", dim)
+        cleared_embeddings += _clear_stale(store, "clear_stale_item_vectors", version)
+    settle_vector_index(store, "ItemVector", "gnn_embedding", dim)
 
     top, scores = _top_k(users, items, tensors, user_ids, item_ids, k)
     changed, held_scores = _changed_lists(top, scores, user_ids, item_ids, old, tolerance)
@@ -514,6 +530,7 @@ def _top_k(
 
 def _drop_records(model_dir: Path, keep: str) -> None:
     """Remove the records of earlier write-backs (superseded by ``keep``)."""
+    kept = _record_path(model_dir, keep).name
     for path in (Path(model_dir) / RECORD_DIR).glob("*.npz"):
-        if path.stem != keep:
+        if path.name != kept:
             path.unlink(missing_ok=True)

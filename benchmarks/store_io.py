@@ -7,13 +7,19 @@ Measures, on an existing store (``kgrec ingest synthetic ...`` first):
   machine's other load shows in wall time, not in CPU time);
 - ``write-back`` (with ``--model-dir`` holding a live model): a first write-back into the
   store (everything differs from what it holds), a second of the same model (nothing
-  differs), and with ``--changed`` a third after promoting a second version.
+  differs), and with ``--changed`` a third after promoting a second version;
+- ``index upkeep`` (``--index-upkeep N``): what a vector index costs a write that does not
+  touch its property. ``SET i.model_version`` on ``N`` items, in rounds that alternate
+  between the item text index present and dropped (rebuilt after); medians, and the ratio
+  of each round's pair. On FalkorDB every vector index of a node's label re-inserts the
+  node when any of its properties is set.
 
 Usage::
 
     kgrec --store /tmp/s250 ingest synthetic --users 10000 --items 5000 --interactions 250000
     kgrec --store /tmp/s250 --model-dir /tmp/m250 train --model mf --epochs 1
     python benchmarks/store_io.py --store /tmp/s250 --model-dir /tmp/m250 --repeat 3
+    python benchmarks/store_io.py --store /tmp/s250 --index-upkeep 2000 --rounds 5
 """
 
 from __future__ import annotations
@@ -104,6 +110,67 @@ def write_back(store: GraphStore, model_dir: Path, changed: bool) -> dict[str, A
     return out
 
 
+def index_upkeep(store: GraphStore, items: int, rounds: int) -> dict[str, Any]:
+    """Seconds of one ``SET i.model_version`` over ``items`` items with the items' vector
+    indexes present and dropped, alternating for ``rounds`` rounds (the order flips each
+    round)."""
+    from kgrec.kg.schema import (
+        VECTOR_INDEXES,
+        await_indexes,
+        drop_vector_index,
+        ensure_vector_index,
+    )
+    from kgrec.kg.schema import vector_index as find_index
+
+    present = {
+        prop: int(found["dimension"])
+        for label, prop in VECTOR_INDEXES
+        if label == "Item" and (found := find_index(store, label, prop)) is not None
+    }
+    if not present:
+        raise SystemExit("the store's items carry no vector index: ingest with text first")
+    ids = [r["id"] for r in store.run("MATCH (i:Item) RETURN i.id AS id LIMIT $n", {"n": items})]
+    statement = "UNWIND $ids AS id MATCH (i:Item {id: id}) SET i.model_version = $v"
+    times: dict[str, list[float]] = {"indexed": [], "unindexed": []}
+    indexed = True
+
+    def switch(to_indexed: bool) -> None:
+        for prop, dim in present.items():
+            if to_indexed:
+                ensure_vector_index(store, "Item", prop, dim)
+            else:
+                drop_vector_index(store, "Item", prop)
+        await_indexes(store)
+
+    try:
+        for r in range(rounds):
+            for arm in ("indexed", "unindexed") if r % 2 == 0 else ("unindexed", "indexed"):
+                if (arm == "indexed") != indexed:
+                    indexed = arm == "indexed"
+                    switch(indexed)
+                params = {"ids": ids, "v": arm}
+                _, figures = _measured(store, lambda p=params: store.write(statement, p))
+                times[arm].append(figures["wall_s"])
+    finally:
+        if not indexed:
+            switch(True)
+        store.write(
+            "MATCH (i:Item) WHERE i.model_version IN $arms REMOVE i.model_version",
+            {"arms": list(times)},
+        )
+    ratios = sorted(
+        a / max(b, 1e-9) for a, b in zip(times["indexed"], times["unindexed"], strict=True)
+    )
+    return {
+        "items": len(ids),
+        "indexes": {prop: dim for prop, dim in present.items()},
+        "indexed_s": round(statistics.median(times["indexed"]), 3),
+        "unindexed_s": round(statistics.median(times["unindexed"]), 3),
+        "ratio_median": round(statistics.median(ratios), 2),
+        "ratio_range": [round(ratios[0], 2), round(ratios[-1], 2)],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True)
@@ -115,8 +182,18 @@ def main() -> None:
         action="store_true",
         help="also train and write back a changed model (mf, 1 epoch)",
     )
+    parser.add_argument(
+        "--index-upkeep",
+        type=int,
+        metavar="N",
+        help="only time setting one property on N items with and without the text index",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of --index-upkeep")
     args = parser.parse_args()
     with open_store(args.store, args.graph) as store:
+        if args.index_upkeep:
+            print(json.dumps(index_upkeep(store, args.index_upkeep, args.rounds), indent=2))
+            return
         report: dict[str, Any] = {"export": export(store, args.repeat)}
         if args.model_dir:
             report["write_back"] = write_back(store, args.model_dir, args.changed)

@@ -13,19 +13,34 @@ from kgrec.kg.store import GraphStore
 log = logging.getLogger(__name__)
 
 #: The labels of the data model and the property that identifies each.
-ID_KEYS: dict[str, str] = {"User": "id", "Item": "id", "Tag": "name", "Entity": "id"}
+ID_KEYS: dict[str, str] = {
+    "User": "id",
+    "Item": "id",
+    "Tag": "name",
+    "Entity": "id",
+    "ItemVector": "id",
+}
+
+#: Nodes that hold a model's output for a node of another label with the same id:
+#: ``(:ItemVector {id, gnn_embedding, model_version})`` for ``(:Item {id})``. An item's
+#: learned vector lives apart from the item because on FalkorDB setting any property of a
+#: node re-inserts it into every vector index of its label: a write-back that set
+#: ``gnn_embedding`` on the items themselves also rebuilt their 384-dimension text-index
+#: entries, about 140 times the cost of the write (``benchmarks/store_io.py --index-upkeep``).
+VECTOR_OWNERS: dict[str, str] = {"ItemVector": "Item"}
 
 #: Vector properties that carry an index: (label, property) -> index name. ``User``
 #: vectors carry none: no statement searches them, and on FalkorDB an index makes every
 #: update of a user cost an index insertion.
 VECTOR_INDEXES: dict[tuple[str, str], str] = {
     ("Item", "embedding"): "item_embedding",
-    ("Item", "gnn_embedding"): "item_gnn_embedding",
+    ("ItemVector", "gnn_embedding"): "item_vector_gnn_embedding",
 }
 
 #: Vector indexes earlier releases created, which :func:`drop_vector_index` still removes.
 RETIRED_VECTOR_INDEXES: dict[tuple[str, str], str] = {
     ("User", "gnn_embedding"): "user_gnn_embedding",
+    ("Item", "gnn_embedding"): "item_gnn_embedding",
 }
 
 #: The similarity every vector index uses.

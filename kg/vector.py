@@ -8,6 +8,7 @@ from typing import Any
 from kgrec.core.progress import Progress
 from kgrec.kg.schema import (
     VECTOR_INDEXES,
+    VECTOR_OWNERS,
     drop_vector_index,
     ensure_vector_index,
     rebuild_vector_index,
@@ -111,16 +112,21 @@ def vector_search(
     nodes asks again for ``k`` plus the stale entries, since each can take one place.
 
     Returns:
-        Rows ``{id, title, similarity}`` (``title`` is None for nodes without one); ties in
-        similarity are broken by id, so both backends give the same order.
+        Rows ``{id, title, similarity}`` (``title`` is None for nodes without one; for a
+        node holding another's vector, such as ``ItemVector``, the title of that node);
+        ties in similarity are broken by id, so both backends give the same order.
     """
     if k <= 0:
         return []
     call = store.dialect.vector_search.format(
         label=label, prop=prop, name=VECTOR_INDEXES[(label, prop)]
     )
+    owner = VECTOR_OWNERS.get(label)  # labels come from the schema, never from input
+    titled = f"MATCH (owner:{owner} {{id: node.id}}) " if owner else ""
+    title = "owner.title" if owner else "node.title"
     cypher = (
-        f"{call} RETURN node.id AS id, node.title AS title, similarity ORDER BY similarity DESC, id"
+        f"{call} {titled}RETURN node.id AS id, {title} AS title, similarity "
+        "ORDER BY similarity DESC, id"
     )
     query = [float(x) for x in vector]
     rows = store.run(cypher, {"k": int(k), "vector": query})
@@ -149,5 +155,9 @@ def similar_items(
         raise UnknownIdError(
             f"item {item_id!r} has no {prop}; run `kgrec ingest` (text) or `kgrec train` (gnn)"
         )
-    hits = vector_search(store, rows[0]["vector"], k + 1, prop=prop)
+    label = next(
+        (lbl for lbl, p in VECTOR_INDEXES if p == prop and VECTOR_OWNERS.get(lbl, lbl) == "Item"),
+        "Item",
+    )
+    hits = vector_search(store, rows[0]["vector"], k + 1, label=label, prop=prop)
     return [h for h in hits if h["id"] != str(item_id)][:k]

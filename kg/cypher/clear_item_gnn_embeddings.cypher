@@ -5,6 +5,5 @@
 //   $rows  LIST  maps {id}
 // returns: nothing
 UNWIND $rows AS r
-MATCH (i:Item {id: r.id})
-WHERE i.model_version IS NOT NULL
-REMOVE i.gnn_embedding, i.model_version
+MATCH (v:ItemVector {id: r.id})
+DELETE v

@@ -1,5 +1,5 @@
 // name: set_item_gnn_embeddings
-// summary: Store the live model's item embeddings that changed, with its version, on items.
+// summary: Store the live model's item embeddings that changed, with its version, on each item's ItemVector node.
 // mode: write
 // params:
 //   $rows     LIST    maps {id, embedding}
@@ -7,6 +7,7 @@
 // returns: nothing
 UNWIND $rows AS r
 MATCH (i:Item {id: r.id})
+MERGE (v:ItemVector {id: i.id})
 // REMOVE first: FalkorDB skips SET of a vector over one of the same size.
-REMOVE i.gnn_embedding
-SET i.gnn_embedding = kgrec_vector(r.embedding), i.model_version = $model_version
+REMOVE v.gnn_embedding
+SET v.gnn_embedding = kgrec_vector(r.embedding), v.model_version = $model_version

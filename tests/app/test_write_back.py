@@ -1,6 +1,7 @@
 """The write-back writes what differs from the store only, and the store then holds the live
-model: every vector within the tolerance, each user's top-k as RECOMMENDED edges, an item
-vector index that answers k neighbours. Both stores, real models on small synthetic data."""
+model: every vector within the tolerance (item vectors on ItemVector nodes, none on the
+items), each user's top-k as RECOMMENDED edges, an item vector index that answers k
+neighbours. Both stores, real models on small synthetic data."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from kgrec.app.training import load_tensors, write_back, write_back_status
 from kgrec.app.write_back import DEFAULT_TOLERANCE, RECORD_DIR
 from kgrec.gnn.training.job import run_job
 from kgrec.gnn.versions import load_live, load_version
+from kgrec.kg.schema import RETIRED_VECTOR_INDEXES, vector_index
 from kgrec.kg.vector import similar_items, vector_search
 from kgrec.loaders import generate_synthetic
 
@@ -44,7 +46,7 @@ def _assert_store_holds_the_live_model(store, model_dir, tensors) -> None:
     users, items = live.user_embeddings.numpy(), live.item_embeddings.numpy()
     for label, ids, values in (
         ("User", live.id_maps["users"], users),
-        ("Item", live.id_maps["items"], items),
+        ("ItemVector", live.id_maps["items"], items),
     ):
         stored = _stored(store, label)
         for node_id, vector in zip(ids, values, strict=True):
@@ -52,6 +54,8 @@ def _assert_store_holds_the_live_model(store, model_dir, tensors) -> None:
             assert held is not None, (label, node_id)
             gap = np.linalg.norm(held - vector)
             assert gap <= 2 * DEFAULT_TOLERANCE * np.linalg.norm(vector) + 1e-6, (label, node_id)
+    on_items = "MATCH (i:Item) WHERE i.gnn_embedding IS NOT NULL RETURN count(i) AS n"
+    assert store.run(on_items) == [{"n": 0}]  # item vectors live on ItemVector nodes
     item_pos = {i: j for j, i in enumerate(live.id_maps["items"])}
     seen: dict[str, set[int]] = {}
     edges = tensors.edge_index.numpy()
@@ -82,10 +86,13 @@ def _item_index_answers_k(store, model_dir) -> None:
         store,
         live.item_embeddings[3].tolist(),
         len(live.id_maps["items"]),
-        label="Item",
+        label="ItemVector",
         prop="gnn_embedding",
     )
     assert sorted(h["id"] for h in hits) == sorted(live.id_maps["items"])
+    rows = store.run("MATCH (i:Item) RETURN i.id AS id, i.title AS title")
+    titles = {r["id"]: r["title"] for r in rows}
+    assert all(h["title"] == titles[h["id"]] for h in hits)
 
 
 def test_a_second_write_back_of_an_unchanged_model_writes_nothing(store, trained):
@@ -143,3 +150,35 @@ def test_without_its_record_the_store_is_written_whole(store, trained):
     assert out["written_users"] == num_users
     assert out["written_recommendations"] == K * num_users
     _assert_store_holds_the_live_model(store, model_dir, tensors)
+
+
+def test_a_store_of_the_earlier_layout_moves_item_vectors_off_the_items(store, trained):
+    """Earlier releases kept item vectors on the items, under an index of their own; their
+    record names that layout. The next write-back writes every item vector to an
+    ItemVector node, clears the items' own and drops that index."""
+    model_dir, tensors = trained
+    write_back(store, model_dir, tensors, K)
+    dim = load_live(model_dir).item_embeddings.shape[1]
+    store.write(
+        "MATCH (v:ItemVector) MATCH (i:Item {id: v.id}) "
+        "SET i.gnn_embedding = v.gnn_embedding, i.model_version = v.model_version DELETE v"
+    )
+    retired = RETIRED_VECTOR_INDEXES[("Item", "gnn_embedding")]
+    store.write(
+        store.dialect.vector_index.format(label="Item", prop="gnn_embedding", dim=dim, name=retired)
+    )
+    assert vector_index(store, "Item", "gnn_embedding") is not None
+    (record,) = (model_dir / RECORD_DIR).glob("*.npz")
+    record.rename(record.with_name(record.name.split(".")[0] + ".npz"))  # the old layout's name
+    out = write_back(store, model_dir, tensors, K)
+    assert not out["compared"] and out["written_items"] == len(
+        load_live(model_dir).id_maps["items"]
+    )
+    left = store.run(
+        "MATCH (i:Item) WHERE i.gnn_embedding IS NOT NULL OR i.model_version IS NOT NULL "
+        "RETURN count(i) AS n"
+    )
+    assert left == [{"n": 0}]
+    assert vector_index(store, "Item", "gnn_embedding") is None
+    _assert_store_holds_the_live_model(store, model_dir, tensors)
+    _item_index_answers_k(store, model_dir)

@@ -129,7 +129,9 @@ def _store_versions(root) -> dict:
     with open_store(str(root / "store")) as store:
         return {
             "users": {r["v"] for r in store.run("MATCH (u:User) RETURN u.model_version AS v")},
-            "items": {r["v"] for r in store.run("MATCH (i:Item) RETURN i.model_version AS v")},
+            "items": {
+                r["v"] for r in store.run("MATCH (v:ItemVector) RETURN v.model_version AS v")
+            },
             "recommended": {
                 r["v"]
                 for r in store.run("MATCH ()-[r:RECOMMENDED]->() RETURN r.model_version AS v")

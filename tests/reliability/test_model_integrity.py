@@ -57,7 +57,7 @@ def one_error_line(out: subprocess.CompletedProcess) -> str:
 def versions_in_store(store) -> dict[str, set]:
     return {
         "users": {r["v"] for r in store.run("MATCH (u:User) RETURN u.model_version AS v")},
-        "items": {r["v"] for r in store.run("MATCH (i:Item) RETURN i.model_version AS v")},
+        "items": {r["v"] for r in store.run("MATCH (v:ItemVector) RETURN v.model_version AS v")},
         "recommended": {
             r["v"] for r in store.run("MATCH ()-[r:RECOMMENDED]->() RETURN r.model_version AS v")
         },
@@ -151,7 +151,7 @@ def test_killed_write_back_is_detected_and_repaired(world, store, tmp_path):
 
     live = load_live(model_dir)
     found = vector_search(
-        store, live.item_embeddings[0].tolist(), 60, label="Item", prop="gnn_embedding"
+        store, live.item_embeddings[0].tolist(), 60, label="ItemVector", prop="gnn_embedding"
     )
     assert sorted(r["id"] for r in found) == sorted(live.id_maps["items"])
 
