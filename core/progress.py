@@ -1,9 +1,9 @@
 """Progress of long batched jobs: one callback type, one set of terminal bars.
 
 Library code reports progress by calling a :data:`Progress` callback with ``(step, done,
-total)``, ``done`` and ``total`` counted in rows of that step; it never draws anything
-itself. :func:`progress_bars` is the callback a command line passes in: one bar per step
-with a rate in rows per second.
+total)``, ``done`` and ``total`` counted in rows of that step, and announces a step with
+``done = 0`` before its first batch; it never draws anything itself. :func:`progress_bars`
+is the callback a command line passes in: one bar per step with a rate in rows per second.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ def progress_bars(unit: str = "row") -> Progress:
             bar = bars[step] = tqdm(
                 total=total, desc=step, unit=unit, unit_scale=True, file=sys.stderr
             )
-            # The first call of a step comes after its first batch: date the bar from the
-            # previous call (the end of the step before), so its rate counts that batch too.
-            bar.start_t = bar.last_print_t = last_call[0]
+            # A step announced with done = 0 starts now. One whose first call comes after
+            # its first batch is dated from the previous call (the end of the step before),
+            # so its rate counts that batch too.
+            bar.start_t = bar.last_print_t = time.time() if done == 0 else last_call[0]
         bar.update(done - bar.n)
         if done >= total:
             bar.close()

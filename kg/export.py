@@ -88,6 +88,8 @@ def _paged(
     """Every row of ``name`` over ``ids`` (its parameter ``key``) in pages of ``page_size``."""
     rows: list[list[Any]] = []
     done = 0
+    if progress and ids:
+        progress(name, 0, len(ids))
     for page in _pages(ids, page_size):
         rows += _rows(store, name, {key: page}, vectors)
         done += len(page)
@@ -111,6 +113,8 @@ def _user_pages(
     """
     parts: list[pd.DataFrame] = []
     done = rows = 0
+    if progress and ids:
+        progress(name, 0, len(ids))
     with ThreadPoolExecutor(max_workers=1) as reader:
         page = ids[:first]
         pending = reader.submit(_rows, store, name, {"ids": page}) if page else None

@@ -119,6 +119,8 @@ class BatchWriter:
         report = StepReport(rows=len(rows))
         start = time.perf_counter()
         done = 0
+        if self.progress and rows:
+            self.progress(name, 0, len(rows))
         for batch in batches(rows, batch_size):
             result, counters = self.store.write(text, {**(params or {}), "rows": batch})
             report.counters += counters
