@@ -151,7 +151,8 @@ def test_without_the_rewrite_the_stores_disagree(both):
 def test_library_queries_need_no_rewrite():
     """Every library query already says which relationships differ (r1 <> r2), so the
     embedded store answers it as Neo4j does without a rewrite."""
-    from kgrec.queries.statement import tokens, unique_relationships
+    from kgrec.queries.rewrites import unique_relationships
+    from kgrec.queries.tokens import tokens
 
     for query in ANALYST.all():
         text, notices = unique_relationships(query.body, tokens(query.body))
