@@ -57,6 +57,7 @@ from kgrec.app.write_back_record import (
 )
 from kgrec.core.files import private_dir
 from kgrec.core.progress import Progress
+from kgrec.core.settings import DEFAULT_RECOMMENDATIONS
 from kgrec.kg.schema import (
     RETIRED_VECTOR_INDEXES,
     drop_vector_index,
@@ -83,7 +84,7 @@ __all__ = [
 ]
 
 STATE_KEY = "write_back"
-DEFAULT_K = 20
+DEFAULT_K = DEFAULT_RECOMMENDATIONS
 #: A stored vector (or score) is kept while it differs from the live model's by at most this
 #: share of its length (of the user's largest score).
 DEFAULT_TOLERANCE = 1e-3

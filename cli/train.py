@@ -8,7 +8,7 @@ import typer
 
 from kgrec.app import BUILTIN_MODELS, SPLIT_KINDS, TrainConfig
 from kgrec.cli.context import get, utc_now
-from kgrec.core.settings import DEFAULT_MODEL
+from kgrec.core.settings import DEFAULT_MODEL, DEFAULT_RECOMMENDATIONS, DEFAULT_STALE_SHARE
 
 
 def _share(value: float | None) -> float | None:
@@ -48,7 +48,9 @@ def train(
         f"CUDA, else gloo on the CPUs) [{TrainConfig.nproc}].",
     ),
     recommendations: int = typer.Option(
-        20, "--recommendations", help="Top-k per user written to the store (0: none)."
+        DEFAULT_RECOMMENDATIONS,
+        "--recommendations",
+        help="Top-k per user written to the store (0: none).",
     ),
     if_stale: bool = typer.Option(
         False, "--if-stale", help="Train only when the live model is stale (see below)."
@@ -66,7 +68,7 @@ def train(
         None,
         "--stale-share",
         callback=_share,
-        help="--if-stale: stale after this share more, in (0, 1] [0.05].",
+        help=f"--if-stale: stale after this share more, in (0, 1] [{DEFAULT_STALE_SHARE:g}].",
     ),
 ) -> None:
     """Export the graph, train, evaluate, and promote the model only if it did not regress.

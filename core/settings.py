@@ -11,6 +11,10 @@ DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 #: choice made on validation (benchmarks/README.md, model comparison); its score splits
 #: exactly over the user's interactions and follows a changed history at once.
 DEFAULT_MODEL = "ease"
+#: Recommendations per user the write-back stores as RECOMMENDED edges.
+DEFAULT_RECOMMENDATIONS = 20
+#: ``kgrec train --if-stale`` without a threshold: retrain once 5% more interactions exist.
+DEFAULT_STALE_SHARE = 0.05
 #: Seconds between two reads of the store's change counter by a serving process.
 DEFAULT_REFRESH_SECONDS = 1.0
 
