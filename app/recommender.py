@@ -129,8 +129,6 @@ class Recommender:
         self._tag_index = {t: j for j, t in enumerate(maps["tags"])}
         self.user_emb = live.user_embeddings.numpy().astype(np.float32)
         self.weights = PathWeights(scorer, maps) if scorer is not None else None
-        # users with at most max_n items: the version's cold-user aggregator (None: none)
-        self._aggregator = live.aggregator()
         self._trained = (list(maps["items"]), item_emb, item_text)
         self._cat = self._catalogue()
 
@@ -257,16 +255,10 @@ class Recommender:
     ) -> tuple[np.ndarray | None, str, FoldedNode | None]:
         """The user's embedding and where it came from: ``model`` (trained), ``fold-in``
         (over their current interactions, by the model's
-        :meth:`~kgrec.gnn.models.model.EmbeddingModel.fold_in_user`, or by the version's
-        cold-user aggregator for a history of at most its ``max_n`` items) or ``popular``
-        (no data: None)."""
+        :meth:`~kgrec.gnn.models.model.EmbeddingModel.fold_in_user`) or ``popular`` (no
+        data: None)."""
         j = self._users.get(str(user_id))
-        current = user_history(cat, j, history)
-        node = None
-        if self._aggregator is not None:
-            node = self._aggregator.fold_in_user(current, len(self.user_ids))
-        if node is None:
-            node = self.model.fold_in_user(current)
+        node = self.model.fold_in_user(user_history(cat, j, history))
         if node is not None:
             return node.vector, "fold-in", node
         if j is not None:

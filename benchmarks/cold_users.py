@@ -26,7 +26,7 @@ the known ones masked. Methods, on the same users:
   learning rate and epoch are chosen on the cold validation users (mean Recall@20 over n);
 - job: ease refitted on every non-test user (their training and validation interactions,
   as ``kgrec train`` refits), with its served history vector and what the job's own
-  aggregator step (:func:`kgrec.gnn.inductive.coldfit.fit_aggregator`, which holds its own
+  aggregator step (:func:`kgrec.gnn.inductive.coldstart.fit_aggregator`, which holds its own
   validation users out of a second fit) decides to serve: the aggregator or that history vector.
 """
 
@@ -52,10 +52,10 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     """One seed: rows ``{method, n, recall@20, ndcg@20, users}`` on the test users."""
     import torch
 
-    from kgrec.gnn.inductive.coldfit import fit_aggregator
     from kgrec.gnn.inductive.coldstart import (
         HistoryAggregator,
         first_items,
+        fit_aggregator,
         ranking_metrics,
         ranking_of_scores,
         user_sequences,
@@ -175,7 +175,7 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     methods["ease + aggregator"] = lambda s, e: agg.user_vectors(s) @ items_e.T
 
     # what `kgrec train` ships: ease refitted on every non-test user's training and
-    # validation interactions, and the job's own aggregator step (gnn/inductive/coldfit.py) deciding
+    # validation interactions, and the job's own aggregator step (inductive/coldstart.py) deciding
     t0 = time.perf_counter()
     not_test = np.ones(tensors.num_users, dtype=bool)
     not_test[test_users] = False

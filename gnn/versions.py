@@ -5,7 +5,9 @@ Layout::
     MODEL_DIR/
       versions/<UTC timestamp>-<model>/   model.pt, config.json, id_maps.json,
                                           metrics.json, embeddings.pt
-                                          [aggregator.pt: the cold-user aggregator]
+                                          [what the model keeps beside its weights:
+                                           EmbeddingModel.saved_extras, e.g. ease's
+                                           aggregator.pt, its cold-user aggregator]
                                           manifest.json: size and sha256 of each file
       live -> versions/<...>              relative symlink
       history.jsonl                       promoted / rollback / rejected events
@@ -43,7 +45,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -69,16 +71,9 @@ from kgrec.gnn.data import ID_MAPS_FILE, load_id_maps, save_id_maps
 from kgrec.gnn.models.model import EmbeddingModel
 from kgrec.gnn.models.registry import model_class, model_names
 
-if TYPE_CHECKING:
-    from kgrec.gnn.inductive.coldstart import HistoryAggregator
-
 log = logging.getLogger(__name__)
 
 FILES = ("model.pt", "config.json", "id_maps.json", "metrics.json", "embeddings.pt")
-#: Optional: the learned state of a history model's cold-user aggregator
-#: (:class:`~kgrec.gnn.inductive.coldstart.HistoryAggregator`); versions without it serve the
-#: model's own history vector.
-AGGREGATOR_FILE = "aggregator.pt"
 LOCK_FILE = ".train.lock"
 HISTORY_FILE = "history.jsonl"
 #: Size and sha256 of every file of a version, written last at save.
@@ -117,7 +112,6 @@ def save_version(
     config: dict[str, Any],
     id_maps: dict[str, list[str]],
     metrics: dict[str, float],
-    aggregator: HistoryAggregator | None = None,
 ) -> Path:
     """Write a complete, fsynced version directory and return its path (not promoted).
 
@@ -125,8 +119,9 @@ def save_version(
         model_dir: the model root. model: a trained model. name: its registry name.
         config: the job's settings (stored in ``config.json`` beside the model's own).
         id_maps: from :meth:`GraphTensors.id_maps`. metrics: flat metric dict.
-        aggregator: a cold-user aggregator over ``model``'s factors, saved as
-            :data:`AGGREGATOR_FILE` (its learned state only; the factors are the model's).
+
+    What the model keeps beside its weights
+    (:meth:`~kgrec.gnn.models.model.EmbeddingModel.saved_extras`) is saved as files of their own.
     """
     versions = private_dir(ensure_model_dir(model_dir) / "versions")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -141,9 +136,9 @@ def save_version(
         {"users": users.detach().cpu(), "items": items.detach().cpu()}, tmp / "embeddings.pt"
     )
     written = ["model.pt", "embeddings.pt"]
-    if aggregator is not None:
-        torch.save({"state": aggregator.learned_state()}, tmp / AGGREGATOR_FILE)
-        written.append(AGGREGATOR_FILE)
+    for fname, blob in model.saved_extras().items():
+        torch.save(blob, tmp / fname)
+        written.append(fname)
     for fname in written:
         fsync_path(tmp / fname)
     _write_json(tmp / "config.json", {"model": name, "model_config": model.config(), **config})
@@ -191,7 +186,7 @@ def verify_files(version_dir: str | Path) -> bool:
     vdir = Path(version_dir)
     manifest_path = vdir / MANIFEST_FILE
     if not manifest_path.exists():
-        for fname in (*FILES, AGGREGATOR_FILE):
+        for fname in sorted({*FILES, *(p.name for p in vdir.glob("*.pt"))}):
             if fname.endswith(".pt") and (vdir / fname).exists():
                 _check_archive(vdir / fname)
         return False
@@ -421,13 +416,15 @@ class LoadedModel:
     user_embeddings: torch.Tensor
     item_embeddings: torch.Tensor
     _model: EmbeddingModel | None = field(default=None, repr=False)
-    _aggregator: HistoryAggregator | None = field(default=None, repr=False)
 
     def model(self, device: str | torch.device = "cpu") -> EmbeddingModel:
-        """The model rebuilt from ``model.pt`` (eval mode).
+        """The model rebuilt from ``model.pt`` (eval mode), with what it keeps beside its
+        weights (every other ``.pt`` file of the version,
+        :meth:`~kgrec.gnn.models.model.EmbeddingModel.load_extra`).
 
         Raises:
-            ModelCorrupt: ``model.pt`` is unreadable or does not fit the model it names.
+            ModelCorrupt: ``model.pt`` is unreadable or does not fit the model it names, or a
+                file kept beside it is unreadable or does not fit the model (names the file).
         """
         if self._model is None:
             path = self.version_dir / "model.pt"
@@ -443,41 +440,21 @@ class LoadedModel:
             except UnknownModel as e:
                 raise _corrupt(path, str(e)) from None
             try:
-                self._model = cls.from_state(blob["config"], blob["state_dict"]).eval()
+                model = cls.from_state(blob["config"], blob["state_dict"]).eval()
             except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as e:
                 raise _corrupt(
                     path,
                     f"its weights do not fit the {self.name} model "
                     f"({type(e).__name__}: {_one_line(e)})",
                 ) from None
+            for extra in sorted(self.version_dir.glob("*.pt")):
+                if extra.name not in FILES:  # kept beside the weights (saved_extras)
+                    try:
+                        model.load_extra(extra.name, _read_tensors(extra))
+                    except ValueError as e:
+                        raise _corrupt(extra, str(e)) from None
+            self._model = model
         return self._model.to(device)
-
-    def aggregator(self) -> HistoryAggregator | None:
-        """The version's cold-user aggregator over its model's factors, or None when the
-        version has none (:data:`AGGREGATOR_FILE` absent: an older version, a model without
-        history vectors, or one whose aggregator did not beat the history vector).
-
-        Raises:
-            ModelCorrupt: the file is unreadable or does not fit the model.
-        """
-        path = self.version_dir / AGGREGATOR_FILE
-        if not path.exists():
-            return None
-        if self._aggregator is None:
-            from kgrec.gnn.inductive.coldstart import HistoryAggregator, model_factors
-
-            blob = _read_tensors(path)
-            state = blob.get("state") if isinstance(blob, dict) else None
-            if not isinstance(state, dict):
-                raise _corrupt(path, "expected a dict with 'state'")
-            try:
-                history, items = model_factors(self.model())
-                self._aggregator = HistoryAggregator.from_learned(history, items, state).eval()
-            except (KeyError, ValueError, TypeError) as e:
-                raise _corrupt(
-                    path, f"it does not fit the model ({type(e).__name__}: {_one_line(e)})"
-                ) from None
-        return self._aggregator
 
 
 def load_version(version_dir: str | Path) -> LoadedModel:
@@ -528,17 +505,16 @@ def load_version(version_dir: str | Path) -> LoadedModel:
 
 
 def verify_version(version_dir: str | Path) -> LoadedModel:
-    """:func:`verify_files` and :func:`load_version` plus reading ``model.pt`` (and
-    :data:`AGGREGATOR_FILE` where there is one): every file of the version is checked.
+    """:func:`verify_files` and :func:`load_version` plus reading ``model.pt`` (and what the
+    model keeps beside it): every file of the version is checked.
 
     Raises:
-        ModelCorrupt: as :func:`verify_files`, :func:`load_version`,
-            :meth:`LoadedModel.model` and :meth:`LoadedModel.aggregator`.
+        ModelCorrupt: as :func:`verify_files`, :func:`load_version` and
+            :meth:`LoadedModel.model`.
     """
     verify_files(version_dir)
     loaded = load_version(version_dir)
     loaded.model()
-    loaded.aggregator()
     return loaded
 
 

@@ -1,2 +1,2 @@
 """Vectors for users and items the last training did not see: fold-in from a history
-(:mod:`.foldin`) and the cold-user aggregator (:mod:`.coldstart`, fitted by :mod:`.coldfit`)."""
+(:mod:`.foldin`) and the cold-user aggregator (:mod:`.coldstart`)."""

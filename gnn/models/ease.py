@@ -55,12 +55,19 @@ from kgrec.gnn.models.ease_forms import (
     oversampled,
     validation_recall,
 )
-from kgrec.gnn.models.model import EmbeddingModel, Embeddings, History, embedded_items
+from kgrec.gnn.models.model import (
+    AfterFit,
+    EmbeddingModel,
+    Embeddings,
+    History,
+    embedded_items,
+)
 from kgrec.gnn.models.recency import positions_from_end, rating_factors, recency_weights
 from kgrec.gnn.models.registry import register
 
 if TYPE_CHECKING:
     from kgrec.gnn.data import GraphTensors
+    from kgrec.gnn.inductive.coldstart import HistoryAggregator
     from kgrec.gnn.models.paths import PathScorer
     from kgrec.gnn.training.plan import FitCost, GraphSize
 
@@ -160,6 +167,11 @@ def binary_matrix(edges: torch.Tensor, num_users: int, num_items: int) -> sp.csr
     return mat
 
 
+#: The file of a saved version holding the cold-user aggregator's learned state
+#: (:meth:`EASE.saved_extras`); a version without it serves the history vector.
+AGGREGATOR_FILE = "aggregator.pt"
+
+
 @register
 class EASE(EmbeddingModel):
     r"""EASE over a recency-weighted history, as rank-``d`` embeddings (module docstring).
@@ -248,6 +260,7 @@ class EASE(EmbeddingModel):
         self.register_buffer("feature_map", torch.zeros(0, dim))
         self.register_buffer("feature_bias", torch.zeros(dim))
         self.validation: dict[int, float] = {}  # rank -> validation Recall@20 of the choice
+        self._cold_users: tuple[HistoryAggregator, ...] = ()  # outside the weights
 
     def refit_options(self) -> dict[str, Any]:
         """The form and rank :meth:`solve` chose (none before a solve)."""
@@ -502,13 +515,21 @@ class EASE(EmbeddingModel):
         return self.user_vector(items, weights), weights
 
     def fold_in_user(self, history: History) -> FoldedNode | None:
-        """:meth:`history_vector` of the history's items the model knows: exact for a user
-        the model never saw and for one with interactions recorded since training; None for
-        a known user with nothing recorded since (the trained vector holds) and for a
-        history of items added after the model alone (they have no history factors).
+        """A user with 1 to ``max_n`` (5) items the model knows gets the cold-user
+        aggregator's vector where the model has one (:meth:`after_fit`;
+        :meth:`HistoryAggregator.fold_in_user
+        <kgrec.gnn.inductive.coldstart.HistoryAggregator.fold_in_user>`). Otherwise
+        :meth:`history_vector` of the history's items the model knows: exact for a user the
+        model never saw and for one with interactions recorded since training; None for a
+        known user with nothing recorded since (the trained vector holds) and for a history
+        of items added after the model alone (they have no history factors).
 
         The node's neighbours are the items (global node indices of :meth:`path_scorer`),
         its weights their weights in the vector."""
+        cold = self.cold_users
+        node = cold.fold_in_user(history, self.num_users) if cold is not None else None
+        if node is not None:
+            return node
         known = history.trained
         if history.user is not None and not history.changed:
             return None
@@ -527,6 +548,58 @@ class EASE(EmbeddingModel):
     ) -> list[FoldedNode | None]:
         """Every new item with a text vector, by :meth:`embed_items`."""
         return embedded_items(self.embed_items, text, tags)
+
+    # the cold-user aggregator ------------------------------------------------------------
+    @property
+    def cold_users(self) -> HistoryAggregator | None:
+        """The cold-user aggregator over the model's factors, or None (none was fitted, it
+        did not beat the history vector, or the version predates it)."""
+        return self._cold_users[0] if self._cold_users else None
+
+    def use_cold_users(self, aggregator: HistoryAggregator | None) -> None:
+        """Serve users with at most ``aggregator.max_n`` items by ``aggregator`` (None: by
+        the history vector). Kept outside the model's weights (its own file in a version,
+        :meth:`saved_extras`), so the weights are the same with it or without."""
+        self._cold_users = () if aggregator is None else (aggregator,)
+
+    def after_fit(
+        self, tensors: GraphTensors, train_idx: torch.Tensor, seed: int, epochs: int
+    ) -> AfterFit | None:
+        """Fit the cold-user aggregator on the model's factors and serve it where it beats
+        the history vector on users held out of a second fit
+        (:func:`~kgrec.gnn.inductive.coldstart.fit_aggregator`)."""
+        from kgrec.gnn.inductive.coldstart import cold_user_step
+
+        step = cold_user_step(self, tensors, train_idx, seed, epochs)
+        if step is None:
+            return None
+        aggregator, metrics, config = step
+        self.use_cold_users(aggregator)
+        return AfterFit(metrics, config)
+
+    def saved_extras(self) -> dict[str, Any]:
+        """The cold-user aggregator's learned state (:data:`AGGREGATOR_FILE`), where there
+        is one; the factors it reads are the model's."""
+        cold = self.cold_users
+        return {} if cold is None else {AGGREGATOR_FILE: {"state": cold.learned_state()}}
+
+    def load_extra(self, name: str, blob: Any) -> None:
+        """The cold-user aggregator of :data:`AGGREGATOR_FILE` over the model's factors."""
+        from kgrec.gnn.inductive.coldstart import HistoryAggregator, model_factors
+
+        if name != AGGREGATOR_FILE:
+            return
+        state = blob.get("state") if isinstance(blob, dict) else None
+        if not isinstance(state, dict):
+            raise ValueError("expected a dict with 'state'")
+        try:
+            history, items = model_factors(self)
+            aggregator = HistoryAggregator.from_learned(history, items, state).eval()
+        except (KeyError, ValueError, TypeError) as e:
+            detail = " ".join(str(e).split())
+            detail = detail if len(detail) <= 160 else detail[:157] + "..."
+            raise ValueError(f"it does not fit the model ({type(e).__name__}: {detail})") from None
+        self.use_cold_users(aggregator)
 
     @torch.no_grad()
     def embed_items(self, item_text: torch.Tensor, item_tags: torch.Tensor) -> torch.Tensor:

@@ -43,6 +43,14 @@ class Embeddings(NamedTuple):
     items0: torch.Tensor
 
 
+class AfterFit(NamedTuple):
+    """What :meth:`EmbeddingModel.after_fit` fitted, for the version the job saves:
+    ``metrics`` join its ``metrics.json``, ``config`` its ``config.json``."""
+
+    metrics: dict[str, float]
+    config: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class History:
     """A user's current interactions as a serving model reads them
@@ -206,6 +214,29 @@ class EmbeddingModel(nn.Module):
         validation, which has no validation left, fits the same model again. Default: none.
         """
         return {}
+
+    def after_fit(
+        self, tensors: GraphTensors, train_idx: torch.Tensor, seed: int, epochs: int
+    ) -> AfterFit | None:
+        """Fit what the model serves beside its weights, on the interactions ``train_idx``
+        it was fitted on (the training job calls it once, after its last fit); kept by
+        :meth:`saved_extras`. ``epochs``: the epoch limit of what it fits (0: nothing).
+        Default: nothing to fit (None)."""
+        return None
+
+    def saved_extras(self) -> dict[str, Any]:
+        """What the model keeps beside its weights (:meth:`after_fit`), by file name in a
+        saved version: each value is written with ``torch.save`` and given back to
+        :meth:`load_extra` when the version is loaded. Default: none."""
+        return {}
+
+    def load_extra(self, name: str, blob: Any) -> None:
+        """Take back a file of :meth:`saved_extras` (``name``) as read from a version
+        (tensors only). Default: the model keeps nothing beside its weights and ignores it.
+
+        Raises:
+            ValueError: ``blob`` does not fit the model (the message says how).
+        """
 
     def use_interactions(self, tensors: GraphTensors, idx: torch.Tensor) -> None:
         """Score from the interactions ``idx`` (a graph model's propagation graph, a history

@@ -12,10 +12,11 @@ whose Recall@20 is the promotion gate; with ``refit`` (the default) the same mod
 trained again on training + validation for the best number of epochs, and that model is
 tested (everything it saw masked) and saved. The saved version scores from every known
 interaction (:meth:`~kgrec.gnn.models.model.EmbeddingModel.use_interactions`: the test part joins
-its graph or histories, without training on it). A model with history vectors (``ease``)
-also gets a cold-user aggregator fitted on its factors and the same interactions
-(:mod:`kgrec.gnn.inductive.coldfit`), saved with the version when it beats the history vector on
-held-out users; its figures are in the metrics under ``aggregator/``.
+its graph or histories, without training on it). Before that, the model fits what it serves
+beside its weights on the same interactions
+(:meth:`~kgrec.gnn.models.model.EmbeddingModel.after_fit`: ``ease``'s cold-user aggregator,
+:mod:`kgrec.gnn.inductive.coldstart`, kept when it beats the history vector on held-out
+users); its figures join the version's metrics (``aggregator/...``) and config.
 
 Anything that stops the job raises, and ``live`` is unchanged: a typed
 :class:`~kgrec.core.errors.KgrecError` for what the caller can fix
@@ -43,8 +44,8 @@ from kgrec.core.device import resolve_device
 from kgrec.core.errors import ModelCorrupt, TrainingDataError
 from kgrec.core.settings import DEFAULT_MODEL
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.inductive.coldfit import EPOCHS, LRS, MAX_N, VAL_SHARE, AggregatorFit, fit_aggregator
-from kgrec.gnn.models.model import EmbeddingModel, has_history_vectors
+from kgrec.gnn.inductive.coldstart import EPOCHS
+from kgrec.gnn.models.model import EmbeddingModel
 from kgrec.gnn.models.registry import build_model
 from kgrec.gnn.training.config import TrainConfig
 from kgrec.gnn.training.evaluate import evaluate
@@ -111,8 +112,9 @@ def run_job(
         config: the settings; default :meth:`TrainConfig.for_model` of ``model``.
         model_options: constructor arguments of the model (``embedding_dim``, ...).
         show_progress, callback: passed to :func:`kgrec.gnn.fit`.
-        aggregator_epochs: for a model with history vectors (``ease``), the epochs of
-            each fit of the cold-user aggregator (:mod:`kgrec.gnn.inductive.coldfit`); 0: none.
+        aggregator_epochs: the epoch limit of what the model fits after its last fit
+            (:meth:`~kgrec.gnn.models.model.EmbeddingModel.after_fit`: ``ease``'s cold-user
+            aggregator, each of its fits); 0: none.
         overrides: :class:`TrainConfig` fields replacing those of ``config``
             (``run_job(tensors, dir, epochs=5, tolerance=0.0)``).
 
@@ -147,7 +149,7 @@ def run_job(
         fitted, masked, seconds = _refit(model, tensors, split, cfg, history, chosen, show_progress)
         extra, train_seconds = None, train_seconds + seconds
     test = evaluate(fitted, tensors, masked, split.test, extra, device=dev)
-    cold = _cold_users(fitted, tensors, masked, cfg.seed, aggregator_epochs)
+    after = fitted.after_fit(tensors, masked, cfg.seed, aggregator_epochs)
     fitted.use_interactions(tensors, torch.arange(tensors.num_interactions))
     metrics = {
         **test,
@@ -156,26 +158,12 @@ def run_job(
         "best_epoch": float(history.best_epoch),
         "train_seconds": train_seconds,
         "seconds_per_epoch": history.seconds_per_epoch(),
-        **(cold.report if cold is not None else {}),
+        **(after.metrics if after is not None else {}),
     }
     stored = {"train": cfg.as_dict(), "num_interactions": tensors.num_interactions}
-    if cold is not None:
-        stored["aggregator"] = {
-            "epochs": aggregator_epochs,
-            "lrs": list(LRS),
-            "max_n": MAX_N,
-            "val_share": VAL_SHARE,
-            "decision": cold.reason,
-        }
-    aggregator = cold.aggregator if cold is not None else None
+    stored.update(after.config if after is not None else {})
     version = save_version(
-        root,
-        fitted.cpu(),
-        model,
-        config=stored,
-        id_maps=tensors.id_maps(),
-        metrics=metrics,
-        aggregator=aggregator,
+        root, fitted.cpu(), model, config=stored, id_maps=tensors.id_maps(), metrics=metrics
     )
     live_metrics = _live_metrics(root)
     new_val = metrics.get(GATE_METRIC, test.get("recall@20", 0.0))
@@ -187,24 +175,6 @@ def run_job(
         return JobResult(version, False, metrics, live_metrics, history)
     promote(root, version)
     return JobResult(version, True, metrics, live_metrics, history)
-
-
-def _cold_users(
-    fitted: EmbeddingModel, tensors: GraphTensors, masked: torch.Tensor, seed: int, epochs: int
-) -> AggregatorFit | None:
-    """The cold-user aggregator of a history model (:func:`fit_aggregator`), with its log
-    lines; None for other models or ``epochs`` 0."""
-    if not has_history_vectors(type(fitted)) or epochs <= 0:
-        return None
-    log.info(
-        "fitting the cold-user aggregator (users with <= %d items; %d epochs, lr of %s)",
-        MAX_N,
-        epochs,
-        ", ".join(f"{lr:g}" for lr in LRS),
-    )
-    cold = fit_aggregator(fitted, tensors, masked, seed=seed, epochs=epochs)
-    log.info("%s (%.1f s)", cold.reason, cold.report["aggregator/seconds"])
-    return cold
 
 
 def _refit(

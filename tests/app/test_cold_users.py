@@ -24,14 +24,9 @@ def _promote_with_aggregator(models):
     agg = HistoryAggregator(model.history_factors, model.item_factors, pop, 5, decay=model.decay)
     agg.fit(user_sequences(edges, torch.arange(edges.size(1))), epochs=5, lr=0.05, seed=0)
     config = {k: v for k, v in live.config.items() if k not in ("model", "model_config")}
+    model.use_cold_users(agg)
     version = save_version(
-        models,
-        model,
-        live.name,
-        config=config,
-        id_maps=live.id_maps,
-        metrics=live.metrics,
-        aggregator=agg,
+        models, model, live.name, config=config, id_maps=live.id_maps, metrics=live.metrics
     )
     promote(models, version)
     return agg, live.version_dir
@@ -57,7 +52,7 @@ def test_a_new_user_with_few_interactions_gets_the_aggregators_vector(history_wo
     picked = dataset.items["id"].iloc[[10, 20, 30, 40, 50, 60]].tolist()
     times = [3_000, 1_000, 2_000, 500, 4_000, 2_500]  # recorded out of time order
     with _open(history_world) as rec:
-        assert rec._aggregator is not None
+        assert rec.model.cold_users is not None
         for n in (1, 2, 3):
             rec.record_interaction("walk-in", picked[n - 1], rating=4.0, ts=times[n - 1])
             order = np.argsort(times[:n], kind="stable")
@@ -96,7 +91,7 @@ def test_a_new_user_with_few_interactions_gets_the_aggregators_vector(history_wo
 
     promote(models, without)  # a version without an aggregator: the history vector
     with _open(history_world) as rec:
-        assert rec._aggregator is None
+        assert rec.model.cold_users is None
         plain = _history_scores(rec, local6, np.sort(times), [4.0] * 6)
         rec.record_interaction("walk-in2", picked[0], rating=4.0, ts=times[0])
         single = _history_scores(rec, [rec._cat.index[picked[0]]], [times[0]], [4.0])

@@ -8,15 +8,17 @@ import pytest
 import torch
 
 from kgrec.core.errors import ModelCorrupt
-from kgrec.gnn.inductive.coldfit import REPORT_KEYS, cold_validation_users, fit_aggregator
 from kgrec.gnn.inductive.coldstart import (
+    REPORT_KEYS,
     HistoryAggregator,
+    cold_validation_users,
     first_items,
+    fit_aggregator,
     ranking_metrics,
     user_sequences,
 )
-from kgrec.gnn.models.ease import EASE
-from kgrec.gnn.versions import AGGREGATOR_FILE, load_version, save_version, verify_version
+from kgrec.gnn.models.ease import AGGREGATOR_FILE, EASE
+from kgrec.gnn.versions import load_version, save_version, verify_version
 
 HISTORIES = ([3], [7, 1, 40], [5, 6, 7, 8, 9], [11, 12, 13, 14, 15, 16, 17])
 
@@ -51,12 +53,12 @@ def test_the_parts_of_the_vector_sum_to_it(trained_aggregator, solved_ease):
 def test_a_saved_version_reproduces_the_aggregator(trained_aggregator, solved_ease, tmp_path):
     tensors, _, model = solved_ease
     maps = tensors.id_maps()
-    with_agg = save_version(
-        tmp_path, model, "ease", config={}, id_maps=maps, metrics={}, aggregator=trained_aggregator
-    )
+    served = EASE.from_state(model.config(), model.state_dict())
+    served.use_cold_users(trained_aggregator)
+    with_agg = save_version(tmp_path, served, "ease", config={}, id_maps=maps, metrics={})
     without = save_version(tmp_path, model, "ease", config={}, id_maps=maps, metrics={})
     assert (with_agg / AGGREGATOR_FILE).stat().st_mode & 0o077 == 0  # private like the rest
-    loaded = verify_version(with_agg).aggregator()
+    loaded = verify_version(with_agg).model().cold_users
     assert loaded is not None and loaded.max_n == trained_aggregator.max_n
     for items in HISTORIES:
         np.testing.assert_allclose(
@@ -65,7 +67,7 @@ def test_a_saved_version_reproduces_the_aggregator(trained_aggregator, solved_ea
             rtol=1e-12,
         )
     assert not (without / AGGREGATOR_FILE).exists()
-    assert load_version(without).aggregator() is None  # an older version loads as before
+    assert load_version(without).model().cold_users is None  # as a version without one
     (with_agg / AGGREGATOR_FILE).write_bytes(b"not a tensor file")
     with pytest.raises(ModelCorrupt, match=AGGREGATOR_FILE):
         verify_version(with_agg)
