@@ -1,8 +1,7 @@
 """An analyst's own Cypher text, read before it reaches a store: limits, prefixes, and the
 places where FalkorDB would answer differently from Neo4j.
 
-The tokens come from :mod:`kgrec.queries.tokens`; the two rewrites for FalkorDB live in
-:mod:`kgrec.queries.rewrites`.
+The tokens come from :mod:`kgrec.queries.tokens`.
 
 - **Limits** (both stores, so a statement runs on both or on neither): at most
   :data:`MAX_TEXT_BYTES` of text, nesting at most :data:`MAX_NESTING` deep, at most
@@ -16,13 +15,9 @@ The tokens come from :mod:`kgrec.queries.tokens`; the two rewrites for FalkorDB 
   to use instead.
 - **EXPLAIN / PROFILE**: a leading keyword is taken off and returned as the statement's
   plan request.
-- **Relationship uniqueness**: Neo4j never binds one relationship to two relationship
-  patterns of one MATCH; FalkorDB does (a co-tag query counts every tag as its own partner).
-  :func:`unique_relationships` adds ``r1 <> r2`` for each pair of single-hop patterns of one
-  MATCH that could bind the same relationship, naming anonymous ones.
-- **Integer sums**: FalkorDB's ``sum()`` returns a float even over integers (802.0 where
-  Neo4j says 802); :func:`integer_sums` turns ``sum(x)`` into a ``reduce`` over
-  ``collect(x)``, which keeps integers integers and floats floats.
+- **Relationship uniqueness** and **integer sums**: where the store binds one relationship
+  twice in a MATCH or sums integers to a float (FalkorDB), the statement is rewritten to
+  answer as Neo4j does (:mod:`kgrec.queries.rewrites`).
 """
 
 from __future__ import annotations
