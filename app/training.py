@@ -38,7 +38,7 @@ from kgrec.core.errors import (
     WriteBackFailed,
 )
 from kgrec.core.progress import Progress
-from kgrec.core.settings import DEFAULT_MODEL
+from kgrec.core.settings import DEFAULT_MODEL, DEFAULT_STALE_SHARE
 from kgrec.gnn.models.registry import model_names
 from kgrec.gnn.training.config import TrainConfig
 from kgrec.kg.store import GraphStore
@@ -70,9 +70,6 @@ __all__ = [
     "promote_version",
     "top_k_unseen",
 ]
-
-#: ``kgrec train --if-stale`` without a threshold: retrain once 5% more interactions exist.
-DEFAULT_STALE_SHARE = 0.05
 
 
 def __getattr__(name: str) -> Any:
