@@ -24,6 +24,9 @@ one-hot scaled to unit norm) to its item-side factors over the items with traini
 interactions, :math:`W = \arg\min_W \|\bar X W - \bar Q\|^2_F + \alpha\|W\|^2_F`
 (centred; :func:`ridge_map`), and places a new item at :math:`\hat Q_i = \bar q + (x_i -
 \bar x) W`: near the trained items its text and tags resemble.
+
+The fit and its cost live in :mod:`kgrec.gnn.models.ease_solve`, the cold-user aggregator
+in :mod:`kgrec.gnn.models.ease_cold`.
 """
 
 from __future__ import annotations
@@ -32,148 +35,46 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
 from kgrec.core.errors import InvalidParameter
 from kgrec.gnn.inductive.foldin import FoldedNode
-from kgrec.gnn.models.ease_forms import (
-    FORMS,
-    MAX_EVAL_USERS,
-    RANKS,
-    Factors,
-    Progress,
-    Stages,
-    candidate_ranks,
-    choose_form,
-    dense_factors,
-    dense_gram,
-    ease_memory_bytes,
-    holdout,
-    lowrank_factors,
-    memory_budget,
-    oversampled,
-    validation_recall,
+from kgrec.gnn.models.ease_cold import AGGREGATOR_FILE, ColdUserModel
+from kgrec.gnn.models.ease_forms import FORMS, RANKS, Progress, candidate_ranks
+from kgrec.gnn.models.ease_solve import (
+    RESIDUAL_TOLERANCE,
+    _checked_float32_inverse,
+    binary_matrix,
+    ease_weights,
+    fit_cost,
+    fit_item_map,
+    item_features,
+    ridge_map,
+    solve,
 )
-from kgrec.gnn.models.model import (
-    AfterFit,
-    EmbeddingModel,
-    Embeddings,
-    History,
-    embedded_items,
-)
+from kgrec.gnn.models.model import Embeddings, History, embedded_items
 from kgrec.gnn.models.recency import positions_from_end, rating_factors, recency_weights
 from kgrec.gnn.models.registry import register
 
 if TYPE_CHECKING:
     from kgrec.gnn.data import GraphTensors
-    from kgrec.gnn.inductive.coldstart import HistoryAggregator
     from kgrec.gnn.models.paths import PathScorer
     from kgrec.gnn.training.plan import FitCost, GraphSize
 
-
-RESIDUAL_TOLERANCE = 1e-4
-
-
-def ease_weights(matrix: sp.csr_matrix, lam: float) -> torch.Tensor:
-    """EASE's closed form: :math:`P = (X^\\top X + \\lambda I)^{-1}`,
-    :math:`B_{ij} = -P_{ij}/P_{jj}`, :math:`B_{jj} = 0`.
-
-    :math:`P` is solved in float32 (half the time of float64 on the CPU) and checked on
-    a few of its columns; when their residual :math:`\\|GP - I\\|` exceeds
-    ``RESIDUAL_TOLERANCE`` (an ill-conditioned Gram matrix) it is solved again in float64.
-    At most two ``[I, I]`` float32 matrices live at once (the Gram matrix becomes its
-    Cholesky factor in place, the inverse becomes :math:`B` in place); the float64 retry
-    needs five.
-
-    Shapes:
-        matrix: ``[U, I]`` (binary user-item); output: ``[I, I]`` float32.
-    """
-    gram = dense_gram(matrix)
-    gram.diagonal().add_(lam)
-    inverse = _checked_float32_inverse(gram)
-    del gram
-    if inverse is None:
-        wide = dense_gram(matrix).double()
-        wide.diagonal().add_(lam)
-        torch.linalg.cholesky(wide, out=wide)
-        inverse = torch.cholesky_inverse(wide)
-        del wide
-    inverse /= -inverse.diagonal()
-    inverse.diagonal().zero_()
-    return inverse.float()
-
-
-def _checked_float32_inverse(gram: torch.Tensor, probes: int = 16) -> torch.Tensor | None:
-    """The inverse of the float32 SPD ``gram``, or None when its Cholesky factorisation
-    fails or the largest residual of ``probes`` seeded columns, :math:`|G P_{:,j} - e_j|`
-    (computed as :math:`L(L^\\top P_{:,j})`), exceeds ``RESIDUAL_TOLERANCE``. ``gram`` is
-    overwritten by its Cholesky factor."""
-    info = torch.zeros((), dtype=torch.int32)
-    chol, info = torch.linalg.cholesky_ex(gram, out=(gram, info))
-    if int(info) != 0:
-        return None
-    inverse = torch.cholesky_inverse(chol)
-    cols = torch.randperm(gram.size(0), generator=torch.Generator().manual_seed(0))[:probes]
-    residual = chol @ (chol.T @ inverse[:, cols])
-    residual[cols, torch.arange(len(cols))] -= 1.0
-    return inverse if float(residual.abs().max()) <= RESIDUAL_TOLERANCE else None
-
-
-def ridge_map(
-    features: torch.Tensor, targets: torch.Tensor, alpha: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""The centred ridge regression of ``targets`` on ``features``: ``(W, b)`` with
-    ``targets ~ features @ W + b`` and :math:`\alpha\|W\|^2` (the intercept is free).
-
-    Shapes:
-        features: ``[n, f]``; targets: ``[n, d]``; output: ``([f, d], [d])`` float32.
-    """
-    x, y = features.double(), targets.double()
-    mx, my = x.mean(0), y.mean(0)
-    xc = x - mx
-    gram = xc.T @ xc
-    gram.diagonal().add_(alpha)
-    weight = torch.linalg.solve(gram, xc.T @ (y - my))
-    return weight.float(), (my - mx @ weight).float()
-
-
-def item_features(
-    text: torch.Tensor | None, item_tags: torch.Tensor, num_items: int, num_tags: int
-) -> torch.Tensor:
-    """An item's features for :func:`ridge_map`: its text vector, then its tags one-hot,
-    scaled to unit norm (an item without tags has zeros there).
-
-    Shapes:
-        text: ``[n, text_dim]`` (None: no text part); item_tags: ``[2, m]``
-        ``(item, tag)``; output: ``[n, text_dim + num_tags]``.
-    """
-    tags = torch.zeros(num_items, num_tags, dtype=torch.float32)
-    if item_tags.numel():
-        tags[item_tags[0].cpu(), item_tags[1].cpu()] = 1.0
-        tags /= tags.sum(1, keepdim=True).clamp(min=1.0).sqrt()
-    if text is None:
-        return tags
-    return torch.cat([text.detach().cpu().float(), tags], 1)
-
-
-def binary_matrix(edges: torch.Tensor, num_users: int, num_items: int) -> sp.csr_matrix:
-    """The binary ``[U, I]`` matrix of ``(user, item)`` edges (float32 CSR)."""
-    e = edges.cpu().numpy()
-    mat = sp.csr_matrix(
-        (np.ones(e.shape[1], np.float32), (e[0], e[1])), shape=(num_users, num_items)
-    )
-    mat.data[:] = 1.0
-    return mat
-
-
-#: The file of a saved version holding the cold-user aggregator's learned state
-#: (:meth:`EASE.saved_extras`); a version without it serves the history vector.
-AGGREGATOR_FILE = "aggregator.pt"
+__all__ = [
+    "AGGREGATOR_FILE",
+    "EASE",
+    "RESIDUAL_TOLERANCE",
+    "_checked_float32_inverse",
+    "binary_matrix",
+    "ease_weights",
+    "item_features",
+    "ridge_map",
+]
 
 
 @register
-class EASE(EmbeddingModel):
+class EASE(ColdUserModel):
     r"""EASE over a recency-weighted history, as rank-``d`` embeddings (module docstring).
 
     Fitted in closed form by :meth:`solve` (:attr:`closed_form`; :func:`kgrec.gnn.fit`
@@ -260,7 +161,7 @@ class EASE(EmbeddingModel):
         self.register_buffer("feature_map", torch.zeros(0, dim))
         self.register_buffer("feature_bias", torch.zeros(dim))
         self.validation: dict[int, float] = {}  # rank -> validation Recall@20 of the choice
-        self._cold_users: tuple[HistoryAggregator, ...] = ()  # outside the weights
+        self._cold_users = ()  # outside the weights (ColdUserModel)
 
     def refit_options(self) -> dict[str, Any]:
         """The form and rank :meth:`solve` chose (none before a solve)."""
@@ -325,129 +226,9 @@ class EASE(EmbeddingModel):
         *,
         progress: Progress | None = None,
     ) -> None:
-        """Fit on the interactions ``train_idx``: the form (``auto``: the dense form when
-        its predicted peak fits the memory budget, else the low-rank one), then, without a
-        fixed ``rank``, one factorisation at the largest candidate rank that fits, whose
-        nested prefixes are scored by Recall@20 on ``val_idx`` (none given: each user's
-        latest 10% of ``train_idx``, held out of that factorisation, which is then solved
-        again on all of ``train_idx`` at the chosen rank). The config then holds the form
-        and rank used. Seeded by torch's global generator
-        (:func:`kgrec.gnn.training.train.seed_everything`).
-
-        Args:
-            tensors: the data. train_idx: the interactions to fit.
-            val_idx: validation interactions that choose the rank.
-            progress: told each stage and the seconds since the fit started (each is
-                logged too).
-        """
-        stages = Stages(progress)
-        seed = int(torch.randint(0, 2**62, (1,)))
-        gen = torch.Generator().manual_seed(seed)
-        edges = tensors.edge_index[:, train_idx]
-        ratings = tensors.rating[train_idx].numpy()
-        known = ratings[~np.isnan(ratings)]
-        self.rating_scale = float(known.max()) if len(known) and known.max() > 0 else 1.0
-        num_users, num_items, nnz = self.num_users, self.num_items, int(edges.size(1))
-        text_dim = 0 if tensors.item_text is None else int(tensors.item_text.size(1))
-        feature_dim = text_dim + self.num_tags
-        budget = memory_budget() if self.memory_budget is None else self.memory_budget
-        wanted = self.rank if self.rank is not None else min(max(self.ranks), num_items)
-        form = self.form
-        if form == "auto":
-            form = choose_form(num_users, num_items, nnz, wanted, budget, feature_dim)
-        ranks = (
-            [self.rank]
-            if self.rank is not None
-            else candidate_ranks(num_users, num_items, nnz, form, self.ranks, budget, feature_dim)
-        )
-        peak = ease_memory_bytes(num_users, num_items, nnz, form, max(ranks), feature_dim)
-        stages(
-            f"{form} form, rank {ranks[0] if len(ranks) == 1 else f'of {ranks}'}: "
-            f"{num_items} items, {nnz} interactions, predicted peak "
-            f"{peak / 2**30:.2f} GiB of a {budget / 2**30:.2f} GiB budget"
-        )
-        factors = None
-        self.validation = {}
-        rank = ranks[0]
-        if len(ranks) > 1:
-            rank, factors = self._choose_rank(tensors, train_idx, val_idx, form, ranks, gen, stages)
-        if factors is None:
-            factors = self._factorise(edges, form, [rank], gen, stages)
-        left, right = factors.prefix(rank)
-        del factors
-        self.form, self.rank = form, rank
-        dev = self.item_factors.device
-        self.history_factors = left.contiguous().to(dev)
-        self.item_factors = right.contiguous().to(dev)
-        self.set_history(edges, tensors.ts[train_idx], tensors.rating[train_idx])
-        self.fit_item_map(tensors, edges)
-        stages(f"solved: {form} form, rank {rank}")
-
-    def _factorise(
-        self,
-        edges: torch.Tensor,
-        form: str,
-        ranks: Sequence[int],
-        gen: torch.Generator,
-        stages: Stages,
-    ) -> Factors:
-        """The factors of ``form`` on the interactions ``edges`` for every rank of
-        ``ranks``."""
-        matrix = binary_matrix(edges, self.num_users, self.num_items)
-        q = oversampled(max(ranks), self.num_items)
-        if form == "dense":
-            weights = ease_weights(matrix, self.lam)
-            stages(f"dense EASE weights ({self.num_items} x {self.num_items})")
-            factors = dense_factors(weights, q, min(ranks))
-        else:
-            factors = lowrank_factors(matrix, self.lam, q, gen, stages=stages)
-        stages(f"{form} factors of rank {factors.rank}")
-        return factors
-
-    def _choose_rank(
-        self,
-        tensors: GraphTensors,
-        train_idx: torch.Tensor,
-        val_idx: torch.Tensor | None,
-        form: str,
-        ranks: Sequence[int],
-        gen: torch.Generator,
-        stages: Stages,
-    ) -> tuple[int, Factors | None]:
-        """The rank of ``ranks`` best on validation Recall@20 (ties: the smaller), and the
-        factors to take its prefix from when they were fitted on all of ``train_idx``."""
-        given = val_idx is not None and len(val_idx) > 0
-        fit_idx, held_idx = train_idx, val_idx
-        if not given:
-            users = tensors.edge_index[0, train_idx].numpy()
-            held = torch.from_numpy(holdout(users, tensors.ts[train_idx].numpy()))
-            fit_idx, held_idx = train_idx[~held], train_idx[held]
-        assert held_idx is not None
-        if len(held_idx) == 0:
-            return max(ranks), None
-        shape = (self.num_users, self.num_items)
-        edges = tensors.edge_index[:, fit_idx]
-        factors = self._factorise(edges, form, ranks, gen, stages)
-        weight = self._weights(edges, tensors.ts[fit_idx], tensors.rating[fit_idx]).numpy()
-        e = edges.numpy()
-        history = sp.csr_matrix((weight, (e[0], e[1])), shape=shape, dtype=np.float32)
-        seen = binary_matrix(edges, *shape)
-        truth = binary_matrix(tensors.edge_index[:, held_idx], *shape)
-        users = np.unique(tensors.edge_index[0, held_idx].numpy())
-        rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=gen)))
-        if len(users) > MAX_EVAL_USERS:
-            users = np.sort(rng.choice(users, MAX_EVAL_USERS, replace=False))
-        self.validation = validation_recall(factors, history, seen, truth, ranks, users)
-        best = max(ranks, key=lambda r: (self.validation[r], -r))
-        where = "validation" if given else "the latest 10% of each history"
-        stages(
-            "rank "
-            + str(best)
-            + " of "
-            + ", ".join(f"{r}: {v:.4f}" for r, v in self.validation.items())
-            + f" (Recall@20 on {where}, {len(users)} users)"
-        )
-        return best, (factors if given else None)
+        """Fit on the interactions ``train_idx`` (validation ``val_idx`` chooses the rank;
+        ``progress`` is told each stage): :func:`kgrec.gnn.models.ease_solve.solve`."""
+        solve(self, tensors, train_idx, val_idx, progress=progress)
 
     def _weights(
         self, edges: torch.Tensor, ts: torch.Tensor, ratings: torch.Tensor | None
@@ -461,20 +242,8 @@ class EASE(EmbeddingModel):
 
     def fit_item_map(self, tensors: GraphTensors, edges: torch.Tensor) -> None:
         """Fit the new-item map (:func:`ridge_map`) on the items with training interactions
-        ``edges`` (``(user, item)``)."""
-        features = item_features(
-            tensors.item_text, tensors.item_tag_index, self.num_items, self.num_tags
-        )
-        trained = torch.bincount(edges[1].cpu(), minlength=self.num_items) > 0
-        dev = self.item_factors.device
-        if not trained.any():
-            self.feature_map = torch.zeros(features.size(1), self.dim, device=dev)
-            self.feature_bias = torch.zeros(self.dim, device=dev)
-            return
-        weight, bias = ridge_map(
-            features[trained], self.item_factors.cpu()[trained], self.item_alpha
-        )
-        self.feature_map, self.feature_bias = weight.to(dev), bias.to(dev)
+        ``edges`` (``(user, item)``): :func:`kgrec.gnn.models.ease_solve.fit_item_map`."""
+        fit_item_map(self, tensors, edges)
 
     def use_interactions(self, tensors: GraphTensors, idx: torch.Tensor) -> None:
         """Score users by the interactions ``idx`` (weighted), without a refit."""
@@ -549,58 +318,6 @@ class EASE(EmbeddingModel):
         """Every new item with a text vector, by :meth:`embed_items`."""
         return embedded_items(self.embed_items, text, tags)
 
-    # the cold-user aggregator ------------------------------------------------------------
-    @property
-    def cold_users(self) -> HistoryAggregator | None:
-        """The cold-user aggregator over the model's factors, or None (none was fitted, it
-        did not beat the history vector, or the version predates it)."""
-        return self._cold_users[0] if self._cold_users else None
-
-    def use_cold_users(self, aggregator: HistoryAggregator | None) -> None:
-        """Serve users with at most ``aggregator.max_n`` items by ``aggregator`` (None: by
-        the history vector). Kept outside the model's weights (its own file in a version,
-        :meth:`saved_extras`), so the weights are the same with it or without."""
-        self._cold_users = () if aggregator is None else (aggregator,)
-
-    def after_fit(
-        self, tensors: GraphTensors, train_idx: torch.Tensor, seed: int, epochs: int
-    ) -> AfterFit | None:
-        """Fit the cold-user aggregator on the model's factors and serve it where it beats
-        the history vector on users held out of a second fit
-        (:func:`~kgrec.gnn.inductive.coldstart.fit_aggregator`)."""
-        from kgrec.gnn.inductive.coldstart import cold_user_step
-
-        step = cold_user_step(self, tensors, train_idx, seed, epochs)
-        if step is None:
-            return None
-        aggregator, metrics, config = step
-        self.use_cold_users(aggregator)
-        return AfterFit(metrics, config)
-
-    def saved_extras(self) -> dict[str, Any]:
-        """The cold-user aggregator's learned state (:data:`AGGREGATOR_FILE`), where there
-        is one; the factors it reads are the model's."""
-        cold = self.cold_users
-        return {} if cold is None else {AGGREGATOR_FILE: {"state": cold.learned_state()}}
-
-    def load_extra(self, name: str, blob: Any) -> None:
-        """The cold-user aggregator of :data:`AGGREGATOR_FILE` over the model's factors."""
-        from kgrec.gnn.inductive.coldstart import HistoryAggregator, model_factors
-
-        if name != AGGREGATOR_FILE:
-            return
-        state = blob.get("state") if isinstance(blob, dict) else None
-        if not isinstance(state, dict):
-            raise ValueError("expected a dict with 'state'")
-        try:
-            history, items = model_factors(self)
-            aggregator = HistoryAggregator.from_learned(history, items, state).eval()
-        except (KeyError, ValueError, TypeError) as e:
-            detail = " ".join(str(e).split())
-            detail = detail if len(detail) <= 160 else detail[:157] + "..."
-            raise ValueError(f"it does not fit the model ({type(e).__name__}: {detail})") from None
-        self.use_cold_users(aggregator)
-
     @torch.no_grad()
     def embed_items(self, item_text: torch.Tensor, item_tags: torch.Tensor) -> torch.Tensor:
         """Item-side factors of new items from their text vectors and ``(new_item, tag)``
@@ -669,52 +386,9 @@ class EASE(EmbeddingModel):
     def fit_cost(
         cls, size: GraphSize, options: dict[str, Any], budget_bytes: int | None = None
     ) -> FitCost:
-        """One :meth:`solve` at ``size`` (:mod:`kgrec.gnn.training.plan`): the form ``auto`` would
-        choose within ``budget_bytes`` (:func:`~kgrec.gnn.models.ease_forms.choose_form`), the
-        largest candidate rank that fits, and the peak memory of
-        :func:`~kgrec.gnn.models.ease_forms.ease_memory_bytes`. The arithmetic counts the
-        factorisation (dense: the Cholesky inverse, :math:`\\sim I^3`, and a truncated SVD;
-        lowrank: subspace iterations through :math:`X^\\top(XM)`, linear in the
-        interactions), the validation scoring that chooses the rank and the new-item map."""
-        from kgrec.gnn.models.ease_forms import (
-            LOWRANK_ITERATIONS,
-            MAX_EVAL_USERS,
-            MEMORY_SHARE,
-            RANKS,
-            candidate_ranks,
-            choose_form,
-            ease_memory_bytes,
-            memory_budget,
-            oversampled,
-        )
-        from kgrec.gnn.training.plan import BUDGET_SHARE, FitCost
-
-        users, items, nnz = size.num_users, size.num_items, size.num_interactions
-        ranks = tuple(options.get("ranks") or RANKS)
-        features = size.text_dim + size.num_tags
-        form = str(options.get("form", "auto"))
-        limit = options.get("memory_budget") or memory_budget()
-        if budget_bytes is not None:  # the job's own limit, of which the fit gets its share
-            limit = min(int(limit), int(MEMORY_SHARE / BUDGET_SHARE * budget_bytes))
-        if form == "auto":
-            form = choose_form(users, items, nnz, max(ranks), limit, features)
-        rank = max(candidate_ranks(users, items, nnz, form, ranks, limit, features))
-        q = oversampled(rank, items)
-        peak = ease_memory_bytes(users, items, nnz, form, rank, features)
-        rounds = 2 * LOWRANK_ITERATIONS + 2
-        if form == "dense":
-            dense = float(items) ** 3 + 2.0 * rounds * items * items * q
-            sparse = 2.0 * nnz * nnz / max(users, 1)  # the Gram matrix X^T X
-            fix = "the lowrank form (memory linear in the catalogue) is chosen by default"
-        else:
-            dense = 10.0 * items * q * q
-            sparse = 4.0 * rounds * nnz * q
-            fix = "choose smaller ranks (model option ranks=(64, 128, 256))"
-        dense += 2.0 * min(users, MAX_EVAL_USERS) * items * q  # the validation scoring
-        dense += 2.0 * items * features * features + float(features) ** 3  # new-item map
-        return FitCost(
-            f"{form} EASE, rank chosen on validation up to {rank}", peak, dense, sparse, fix=fix
-        )
+        """One :meth:`solve` at ``size`` (:mod:`kgrec.gnn.training.plan`):
+        :func:`kgrec.gnn.models.ease_solve.fit_cost`."""
+        return fit_cost(size, options, budget_bytes)
 
     def __repr__(self) -> str:
         form = "" if self.form == "dense" else f", form={self.form}"
