@@ -21,12 +21,12 @@ the known ones masked. Methods, on the same users:
 - ease history: ``EASE.user_vector`` with the model's own recency weights;
 - ease history, rating-weighted (served): ``EmbeddingModel.history_vector``, recency and
   rating weights, what serving gives a user without an aggregator;
-- ease + aggregator: :class:`kgrec.gnn.inductive.coldstart.HistoryAggregator` over ease's factors,
+- ease + aggregator: :class:`kgrec.gnn.inductive.aggregator.HistoryAggregator` over ease's factors,
   trained on the warm users' training histories cut into support / query tasks; its
   learning rate and epoch are chosen on the cold validation users (mean Recall@20 over n);
 - job: ease refitted on every non-test user (their training and validation interactions,
   as ``kgrec train`` refits), with its served history vector and what the job's own
-  aggregator step (:func:`kgrec.gnn.inductive.coldstart.fit_aggregator`, which holds its own
+  aggregator step (:func:`kgrec.gnn.inductive.aggregator_fit.fit_aggregator`, which holds its own
   validation users out of a second fit) decides to serve: the aggregator or that history vector.
 """
 
@@ -52,15 +52,15 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     """One seed: rows ``{method, n, recall@20, ndcg@20, users}`` on the test users."""
     import torch
 
-    from kgrec.gnn.inductive.coldstart import (
-        HistoryAggregator,
+    from kgrec.gnn.inductive.aggregator import HistoryAggregator
+    from kgrec.gnn.inductive.aggregator_fit import fit_aggregator
+    from kgrec.gnn.inductive.foldin import FoldIn
+    from kgrec.gnn.inductive.tasks import (
         first_items,
-        fit_aggregator,
         ranking_metrics,
         ranking_of_scores,
         user_sequences,
     )
-    from kgrec.gnn.inductive.foldin import FoldIn
     from kgrec.gnn.models.ease import EASE
     from kgrec.gnn.models.lightgcn import LightGCN
     from kgrec.gnn.training.config import TrainConfig
@@ -175,7 +175,8 @@ def run(tensors, seed: int, args: argparse.Namespace) -> list[dict]:
     methods["ease + aggregator"] = lambda s, e: agg.user_vectors(s) @ items_e.T
 
     # what `kgrec train` ships: ease refitted on every non-test user's training and
-    # validation interactions, and the job's own aggregator step (inductive/coldstart.py) deciding
+    # validation interactions, and the job's own aggregator step (inductive/aggregator_fit.py)
+    # deciding
     t0 = time.perf_counter()
     not_test = np.ones(tensors.num_users, dtype=bool)
     not_test[test_users] = False

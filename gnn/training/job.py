@@ -15,7 +15,7 @@ interaction (:meth:`~kgrec.gnn.models.model.EmbeddingModel.use_interactions`: th
 its graph or histories, without training on it). Before that, the model fits what it serves
 beside its weights on the same interactions
 (:meth:`~kgrec.gnn.models.model.EmbeddingModel.after_fit`: ``ease``'s cold-user aggregator,
-:mod:`kgrec.gnn.inductive.coldstart`, kept when it beats the history vector on held-out
+:mod:`kgrec.gnn.inductive.aggregator_fit`, kept when it beats the history vector on held-out
 users); its figures join the version's metrics (``aggregator/...``) and config.
 
 Anything that stops the job raises, and ``live`` is unchanged: a typed
@@ -44,7 +44,7 @@ from kgrec.core.device import resolve_device
 from kgrec.core.errors import ModelCorrupt, TrainingDataError
 from kgrec.core.settings import DEFAULT_MODEL
 from kgrec.gnn.data import GraphTensors
-from kgrec.gnn.inductive.coldstart import EPOCHS
+from kgrec.gnn.inductive.aggregator_fit import EPOCHS
 from kgrec.gnn.models.model import EmbeddingModel
 from kgrec.gnn.models.registry import build_model
 from kgrec.gnn.training.config import TrainConfig

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from kgrec import Recommender
-from kgrec.gnn.inductive.coldstart import HistoryAggregator, user_sequences
+from kgrec.gnn.inductive.aggregator import HistoryAggregator
+from kgrec.gnn.inductive.tasks import user_sequences
 from kgrec.gnn.versions import load_live, promote, save_version
 
 

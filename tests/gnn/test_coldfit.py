@@ -8,15 +8,9 @@ import pytest
 import torch
 
 from kgrec.core.errors import ModelCorrupt
-from kgrec.gnn.inductive.coldstart import (
-    REPORT_KEYS,
-    HistoryAggregator,
-    cold_validation_users,
-    first_items,
-    fit_aggregator,
-    ranking_metrics,
-    user_sequences,
-)
+from kgrec.gnn.inductive.aggregator import HistoryAggregator
+from kgrec.gnn.inductive.aggregator_fit import REPORT_KEYS, cold_validation_users, fit_aggregator
+from kgrec.gnn.inductive.tasks import first_items, ranking_metrics, user_sequences
 from kgrec.gnn.models.ease import AGGREGATOR_FILE, EASE
 from kgrec.gnn.versions import load_version, save_version, verify_version
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from kgrec.gnn.inductive.coldstart import (
-    HistoryAggregator,
+from kgrec.gnn.inductive.aggregator import HistoryAggregator
+from kgrec.gnn.inductive.tasks import (
     first_items,
     ranking_metrics,
     ranking_of_scores,
@@ -110,14 +110,14 @@ def test_a_task_cap_samples_users_and_leaves_smaller_inputs_as_they_were():
 
 
 def test_ranking_metrics_in_chunks_equal_one_matrix(monkeypatch):
-    import kgrec.gnn.inductive.coldstart as coldstart
+    import kgrec.gnn.inductive.tasks as tasks
 
     gen = torch.Generator().manual_seed(1)
     users, items = torch.randn(9, 4, generator=gen), torch.randn(30, 4, generator=gen)
     support = [np.array([i % 30]) for i in range(9)]
     query = [np.array([(3 * i + 1) % 30, (5 * i + 2) % 30]) for i in range(9)]
     whole = ranking_metrics(users, items, support, query, k=5)
-    monkeypatch.setattr(coldstart, "SCORE_CHUNK_ELEMENTS", 60)  # two users a chunk
+    monkeypatch.setattr(tasks, "SCORE_CHUNK_ELEMENTS", 60)  # two users a chunk
     chunked = ranking_metrics(users, items, support, query, k=5)
     for key in whole:
         np.testing.assert_array_equal(whole[key], chunked[key])
