@@ -117,8 +117,9 @@ def train(
         model_options: constructor arguments of the model.
         aggregator_epochs: with a history model (``ease``), the epochs of the cold-user
             aggregator the job fits and validates on held-out users and saves with the
-            version when it beats the history vector (:mod:`kgrec.gnn.inductive.coldstart`; default
-            30; 0: none). Its figures are in ``result.metrics`` under ``aggregator/``.
+            version when it beats the history vector
+            (:mod:`kgrec.gnn.inductive.aggregator_fit`; default 30; 0: none). Its figures are in
+            ``result.metrics`` under ``aggregator/``.
         on_plan: told the job's plan (:func:`plan`) once the model directory is locked,
             before anything is exported (not for a store without interactions).
         overrides: :class:`TrainConfig` fields replacing those of ``config``
@@ -134,7 +135,7 @@ def train(
         TrainingDataError: the store holds no interactions, or too few to split.
         WriteBackFailed: the new version was promoted but writing it back failed.
     """
-    from kgrec.gnn.inductive.coldstart import EPOCHS
+    from kgrec.gnn.inductive.aggregator_fit import EPOCHS
     from kgrec.gnn.training.distributed import init_from_env
     from kgrec.gnn.training.job import run_job
     from kgrec.gnn.versions import model_dir_lock
@@ -194,7 +195,7 @@ def plan(
         InvalidParameter: ``KGREC_MEMORY_LIMIT`` is not a size.
     """
     from kgrec.core.settings import memory_limit_bytes
-    from kgrec.gnn.inductive.coldstart import EPOCHS
+    from kgrec.gnn.inductive.aggregator_fit import EPOCHS
     from kgrec.gnn.training.plan import GraphSize, plan_job
 
     cfg = config or TrainConfig.for_model(model)
