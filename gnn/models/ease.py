@@ -287,7 +287,7 @@ class EASE(ColdUserModel):
         """A user with 1 to ``max_n`` (5) items the model knows gets the cold-user
         aggregator's vector where the model has one (:meth:`after_fit`;
         :meth:`HistoryAggregator.fold_in_user
-        <kgrec.gnn.inductive.coldstart.HistoryAggregator.fold_in_user>`). Otherwise
+        <kgrec.gnn.inductive.aggregator.HistoryAggregator.fold_in_user>`). Otherwise
         :meth:`history_vector` of the history's items the model knows: exact for a user the
         model never saw and for one with interactions recorded since training; None for a
         known user with nothing recorded since (the trained vector holds) and for a history

@@ -2,7 +2,7 @@
 
 A model whose user vector is a weighted sum over the user's history
 (:class:`~kgrec.gnn.models.ease.EASE`) may serve users with few items by a learned
-aggregator instead (:class:`~kgrec.gnn.inductive.coldstart.HistoryAggregator`): fitted by the
+aggregator instead (:class:`~kgrec.gnn.inductive.aggregator.HistoryAggregator`): fitted by the
 model's post-fit hook, saved beside its weights in its own file (:data:`AGGREGATOR_FILE`) and
 loaded back over the model's factors.
 """
@@ -17,7 +17,7 @@ from kgrec.gnn.models.model import AfterFit, EmbeddingModel
 
 if TYPE_CHECKING:
     from kgrec.gnn.data import GraphTensors
-    from kgrec.gnn.inductive.coldstart import HistoryAggregator
+    from kgrec.gnn.inductive.aggregator import HistoryAggregator
 
 #: The file of a saved version holding the cold-user aggregator's learned state
 #: (:meth:`EASE.saved_extras`); a version without it serves the history vector.
@@ -48,8 +48,8 @@ class ColdUserModel(EmbeddingModel):
     ) -> AfterFit | None:
         """Fit the cold-user aggregator on the model's factors and serve it where it beats
         the history vector on users held out of a second fit
-        (:func:`~kgrec.gnn.inductive.coldstart.fit_aggregator`)."""
-        from kgrec.gnn.inductive.coldstart import cold_user_step
+        (:func:`~kgrec.gnn.inductive.aggregator_fit.fit_aggregator`)."""
+        from kgrec.gnn.inductive.aggregator_fit import cold_user_step
 
         step = cold_user_step(self, tensors, train_idx, seed, epochs)
         if step is None:
@@ -66,7 +66,7 @@ class ColdUserModel(EmbeddingModel):
 
     def load_extra(self, name: str, blob: Any) -> None:
         """The cold-user aggregator of :data:`AGGREGATOR_FILE` over the model's factors."""
-        from kgrec.gnn.inductive.coldstart import HistoryAggregator, model_factors
+        from kgrec.gnn.inductive.aggregator import HistoryAggregator, model_factors
 
         if name != AGGREGATOR_FILE:
             return
