@@ -1,9 +1,6 @@
 """The contract every trainable model keeps (:class:`EmbeddingModel`) and what its forward
-pass returns (:class:`Embeddings`).
-
-A model is registered under its :attr:`~EmbeddingModel.name` (:mod:`kgrec.gnn.models.registry`);
-training (:func:`kgrec.gnn.fit`), evaluation, checkpoints and the recommender use only the
-methods below, never the model's name.
+pass returns (:class:`Embeddings`). Training, evaluation, versions and the recommender use
+only the methods below, never the model's name (its key in :mod:`.registry`).
 """
 
 from __future__ import annotations
