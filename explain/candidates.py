@@ -397,8 +397,7 @@ def _rows_to_paths(
             yield rec.id, _entity_path(user, via, ent, rec, rating, r.get("relation"))
         elif name == "co_users":
             via = Node("item", r["via_id"], r["via_title"])
-            others = r.get("other_user_ids") or [r.get("other_user_id")]
-            other = Node("user", str(others[0]), f"user {others[0]}")
+            other = Node("user", str(r["other_user_id"]), f"user {r['other_user_id']}")
             yield (
                 rec.id,
                 CandidatePath(
@@ -406,6 +405,6 @@ def _rows_to_paths(
                     (user, via, other, rec),
                     ("INTERACTED", "INTERACTED", "INTERACTED"),
                     rating,
-                    co_users=int(r.get("co_users") or len(others)),
+                    co_users=int(r.get("co_users") or 1),
                 ),
             )

@@ -64,7 +64,8 @@ def test_paths_go_through_the_interaction_that_carries_most(tiny_store):
     assert [_walk(p) for p in tagged] == [["u1", "i2", "scifi", "i4"]]  # i2 carries most
     assert tagged[0].rating == 4.0
     (co,) = [p for p in found["i4"] if p.kind == "co_users"]
-    assert _walk(co)[:2] == ["u1", "i1"] and co.co_users == 2  # u2 and u3 rated i1 and i4
+    # u2 and u3 rated i1 and i4: both counted, the smallest id stands for them
+    assert _walk(co) == ["u1", "i1", "u2", "i4"] and co.co_users == 2
     # 4 shared-tag / entity paths (i1: scifi, horror, e1; i2: scifi) and the co-user one
     assert counts["i4"] == 5
 
